@@ -1,0 +1,268 @@
+"""Billing models: the credit ledger, the per-organization balance row, price plans, payments and receipts.
+
+Money rules (see also `accounts/billing/money.py`):
+- Credits are Decimals with two places. One credit pays one SMS segment at the default price.
+- Every change of a balance is one append-only `LedgerEntry` written by `accounts.billing.services` in the same
+  transaction that updates `CreditAccount.balance` under a row lock. `CreditAccount.balance` is a cache of the sum of
+  the organization's ledger; `manage.py billing_audit` proves the two agree.
+- Money from customers enters only through `services.payment_confirm`, whatever the payment method, so an online
+  gateway is one more `PaymentMethod` and one more caller of `payment_confirm`, never a new ledger path.
+
+These models are imported into `accounts.models`, so they belong to the `accounts` app and its migrations.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+__all__ = [
+    "CreditAccount",
+    "LedgerEntry",
+    "LedgerEntryKind",
+    "Payment",
+    "PaymentMethod",
+    "PaymentStatus",
+    "PricePlan",
+    "Receipt",
+    "ReceiptCounter",
+]
+
+CREDIT_DIGITS = 14
+CREDIT_PLACES = 2
+
+
+def _credits_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=CREDIT_DIGITS, decimal_places=CREDIT_PLACES, **kwargs)
+
+
+class PricePlan(models.Model):
+    """What a segment costs in credits, and what a credit costs in PHP when bought.
+
+    Exactly one plan is the default (a partial unique constraint); an organization uses it unless staff pick another
+    plan on its credit account.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    price_per_segment = models.DecimalField(
+        max_digits=10, decimal_places=4, default=Decimal("1.0000"), help_text="Credits charged for one SMS segment"
+    )
+    credit_price_php = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal("1.0000"),
+        help_text="PHP paid for one credit; a top-up of P gives P / this many credits (rounded to 0.01)",
+    )
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="priceplan_one_default"),
+            models.CheckConstraint(condition=Q(price_per_segment__gt=0), name="priceplan_segment_price_positive"),
+            models.CheckConstraint(condition=Q(credit_price_php__gt=0), name="priceplan_credit_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.price_per_segment} credits/segment)"
+
+
+class CreditAccount(models.Model):
+    """One row per organization: the balance (a cache of the ledger's sum) and the billing settings.
+
+    This row is the lock every balance change takes (`select_for_update`), so charges of one organization are
+    serialised while different organizations never wait for each other.
+    """
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="credit_account"
+    )
+    balance = _credits_field(default=Decimal("0.00"))
+    price_plan = models.ForeignKey(
+        PricePlan,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_accounts",
+        help_text="Leave empty to use the default plan",
+    )
+    monthly_segment_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Segments the organization may send per calendar month (Asia/Manila)"
+    )
+    # Segments charged (minus those refunded) in the month that starts on `usage_month`; kept under the same lock as
+    # the balance so the limit check does not sum the month's ledger on every send. billing_audit re-derives it.
+    usage_month = models.DateField(null=True, blank=True)
+    usage_segments = models.PositiveIntegerField(default=0)
+    low_balance_threshold = _credits_field(null=True, blank=True)
+    # Set when the low-balance e-mail goes out, cleared when the balance is back at or above the threshold: one
+    # e-mail per dip, not one per message.
+    low_balance_alerted = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization__name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="creditaccount_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.balance} credits"
+
+
+class LedgerEntryKind(models.TextChoices):
+    TOPUP = "topup", "Top-up"  # credits bought: a confirmed payment
+    CHARGE = "charge", "Charge"  # a message accepted for sending
+    REFUND = "refund", "Refund"  # a charged message that finally failed, given back once
+    ADJUSTMENT = "adjustment", "Adjustment"  # staff correction or grant, always with a reason
+    EXPIRY = "expiry", "Expiry"  # credits removed because they expired
+
+
+class LedgerEntry(models.Model):
+    """One change of an organization's credits. Append-only: never updated, never deleted.
+
+    `amount` is signed (a charge is negative); `balance_after` is the balance right after this entry, so the entries
+    of one organization in id order form a chain that `billing_audit` checks.
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=16, choices=LedgerEntryKind.choices)
+    amount = _credits_field()
+    balance_after = _credits_field()
+    segments = models.PositiveIntegerField(default=0, help_text="For charges and refunds")
+    reason = models.CharField(max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A plain id, not a foreign key: messaging depends on accounts, so an FK back would make a migration cycle.
+    message_id = models.BigIntegerField(null=True, blank=True)
+    payment = models.ForeignKey(
+        "accounts.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["organization", "-id"], name="ledger_org_id"),
+            models.Index(fields=["organization", "created_at"], name="ledger_org_created"),
+            models.Index(fields=["message_id"], name="ledger_message"),
+        ]
+        constraints = [
+            # The database, not only the code, makes "refunded exactly once" and "charged once" true.
+            models.UniqueConstraint(
+                fields=["message_id"], condition=Q(kind="refund"), name="ledger_one_refund_per_message"
+            ),
+            models.UniqueConstraint(
+                fields=["message_id"], condition=Q(kind="charge"), name="ledger_one_charge_per_message"
+            ),
+            models.UniqueConstraint(fields=["payment"], condition=Q(kind="topup"), name="ledger_one_topup_per_payment"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=["topup", "refund"], amount__gt=0)
+                    | Q(kind__in=["charge", "expiry"], amount__lt=0)
+                    | Q(kind="adjustment")
+                ),
+                name="ledger_amount_sign_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["charge", "refund"], message_id__isnull=False)
+                | ~Q(kind__in=["charge", "refund"]),
+                name="ledger_message_entries_name_message",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="topup", payment__isnull=False) | ~Q(kind="topup"),
+                name="ledger_topup_names_payment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:+} → {self.balance_after}"
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"  # recorded by staff once the bank shows it
+    GCASH = "gcash", "GCash"  # recorded by staff from the GCash reference
+    CARD = "card", "Card"  # recorded by staff from the card terminal/processor statement
+    OTHER = "other", "Other"  # anything else; the reference field says what
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # recorded or started, no credits yet
+    CONFIRMED = "confirmed", "Confirmed"  # money received; credits added exactly once and a receipt issued
+    FAILED = "failed", "Failed"  # never received (bounced, declined); no credits
+
+
+class Payment(models.Model):
+    """Money paid (or being paid) by an organization, in PHP. Confirming it is the only way money becomes credits."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=24, choices=PaymentMethod.choices)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    amount_php = models.DecimalField(max_digits=12, decimal_places=2)
+    credits = _credits_field(
+        null=True,
+        blank=True,
+        help_text="Credits to add; leave empty to compute amount / the plan's PHP price per credit",
+    )
+    reference = models.CharField(max_length=120, blank=True, help_text="Bank / GCash / card reference")
+    # For a future online gateway: its own id for this payment, unique so a repeated callback cannot double it.
+    external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="payment_org_created")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_php__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(credits__isnull=True) | Q(credits__gt=0), name="payment_credits_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"₱{self.amount_php} {self.get_method_display()} ({self.get_status_display()})"
+
+
+class ReceiptCounter(models.Model):
+    """The last receipt number issued in a year; locked while numbering so numbers are sequential without gaps."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class Receipt(models.Model):
+    """Issued once per confirmed payment. The billed-to and amount fields are copies: a receipt never changes."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="receipts")
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
+    number = models.CharField(max_length=32, unique=True)
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    billed_to = models.CharField(max_length=200)
+    amount_php = models.DecimalField(max_digits=12, decimal_places=2)
+    credits = _credits_field()
+    method = models.CharField(max_length=24, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=120, blank=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-issued_at"], name="receipt_org_issued")]
+        constraints = [models.UniqueConstraint(fields=["year", "sequence"], name="receipt_unique_year_sequence")]
+
+    def __str__(self) -> str:
+        return self.number

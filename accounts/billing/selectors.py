@@ -1,0 +1,374 @@
+"""Reads for billing. Every organization-owned read takes `organization=` and filters by it in the query, so another
+organization's entry, payment or receipt raises NotFound exactly like a missing one."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value, Window
+from django.db.models.functions import Coalesce, Lag
+from django.utils import timezone
+
+from accounts.billing.models import (
+    CreditAccount,
+    LedgerEntry,
+    LedgerEntryKind,
+    Payment,
+    PricePlan,
+    Receipt,
+)
+from accounts.billing.money import message_price_for
+from accounts.models import Organization
+from portal.errors import ApplicationError, NotFound
+
+ZERO = Decimal("0.00")
+
+
+# --- Calendar months in the billing time zone ---
+
+
+def billing_tz() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.BILLING_TIME_ZONE)
+
+
+def month_start(moment: datetime | None = None) -> date:
+    """First day of the calendar month (Asia/Manila) that contains `moment` (default: now)."""
+    local = timezone.localtime(moment or timezone.now(), billing_tz())
+    return local.date().replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar month in the billing time zone, as aware datetimes."""
+    tz = billing_tz()
+    first = month.replace(day=1)
+    return datetime.combine(first, time.min, tzinfo=tz), datetime.combine(next_month(first), time.min, tzinfo=tz)
+
+
+def parse_month(raw: str | None) -> date:
+    """'2026-11' -> date(2026, 11, 1); empty -> the current month; anything else -> a clear error."""
+    if not raw:
+        return month_start()
+    try:
+        year, month = (int(part) for part in raw.split("-"))
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        raise ApplicationError(f"{raw!r} is not a month; use YYYY-MM, e.g. 2026-11.", code="invalid_month")
+
+
+# --- Plans, prices, balance, usage ---
+
+
+def price_plan_default() -> PricePlan:
+    """The default plan; if staff have not created one yet, an unsaved plan built from the billing settings."""
+    plan = PricePlan.objects.filter(is_default=True).first()
+    if plan is None:
+        plan = PricePlan(
+            name="Default",
+            price_per_segment=Decimal(settings.BILLING_DEFAULT_PRICE_PER_SEGMENT),
+            credit_price_php=Decimal(settings.BILLING_DEFAULT_CREDIT_PRICE_PHP),
+            is_default=True,
+        )
+    return plan
+
+
+def price_plan_for(*, organization: Organization, account: CreditAccount | None = None) -> PricePlan:
+    if account is None:
+        account = CreditAccount.objects.select_related("price_plan").filter(organization=organization).first()
+    if account is not None and account.price_plan_id is not None:
+        return account.price_plan
+    return price_plan_default()
+
+
+def message_price(*, organization: Organization, segments: int) -> Decimal:
+    plan = price_plan_for(organization=organization)
+    return message_price_for(segments=segments, price_per_segment=plan.price_per_segment)
+
+
+def credit_account_get(*, organization: Organization) -> CreditAccount | None:
+    return CreditAccount.objects.select_related("price_plan").filter(organization=organization).first()
+
+
+def balance_get(*, organization: Organization) -> Decimal:
+    balance = CreditAccount.objects.filter(organization=organization).values_list("balance", flat=True).first()
+    return balance if balance is not None else ZERO
+
+
+def usage_from_account(account: CreditAccount | None) -> tuple[int, int | None]:
+    if account is None:
+        return 0, None
+    used = account.usage_segments if account.usage_month == month_start() else 0
+    return used, account.monthly_segment_limit
+
+
+def monthly_usage(*, organization: Organization) -> tuple[int, int | None]:
+    """(segments used this calendar month in Asia/Manila, the limit or None). Refunded segments do not count."""
+    return usage_from_account(credit_account_get(organization=organization))
+
+
+def usage_from_ledger(*, organization_id: int, month: date) -> int:
+    """Segments charged in `month` minus the refunds of those same messages: what `usage_segments` caches."""
+    start, end = month_bounds(month)
+    charges = LedgerEntry.objects.filter(
+        organization_id=organization_id, kind=LedgerEntryKind.CHARGE, created_at__gte=start, created_at__lt=end
+    )
+    charged = charges.aggregate(total=Sum("segments"))["total"] or 0
+    refunded = (
+        LedgerEntry.objects.filter(
+            organization_id=organization_id,
+            kind=LedgerEntryKind.REFUND,
+            message_id__in=charges.values("message_id"),
+        ).aggregate(total=Sum("segments"))["total"]
+        or 0
+    )
+    return charged - refunded
+
+
+# --- Lists and details for pages and the API ---
+
+
+def ledger_entry_list(*, organization: Organization, kind: str | None = None) -> QuerySet[LedgerEntry]:
+    entries = LedgerEntry.objects.filter(organization=organization).select_related("actor", "payment")
+    if kind:
+        entries = entries.filter(kind=kind)
+    return entries.order_by("-id")
+
+
+def ledger_entry_get(*, organization: Organization, entry_id: int) -> LedgerEntry:
+    entry = ledger_entry_list(organization=organization).filter(id=entry_id).first()
+    if entry is None:
+        raise NotFound("No such ledger entry.")
+    return entry
+
+
+def payment_list(*, organization: Organization) -> QuerySet[Payment]:
+    return (
+        Payment.objects.filter(organization=organization)
+        .select_related("receipt", "recorded_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def payment_get(*, organization: Organization, payment_id: int) -> Payment:
+    payment = payment_list(organization=organization).filter(id=payment_id).first()
+    if payment is None:
+        raise NotFound("No such payment.")
+    return payment
+
+
+def receipt_list(*, organization: Organization) -> QuerySet[Receipt]:
+    return Receipt.objects.filter(organization=organization).select_related("payment").order_by("-issued_at", "-id")
+
+
+def receipt_get(*, organization: Organization, number: str) -> Receipt:
+    receipt = receipt_list(organization=organization).filter(number=number).first()
+    if receipt is None:
+        raise NotFound("No such receipt.")
+    return receipt
+
+
+def low_balance_recipients(*, organization: Organization) -> list[str]:
+    from accounts.models import Membership
+    from accounts.roles import Role
+
+    return list(
+        Membership.objects.filter(
+            organization=organization, role__in=[Role.OWNER, Role.ADMIN], user__is_active=True
+        ).values_list("user__email", flat=True)
+    )
+
+
+# --- Monthly statement ---
+
+
+@dataclass
+class Statement:
+    organization: Organization
+    month: date
+    opening_balance: Decimal
+    closing_balance: Decimal
+    totals: dict[str, Decimal]  # credits per ledger kind (signed as in the ledger)
+    segments_charged: int
+    segments_refunded: int
+    topups: list[LedgerEntry]
+    traffic: list[dict] = field(default_factory=list)  # per network and provider
+    traffic_available: bool = True
+
+    @property
+    def credits_charged(self) -> Decimal:
+        return -self.totals[LedgerEntryKind.CHARGE]
+
+    @property
+    def credits_refunded(self) -> Decimal:
+        return self.totals[LedgerEntryKind.REFUND]
+
+    @property
+    def credits_topped_up(self) -> Decimal:
+        return self.totals[LedgerEntryKind.TOPUP]
+
+    @property
+    def net_change(self) -> Decimal:
+        return sum(self.totals.values(), ZERO)
+
+
+def statement_get(*, organization: Organization, month: date) -> Statement:
+    start, end = month_bounds(month)
+    in_month = LedgerEntry.objects.filter(organization=organization, created_at__gte=start, created_at__lt=end)
+    rows = {
+        row["kind"]: row
+        for row in in_month.values("kind").annotate(credits=Sum("amount"), segments=Sum("segments")).order_by()
+    }
+    totals = {kind: (rows[kind]["credits"] if kind in rows else ZERO) for kind in LedgerEntryKind.values}
+    before = (
+        LedgerEntry.objects.filter(organization=organization, created_at__lt=start)
+        .order_by("-id")
+        .values_list("balance_after", flat=True)
+        .first()
+    )
+    opening = before if before is not None else ZERO
+    last_in_month = in_month.order_by("-id").values_list("balance_after", flat=True).first()
+    closing = last_in_month if last_in_month is not None else opening
+    topups = list(in_month.filter(kind=LedgerEntryKind.TOPUP).select_related("payment__receipt").order_by("id"))
+    traffic, available = _traffic_by_network_and_provider(organization=organization, start=start, end=end)
+    return Statement(
+        organization=organization,
+        month=month,
+        opening_balance=opening,
+        closing_balance=closing,
+        totals=totals,
+        segments_charged=rows.get(LedgerEntryKind.CHARGE, {}).get("segments") or 0,
+        segments_refunded=rows.get(LedgerEntryKind.REFUND, {}).get("segments") or 0,
+        topups=topups,
+        traffic=traffic,
+        traffic_available=available,
+    )
+
+
+def _traffic_by_network_and_provider(*, organization: Organization, start: datetime, end: datetime):
+    """Segments per network and provider from messaging.Message; imported lazily (messaging depends on accounts)."""
+    try:
+        from messaging.models import Message, MessageStatus
+    except ImportError:
+        return [], False
+    never_charged = [
+        value for value in ("rejected", "cancelled") if value in MessageStatus.values
+    ]  # stored without a charge (opted-out recipients, cancelled schedules)
+    failed = [value for value in ("failed", "expired") if value in MessageStatus.values]
+    rows = (
+        Message.objects.filter(organization=organization, created_at__gte=start, created_at__lt=end)
+        .exclude(status__in=never_charged)
+        .values("network", provider_name=Coalesce(F("provider__name"), Value("")))
+        .annotate(
+            messages=Count("id"),
+            segments=Coalesce(Sum("segments"), 0),
+            failed_segments=Coalesce(Sum("segments", filter=Q(status__in=failed)), 0),
+        )
+        .order_by("network", "provider_name")
+    )
+    traffic = [
+        {
+            "network": row["network"],
+            "provider": row["provider_name"] or "(not yet routed)",
+            "messages": row["messages"],
+            "segments": row["segments"],
+            "failed_segments": row["failed_segments"],
+            "billable_segments": row["segments"] - row["failed_segments"],
+        }
+        for row in rows
+    ]
+    return traffic, True
+
+
+# --- Audit: the balance shown anywhere equals the sum of the ledger ---
+
+
+def billing_audit_differences() -> list[str]:
+    """Every difference between balances, ledger sums, the balance_after chain and the cached monthly usage.
+
+    Runs a fixed number of queries whatever the number of organizations (aggregates and one window query).
+    """
+    differences: list[str] = []
+    sums = {
+        row["organization_id"]: row
+        for row in LedgerEntry.objects.values("organization_id")
+        .annotate(total=Sum("amount"), entries=Count("id"))
+        .order_by()
+    }
+    last_after = dict(
+        LedgerEntry.objects.filter(
+            id__in=LedgerEntry.objects.values("organization_id").annotate(last=Max("id")).values("last")
+        ).values_list("organization_id", "balance_after")
+    )
+    accounts = {
+        account.organization_id: account
+        for account in CreditAccount.objects.select_related("organization").order_by("organization_id")
+    }
+    slugs = dict(
+        Organization.objects.filter(id__in=set(sums) | set(accounts)).values_list("id", "slug")
+    )
+    current_month = month_start()
+    for organization_id in sorted(set(sums) | set(accounts)):
+        slug = slugs.get(organization_id, f"#{organization_id}")
+        ledger_total = sums[organization_id]["total"] if organization_id in sums else ZERO
+        account = accounts.get(organization_id)
+        balance = account.balance if account is not None else ZERO
+        if account is None:
+            differences.append(f"{slug}: ledger sums to {ledger_total} but there is no credit account row")
+        elif balance != ledger_total:
+            differences.append(
+                f"{slug}: balance {balance} != ledger sum {ledger_total} (difference {balance - ledger_total})"
+            )
+        if organization_id in last_after and last_after[organization_id] != ledger_total:
+            differences.append(
+                f"{slug}: last entry's balance_after {last_after[organization_id]} != ledger sum {ledger_total}"
+            )
+        if account is not None and account.usage_month == current_month:
+            derived = usage_from_ledger(organization_id=organization_id, month=current_month)
+            if derived != account.usage_segments:
+                differences.append(
+                    f"{slug}: usage this month {account.usage_segments} segments != ledger {derived} segments"
+                )
+    broken = (
+        LedgerEntry.objects.annotate(
+            previous=Window(Lag("balance_after"), partition_by=[F("organization_id")], order_by=F("id").asc())
+        )
+        .annotate(expected=Coalesce(F("previous"), Value(ZERO)) + F("amount"))
+        .exclude(balance_after=F("expected"))
+        .values_list("organization__slug", "id", "balance_after", "expected")
+        .order_by("organization_id", "id")
+    )
+    for slug, entry_id, balance_after, expected in broken:
+        differences.append(
+            f"{slug}: entry {entry_id} says balance_after {balance_after}, previous entry + amount = {expected}"
+        )
+    return differences
+
+
+__all__ = [
+    "Statement",
+    "balance_get",
+    "billing_audit_differences",
+    "credit_account_get",
+    "ledger_entry_get",
+    "ledger_entry_list",
+    "message_price",
+    "month_bounds",
+    "month_start",
+    "monthly_usage",
+    "next_month",
+    "parse_month",
+    "payment_get",
+    "payment_list",
+    "price_plan_default",
+    "price_plan_for",
+    "receipt_get",
+    "receipt_list",
+    "statement_get",
+]

@@ -1,0 +1,532 @@
+"""Writes for billing: every change of credits goes through here, as one ledger entry per change.
+
+The invariant: for every organization, `CreditAccount.balance` == the sum of its `LedgerEntry.amount`s, and each
+entry's `balance_after` == the previous entry's `balance_after` + its `amount`. Each function below keeps it by
+taking the organization's `CreditAccount` row lock (`select_for_update`) before reading the balance, writing the
+entries and the new balance in the same transaction. The database backs the code up: the balance and every
+`balance_after` are CHECKed non-negative, a message has at most one charge and one refund, a payment at most one
+top-up (partial unique constraints).
+
+Money enters only through `payment_confirm` (bank transfer, GCash, card, other today; an online gateway later is one
+more `PaymentMethod` whose callback calls `payment_confirm`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.billing import tasks
+from accounts.billing.errors import InsufficientCredits, MonthlyLimitReached, PaymentStateError
+from accounts.billing.models import (
+    CreditAccount,
+    LedgerEntry,
+    LedgerEntryKind,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    PricePlan,
+    Receipt,
+    ReceiptCounter,
+)
+from accounts.billing.money import credits_for_payment, message_price_for, quantize_credits
+from accounts.billing.selectors import billing_tz, month_start, next_month, price_plan_for
+from accounts.models import Membership, Organization, User
+from accounts.roles import Permission
+from accounts.services import audit_log_record, require_permission
+from portal.errors import ApplicationError, NotFound
+
+logger = logging.getLogger(__name__)
+
+DEMO_GRANT_REASON = "Demo credits"
+
+
+# --- The lock and the one way to append to the ledger ---
+
+
+def _account_for_update(*, organization: Organization) -> CreditAccount:
+    """The organization's CreditAccount, locked until the transaction ends (created at zero on first use)."""
+    account = CreditAccount.objects.select_for_update().filter(organization=organization).first()
+    if account is None:
+        try:
+            with transaction.atomic():
+                CreditAccount.objects.create(organization=organization)
+        except IntegrityError:  # created meanwhile by a concurrent transaction: lock that one
+            pass
+        account = CreditAccount.objects.select_for_update().get(organization=organization)
+    return account
+
+
+def _low_balance_check(*, account: CreditAccount) -> None:
+    """Arm or re-arm the one low-balance e-mail; the caller saves `low_balance_alerted` with the balance."""
+    threshold = account.low_balance_threshold
+    if threshold is None:
+        account.low_balance_alerted = False
+        return
+    if account.balance < threshold and not account.low_balance_alerted:
+        account.low_balance_alerted = True
+        transaction.on_commit(
+            partial(tasks.low_balance_alert_send.enqueue, organization_id=account.organization_id)
+        )
+    elif account.balance >= threshold and account.low_balance_alerted:
+        account.low_balance_alerted = False
+
+
+def _append(
+    *,
+    account: CreditAccount,
+    kind: str,
+    amount: Decimal,
+    reason: str = "",
+    actor: User | None = None,
+    message_id: int | None = None,
+    payment: Payment | None = None,
+    segments: int = 0,
+) -> LedgerEntry:
+    """Append one entry to a locked account and save the new balance. Refuses to go below zero."""
+    balance_after = account.balance + amount
+    if balance_after < 0:
+        raise InsufficientCredits(
+            f"The balance is {account.balance} credits; removing {-amount} credits would take it below zero.",
+            details={"balance": str(account.balance), "amount": str(amount)},
+        )
+    entry = LedgerEntry.objects.create(
+        organization_id=account.organization_id,
+        kind=kind,
+        amount=amount,
+        balance_after=balance_after,
+        reason=reason[:255],
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        message_id=message_id,
+        payment=payment,
+        segments=segments,
+    )
+    account.balance = balance_after
+    _low_balance_check(account=account)
+    account.save(update_fields=["balance", "low_balance_alerted", "updated_at"])
+    return entry
+
+
+# --- Charges and refunds (called by the messaging engine) ---
+
+
+def _validated_items(message_ids_and_segments: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    items = [(message_id, segments) for message_id, segments in message_ids_and_segments]
+    seen: set[int] = set()
+    for message_id, segments in items:
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            raise ApplicationError(f"Message id {message_id!r} is not an integer.", code="invalid_message_id")
+        if not isinstance(segments, int) or isinstance(segments, bool) or segments < 1:
+            raise ApplicationError(
+                f"Message {message_id} has {segments!r} segments; a message has at least one.", code="invalid_segments"
+            )
+        if message_id in seen:
+            raise ApplicationError(f"Message {message_id} appears twice in one charge.", code="duplicate_message")
+        seen.add(message_id)
+    return items
+
+
+@transaction.atomic
+def message_charge(
+    *, organization: Organization, message_ids_and_segments: list[tuple[int, int]]
+) -> dict[int, Decimal]:
+    """Charge every message (id, segments) in one locked step; returns each message's price.
+
+    Runs inside the caller's transaction (the one that stores the messages), so a send that fails later rolls the
+    charge back with it. Raises MonthlyLimitReached or InsufficientCredits and charges nothing if the whole batch
+    does not fit. Prices are rounded per message (see `money.py`).
+    """
+    items = _validated_items(message_ids_and_segments)
+    if not items:
+        return {}
+    account = _account_for_update(organization=organization)
+    plan = price_plan_for(organization=organization, account=account)
+    prices = {
+        message_id: message_price_for(segments=segments, price_per_segment=plan.price_per_segment)
+        for message_id, segments in items
+    }
+    total_price = sum(prices.values(), Decimal("0.00"))
+    total_segments = sum(segments for _, segments in items)
+
+    now = timezone.now()
+    current_month = month_start(now)
+    used = account.usage_segments if account.usage_month == current_month else 0
+    limit = account.monthly_segment_limit
+    if limit is not None and used + total_segments > limit:
+        resets = next_month(current_month)
+        raise MonthlyLimitReached(
+            f"Monthly limit reached: {used} of {limit} segments used this month; this send needs {total_segments} "
+            f"more. The limit resets on {resets:%-d %B %Y} (Asia/Manila).",
+            details={"used": used, "limit": limit, "requested": total_segments, "resets_on": resets.isoformat()},
+        )
+    if account.balance < total_price:
+        raise InsufficientCredits(
+            f"Insufficient credits: the balance is {account.balance} credits and this send costs {total_price} "
+            f"credits ({total_segments} segment{'s' if total_segments != 1 else ''} at {plan.price_per_segment}). "
+            "Top up to send.",
+            details={"balance": str(account.balance), "price": str(total_price), "segments": total_segments},
+        )
+
+    balance = account.balance
+    entries = []
+    for message_id, segments in items:
+        balance -= prices[message_id]
+        entries.append(
+            LedgerEntry(
+                organization_id=organization.id,
+                kind=LedgerEntryKind.CHARGE,
+                amount=-prices[message_id],
+                balance_after=balance,
+                segments=segments,
+                message_id=message_id,
+                created_at=now,
+            )
+        )
+    LedgerEntry.objects.bulk_create(entries, batch_size=1000)
+    account.balance = balance
+    account.usage_month = current_month
+    account.usage_segments = used + total_segments
+    _low_balance_check(account=account)
+    account.save(update_fields=["balance", "usage_month", "usage_segments", "low_balance_alerted", "updated_at"])
+    return prices
+
+
+@transaction.atomic
+def message_refund(*, organization: Organization, message_id: int, reason: str) -> LedgerEntry | None:
+    """Give back what a finally-failed message was charged, exactly once.
+
+    Returns None when there is nothing to refund: already refunded (also enforced by a unique constraint), or never
+    charged (e.g. rejected before charging).
+    """
+    account = _account_for_update(organization=organization)
+    charge = LedgerEntry.objects.filter(
+        organization=organization, kind=LedgerEntryKind.CHARGE, message_id=message_id
+    ).first()
+    if charge is None:
+        return None
+    if LedgerEntry.objects.filter(kind=LedgerEntryKind.REFUND, message_id=message_id).exists():
+        return None
+    try:
+        with transaction.atomic():
+            entry = _append(
+                account=account,
+                kind=LedgerEntryKind.REFUND,
+                amount=-charge.amount,
+                reason=reason or "Message failed",
+                message_id=message_id,
+                segments=charge.segments,
+            )
+    except IntegrityError:  # the unique constraint caught a second refund that slipped past the check
+        account.refresh_from_db()
+        return None
+    if account.usage_month is not None and month_start(charge.created_at) == account.usage_month:
+        account.usage_segments = max(0, account.usage_segments - charge.segments)
+        account.save(update_fields=["usage_segments", "updated_at"])
+    return entry
+
+
+# --- Staff adjustments, expiry, demo credits ---
+
+
+def _reason_required(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("An adjustment needs a reason.", code="reason_required")
+    return reason
+
+
+@transaction.atomic
+def credits_adjust(
+    *, organization: Organization, actor: User | None, amount: Decimal, reason: str, via: str = "admin"
+) -> LedgerEntry:
+    """Add (positive) or remove (negative) credits by hand, with a reason; never below zero."""
+    reason = _reason_required(reason)
+    if not isinstance(amount, Decimal):
+        raise ApplicationError("The amount must be a Decimal.", code="invalid_amount")
+    if quantize_credits(amount) != amount or amount == 0:
+        raise ApplicationError(
+            f"{amount} is not a valid adjustment: use a non-zero amount with at most two decimals.",
+            code="invalid_amount",
+        )
+    account = _account_for_update(organization=organization)
+    if account.balance + amount < 0:
+        raise InsufficientCredits(
+            f"Refused: the balance of {organization.slug} is {account.balance} credits; removing {-amount} credits "
+            "would overdraw it.",
+            details={"balance": str(account.balance), "amount": str(amount)},
+        )
+    entry = _append(account=account, kind=LedgerEntryKind.ADJUSTMENT, amount=amount, reason=reason, actor=actor)
+    audit_log_record(
+        event_type="billing.credits_adjusted",
+        organization=organization,
+        actor=actor,
+        target=entry,
+        extra={"amount": str(amount), "reason": reason, "balance_after": str(entry.balance_after), "via": via},
+    )
+    return entry
+
+
+@transaction.atomic
+def credits_expire(
+    *, organization: Organization, actor: User | None, reason: str, amount: Decimal | None = None
+) -> LedgerEntry | None:
+    """Remove expired credits (all of the balance when `amount` is None). None when there is nothing to remove."""
+    reason = _reason_required(reason)
+    account = _account_for_update(organization=organization)
+    to_remove = account.balance if amount is None else min(quantize_credits(amount), account.balance)
+    if to_remove <= 0:
+        return None
+    entry = _append(account=account, kind=LedgerEntryKind.EXPIRY, amount=-to_remove, reason=reason, actor=actor)
+    audit_log_record(
+        event_type="billing.credits_expired",
+        organization=organization,
+        actor=actor,
+        target=entry,
+        extra={"amount": str(to_remove), "reason": reason},
+    )
+    return entry
+
+
+@transaction.atomic
+def credits_grant_demo(*, organization: Organization, amount: Decimal) -> LedgerEntry | None:
+    """Demo data: give `amount` credits once, through the ledger. Running the seed again grants nothing more."""
+    _account_for_update(organization=organization)
+    if LedgerEntry.objects.filter(
+        organization=organization, kind=LedgerEntryKind.ADJUSTMENT, reason=DEMO_GRANT_REASON
+    ).exists():
+        return None
+    return credits_adjust(
+        organization=organization, actor=None, amount=quantize_credits(Decimal(amount)), reason=DEMO_GRANT_REASON,
+        via="seed_demo",
+    )
+
+
+# --- Payments: the only path for money into the ledger ---
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    organization: Organization,
+    actor: User | None,
+    method: str,
+    amount_php: Decimal,
+    reference: str = "",
+    credits: Decimal | None = None,
+    notes: str = "",
+    external_id: str | None = None,
+    confirm: bool = True,
+) -> Payment:
+    """Record a payment (staff in admin today, a gateway later); confirmed at once unless `confirm` is False."""
+    if method not in PaymentMethod.values:
+        raise ApplicationError(
+            f"Unknown payment method {method!r}; choose one of {', '.join(PaymentMethod.values)}.",
+            code="invalid_method",
+        )
+    if amount_php is None or amount_php <= 0 or quantize_credits(amount_php) != amount_php:
+        raise ApplicationError(
+            f"The amount paid must be a positive PHP amount with at most two decimals, not {amount_php}.",
+            code="invalid_amount",
+        )
+    if credits is not None and (credits <= 0 or quantize_credits(credits) != credits):
+        raise ApplicationError(
+            f"Credits must be positive with at most two decimals, not {credits}.", code="invalid_credits"
+        )
+    payment = Payment.objects.create(
+        organization=organization,
+        method=method,
+        amount_php=amount_php,
+        credits=credits,
+        reference=reference.strip(),
+        notes=notes,
+        external_id=external_id or None,
+        recorded_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    audit_log_record(
+        event_type="billing.payment_recorded",
+        organization=organization,
+        actor=actor,
+        target=payment,
+        extra={"amount_php": str(amount_php), "method": method, "reference": payment.reference},
+    )
+    if confirm:
+        payment = payment_confirm(payment_id=payment.id, actor=actor)
+    return payment
+
+
+@transaction.atomic
+def payment_confirm(*, payment_id: int, actor: User | None) -> Payment:
+    """Money received: add the credits and issue the receipt, exactly once (confirming again changes nothing)."""
+    payment = Payment.objects.select_for_update(of=("self",)).select_related("organization").filter(id=payment_id).first()
+    if payment is None:
+        raise NotFound("No such payment.")
+    if payment.status == PaymentStatus.CONFIRMED:
+        return payment
+    if payment.status == PaymentStatus.FAILED:
+        raise PaymentStateError(f"Payment {payment.id} was marked failed ({payment.failure_reason}); record a new one.")
+    organization = payment.organization
+    account = _account_for_update(organization=organization)
+    if payment.credits is None:
+        plan = price_plan_for(organization=organization, account=account)
+        payment.credits = credits_for_payment(amount_php=payment.amount_php, credit_price_php=plan.credit_price_php)
+    if payment.credits <= 0:
+        raise ApplicationError(
+            f"₱{payment.amount_php} buys {payment.credits} credits; enter the credits by hand.", code="invalid_credits"
+        )
+    entry = _append(
+        account=account,
+        kind=LedgerEntryKind.TOPUP,
+        amount=payment.credits,
+        reason=f"{payment.get_method_display()} {payment.reference}".strip(),
+        actor=actor,
+        payment=payment,
+    )
+    payment.status = PaymentStatus.CONFIRMED
+    payment.confirmed_at = timezone.now()
+    payment.save(update_fields=["status", "confirmed_at", "credits"])
+    receipt = _receipt_issue(payment=payment)
+    audit_log_record(
+        event_type="billing.payment_confirmed",
+        organization=organization,
+        actor=actor,
+        target=payment,
+        extra={"credits": str(payment.credits), "receipt": receipt.number, "balance_after": str(entry.balance_after)},
+    )
+    return payment
+
+
+@transaction.atomic
+def payment_fail(*, payment_id: int, actor: User | None, reason: str) -> Payment:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Marking a payment failed needs a reason.", code="reason_required")
+    payment = Payment.objects.select_for_update(of=("self",)).select_related("organization").filter(id=payment_id).first()
+    if payment is None:
+        raise NotFound("No such payment.")
+    if payment.status == PaymentStatus.CONFIRMED:
+        raise PaymentStateError(
+            f"Payment {payment.id} is confirmed and its credits were added; take them back with an adjustment."
+        )
+    if payment.status == PaymentStatus.PENDING:
+        payment.status = PaymentStatus.FAILED
+        payment.failed_at = timezone.now()
+        payment.failure_reason = reason[:255]
+        payment.save(update_fields=["status", "failed_at", "failure_reason"])
+        audit_log_record(
+            event_type="billing.payment_failed",
+            organization=payment.organization,
+            actor=actor,
+            target=payment,
+            extra={"reason": reason},
+        )
+    return payment
+
+
+def _receipt_issue(*, payment: Payment) -> Receipt:
+    """Next number of the year (Asia/Manila), sequential without gaps: the year's counter row is locked."""
+    issued_at = timezone.now()
+    year = timezone.localtime(issued_at, billing_tz()).year
+    counter = ReceiptCounter.objects.select_for_update().filter(year=year).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                ReceiptCounter.objects.create(year=year)
+        except IntegrityError:
+            pass
+        counter = ReceiptCounter.objects.select_for_update().get(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return Receipt.objects.create(
+        organization=payment.organization,
+        payment=payment,
+        number=f"{settings.BILLING_RECEIPT_PREFIX}-{year}-{counter.last_number:06d}",
+        year=year,
+        sequence=counter.last_number,
+        billed_to=payment.organization.name,
+        amount_php=payment.amount_php,
+        credits=payment.credits,
+        method=payment.method,
+        reference=payment.reference,
+        issued_at=issued_at,
+    )
+
+
+# --- Settings: customers' threshold, staff's plan and limit ---
+
+
+@transaction.atomic
+def low_balance_threshold_set(
+    *, organization: Organization, actor_membership: Membership, threshold: Decimal | None
+) -> CreditAccount:
+    require_permission(membership=actor_membership, permission=Permission.MANAGE_BILLING)
+    if threshold is not None and (threshold < 0 or quantize_credits(threshold) != threshold):
+        raise ApplicationError(
+            "The threshold must be zero or more credits with at most two decimals.", code="invalid_threshold"
+        )
+    account = _account_for_update(organization=organization)
+    previous = account.low_balance_threshold
+    account.low_balance_threshold = threshold
+    # A new threshold starts a new watch: if the balance is already below it, the alert goes out now.
+    account.low_balance_alerted = False
+    _low_balance_check(account=account)
+    account.save(update_fields=["low_balance_threshold", "low_balance_alerted", "updated_at"])
+    audit_log_record(
+        event_type="billing.low_balance_threshold_set",
+        organization=organization,
+        actor=actor_membership.user,
+        target=account,
+        extra={"from": None if previous is None else str(previous), "to": None if threshold is None else str(threshold)},
+    )
+    return account
+
+
+@transaction.atomic
+def credit_account_settings_update(
+    *,
+    organization: Organization,
+    actor: User | None,
+    price_plan: PricePlan | None,
+    monthly_segment_limit: int | None,
+    low_balance_threshold: Decimal | None,
+) -> CreditAccount:
+    """Staff settings (admin): the organization's plan (None = default), monthly limit and alert threshold."""
+    if monthly_segment_limit is not None and monthly_segment_limit < 0:
+        raise ApplicationError("The monthly limit cannot be negative.", code="invalid_limit")
+    account = _account_for_update(organization=organization)
+    changes = {}
+    for name, value in (
+        ("price_plan", price_plan),
+        ("monthly_segment_limit", monthly_segment_limit),
+        ("low_balance_threshold", low_balance_threshold),
+    ):
+        if getattr(account, name) != value:
+            changes[name] = [str(getattr(account, name)), str(value)]
+            setattr(account, name, value)
+    if "low_balance_threshold" in changes:
+        account.low_balance_alerted = False
+        _low_balance_check(account=account)
+    account.save()
+    if changes:
+        audit_log_record(
+            event_type="billing.account_settings_changed",
+            organization=organization,
+            actor=actor,
+            target=account,
+            extra=changes,
+        )
+    return account
+
+
+@transaction.atomic
+def price_plan_make_default(*, plan: PricePlan, actor: User | None) -> PricePlan:
+    PricePlan.objects.select_for_update().filter(is_default=True).exclude(id=plan.id).update(is_default=False)
+    PricePlan.objects.filter(id=plan.id).update(is_default=True)
+    plan.is_default = True
+    audit_log_record(event_type="billing.price_plan_default", actor=actor, target=plan, extra={"name": plan.name})
+    return plan

@@ -1,0 +1,249 @@
+"""Dashboard pages for accounts: home, organization switch/create/settings, members, invitations, API keys, sign-ins.
+
+Views parse input, call a service and render; errors from services become form errors or messages.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+
+from accounts import selectors, services
+from accounts.forms import APIKeyForm, InvitationForm, MemberRoleForm, OrganizationForm
+from accounts.models import Invitation
+from accounts.roles import Permission, Role
+from portal.api import ACTIVE_ORGANIZATION_SESSION_KEY
+from portal.errors import ApplicationError, NotFound
+from portal.web import OrganizationViewMixin
+
+
+def home(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    return render(request, "portal/home.html")
+
+
+class DashboardView(OrganizationViewMixin, TemplateView):
+    template_name = "accounts/dashboard.html"
+    permission_required = Permission.VIEW
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(dashboard_panels(organization=self.organization))
+        return context
+
+
+def dashboard_panels(*, organization) -> dict:
+    """What the dashboard home shows; each app contributes through its own selectors."""
+    from portal.dashboard import dashboard_context
+
+    return dashboard_context(organization=organization)
+
+
+@login_required
+def organization_switch(request):
+    if request.method != "POST":
+        return HttpResponseBadRequest("POST an organization_id.")
+    try:
+        organization_id = int(request.POST.get("organization_id", ""))
+        membership = selectors.membership_get(user=request.user, organization_id=organization_id)
+    except (ValueError, NotFound):
+        raise Http404("No such organization.")
+    request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = membership.organization_id
+    messages.info(request, f"Now working in {membership.organization.name}.")
+    return redirect("dashboard")
+
+
+class OrganizationCreateView(LoginRequiredMixin, View):
+    def get(self, request):
+        return render(request, "accounts/organization_create.html", {"form": OrganizationForm()})
+
+    def post(self, request):
+        form = OrganizationForm(request.POST)
+        if form.is_valid():
+            try:
+                organization = services.organization_create(name=form.cleaned_data["name"], owner=request.user)
+            except ApplicationError as exc:
+                form.add_error("name", exc.message)
+            else:
+                request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = organization.id
+                messages.success(request, f"Created {organization.name}.")
+                return redirect("dashboard")
+        return render(request, "accounts/organization_create.html", {"form": form}, status=400)
+
+
+class OrganizationSettingsView(OrganizationViewMixin, TemplateView):
+    template_name = "accounts/organization_settings.html"
+    permission_required = Permission.VIEW
+
+    def post(self, request):
+        action = request.POST.get("action")
+        try:
+            if action == "delete":
+                if request.POST.get("confirm_slug") != self.organization.slug:
+                    raise ApplicationError("Type the organization's slug to confirm.")
+                services.organization_close(
+                    organization=self.organization, actor_membership=self.membership, reason="deleted by owner"
+                )
+                request.session.pop(ACTIVE_ORGANIZATION_SESSION_KEY, None)
+                messages.success(request, f"{self.organization.name} was deleted.")
+                return redirect("home")
+            if action == "transfer":
+                services.organization_transfer_ownership(
+                    organization=self.organization,
+                    actor_membership=self.membership,
+                    new_owner_membership_id=int(request.POST.get("membership_id", "0")),
+                )
+                messages.success(request, "Ownership transferred.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("organization_settings")
+        return redirect("organization_settings")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["members"] = selectors.member_list(organization=self.organization)
+        return context
+
+
+class MembersView(OrganizationViewMixin, TemplateView):
+    template_name = "accounts/members.html"
+    permission_required = Permission.VIEW
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["members"] = selectors.member_list(organization=self.organization)
+        context["invitations"] = selectors.invitation_list_pending(organization=self.organization)
+        context["invite_form"] = kwargs.get("invite_form") or InvitationForm()
+        context["roles"] = Role.choices
+        context["can_manage"] = self.membership.has_perm(Permission.MANAGE_MEMBERS)
+        return context
+
+    def post(self, request):
+        action = request.POST.get("action")
+        try:
+            if action == "invite":
+                form = InvitationForm(request.POST)
+                if not form.is_valid():
+                    return self.render_to_response(self.get_context_data(invite_form=form), status=400)
+                services.invitation_create(
+                    organization=self.organization,
+                    actor_membership=self.membership,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                )
+                messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            elif action == "role":
+                form = MemberRoleForm(request.POST)
+                if not form.is_valid():
+                    raise ApplicationError("Choose a valid role.")
+                services.membership_change_role(
+                    organization=self.organization,
+                    actor_membership=self.membership,
+                    membership_id=int(request.POST.get("membership_id", "0")),
+                    role=form.cleaned_data["role"],
+                )
+                messages.success(request, "Role changed.")
+            elif action == "remove":
+                services.membership_remove(
+                    organization=self.organization,
+                    actor_membership=self.membership,
+                    membership_id=int(request.POST.get("membership_id", "0")),
+                )
+                messages.success(request, "Member removed.")
+            elif action == "revoke_invitation":
+                services.invitation_revoke(
+                    organization=self.organization,
+                    actor_membership=self.membership,
+                    invitation_id=int(request.POST.get("invitation_id", "0")),
+                )
+                messages.success(request, "Invitation withdrawn.")
+            else:
+                return HttpResponseBadRequest("Unknown action.")
+        except NotFound:
+            raise Http404("No such member or invitation.")
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "Invalid input."))
+            status = getattr(exc, "status", 400)
+            return self.render_to_response(self.get_context_data(), status=status)
+        return redirect("members")
+
+
+class InvitationAcceptView(LoginRequiredMixin, View):
+    def get(self, request, token):
+        invitation = Invitation.objects.select_related("organization").filter(
+            token_hash=services._sha256(token)
+        ).first()
+        if invitation is None:
+            raise Http404("This invitation link is not valid.")
+        return render(request, "accounts/invitation_accept.html", {"invitation": invitation, "token": token})
+
+    def post(self, request, token):
+        try:
+            membership = services.invitation_accept(token=token, user=request.user)
+        except NotFound:
+            raise Http404("This invitation link is not valid.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return render(
+                request, "accounts/invitation_accept.html", {"error": exc.message, "token": token}, status=exc.status
+            )
+        request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = membership.organization_id
+        messages.success(request, f"Welcome to {membership.organization.name}.")
+        return redirect("dashboard")
+
+
+class APIKeysView(OrganizationViewMixin, TemplateView):
+    template_name = "accounts/api_keys.html"
+    permission_required = Permission.VIEW
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["api_keys"] = selectors.api_key_list(organization=self.organization)
+        context["form"] = kwargs.get("form") or APIKeyForm()
+        context["can_manage"] = self.membership.has_perm(Permission.MANAGE_API_KEYS)
+        context["api_base"] = self.request.build_absolute_uri(reverse("api_me")).rsplit("/me", 1)[0]
+        return context
+
+    def post(self, request):
+        action = request.POST.get("action", "create")
+        try:
+            if action == "revoke":
+                services.api_key_revoke(
+                    organization=self.organization,
+                    actor=request.user,
+                    actor_membership=self.membership,
+                    api_key_id=int(request.POST.get("api_key_id", "0")),
+                )
+                messages.success(request, "Key revoked. Requests using it are refused from now on.")
+                return redirect("api_keys")
+            form = APIKeyForm(request.POST)
+            if not form.is_valid():
+                return self.render_to_response(self.get_context_data(form=form), status=400)
+            api_key, raw_key = services.api_key_create(
+                organization=self.organization,
+                actor=request.user,
+                actor_membership=self.membership,
+                name=form.cleaned_data["name"],
+                expires_at=form.cleaned_data.get("expires_at"),
+            )
+        except NotFound:
+            raise Http404("No such API key.")
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "Invalid input."))
+            return self.render_to_response(self.get_context_data(), status=getattr(exc, "status", 400))
+        # Shown once, in this response only: the database keeps a hash.
+        return self.render_to_response(self.get_context_data(new_key=raw_key, new_key_obj=api_key), status=201)
+
+
+class LoginHistoryView(LoginRequiredMixin, TemplateView):
+    template_name = "accounts/login_history.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["records"] = selectors.login_record_list(user=self.request.user)
+        return context

@@ -1,0 +1,76 @@
+"""`make run`: the web server, the task worker, the scheduler and the provider simulator, together.
+
+Ctrl-C (or SIGTERM) stops all four. When one of them dies, the others are stopped too, so a broken worker is
+noticed instead of leaving a site that accepts messages nobody sends.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the site on 127.0.0.1:8000 with the task worker, the scheduler and the provider simulator."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--no-simulator", action="store_true")
+
+    def handle(self, *args, addr: str, no_simulator: bool, **options):
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        simulator_port = settings.PROVIDER_SIMULATOR_URL.rsplit(":", 1)[-1].strip("/")
+        commands = {
+            "web": [*manage, "runserver", addr, "--noreload"],
+            "worker": [*manage, "db_worker", "--interval", "0.2"] if "django_tasks_db" in settings.TASKS["default"]["BACKEND"]
+            else [*manage, "rqworker", "default"],
+            "scheduler": [*manage, "run_scheduler"],
+        }
+        if not no_simulator:
+            commands["simulator"] = [
+                *manage,
+                "run_provider_simulator",
+                "--port",
+                simulator_port,
+                "--callback-base",
+                f"http://{addr}",
+            ]
+        processes: dict[str, subprocess.Popen] = {}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for name, command in commands.items():
+            processes[name] = subprocess.Popen(command, env=env)  # noqa: S603
+            self.stdout.write(f"started {name} (pid {processes[name].pid})")
+        self.stdout.write(self.style.SUCCESS(f"Site: http://{addr}/  (Ctrl-C stops everything)"))
+
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, process in processes.items():
+                    if process.poll() is not None:
+                        self.stderr.write(f"{name} exited with {process.returncode}; stopping the others")
+                        stopping = True
+                        break
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + 10
+            for process in processes.values():
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            self.stdout.write("stopped")

@@ -1,0 +1,163 @@
+"""Deadlines for data subject requests and contact inquiries, computed from a stored *rule* and its inputs.
+
+A row never stores "30 days": a number of days cannot express "one calendar month" or "30 working days". It stores
+an `SlaRule` value plus the inputs (receipt time, time paused awaiting the requester, whether it was extended), and
+`due_at_compute` — the one function that knows the rules — derives the deadline. Rules are versioned by name
+(`..._v1`): if the law or the policy changes, add a rule; old requests keep the rule they were received under.
+
+Rules, all on the Philippine calendar (Asia/Manila; weekends and the staff-maintained `Holiday` table):
+
+* `dsr_v1` — a data subject request is due at the end of the *earliest* of
+    - 30 calendar days after receipt (the privacy policy §6 promise: "We will respond … within 30 days"),
+    - one calendar month after receipt (GDPR Art. 12(3); the same day number next month, or that month's last day
+      when it has none: 31 January → 28 February, 29 February in a leap year),
+    - 30 working days after receipt (NPC Advisory 2021-01 as reported; weekends and holidays not counted).
+  Time spent awaiting the requester (the only pause) is added to the deadline.
+  Extension (once, with a reason, before the deadline, told to the requester): the deadline moves two calendar
+  months later (same month-end rule), which keeps it within GDPR's three months from receipt because the unextended
+  date is never later than one calendar month after receipt. Pauses are added after the extension.
+* `inquiry_48bh_v1` — a contact inquiry is answered within 48 hours counted on business days only: hours falling on
+  a Saturday, Sunday or holiday do not count (received Friday 10:00 → due Tuesday 10:00; received Saturday → due
+  at the end of Tuesday).
+
+Separately, `first_response_due_compute` gives the NPC's 15-calendar-day mark for a first substantive answer.
+"""
+
+import calendar
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import models
+
+PH_TZ = ZoneInfo("Asia/Manila")
+
+DUE_SOON_WINDOW = timedelta(days=7)
+FIRST_RESPONSE_CALENDAR_DAYS = 15
+UNVERIFIED_LIFETIME = timedelta(days=7)
+# Far enough ahead to hold 30 working days plus any holiday season; holidays are read once per computation.
+_HOLIDAY_LOOKAHEAD = timedelta(days=120)
+
+
+class SlaRule(models.TextChoices):
+    DATA_SUBJECT_REQUEST = "dsr_v1", "Earliest of 30 calendar days, one calendar month, 30 working days"  # DSRs
+    INQUIRY_48_BUSINESS_HOURS = "inquiry_48bh_v1", "48 hours counted on business days"  # contact form (policy §9)
+
+
+class Band(models.TextChoices):
+    ON_TRACK = "on_track", "On track"  # more than 7 days left
+    DUE_SOON = "due_soon", "Due within 7 days"  # 7 days or less left
+    OVERDUE = "overdue", "Overdue"  # the deadline has passed
+
+
+# --- calendar helpers ---
+
+
+def add_calendar_months(day: date, months: int) -> date:
+    """Same day number `months` later; the month's last day when it is shorter (31 Jan + 1 → 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def is_business_day(day: date, holidays: set[date]) -> bool:
+    return day.weekday() < 5 and day not in holidays
+
+
+def add_working_days(day: date, working_days: int, holidays: set[date]) -> date:
+    """The `working_days`-th business day after `day` (the day of receipt itself does not count)."""
+    current, counted = day, 0
+    while counted < working_days:
+        current += timedelta(days=1)
+        if is_business_day(current, holidays):
+            counted += 1
+    return current
+
+
+def end_of_day(day: date) -> datetime:
+    """The deadline instant for a due *date*: midnight at the start of the next day, Philippine time."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=PH_TZ)
+
+
+def add_business_hours(start: datetime, hours: int, holidays: set[date]) -> datetime:
+    remaining = timedelta(hours=hours)
+    cursor = start.astimezone(PH_TZ)
+    for _ in range(3660):  # ten years of days: a bounded loop even with a table full of holidays
+        day_end = end_of_day(cursor.date())
+        if is_business_day(cursor.date(), holidays):
+            available = day_end - cursor
+            if remaining <= available:
+                return cursor + remaining
+            remaining -= available
+        cursor = day_end
+    raise ValueError("No business days found within ten years; check the Holiday table.")
+
+
+def holidays_between(start: date, end: date) -> set[date]:
+    from privacy.models import Holiday  # the model module imports SlaRule from here
+
+    return set(Holiday.objects.filter(date__gte=start, date__lte=end).values_list("date", flat=True))
+
+
+# --- the one place that computes deadlines ---
+
+
+def due_at_compute(
+    *,
+    rule: str,
+    received_at: datetime,
+    paused: timedelta = timedelta(0),
+    extended: bool = False,
+    holidays: Iterable[date] | None = None,
+) -> datetime:
+    """The deadline for `rule` given its inputs. `holidays` None → read the Holiday table (one query)."""
+    received_local = received_at.astimezone(PH_TZ)
+    received_day = received_local.date()
+    if holidays is None:
+        holiday_set = holidays_between(received_day, received_day + _HOLIDAY_LOOKAHEAD)
+    else:
+        holiday_set = set(holidays)
+    if rule == SlaRule.DATA_SUBJECT_REQUEST:
+        due_day = min(
+            received_day + timedelta(days=30),
+            add_calendar_months(received_day, 1),
+            add_working_days(received_day, 30, holiday_set),
+        )
+        if extended:
+            due_day = add_calendar_months(due_day, 2)
+        return end_of_day(due_day) + paused
+    if rule == SlaRule.INQUIRY_48_BUSINESS_HOURS:
+        if extended:
+            raise ValueError("Inquiries cannot be extended.")
+        return add_business_hours(received_local, 48, holiday_set) + paused
+    raise ValueError(f"Unknown SLA rule {rule!r}; known rules: {', '.join(SlaRule.values)}.")
+
+
+def first_response_due_compute(*, received_at: datetime) -> datetime:
+    """NPC complaint rules: a person may complain when no response arrives within 15 calendar days."""
+    return end_of_day(received_at.astimezone(PH_TZ).date() + timedelta(days=FIRST_RESPONSE_CALENDAR_DAYS))
+
+
+# --- reading a deadline ---
+
+
+def current_due_at(*, due_at: datetime, paused_since: datetime | None, now: datetime) -> datetime:
+    """While a request is paused the deadline keeps moving: the running pause counts as paused time."""
+    if paused_since is None:
+        return due_at
+    return due_at + max(now - paused_since, timedelta(0))
+
+
+def days_left(*, due_at: datetime, now: datetime) -> int:
+    """Calendar days from today to the due date (0 = due today, negative = overdue by that many days)."""
+    due_day = (due_at - timedelta(microseconds=1)).astimezone(PH_TZ).date()
+    return (due_day - now.astimezone(PH_TZ).date()).days
+
+
+def band_for(*, due_at: datetime, now: datetime) -> Band:
+    """Pass `current_due_at(...)` for a paused request, so a pause never turns it overdue."""
+    if now >= due_at:
+        return Band.OVERDUE
+    if due_at - now <= DUE_SOON_WINDOW:
+        return Band.DUE_SOON
+    return Band.ON_TRACK

@@ -1,0 +1,4 @@
+app_name = "privacy"
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
