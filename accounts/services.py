@@ -232,13 +232,15 @@ def invitation_create(
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise Conflict(f"{email} is already a member.", code="already_member")
     token = secrets.token_urlsafe(32)
+    now = timezone.now()
     invitation = Invitation.objects.create(
         organization=organization,
         email=email,
         role=role,
         token_hash=_sha256(token),
         invited_by=actor_membership.user,
-        expires_at=timezone.now() + INVITATION_LIFETIME,
+        created_at=now,
+        expires_at=now + INVITATION_LIFETIME,
     )
     audit_log_record(
         event_type="invitation.created",

@@ -347,3 +347,31 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}:{self.key}"
+
+
+class DeliveryReceipt(models.Model):
+    """What a provider reported about one of its messages (callback or poll), kept as received.
+
+    A receipt can arrive before the worker has written the provider's message id (the provider answers the send
+    and fires the receipt at once); it is then stored unmatched and applied when the id is written.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
+    provider_message_id = models.CharField(max_length=100)
+    state = models.CharField(max_length=12)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts")
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["provider", "provider_message_id"], name="receipt_provider_msgid_idx"),
+            models.Index(fields=["received_at"], condition=Q(message__isnull=True), name="receipt_unmatched_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id}:{self.provider_message_id} {self.state}"

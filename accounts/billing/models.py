@@ -62,7 +62,10 @@ class PricePlan(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="priceplan_one_default"),
-            models.CheckConstraint(condition=Q(price_per_segment__gt=0), name="priceplan_segment_price_positive"),
+            # At least 0.01 so that every message costs at least one cent of a credit (no zero-amount ledger entries).
+            models.CheckConstraint(
+                condition=Q(price_per_segment__gte=Decimal("0.01")), name="priceplan_segment_price_at_least_cent"
+            ),
             models.CheckConstraint(condition=Q(credit_price_php__gt=0), name="priceplan_credit_price_positive"),
         ]
 
@@ -149,8 +152,8 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["organization", "-id"], name="ledger_org_id"),
             models.Index(fields=["organization", "created_at"], name="ledger_org_created"),
-            models.Index(fields=["message_id"], name="ledger_message"),
         ]
+        # Look-ups by message always name the kind, so the two partial unique indexes below serve them.
         constraints = [
             # The database, not only the code, makes "refunded exactly once" and "charged once" true.
             models.UniqueConstraint(

@@ -260,7 +260,8 @@ def _traffic_by_network_and_provider(*, organization: Organization, start: datet
     never_charged = [
         value for value in ("rejected", "cancelled") if value in MessageStatus.values
     ]  # stored without a charge (opted-out recipients, cancelled schedules)
-    failed = [value for value in ("failed", "expired") if value in MessageStatus.values]
+    # Failed messages are refunded; expired ones reached the network and stay charged.
+    failed = [value for value in ("failed",) if value in MessageStatus.values]
     rows = (
         Message.objects.filter(organization=organization, created_at__gte=start, created_at__lt=end)
         .exclude(status__in=never_charged)

@@ -1,0 +1,1 @@
+"""Admin for billing (filled in below by the billing work)."""

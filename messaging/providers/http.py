@@ -1,0 +1,125 @@
+"""HTTP plumbing shared by the adapters: one `requests.Session` each, a (connect, read) timeout on every call,
+and the transport-level error classification (timeouts, connection errors, 5xx, 429, 401/403).
+
+Provider-specific bodies (IPROG's "HTTP 200 with status 500", Semaphore's validation dicts) are read by each
+adapter; this module only turns what every HTTP API has in common into `ProviderError` subclasses.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from messaging.providers.base import (
+    ProviderAdapter,
+    ProviderConfigError,
+    ProviderConnectionError,
+    ProviderRateLimited,
+)
+
+logger = logging.getLogger("messaging.providers")
+
+DEFAULT_CONNECT_TIMEOUT = 3.05
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a Retry-After header (seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+class HTTPProviderAdapter(ProviderAdapter):
+    """Adds a session and a `_request` that never waits forever and never leaks a requests exception."""
+
+    def __init__(
+        self, *, base_url: str, credentials: dict[str, Any], sender_name: str, timeout: float
+    ) -> None:
+        super().__init__(base_url=base_url, credentials=credentials, sender_name=sender_name, timeout=timeout)
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ProviderConfigError(
+                f"{self.label} base URL must start with http:// or https://, got {self.base_url!r}",
+                code="provider_bad_base_url",
+            )
+        connect = getattr(settings, "PROVIDER_HTTP_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
+        self.request_timeout = (min(connect, timeout), timeout)
+        self.session = requests.Session()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "sms-portal/1"})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.session.request(method, url, timeout=self.request_timeout, **kwargs)
+        except requests.Timeout as error:
+            raise ProviderConnectionError(
+                f"{self.label} did not answer within {self.timeout:g}s ({method} {path})",
+                code="provider_timeout",
+            ) from error
+        except requests.ConnectionError as error:
+            raise ProviderConnectionError(
+                f"Cannot reach {self.label} ({method} {path}): {type(error).__name__}",
+                code="provider_unreachable",
+            ) from error
+        except requests.RequestException as error:
+            raise ProviderConnectionError(
+                f"{self.label} request failed ({method} {path}): {type(error).__name__}",
+                code="provider_request_failed",
+            ) from error
+        logger.debug("%s %s %s -> %s", self.code, method, path, response.status_code)
+        self._raise_for_transport_status(response, method=method, path=path)
+        return response
+
+    def _raise_for_transport_status(self, response: requests.Response, *, method: str, path: str) -> None:
+        status = response.status_code
+        if status in (401, 403):
+            raise ProviderConfigError(
+                f"{self.label} refused our credentials (HTTP {status} on {method} {path})",
+                code="provider_auth_failed",
+                http_status=status,
+            )
+        if status == 429:
+            raise ProviderRateLimited(
+                f"{self.label} is throttling us (HTTP 429 on {method} {path})",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                http_status=status,
+            )
+        if status >= 500:
+            raise ProviderConnectionError(
+                f"{self.label} failed with HTTP {status} on {method} {path}",
+                code="provider_server_error",
+                http_status=status,
+            )
+        if status in (408, 425):
+            raise ProviderConnectionError(
+                f"{self.label} answered HTTP {status} on {method} {path}",
+                code="provider_timeout",
+                http_status=status,
+            )
+
+    def _json(self, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            snippet = response.text[:120].replace("\n", " ")
+            raise ProviderConnectionError(
+                f"{self.label} answered HTTP {response.status_code} with a non-JSON body: {snippet!r}",
+                code="provider_bad_response",
+                http_status=response.status_code,
+            )

@@ -1,0 +1,38 @@
+"""The one JSON shape of a message, shared by the API answers and the status webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messaging.models import Message
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """`provider` is the route's name; load messages with `select_related("provider")` to avoid a query each."""
+    error = None
+    if message.error_code:
+        error = {"code": message.error_code, "message": message.error_message}
+    return {
+        "id": message.pk,
+        "to": message.recipient,
+        "sender_name": message.sender_name,
+        "body": message.body,
+        "encoding": message.encoding,
+        "segments": message.segments,
+        "price": str(message.price),
+        "status": message.status,
+        "provider": message.provider.name if message.provider_id else None,
+        "network": message.network,
+        "channel": message.channel,
+        "created_at": _iso(message.created_at),
+        "send_at": _iso(message.send_at),
+        "sent_at": _iso(message.sent_at),
+        "delivered_at": _iso(message.delivered_at),
+        "failed_at": _iso(message.failed_at),
+        "cancelled_at": _iso(message.cancelled_at),
+        "error": error,
+    }

@@ -1,0 +1,88 @@
+"""Site notices: published by staff or automatically by the engine (the fallback route), withdrawn the same ways."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.services import audit_log_record
+from messaging.models import Notice, NoticeKind, Provider
+from portal.errors import ApplicationError
+
+
+@transaction.atomic
+def notice_publish(*, kind: str, title: str, body: str, dedupe_key: str, actor=None) -> Notice:
+    """Publish a notice, or return the active one with the same `dedupe_key` (its text refreshed if it changed)."""
+    if kind not in NoticeKind.values:
+        raise ApplicationError(f"Unknown notice kind {kind!r}.", code="invalid_notice_kind")
+    if not title.strip() or not body.strip() or not dedupe_key.strip():
+        raise ApplicationError("A notice needs a title, a body and a dedupe key.", code="invalid_notice")
+    active = Notice.objects.select_for_update().filter(dedupe_key=dedupe_key, withdrawn_at__isnull=True).first()
+    if active is not None:
+        if (active.title, active.body) != (title, body):
+            active.title, active.body = title, body
+            active.save(update_fields=["title", "body"])
+        return active
+    try:
+        with transaction.atomic():
+            notice = Notice.objects.create(
+                kind=kind, title=title, body=body, dedupe_key=dedupe_key, published_by=actor
+            )
+    except IntegrityError:  # published concurrently by another worker: theirs is the one
+        return Notice.objects.get(dedupe_key=dedupe_key, withdrawn_at__isnull=True)
+    audit_log_record(event_type="notice.published", actor=actor, target=notice, extra={"dedupe_key": dedupe_key})
+    return notice
+
+
+@transaction.atomic
+def notice_withdraw(*, dedupe_key: str, actor=None) -> None:
+    """Withdraw the active notice with this key; nothing happens when none is active."""
+    withdrawn = list(
+        Notice.objects.select_for_update().filter(dedupe_key=dedupe_key, withdrawn_at__isnull=True)
+    )
+    now = timezone.now()
+    for notice in withdrawn:
+        notice.withdrawn_at = now
+        notice.withdrawn_by = actor
+        notice.save(update_fields=["withdrawn_at", "withdrawn_by"])
+        audit_log_record(event_type="notice.withdrawn", actor=actor, target=notice, extra={"dedupe_key": dedupe_key})
+
+
+def fallback_dedupe_key(primary: Provider) -> str:
+    return f"fallback-route:{primary.pk}"
+
+
+def fallback_notice_text(*, primary: Provider, fallback: Provider | None, reason: str) -> tuple[str, str]:
+    """Title and body of the fallback notice, in the operator's wording (shared/seeds), for this primary/reason."""
+    from messaging.routing import SkipReason
+
+    if reason in (SkipReason.QUOTA, SkipReason.PROVIDER_LIMIT):
+        cause = f"{primary.name} has reached its monthly limit."
+    else:
+        cause = f"{primary.name} is temporarily unavailable."
+    sender = fallback.sender_name if fallback is not None else "the fallback route's sender name"
+    covers_all = fallback is None or not fallback.networks
+    networks = (
+        "The fallback route supports all networks including Smart, TNT, Globe, TM, and others."
+        if covers_all
+        else f"The fallback route supports {', '.join(n.upper() for n in fallback.networks)}."
+    )
+    body = (
+        f"{cause} The system will automatically use our new SMS source provider (fallback) to ensure "
+        f"uninterrupted service.\n{networks}\n"
+        f'Note: when using the fallback provider, messages will be sent with the sender name "{sender}" '
+        f"instead of {primary.sender_name}.\n"
+        "Your SMS service will continue to work seamlessly across all networks without interruption."
+    )
+    return "SMS Fallback Route", body
+
+
+def fallback_notice_publish(*, primary: Provider, fallback: Provider | None, reason: str) -> Notice:
+    title, body = fallback_notice_text(primary=primary, fallback=fallback, reason=reason)
+    return notice_publish(
+        kind=NoticeKind.FALLBACK_ROUTE, title=title, body=body, dedupe_key=fallback_dedupe_key(primary)
+    )
+
+
+def fallback_notice_withdraw(*, primary: Provider) -> None:
+    notice_withdraw(dedupe_key=fallback_dedupe_key(primary))

@@ -1,0 +1,147 @@
+"""Provider chain administration: building adapters, the demo chain, health actions for staff."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.services import audit_log_record
+from messaging.models import CircuitState, Provider, ProviderMonthlyUsage
+from messaging.providers import get_adapter_class
+from messaging.providers.base import ProviderAdapter, ProviderConfigError, ProviderError, SendResult
+from messaging.routing import month_start
+from portal.errors import ApplicationError
+
+DEMO_PRIMARY_NAME = "IPROGSMS"
+DEMO_FALLBACK_NAME = "iprogtech fallback"
+
+
+def provider_credentials(provider: Provider) -> dict:
+    if not provider.credentials:
+        return {}
+    try:
+        value = json.loads(provider.credentials)
+    except json.JSONDecodeError:
+        raise ProviderConfigError(f"{provider.name}: credentials are not valid JSON", code="provider_credentials")
+    if not isinstance(value, dict):
+        raise ProviderConfigError(f"{provider.name}: credentials must be a JSON object", code="provider_credentials")
+    return value
+
+
+def provider_adapter_build(provider: Provider) -> ProviderAdapter:
+    """An adapter for this route (raises ProviderConfigError for an unknown adapter or missing credentials)."""
+    adapter_class = get_adapter_class(provider.adapter)
+    return adapter_class(
+        base_url=provider.base_url,
+        credentials=provider_credentials(provider),
+        sender_name=provider.sender_name,
+        timeout=provider.timeout_seconds,
+    )
+
+
+def provider_callback_path(provider: Provider) -> str:
+    from django.urls import reverse
+
+    return reverse(
+        "messaging_api:delivery_callback",
+        kwargs={"adapter": provider.adapter, "provider_id": provider.pk, "secret": provider.callback_secret},
+    )
+
+
+def provider_callback_url(provider: Provider) -> str:
+    """The URL to give the provider for delivery receipts (contains the route's secret)."""
+    return settings.SMS_CALLBACK_BASE_URL.rstrip("/") + provider_callback_path(provider)
+
+
+def new_callback_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def provider_usage_this_month(*, providers: list[Provider], now=None) -> dict[int, int]:
+    """Messages counted against each provider's quota in the current Manila month (one query)."""
+    month = month_start(now or timezone.now())
+    rows = ProviderMonthlyUsage.objects.filter(provider__in=providers, month=month).values_list(
+        "provider_id", "messages"
+    )
+    usage = dict.fromkeys((p.pk for p in providers), 0)
+    usage.update(dict(rows))
+    return usage
+
+
+@transaction.atomic
+def provider_circuit_reset(*, provider: Provider, actor=None) -> Provider:
+    """Staff action: close the circuit and forget a "limit reached" answer (e.g. after the provider topped up)."""
+    provider = Provider.objects.select_for_update().get(pk=provider.pk)
+    provider.circuit_state = CircuitState.CLOSED
+    provider.consecutive_failures = 0
+    provider.circuit_opened_at = None
+    provider.probe_started_at = None
+    provider.exhausted_until = None
+    provider.save()
+    audit_log_record(event_type="provider.circuit_reset", actor=actor, target=provider)
+    return provider
+
+
+def provider_test_send(*, provider: Provider, recipient: str, actor=None) -> SendResult:
+    """Staff action: send one test SMS through this route directly (not charged, no Message row)."""
+    from messaging.numbers import normalize_ph_number
+
+    recipient = normalize_ph_number(recipient)
+    audit_log_record(event_type="provider.test_send", actor=actor, target=provider, extra={"to": recipient})
+    try:
+        with provider_adapter_build(provider) as adapter:
+            return adapter.send(
+                recipient=recipient,
+                body=f"Test message from SMS Portal via {provider.name}.",
+                reference=f"test-{secrets.token_hex(4)}",
+            )
+    except ProviderError as error:
+        raise ApplicationError(f"{provider.name}: {error.message}", code=error.code, status=502)
+
+
+@transaction.atomic
+def provider_seed_demo_chain(*, simulator_url: str) -> None:
+    """Configure the demo chain against the provider simulator (idempotent: safe to run again).
+
+    - "IPROGSMS": IPROG adapter, sender name "IPROGSMS", 20 messages a month, priority 10 (the primary);
+    - "iprogtech fallback": the Semaphore-shaped adapter on the same simulator, sender name "iprogtech", all
+      networks, no portal quota, priority 20. A second adapter (rather than a second IPROG account) makes the
+      fallback independent of the primary's account limits, as the operator's notice describes.
+    Existing rows keep their circuit state and usage; their configuration is reset to the demo values.
+    """
+    base_url = simulator_url.rstrip("/")
+    chain = [
+        {
+            "name": DEMO_PRIMARY_NAME,
+            "adapter": "iprog",
+            "base_url": f"{base_url}/iprog",
+            "credentials": json.dumps({"api_token": "demo-iprog-token"}),
+            "sender_name": "IPROGSMS",
+            "networks": [],
+            "monthly_quota": 20,
+            "priority": 10,
+        },
+        {
+            "name": DEMO_FALLBACK_NAME,
+            "adapter": "semaphore",
+            "base_url": f"{base_url}/semaphore",
+            "credentials": json.dumps({"api_key": "demo-semaphore-key"}),
+            "sender_name": "iprogtech",
+            "networks": [],
+            "monthly_quota": None,
+            "priority": 20,
+        },
+    ]
+    for values in chain:
+        provider = Provider.objects.filter(name=values["name"]).first()
+        if provider is None:
+            Provider.objects.create(**values, enabled=True, callback_secret=new_callback_secret())
+            continue
+        for field, value in values.items():
+            setattr(provider, field, value)
+        provider.enabled = True
+        provider.save()
