@@ -1,0 +1,26 @@
+"""Helpers shared by the billing tests."""
+
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from accounts.billing.models import CreditAccount, LedgerEntry
+from accounts.billing.selectors import billing_audit_differences
+from accounts.billing.services import credits_adjust
+
+
+def fund(organization, amount: str) -> None:
+    credits_adjust(organization=organization, actor=None, amount=Decimal(amount), reason="test funding")
+
+
+def assert_ledger_invariant(organization) -> None:
+    """Balance == sum of the ledger, the balance_after chain holds, and billing_audit finds nothing anywhere."""
+    account = CreditAccount.objects.get(organization=organization)
+    total = LedgerEntry.objects.filter(organization=organization).aggregate(total=Sum("amount"))["total"]
+    assert account.balance == (total or Decimal("0.00"))
+    running = Decimal("0.00")
+    for entry in LedgerEntry.objects.filter(organization=organization).order_by("id"):
+        running += entry.amount
+        assert entry.balance_after == running, entry
+        assert entry.balance_after >= 0
+    assert billing_audit_differences() == []
