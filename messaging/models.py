@@ -14,6 +14,8 @@ Every hand-over to a provider is a `DispatchAttempt`, written and committed *bef
 carrying the routing decision (which provider, with which sender name, which providers were skipped and why).
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -30,8 +32,14 @@ class MessageStatus(models.TextChoices):
     SENT = "sent", "Sent"  # accepted by the provider; waiting for a delivery receipt
     DELIVERED = "delivered", "Delivered"  # the handset confirmed receipt
     FAILED = "failed", "Failed"  # could not be sent, or the network gave up; refunded
-    EXPIRED = "expired", "Expired"  # the network's validity period ran out after the provider took it; not refunded
-    REJECTED = "rejected", "Rejected"  # never accepted: bad number/content, opted out; refunded if it was charged
+    EXPIRED = (
+        "expired",
+        "Expired",
+    )  # the network's validity period ran out after the provider took it; not refunded
+    REJECTED = (
+        "rejected",
+        "Rejected",
+    )  # never accepted: bad number/content, opted out; refunded if it was charged
     CANCELLED = "cancelled", "Cancelled"  # cancelled by the customer before it was sent; refunded
 
 
@@ -60,6 +68,10 @@ class CircuitState(models.TextChoices):
     HALF_OPEN = "half_open", "Half-open"  # cool-down over: one probe message is in flight to test it
 
 
+def new_callback_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Provider(models.Model):
     """One route in the provider chain, configured by staff. Chain order: ascending `priority`, then id."""
 
@@ -68,7 +80,9 @@ class Provider(models.Model):
     base_url = models.URLField(max_length=300)
     credentials = EncryptedTextField(blank=True, default="", help_text="JSON object, encrypted at rest")
     sender_name = models.CharField(max_length=11, help_text="Sender name used on this route")
-    networks = models.JSONField(default=list, blank=True, help_text="Network codes covered; empty = all networks")
+    networks = models.JSONField(
+        default=list, blank=True, help_text="Network codes covered; empty = all networks"
+    )
     monthly_quota = models.PositiveIntegerField(
         null=True, blank=True, help_text="Messages per calendar month (Asia/Manila); empty = unlimited"
     )
@@ -76,7 +90,9 @@ class Provider(models.Model):
     enabled = models.BooleanField(default=True)
     timeout_seconds = models.FloatField(default=10.0)
     callback_secret = models.CharField(
-        max_length=64, help_text="Secret in the delivery-receipt URL given to the provider"
+        max_length=64,
+        default=new_callback_secret,
+        help_text="Secret in the delivery-receipt URL given to the provider",
     )
 
     # Health: circuit breaker and the provider's own "limit reached" answer.
@@ -112,14 +128,18 @@ class ProviderMonthlyUsage(models.Model):
     messages = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "month"], name="provider_usage_unique_month")]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "month"], name="provider_usage_unique_month")
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider_id} {self.month:%Y-%m}: {self.messages}"
 
 
 class Message(models.Model):
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="messages")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="messages"
+    )
     recipient = models.CharField(max_length=16, help_text="E.164")
     network = models.CharField(max_length=10, choices=Network.choices)
     body = models.TextField()
@@ -133,9 +153,13 @@ class Message(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    api_key = models.ForeignKey("accounts.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(
+        "accounts.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
-    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
     provider_message_id = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
@@ -143,6 +167,7 @@ class Message(models.Model):
     # Dispatch bookkeeping: claimable when status is queued and next_attempt_at has come.
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_polled_at = models.DateTimeField(null=True, blank=True, help_text="Last delivery-status poll")
 
     created_at = models.DateTimeField(default=timezone.now)
     send_at = models.DateTimeField(null=True, blank=True, help_text="Scheduled send time; empty = now")
@@ -176,12 +201,24 @@ class AttemptStatus(models.TextChoices):
     IN_FLIGHT = "in_flight", "In flight"  # committed before the provider call; outcome not yet written
     ACCEPTED = "accepted", "Accepted"  # the provider took the message
     RETRYABLE_ERROR = "retryable_error", "Retryable error"  # network/5xx/throttled: the message is requeued
-    ROUTE_EXHAUSTED = "route_exhausted", "Route exhausted"  # the provider said its limit is reached: next provider
-    CONFIG_ERROR = "config_error", "Configuration error"  # route misconfigured: circuit opened, message requeued
+    ROUTE_EXHAUSTED = (
+        "route_exhausted",
+        "Route exhausted",
+    )  # the provider said its limit is reached: next provider
+    CONFIG_ERROR = (
+        "config_error",
+        "Configuration error",
+    )  # route misconfigured: circuit opened, message requeued
     REJECTED = "rejected", "Rejected"  # the provider refused this number/content: the message is rejected
     NO_ROUTE = "no_route", "No route"  # no provider could take it now (all skipped); retried later
-    UNKNOWN = "unknown", "Outcome unknown"  # the worker died mid-call and the provider cannot be asked: staff decide
-    ABANDONED = "abandoned", "Abandoned"  # in flight when the worker died, and the provider confirms it never got it
+    UNKNOWN = (
+        "unknown",
+        "Outcome unknown",
+    )  # the worker died mid-call and the provider cannot be asked: staff decide
+    ABANDONED = (
+        "abandoned",
+        "Abandoned",
+    )  # in flight when the worker died, and the provider confirms it never got it
 
 
 class DispatchAttempt(models.Model):
@@ -193,7 +230,9 @@ class DispatchAttempt(models.Model):
     status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.IN_FLIGHT)
     sender_name = models.CharField(max_length=11, blank=True)
     reason = models.CharField(max_length=200, blank=True, help_text="Why this provider took it")
-    skipped = models.JSONField(default=list, blank=True, help_text="[{provider, name, reason, detail}] skipped first")
+    skipped = models.JSONField(
+        default=list, blank=True, help_text="[{provider, name, reason, detail}] skipped first"
+    )
     batch_id = models.UUIDField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
@@ -204,7 +243,9 @@ class DispatchAttempt(models.Model):
     class Meta:
         ordering = ["message_id", "attempt_number"]
         indexes = [
-            models.Index(fields=["started_at"], condition=Q(status="in_flight"), name="attempt_in_flight_idx"),
+            models.Index(
+                fields=["started_at"], condition=Q(status="in_flight"), name="attempt_in_flight_idx"
+            ),
             models.Index(fields=["message", "provider", "status"], name="attempt_message_provider_idx"),
         ]
 
@@ -242,7 +283,9 @@ class Notice(models.Model):
         ordering = ["-published_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["dedupe_key"], condition=Q(withdrawn_at__isnull=True), name="notice_one_active_per_key"
+                fields=["dedupe_key"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="notice_one_active_per_key",
             )
         ]
 
@@ -323,7 +366,9 @@ class OtpChallenge(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "phone_number", "-created_at"], name="otp_lookup_idx")]
+        indexes = [
+            models.Index(fields=["organization", "phone_number", "-created_at"], name="otp_lookup_idx")
+        ]
 
     def __str__(self) -> str:
         return f"OTP for {self.phone_number} ({self.created_at:%Y-%m-%d %H:%M})"
@@ -363,14 +408,18 @@ class DeliveryReceipt(models.Model):
     error_message = models.TextField(blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
-    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts"
+    )
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
         indexes = [
             models.Index(fields=["provider", "provider_message_id"], name="receipt_provider_msgid_idx"),
-            models.Index(fields=["received_at"], condition=Q(message__isnull=True), name="receipt_unmatched_idx"),
+            models.Index(
+                fields=["received_at"], condition=Q(message__isnull=True), name="receipt_unmatched_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,9 @@ are shared, and the brand recorded is the one the public lists give for that blo
 Portability (RA 11202, live since September 2021) a prefix tells the *original* allocation only: treat the
 result as a routing hint (see `OPERATOR_BY_NETWORK`), never as proof of the current network.
 
+The 8xx blocks (0813, 0817, 0895-0898) are real mobile allocations, but the portal's number contract accepts
+only 09XX numbers for now (`messaging.numbers`), so they are listed for completeness and never matched.
+
 To update: edit the sets below, add a test case in tests/messaging/test_numbers.py, and change the date above.
 """
 

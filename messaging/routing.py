@@ -34,7 +34,10 @@ MANILA = ZoneInfo("Asia/Manila")
 class SkipReason(models.TextChoices):
     DISABLED = "disabled", "Disabled by staff"  # staff switched the route off
     NETWORK = "network_not_covered", "Does not cover the network"  # route lacks the recipient's network
-    PROVIDER_LIMIT = "provider_limit_reached", "Provider said its monthly limit is reached"  # until next month
+    PROVIDER_LIMIT = (
+        "provider_limit_reached",
+        "Provider said its monthly limit is reached",
+    )  # until next month
     QUOTA = "monthly_quota_used", "Monthly quota used"  # the portal's own count reached monthly_quota
     CIRCUIT_OPEN = "circuit_open", "Unhealthy (circuit open)"  # consecutive retryable failures; cooling down
     PROBE_IN_FLIGHT = "probe_in_flight", "Being probed"  # half-open: one probe message is testing it
@@ -128,9 +131,17 @@ def _circuit_allows(provider: Provider, state: RouteState, now: datetime) -> tup
     else:  # half-open: a probe is out; a probe older than the in-flight timeout is considered lost
         stale = timedelta(seconds=settings.SMS_IN_FLIGHT_TIMEOUT_SECONDS)
         if provider.probe_started_at and now - provider.probe_started_at < stale:
-            return False, False, Skip(provider.id, provider.name, SkipReason.PROBE_IN_FLIGHT, "one probe in flight")
+            return (
+                False,
+                False,
+                Skip(provider.id, provider.name, SkipReason.PROBE_IN_FLIGHT, "one probe in flight"),
+            )
     if state.probe_taken:
-        return False, False, Skip(provider.id, provider.name, SkipReason.PROBE_IN_FLIGHT, "one probe in flight")
+        return (
+            False,
+            False,
+            Skip(provider.id, provider.name, SkipReason.PROBE_IN_FLIGHT, "one probe in flight"),
+        )
     return True, True, None
 
 

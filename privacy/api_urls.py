@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from privacy.api import PrivacyRequestDetailAPI, PrivacyRequestListAPI
+
+urlpatterns = [
+    path("privacy/requests", PrivacyRequestListAPI.as_view(), name="api_privacy_requests"),
+    path("privacy/requests/<int:request_id>", PrivacyRequestDetailAPI.as_view(), name="api_privacy_request"),
+]

@@ -112,6 +112,9 @@ def check_models(model_list: Iterable[type[models.Model]], reg: Registry) -> lis
         for finder in entry.finders:
             paths += list(finder.erase_fields())
         bad = sorted({path for path in paths if not _path_exists(model, path)})
+        bad += sorted(
+            {name for finder in entry.finders for name in (finder.export or ()) if name not in entry.fields}
+        )
         if bad:
             errors.append(
                 checks.Error(

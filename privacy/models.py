@@ -34,16 +34,25 @@ class RequestKind(models.TextChoices):
     ACCESS = "access", "Access (a copy of my data)"  # policy §6 "Request a copy of your personal data"
     UPDATE = "update", "Update (correct my data)"  # policy §6 "Correct inaccurate or incomplete information"
     DELETE = "delete", "Delete (erase my data)"  # policy §6 "Request deletion of your personal data"
-    OBJECT = "object", "Object (stop some processing)"  # policy §6 "Opt-out of certain data processing activities"
+    OBJECT = (
+        "object",
+        "Object (stop some processing)",
+    )  # policy §6 "Opt-out of certain data processing activities"
 
 
 class RequestStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"  # received; the requester has not yet proven who they are
     VERIFIED = "verified", "Verified"  # identity proven; waiting for staff to pick it up
     IN_PROGRESS = "in_progress", "In progress"  # staff (or an export/erasure step) are working on it
-    AWAITING_REQUESTER = "awaiting_requester", "Awaiting requester"  # we asked a question; the SLA clock is paused
+    AWAITING_REQUESTER = (
+        "awaiting_requester",
+        "Awaiting requester",
+    )  # we asked a question; the SLA clock is paused
     COMPLETED = "completed", "Completed"  # answered in full; the record is kept
-    REJECTED = "rejected", "Rejected"  # refused with a reason told to the requester (NPC complaint right included)
+    REJECTED = (
+        "rejected",
+        "Rejected",
+    )  # refused with a reason told to the requester (NPC complaint right included)
     WITHDRAWN = "withdrawn", "Withdrawn"  # the requester no longer wants it
     EXPIRED = "expired", "Expired"  # never verified within 7 days; nothing was done with it
 
@@ -56,12 +65,20 @@ OPEN_STATUSES = (
 )
 # Statuses whose SLA clock counts: a submitted request is not yet verified, so it is not on the staff queue by default,
 # but the law's clock already runs from receipt, so it counts too.
-CLOSED_STATUSES = (RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.WITHDRAWN, RequestStatus.EXPIRED)
+CLOSED_STATUSES = (
+    RequestStatus.COMPLETED,
+    RequestStatus.REJECTED,
+    RequestStatus.WITHDRAWN,
+    RequestStatus.EXPIRED,
+)
 
 
 class RequestChannel(models.TextChoices):
     PRIVACY_CENTRE = "privacy_centre", "Privacy centre (signed in)"  # a signed-in user's own request
-    PUBLIC_FORM = "public_form", "Public request form"  # anyone, e.g. a person who received SMS through the portal
+    PUBLIC_FORM = (
+        "public_form",
+        "Public request form",
+    )  # anyone, e.g. a person who received SMS through the portal
     API = "api", "API"  # a signed-in user's session through /api/v1/privacy/requests
     STAFF = "staff", "Entered by staff"  # received by letter or e-mail and typed in by the privacy team
 
@@ -78,14 +95,20 @@ class DataSubjectRequest(models.Model):
     status = models.CharField(max_length=24, choices=RequestStatus.choices, default=RequestStatus.SUBMITTED)
     channel = models.CharField(max_length=24, choices=RequestChannel.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="privacy_requests"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="privacy_requests",
     )
     full_name = models.CharField(max_length=150, blank=True)
     email = models.EmailField()
     phone_number = models.CharField(max_length=20, blank=True, help_text="E.164, or empty")
     details = models.TextField(blank=True, help_text="What the requester asked, in their words")
     requested_changes = models.JSONField(default=dict, blank=True, help_text="Update: field -> new value")
-    objections = models.JSONField(default=list, blank=True, help_text="Object: processing activities objected to")
+    objections = models.JSONField(
+        default=list, blank=True, help_text="Object: processing activities objected to"
+    )
 
     verification_method = models.CharField(max_length=16, choices=VerificationMethod.choices)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -107,7 +130,9 @@ class DataSubjectRequest(models.Model):
     extended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    due_at = models.DateTimeField(db_index=True, help_text="Derived by privacy.sla from the rule and its inputs")
+    due_at = models.DateTimeField(
+        db_index=True, help_text="Derived by privacy.sla from the rule and its inputs"
+    )
 
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -166,7 +191,9 @@ class RequestEvent(models.Model):
     action = models.CharField(max_length=32)
     from_status = models.CharField(max_length=24, choices=RequestStatus.choices, blank=True)
     to_status = models.CharField(max_length=24, choices=RequestStatus.choices, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # "requester", "system" or "staff": who acted when there is no user row (the public requester, a periodic job).
     actor_label = models.CharField(max_length=32, blank=True)
     note = models.TextField(blank=True)
@@ -194,8 +221,12 @@ class RequestMessage(models.Model):
 
     request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=32, help_text="acknowledgement, verification, question, rejection, …")
-    direction = models.CharField(max_length=16, choices=MessageDirection.choices, default=MessageDirection.OUTBOUND)
-    channel = models.CharField(max_length=8, choices=MessageChannelKind.choices, default=MessageChannelKind.EMAIL)
+    direction = models.CharField(
+        max_length=16, choices=MessageDirection.choices, default=MessageDirection.OUTBOUND
+    )
+    channel = models.CharField(
+        max_length=8, choices=MessageChannelKind.choices, default=MessageChannelKind.EMAIL
+    )
     recipients = models.JSONField(default=list)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
@@ -303,7 +334,9 @@ class Holiday(models.Model):
 class PolicyVersion(models.Model):
     version = models.PositiveIntegerField(unique=True)
     title = models.CharField(max_length=120, default="Privacy Policy")
-    body_markdown = models.TextField(help_text="Markdown subset: headings (#), lists (-), **bold**, paragraphs")
+    body_markdown = models.TextField(
+        help_text="Markdown subset: headings (#), lists (-), **bold**, paragraphs"
+    )
     last_updated = models.DateField(help_text='Shown as "Last Updated" on the policy')
     effective_date = models.DateField()
     material_change = models.BooleanField(
@@ -314,7 +347,9 @@ class PolicyVersion(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    notified_at = models.DateTimeField(null=True, blank=True, help_text="When the e-mail to every user finished")
+    notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the e-mail to every user finished"
+    )
     notified_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -326,8 +361,12 @@ class PolicyVersion(models.Model):
 
 
 class PolicyAcknowledgement(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_acknowledgements")
-    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="acknowledgements")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_acknowledgements"
+    )
+    policy_version = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, related_name="acknowledgements"
+    )
     acknowledged_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
@@ -354,14 +393,22 @@ class ContactInquiry(models.Model):
     email = models.EmailField()
     phone_number = models.CharField(max_length=20, blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contact_inquiries"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact_inquiries",
     )
     subject = models.CharField(max_length=200)
     message = models.TextField()
-    is_privacy = models.BooleanField(default=False, help_text="About personal data (routed to the privacy officer)")
+    is_privacy = models.BooleanField(
+        default=False, help_text="About personal data (routed to the privacy officer)"
+    )
     status = models.CharField(max_length=16, choices=InquiryStatus.choices, default=InquiryStatus.OPEN)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    sla_rule = models.CharField(max_length=48, choices=SlaRule.choices, default=SlaRule.INQUIRY_48_BUSINESS_HOURS)
+    sla_rule = models.CharField(
+        max_length=48, choices=SlaRule.choices, default=SlaRule.INQUIRY_48_BUSINESS_HOURS
+    )
     due_at = models.DateTimeField(db_index=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

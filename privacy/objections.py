@@ -10,9 +10,19 @@ Numbers are compared by keyed hash of their E.164 form, so the suppression table
 from collections.abc import Iterable
 
 import phonenumbers
+from django.db import transaction
+from django.utils import timezone
 
+from accounts.services import audit_log_record
 from portal.crypto import keyed_hash
-from privacy.data_models import PHONE_HASH_PURPOSE, ProcessingKind, ProcessingObjection, Suppression
+from portal.errors import ApplicationError
+from privacy.data_models import (
+    PHONE_HASH_PURPOSE,
+    ProcessingKind,
+    ProcessingObjection,
+    Suppression,
+    SuppressionSource,
+)
 
 
 def canonical_phone(raw: str) -> str:
@@ -62,3 +72,105 @@ def user_allows(*, user, processing: str) -> bool:
     return not ProcessingObjection.objects.filter(
         user_id=user.pk, processing=processing, withdrawn_at__isnull=True
     ).exists()
+
+
+# --- writes ---
+
+
+@transaction.atomic
+def suppression_add(*, phone_number: str, source: str, actor=None) -> Suppression:
+    """Record "do not send to me" for a number (a STOP reply, a request, or staff). Idempotent per number."""
+    if source not in SuppressionSource.values:
+        raise ApplicationError(
+            f"Unknown suppression source {source!r}; use one of {', '.join(SuppressionSource.values)}.",
+            code="invalid_source",
+        )
+    number = canonical_phone(phone_number)
+    if not number:
+        raise ApplicationError("A phone number is required.", code="invalid_number")
+    hashed = keyed_hash(number, purpose=PHONE_HASH_PURPOSE)
+    existing = Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    suppression = Suppression.objects.create(phone_hash=hashed, source=source, created_by=_real_user(actor))
+    audit_log_record(
+        event_type="privacy.suppression_added", actor=_real_user(actor), target=suppression, extra={"source": source}
+    )
+    return suppression
+
+
+@transaction.atomic
+def suppression_remove(*, phone_number: str, actor=None, reason: str = "") -> bool:
+    """Lift a suppression (the person asked to receive messages again, e.g. replied START). True if one was active."""
+    hashed = phone_hash(phone_number)
+    suppression = Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
+    if suppression is None:
+        return False
+    suppression.removed_at = timezone.now()
+    suppression.removed_by = _real_user(actor)
+    suppression.save(update_fields=["removed_at", "removed_by"])
+    audit_log_record(
+        event_type="privacy.suppression_removed", actor=_real_user(actor), target=suppression, extra={"reason": reason}
+    )
+    return True
+
+
+@transaction.atomic
+def processing_objection_add(*, user, processing: str, actor=None) -> ProcessingObjection:
+    if processing not in ProcessingKind.values:
+        raise ApplicationError(
+            f"Unknown processing {processing!r}; use one of {', '.join(ProcessingKind.values)}.",
+            code="invalid_processing",
+        )
+    existing = ProcessingObjection.objects.filter(user=user, processing=processing, withdrawn_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    objection = ProcessingObjection.objects.create(user=user, processing=processing)
+    audit_log_record(
+        event_type="privacy.objection_added", actor=_real_user(actor) or user, target=objection,
+        extra={"processing": processing},
+    )
+    return objection
+
+
+@transaction.atomic
+def processing_objection_withdraw(*, user, processing: str, actor=None) -> bool:
+    updated = ProcessingObjection.objects.filter(user=user, processing=processing, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now()
+    )
+    if updated:
+        audit_log_record(
+            event_type="privacy.objection_withdrawn", actor=_real_user(actor) or user, extra={"processing": processing}
+        )
+    return bool(updated)
+
+
+def _real_user(actor):
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+# --- analytics that respect objections ---
+
+
+def usage_analytics_users():
+    """Active users who did not object to usage analytics: the only people aggregate usage statistics may count."""
+    from accounts.models import User
+
+    objected = ProcessingObjection.objects.filter(
+        processing=ProcessingKind.USAGE_ANALYTICS, withdrawn_at__isnull=True
+    ).values("user_id")
+    return User.objects.filter(is_active=True).exclude(pk__in=objected)
+
+
+def usage_analytics_summary(*, since) -> dict[str, int]:
+    """Staff usage statistics since a time: users, messages and API requests — people who objected left out."""
+    from accounts.models import APIRequestLog
+    from messaging.models import Message
+
+    users = usage_analytics_users()
+    return {
+        "users": users.count(),
+        "active_users": users.filter(last_login__gte=since).count(),
+        "messages_sent_by_users": Message.objects.filter(created_at__gte=since, created_by__in=users).count(),
+        "api_requests_by_users": APIRequestLog.objects.filter(created_at__gte=since, user__in=users).count(),
+    }

@@ -62,6 +62,8 @@ class By(models.TextChoices):
     USER = "user", "User account"  # a foreign key (path) to the user
     EMAIL = "email", "E-mail address"  # a column holding the e-mail address
     PHONE = "phone", "Phone number"  # a column holding the E.164 phone number
+    PHONE_HASH = "phone_hash", "Hashed phone number"  # a column holding keyed_hash(phone, PHONE_HASH_PURPOSE)
+    EMAIL_HASH = "email_hash", "Hashed e-mail address"  # a column holding keyed_hash(email, EMAIL_HASH_PURPOSE)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,10 @@ class Finder:
     path: str
     erase: Erase | dict[str, Erase]
     lookup: str = ""
+    # Entry fields exported for rows found this way: None = all of them, () = none (e.g. invitations the person
+    # sent hold *other* people's addresses, so they are erased from but not exported).
+    export: tuple[str, ...] | None = None
+    label: str = ""  # README wording, e.g. "messages sent to your number"
 
     def erase_fields(self) -> dict[str, Erase]:
         return {} if isinstance(self.erase, Erase) else dict(self.erase)

@@ -1,4 +1,256 @@
 """Reads for privacy."""
 
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from portal.errors import NotFound
+from privacy import sla
+from privacy.models import (
+    OPEN_STATUSES,
+    ContactInquiry,
+    DataSubjectRequest,
+    FulfilmentStep,
+    InquiryStatus,
+    PolicyVersion,
+    RequestStatus,
+    StepStatus,
+)
+
 # Processing code everywhere asks these before it acts (owned by privacy/objections.py; keep this re-export).
 from privacy.objections import recipient_is_suppressed, suppressed_numbers, user_allows  # noqa: F401
+
+# --- a person's own requests ---
+
+
+def request_list_for_user(*, user: User) -> QuerySet[DataSubjectRequest]:
+    return DataSubjectRequest.objects.filter(user=user).order_by("-received_at")
+
+
+def request_get_for_user(*, user: User, request_id: int) -> DataSubjectRequest:
+    """Another person's request is indistinguishable from a missing one (404)."""
+    request = DataSubjectRequest.objects.filter(user=user, pk=request_id).first()
+    if request is None:
+        raise NotFound("No such privacy request.")
+    return request
+
+
+def request_get_by_status_token(*, token: str) -> DataSubjectRequest:
+    from privacy.services import status_token_hash
+
+    request = DataSubjectRequest.objects.filter(status_token_hash=status_token_hash(token or "")).first()
+    if request is None:
+        raise NotFound("This status link is not valid.")
+    return request
+
+
+def request_timeline(*, request: DataSubjectRequest):
+    return request.events.select_related("actor").order_by("created_at", "id")
+
+
+# --- the staff board ---
+
+
+@dataclass
+class BoardFilters:
+    kind: str = ""
+    status: str = ""
+    band: str = ""
+    assignee: str = ""  # a user id, "none" for unassigned, "" for anyone
+    show_unverified: bool = False
+    show_duplicates: bool = False
+
+
+@dataclass
+class BoardRow:
+    request: DataSubjectRequest
+    due_at: datetime
+    days_left: int
+    band: str
+    paused: bool
+    failed_steps: list[FulfilmentStep] = field(default_factory=list)
+    first_response_overdue: bool = False
+
+
+def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[BoardRow]:
+    """Every open request with its live deadline and band. Two queries, whatever the number of rows."""
+    now = now or timezone.now()
+    statuses = (
+        list(OPEN_STATUSES) if filters.show_unverified else [s for s in OPEN_STATUSES if s != "submitted"]
+    )
+    queryset = (
+        DataSubjectRequest.objects.filter(status__in=statuses)
+        .select_related("assignee", "user", "duplicate_of")
+        .prefetch_related(
+            Prefetch(
+                "steps", queryset=FulfilmentStep.objects.filter(status=StepStatus.FAILED), to_attr="failed"
+            )
+        )
+        .order_by("due_at", "pk")
+    )
+    if not filters.show_duplicates:
+        queryset = queryset.filter(duplicate_of__isnull=True)
+    if filters.kind:
+        queryset = queryset.filter(kind=filters.kind)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.assignee == "none":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        queryset = queryset.filter(assignee_id=int(filters.assignee))
+    rows = []
+    for request in queryset:
+        paused = request.paused_since is not None
+        due = sla.current_due_at(due_at=request.due_at, paused_since=request.paused_since, now=now)
+        band = sla.band_for(due_at=due, now=now)
+        if filters.band and band != filters.band:
+            continue
+        rows.append(
+            BoardRow(
+                request=request,
+                due_at=due,
+                days_left=sla.days_left(due_at=due, now=now),
+                band=band,
+                paused=paused,
+                failed_steps=request.failed,
+                first_response_overdue=request.first_response_at is None
+                and now > request.first_response_due_at,
+            )
+        )
+    return rows
+
+
+def inquiry_board(*, now: datetime | None = None) -> list[dict]:
+    now = now or timezone.now()
+    rows = []
+    for inquiry in (
+        ContactInquiry.objects.filter(status=InquiryStatus.OPEN).select_related("assignee").order_by("due_at")
+    ):
+        rows.append(
+            {
+                "inquiry": inquiry,
+                "band": sla.band_for(due_at=inquiry.due_at, now=now),
+                "hours_left": int((inquiry.due_at - now).total_seconds() // 3600),
+            }
+        )
+    return rows
+
+
+def staff_assignees() -> QuerySet[User]:
+    return User.objects.filter(is_staff=True, is_active=True).order_by("email")
+
+
+@dataclass
+class MonthMetrics:
+    month: str
+    received: int
+    completed: int
+    on_time: int
+    median_days: float | None
+
+    @property
+    def on_time_percent(self) -> float | None:
+        return round(100 * self.on_time / self.completed, 1) if self.completed else None
+
+
+def board_metrics(*, months: int = 12, now: datetime | None = None) -> dict:
+    """Open count, and per month of closing: answered, answered on time %, median days to answer. Three queries.
+
+    A request counts as answered when it was completed or rejected (both are answers the law asks for);
+    on time = closed before its (possibly extended, pause-adjusted) deadline.
+    """
+    now = now or timezone.now()
+    local_now = now.astimezone(sla.PH_TZ)
+    first_month = (local_now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    start = first_month.replace(hour=0, minute=0, second=0, microsecond=0)
+    open_counts = dict(
+        DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    closed = DataSubjectRequest.objects.filter(
+        status__in=[RequestStatus.COMPLETED, RequestStatus.REJECTED], closed_at__gte=start
+    ).values_list("received_at", "closed_at", "due_at")
+    received = (
+        DataSubjectRequest.objects.filter(received_at__gte=start)
+        .exclude(status=RequestStatus.EXPIRED)
+        .values_list("received_at", flat=True)
+    )
+    buckets: dict[str, dict] = defaultdict(lambda: {"received": 0, "completed": 0, "on_time": 0, "days": []})
+    for received_at in received:
+        buckets[f"{received_at.astimezone(sla.PH_TZ):%Y-%m}"]["received"] += 1
+    for received_at, closed_at, due_at in closed:
+        bucket = buckets[f"{closed_at.astimezone(sla.PH_TZ):%Y-%m}"]
+        bucket["completed"] += 1
+        bucket["on_time"] += closed_at <= due_at
+        bucket["days"].append((closed_at - received_at).total_seconds() / 86400)
+    month_keys = []
+    cursor = first_month.date()
+    while cursor <= local_now.date():
+        month_keys.append(f"{cursor:%Y-%m}")
+        cursor = sla.add_calendar_months(cursor, 1)
+    per_month = [
+        MonthMetrics(
+            month=key,
+            received=buckets[key]["received"],
+            completed=buckets[key]["completed"],
+            on_time=buckets[key]["on_time"],
+            median_days=round(statistics.median(buckets[key]["days"]), 1) if buckets[key]["days"] else None,
+        )
+        for key in month_keys
+    ]
+    all_days = [d for key in month_keys for d in buckets[key]["days"]]
+    completed_total = sum(m.completed for m in per_month)
+    return {
+        "open_total": sum(open_counts.values()),
+        "open_by_status": open_counts,
+        "completed_total": completed_total,
+        "on_time_percent": (
+            round(100 * sum(m.on_time for m in per_month) / completed_total, 1) if completed_total else None
+        ),
+        "median_days": round(statistics.median(all_days), 1) if all_days else None,
+        "per_month": per_month,
+    }
+
+
+# --- policy ---
+
+
+def policy_current(*, today=None) -> PolicyVersion | None:
+    today = today or timezone.localdate()
+    return (
+        PolicyVersion.objects.filter(published_at__isnull=False, effective_date__lte=today)
+        .order_by("-version")
+        .first()
+    )
+
+
+def policy_list_published() -> QuerySet[PolicyVersion]:
+    return PolicyVersion.objects.filter(published_at__isnull=False).order_by("-version")
+
+
+def policy_get_published(*, version: int) -> PolicyVersion:
+    policy = policy_list_published().filter(version=version).first()
+    if policy is None:
+        raise NotFound(f"No published policy version {version}.")
+    return policy
+
+
+def policy_pending_acknowledgement(*, user: User) -> PolicyVersion | None:
+    """The newest material change the user has not acknowledged (published after they joined). One query."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        PolicyVersion.objects.filter(
+            published_at__isnull=False, material_change=True, published_at__gt=user.date_joined
+        )
+        .exclude(acknowledgements__user=user)
+        .order_by("-version")
+        .first()
+    )

@@ -40,8 +40,14 @@ _HOLIDAY_LOOKAHEAD = timedelta(days=120)
 
 
 class SlaRule(models.TextChoices):
-    DATA_SUBJECT_REQUEST = "dsr_v1", "Earliest of 30 calendar days, one calendar month, 30 working days"  # DSRs
-    INQUIRY_48_BUSINESS_HOURS = "inquiry_48bh_v1", "48 hours counted on business days"  # contact form (policy §9)
+    DATA_SUBJECT_REQUEST = (
+        "dsr_v1",
+        "Earliest of 30 calendar days, one calendar month, 30 working days",
+    )  # DSRs
+    INQUIRY_48_BUSINESS_HOURS = (
+        "inquiry_48bh_v1",
+        "48 hours counted on business days",
+    )  # contact form (policy §9)
 
 
 class Band(models.TextChoices):

@@ -1,4 +1,19 @@
-app_name = "privacy"
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from privacy import views
+
+app_name = "privacy"
+
+urlpatterns = [
+    path("", views.PrivacyCentreView.as_view(), name="centre"),
+    path("requests/<int:request_id>/", views.MyRequestView.as_view(), name="my_request"),
+    path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("request/", views.PublicRequestView.as_view(), name="request"),
+    path("request/verify/<str:signed>/", views.RequestVerifyEmailView.as_view(), name="request_verify_email"),
+    path("request/status/<str:token>/", views.RequestStatusView.as_view(), name="request_status"),
+    path("policy/", views.policy_view, name="policy"),
+    path("policy/<int:version>/", views.policy_view, name="policy_version"),
+    path("policy/<int:version>/acknowledge/", views.policy_acknowledge_view, name="policy_acknowledge"),
+    path("contact/", views.ContactView.as_view(), name="contact"),
+    path("staff/board/", views.StaffBoardView.as_view(), name="staff_board"),
+]

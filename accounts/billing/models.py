@@ -2,11 +2,12 @@
 
 Money rules (see also `accounts/billing/money.py`):
 - Credits are Decimals with two places. One credit pays one SMS segment at the default price.
-- Every change of a balance is one append-only `LedgerEntry` written by `accounts.billing.services` in the same
-  transaction that updates `CreditAccount.balance` under a row lock. `CreditAccount.balance` is a cache of the sum of
-  the organization's ledger; `manage.py billing_audit` proves the two agree.
-- Money from customers enters only through `services.payment_confirm`, whatever the payment method, so an online
-  gateway is one more `PaymentMethod` and one more caller of `payment_confirm`, never a new ledger path.
+- Every change of a balance is one append-only `LedgerEntry` written by `accounts.billing.services` in the
+  same transaction that updates `CreditAccount.balance` under a row lock. `CreditAccount.balance` is a cache
+  of the sum of the organization's ledger; `manage.py billing_audit` proves the two agree.
+- Money from customers enters only through `services.payment_confirm`, whatever the payment method, so an
+  online gateway is one more `PaymentMethod` and one more caller of `payment_confirm`, never a new ledger
+  path.
 
 These models are imported into `accounts.models`, so they belong to the `accounts` app and its migrations.
 """
@@ -41,13 +42,16 @@ def _credits_field(**kwargs) -> models.DecimalField:
 class PricePlan(models.Model):
     """What a segment costs in credits, and what a credit costs in PHP when bought.
 
-    Exactly one plan is the default (a partial unique constraint); an organization uses it unless staff pick another
-    plan on its credit account.
+    Exactly one plan is the default (a partial unique constraint); an organization uses it unless staff pick
+    another plan on its credit account.
     """
 
     name = models.CharField(max_length=80, unique=True)
     price_per_segment = models.DecimalField(
-        max_digits=10, decimal_places=4, default=Decimal("1.0000"), help_text="Credits charged for one SMS segment"
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal("1.0000"),
+        help_text="Credits charged for one SMS segment",
     )
     credit_price_php = models.DecimalField(
         max_digits=10,
@@ -61,12 +65,18 @@ class PricePlan(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="priceplan_one_default"),
-            # At least 0.01 so that every message costs at least one cent of a credit (no zero-amount ledger entries).
-            models.CheckConstraint(
-                condition=Q(price_per_segment__gte=Decimal("0.01")), name="priceplan_segment_price_at_least_cent"
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="priceplan_one_default"
             ),
-            models.CheckConstraint(condition=Q(credit_price_php__gt=0), name="priceplan_credit_price_positive"),
+            # At least 0.01 so that every message costs at least one cent of a credit (no zero-amount ledger
+            # entries).
+            models.CheckConstraint(
+                condition=Q(price_per_segment__gte=Decimal("0.01")),
+                name="priceplan_segment_price_at_least_cent",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_price_php__gt=0), name="priceplan_credit_price_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -95,13 +105,14 @@ class CreditAccount(models.Model):
     monthly_segment_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Segments the organization may send per calendar month (Asia/Manila)"
     )
-    # Segments charged (minus those refunded) in the month that starts on `usage_month`; kept under the same lock as
-    # the balance so the limit check does not sum the month's ledger on every send. billing_audit re-derives it.
+    # Segments charged (minus those refunded) in the month that starts on `usage_month`; kept under the same
+    # lock as the balance so the limit check does not sum the month's ledger on every send. billing_audit
+    # re-derives it.
     usage_month = models.DateField(null=True, blank=True)
     usage_segments = models.PositiveIntegerField(default=0)
     low_balance_threshold = _credits_field(null=True, blank=True)
-    # Set when the low-balance e-mail goes out, cleared when the balance is back at or above the threshold: one
-    # e-mail per dip, not one per message.
+    # Set when the low-balance e-mail goes out, cleared when the balance is back at or above the threshold:
+    # one e-mail per dip, not one per message.
     low_balance_alerted = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,11 +137,13 @@ class LedgerEntryKind(models.TextChoices):
 class LedgerEntry(models.Model):
     """One change of an organization's credits. Append-only: never updated, never deleted.
 
-    `amount` is signed (a charge is negative); `balance_after` is the balance right after this entry, so the entries
-    of one organization in id order form a chain that `billing_audit` checks.
+    `amount` is signed (a charge is negative); `balance_after` is the balance right after this entry, so the
+    entries of one organization in id order form a chain that `billing_audit` checks.
     """
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="ledger_entries")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="ledger_entries"
+    )
     kind = models.CharField(max_length=16, choices=LedgerEntryKind.choices)
     amount = _credits_field()
     balance_after = _credits_field()
@@ -139,7 +152,8 @@ class LedgerEntry(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # A plain id, not a foreign key: messaging depends on accounts, so an FK back would make a migration cycle.
+    # A plain id, not a foreign key: messaging depends on accounts, so an FK back would make a migration
+    # cycle.
     message_id = models.BigIntegerField(null=True, blank=True)
     payment = models.ForeignKey(
         "accounts.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
@@ -162,8 +176,12 @@ class LedgerEntry(models.Model):
             models.UniqueConstraint(
                 fields=["message_id"], condition=Q(kind="charge"), name="ledger_one_charge_per_message"
             ),
-            models.UniqueConstraint(fields=["payment"], condition=Q(kind="topup"), name="ledger_one_topup_per_payment"),
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(kind="topup"), name="ledger_one_topup_per_payment"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"
+            ),
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
             models.CheckConstraint(
                 condition=(
@@ -202,9 +220,12 @@ class PaymentStatus(models.TextChoices):
 
 
 class Payment(models.Model):
-    """Money paid (or being paid) by an organization, in PHP. Confirming it is the only way money becomes credits."""
+    """Money paid (or being paid) by an organization, in PHP. Confirming it is the only way money becomes
+    credits."""
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="payments")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="payments"
+    )
     method = models.CharField(max_length=24, choices=PaymentMethod.choices)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
     amount_php = models.DecimalField(max_digits=12, decimal_places=2)
@@ -214,7 +235,8 @@ class Payment(models.Model):
         help_text="Credits to add; leave empty to compute amount / the plan's PHP price per credit",
     )
     reference = models.CharField(max_length=120, blank=True, help_text="Bank / GCash / card reference")
-    # For a future online gateway: its own id for this payment, unique so a repeated callback cannot double it.
+    # For a future online gateway: its own id for this payment, unique so a repeated callback cannot double
+    # it.
     external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
     notes = models.TextField(blank=True)
     recorded_by = models.ForeignKey(
@@ -230,7 +252,9 @@ class Payment(models.Model):
         indexes = [models.Index(fields=["organization", "-created_at"], name="payment_org_created")]
         constraints = [
             models.CheckConstraint(condition=Q(amount_php__gt=0), name="payment_amount_positive"),
-            models.CheckConstraint(condition=Q(credits__isnull=True) | Q(credits__gt=0), name="payment_credits_positive"),
+            models.CheckConstraint(
+                condition=Q(credits__isnull=True) | Q(credits__gt=0), name="payment_credits_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -238,7 +262,8 @@ class Payment(models.Model):
 
 
 class ReceiptCounter(models.Model):
-    """The last receipt number issued in a year; locked while numbering so numbers are sequential without gaps."""
+    """The last receipt number issued in a year; locked while numbering so numbers are sequential without
+    gaps."""
 
     year = models.PositiveSmallIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
@@ -248,9 +273,11 @@ class ReceiptCounter(models.Model):
 
 
 class Receipt(models.Model):
-    """Issued once per confirmed payment. The billed-to and amount fields are copies: a receipt never changes."""
+    """Issued once per confirmed payment. Billed-to and amounts are copies: a receipt never changes."""
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="receipts")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="receipts"
+    )
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
     number = models.CharField(max_length=32, unique=True)
     year = models.PositiveSmallIntegerField()
@@ -265,7 +292,9 @@ class Receipt(models.Model):
     class Meta:
         ordering = ["-issued_at", "-id"]
         indexes = [models.Index(fields=["organization", "-issued_at"], name="receipt_org_issued")]
-        constraints = [models.UniqueConstraint(fields=["year", "sequence"], name="receipt_unique_year_sequence")]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="receipt_unique_year_sequence")
+        ]
 
     def __str__(self) -> str:
         return self.number

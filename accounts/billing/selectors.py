@@ -1,5 +1,5 @@
-"""Reads for billing. Every organization-owned read takes `organization=` and filters by it in the query, so another
-organization's entry, payment or receipt raises NotFound exactly like a missing one."""
+"""Reads for billing. Every organization-owned read takes `organization=` and filters by it in the query, so
+another organization's entry, payment or receipt raises NotFound exactly like a missing one."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value, Window
-from django.db.models.functions import Coalesce, Lag
+from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.billing.models import (
@@ -21,7 +21,7 @@ from accounts.billing.models import (
     PricePlan,
     Receipt,
 )
-from accounts.billing.money import message_price_for
+from accounts.billing.money import message_price_for, quantize_credits
 from accounts.models import Organization
 from portal.errors import ApplicationError, NotFound
 
@@ -49,7 +49,9 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     """[start, end) of a calendar month in the billing time zone, as aware datetimes."""
     tz = billing_tz()
     first = month.replace(day=1)
-    return datetime.combine(first, time.min, tzinfo=tz), datetime.combine(next_month(first), time.min, tzinfo=tz)
+    return datetime.combine(first, time.min, tzinfo=tz), datetime.combine(
+        next_month(first), time.min, tzinfo=tz
+    )
 
 
 def parse_month(raw: str | None) -> date:
@@ -67,7 +69,7 @@ def parse_month(raw: str | None) -> date:
 
 
 def price_plan_default() -> PricePlan:
-    """The default plan; if staff have not created one yet, an unsaved plan built from the billing settings."""
+    """The default plan; until staff create one, an unsaved plan built from the billing settings."""
     plan = PricePlan.objects.filter(is_default=True).first()
     if plan is None:
         plan = PricePlan(
@@ -97,7 +99,9 @@ def credit_account_get(*, organization: Organization) -> CreditAccount | None:
 
 
 def balance_get(*, organization: Organization) -> Decimal:
-    balance = CreditAccount.objects.filter(organization=organization).values_list("balance", flat=True).first()
+    balance = (
+        CreditAccount.objects.filter(organization=organization).values_list("balance", flat=True).first()
+    )
     return balance if balance is not None else ZERO
 
 
@@ -109,7 +113,7 @@ def usage_from_account(account: CreditAccount | None) -> tuple[int, int | None]:
 
 
 def monthly_usage(*, organization: Organization) -> tuple[int, int | None]:
-    """(segments used this calendar month in Asia/Manila, the limit or None). Refunded segments do not count."""
+    """(segments used this calendar month in Asia/Manila, limit or None). Refunded segments do not count."""
     return usage_from_account(credit_account_get(organization=organization))
 
 
@@ -117,7 +121,10 @@ def usage_from_ledger(*, organization_id: int, month: date) -> int:
     """Segments charged in `month` minus the refunds of those same messages: what `usage_segments` caches."""
     start, end = month_bounds(month)
     charges = LedgerEntry.objects.filter(
-        organization_id=organization_id, kind=LedgerEntryKind.CHARGE, created_at__gte=start, created_at__lt=end
+        organization_id=organization_id,
+        kind=LedgerEntryKind.CHARGE,
+        created_at__gte=start,
+        created_at__lt=end,
     )
     charged = charges.aggregate(total=Sum("segments"))["total"] or 0
     refunded = (
@@ -164,7 +171,11 @@ def payment_get(*, organization: Organization, payment_id: int) -> Payment:
 
 
 def receipt_list(*, organization: Organization) -> QuerySet[Receipt]:
-    return Receipt.objects.filter(organization=organization).select_related("payment").order_by("-issued_at", "-id")
+    return (
+        Receipt.objects.filter(organization=organization)
+        .select_related("payment")
+        .order_by("-issued_at", "-id")
+    )
 
 
 def receipt_get(*, organization: Organization, number: str) -> Receipt:
@@ -220,12 +231,19 @@ class Statement:
 
 def statement_get(*, organization: Organization, month: date) -> Statement:
     start, end = month_bounds(month)
-    in_month = LedgerEntry.objects.filter(organization=organization, created_at__gte=start, created_at__lt=end)
+    in_month = LedgerEntry.objects.filter(
+        organization=organization, created_at__gte=start, created_at__lt=end
+    )
     rows = {
         row["kind"]: row
-        for row in in_month.values("kind").annotate(credits=Sum("amount"), segments=Sum("segments")).order_by()
+        for row in in_month.values("kind")
+        .annotate(credits=Sum("amount"), segment_total=Sum("segments"))
+        .order_by()
     }
-    totals = {kind: (rows[kind]["credits"] if kind in rows else ZERO) for kind in LedgerEntryKind.values}
+    # Sums are re-quantized: SQLite returns Decimal("8") for a sum of 8.00s.
+    totals = {
+        kind: quantize_credits(rows[kind]["credits"]) if kind in rows else ZERO for kind in LedgerEntryKind.values
+    }
     before = (
         LedgerEntry.objects.filter(organization=organization, created_at__lt=start)
         .order_by("-id")
@@ -235,7 +253,9 @@ def statement_get(*, organization: Organization, month: date) -> Statement:
     opening = before if before is not None else ZERO
     last_in_month = in_month.order_by("-id").values_list("balance_after", flat=True).first()
     closing = last_in_month if last_in_month is not None else opening
-    topups = list(in_month.filter(kind=LedgerEntryKind.TOPUP).select_related("payment__receipt").order_by("id"))
+    topups = list(
+        in_month.filter(kind=LedgerEntryKind.TOPUP).select_related("payment__receipt").order_by("id")
+    )
     traffic, available = _traffic_by_network_and_provider(organization=organization, start=start, end=end)
     return Statement(
         organization=organization,
@@ -243,8 +263,8 @@ def statement_get(*, organization: Organization, month: date) -> Statement:
         opening_balance=opening,
         closing_balance=closing,
         totals=totals,
-        segments_charged=rows.get(LedgerEntryKind.CHARGE, {}).get("segments") or 0,
-        segments_refunded=rows.get(LedgerEntryKind.REFUND, {}).get("segments") or 0,
+        segments_charged=rows.get(LedgerEntryKind.CHARGE, {}).get("segment_total") or 0,
+        segments_refunded=rows.get(LedgerEntryKind.REFUND, {}).get("segment_total") or 0,
         topups=topups,
         traffic=traffic,
         traffic_available=available,
@@ -252,7 +272,8 @@ def statement_get(*, organization: Organization, month: date) -> Statement:
 
 
 def _traffic_by_network_and_provider(*, organization: Organization, start: datetime, end: datetime):
-    """Segments per network and provider from messaging.Message; imported lazily (messaging depends on accounts)."""
+    """Segments per network and provider from messaging.Message; imported lazily (messaging depends on
+    accounts)."""
     try:
         from messaging.models import Message, MessageStatus
     except ImportError:
@@ -267,9 +288,9 @@ def _traffic_by_network_and_provider(*, organization: Organization, start: datet
         .exclude(status__in=never_charged)
         .values("network", provider_name=Coalesce(F("provider__name"), Value("")))
         .annotate(
-            messages=Count("id"),
-            segments=Coalesce(Sum("segments"), 0),
-            failed_segments=Coalesce(Sum("segments", filter=Q(status__in=failed)), 0),
+            message_count=Count("id"),
+            segment_total=Coalesce(Sum("segments"), 0),
+            failed_segment_total=Coalesce(Sum("segments", filter=Q(status__in=failed)), 0),
         )
         .order_by("network", "provider_name")
     )
@@ -277,10 +298,10 @@ def _traffic_by_network_and_provider(*, organization: Organization, start: datet
         {
             "network": row["network"],
             "provider": row["provider_name"] or "(not yet routed)",
-            "messages": row["messages"],
-            "segments": row["segments"],
-            "failed_segments": row["failed_segments"],
-            "billable_segments": row["segments"] - row["failed_segments"],
+            "messages": row["message_count"],
+            "segments": row["segment_total"],
+            "failed_segments": row["failed_segment_total"],
+            "billable_segments": row["segment_total"] - row["failed_segment_total"],
         }
         for row in rows
     ]
@@ -293,7 +314,7 @@ def _traffic_by_network_and_provider(*, organization: Organization, start: datet
 def billing_audit_differences() -> list[str]:
     """Every difference between balances, ledger sums, the balance_after chain and the cached monthly usage.
 
-    Runs a fixed number of queries whatever the number of organizations (aggregates and one window query).
+    Aggregates per organization, then one streamed pass over the ledger for the balance_after chain.
     """
     differences: list[str] = []
     sums = {
@@ -311,24 +332,24 @@ def billing_audit_differences() -> list[str]:
         account.organization_id: account
         for account in CreditAccount.objects.select_related("organization").order_by("organization_id")
     }
-    slugs = dict(
-        Organization.objects.filter(id__in=set(sums) | set(accounts)).values_list("id", "slug")
-    )
+    slugs = dict(Organization.objects.filter(id__in=set(sums) | set(accounts)).values_list("id", "slug"))
     current_month = month_start()
     for organization_id in sorted(set(sums) | set(accounts)):
         slug = slugs.get(organization_id, f"#{organization_id}")
-        ledger_total = sums[organization_id]["total"] if organization_id in sums else ZERO
+        ledger_total = quantize_credits(sums[organization_id]["total"]) if organization_id in sums else ZERO
         account = accounts.get(organization_id)
         balance = account.balance if account is not None else ZERO
         if account is None:
             differences.append(f"{slug}: ledger sums to {ledger_total} but there is no credit account row")
         elif balance != ledger_total:
             differences.append(
-                f"{slug}: balance {balance} != ledger sum {ledger_total} (difference {balance - ledger_total})"
+                f"{slug}: balance {balance} != ledger sum {ledger_total} "
+                f"(difference {balance - ledger_total})"
             )
         if organization_id in last_after and last_after[organization_id] != ledger_total:
             differences.append(
-                f"{slug}: last entry's balance_after {last_after[organization_id]} != ledger sum {ledger_total}"
+                f"{slug}: last entry's balance_after {last_after[organization_id]} "
+                f"!= ledger sum {ledger_total}"
             )
         if account is not None and account.usage_month == current_month:
             derived = usage_from_ledger(organization_id=organization_id, month=current_month)
@@ -336,19 +357,25 @@ def billing_audit_differences() -> list[str]:
                 differences.append(
                     f"{slug}: usage this month {account.usage_segments} segments != ledger {derived} segments"
                 )
-    broken = (
-        LedgerEntry.objects.annotate(
-            previous=Window(Lag("balance_after"), partition_by=[F("organization_id")], order_by=F("id").asc())
-        )
-        .annotate(expected=Coalesce(F("previous"), Value(ZERO)) + F("amount"))
-        .exclude(balance_after=F("expected"))
-        .values_list("organization__slug", "id", "balance_after", "expected")
-        .order_by("organization_id", "id")
+    # The chain is walked in Python, streamed: SQLite does decimal arithmetic in floating point, so an SQL
+    # "previous + amount" comparison there would report rounding noise as differences.
+    previous_org, running = None, ZERO
+    chain = (
+        LedgerEntry.objects.order_by("organization_id", "id")
+        .values_list("organization_id", "id", "amount", "balance_after")
+        .iterator(chunk_size=5000)
     )
-    for slug, entry_id, balance_after, expected in broken:
-        differences.append(
-            f"{slug}: entry {entry_id} says balance_after {balance_after}, previous entry + amount = {expected}"
-        )
+    for organization_id, entry_id, amount, balance_after in chain:
+        if organization_id != previous_org:
+            previous_org, running = organization_id, ZERO
+        running += amount
+        if balance_after != running:
+            differences.append(
+                f"{slugs.get(organization_id, organization_id)}: entry {entry_id} says "
+                f"balance_after {balance_after}, "
+                f"the entries up to it sum to {running}"
+            )
+            running = balance_after  # report each break once, not every entry after it
     return differences
 
 

@@ -1,14 +1,14 @@
 """Writes for billing: every change of credits goes through here, as one ledger entry per change.
 
-The invariant: for every organization, `CreditAccount.balance` == the sum of its `LedgerEntry.amount`s, and each
-entry's `balance_after` == the previous entry's `balance_after` + its `amount`. Each function below keeps it by
-taking the organization's `CreditAccount` row lock (`select_for_update`) before reading the balance, writing the
-entries and the new balance in the same transaction. The database backs the code up: the balance and every
-`balance_after` are CHECKed non-negative, a message has at most one charge and one refund, a payment at most one
-top-up (partial unique constraints).
+The invariant: for every organization, `CreditAccount.balance` == the sum of its `LedgerEntry.amount`s, and
+each entry's `balance_after` == the previous entry's `balance_after` + its `amount`. Each function below keeps
+it by taking the organization's `CreditAccount` row lock (`select_for_update`) before reading the balance,
+writing the entries and the new balance in the same transaction. The database backs the code up: the balance
+and every `balance_after` are CHECKed non-negative, a message has at most one charge and one refund, a payment
+at most one top-up (partial unique constraints).
 
-Money enters only through `payment_confirm` (bank transfer, GCash, card, other today; an online gateway later is one
-more `PaymentMethod` whose callback calls `payment_confirm`).
+Money enters only through `payment_confirm` (bank transfer, GCash, card, other today; an online gateway later
+is one more `PaymentMethod` whose callback calls `payment_confirm`).
 """
 
 from __future__ import annotations
@@ -124,10 +124,13 @@ def _validated_items(message_ids_and_segments: Iterable[tuple[int, int]]) -> lis
             raise ApplicationError(f"Message id {message_id!r} is not an integer.", code="invalid_message_id")
         if not isinstance(segments, int) or isinstance(segments, bool) or segments < 1:
             raise ApplicationError(
-                f"Message {message_id} has {segments!r} segments; a message has at least one.", code="invalid_segments"
+                f"Message {message_id} has {segments!r} segments; a message has at least one.",
+                code="invalid_segments",
             )
         if message_id in seen:
-            raise ApplicationError(f"Message {message_id} appears twice in one charge.", code="duplicate_message")
+            raise ApplicationError(
+                f"Message {message_id} appears twice in one charge.", code="duplicate_message"
+            )
         seen.add(message_id)
     return items
 
@@ -138,9 +141,9 @@ def message_charge(
 ) -> dict[int, Decimal]:
     """Charge every message (id, segments) in one locked step; returns each message's price.
 
-    Runs inside the caller's transaction (the one that stores the messages), so a send that fails later rolls the
-    charge back with it. Raises MonthlyLimitReached or InsufficientCredits and charges nothing if the whole batch
-    does not fit. Prices are rounded per message (see `money.py`).
+    Runs inside the caller's transaction (the one that stores the messages), so a send that fails later rolls
+    the charge back with it. Raises MonthlyLimitReached or InsufficientCredits and charges nothing if the
+    whole batch does not fit. Prices are rounded per message (see `money.py`).
     """
     items = _validated_items(message_ids_and_segments)
     if not items:
@@ -161,14 +164,21 @@ def message_charge(
     if limit is not None and used + total_segments > limit:
         resets = next_month(current_month)
         raise MonthlyLimitReached(
-            f"Monthly limit reached: {used} of {limit} segments used this month; this send needs {total_segments} "
+            f"Monthly limit reached: {used} of {limit} segments used this month; "
+            f"this send needs {total_segments} "
             f"more. The limit resets on {resets:%-d %B %Y} (Asia/Manila).",
-            details={"used": used, "limit": limit, "requested": total_segments, "resets_on": resets.isoformat()},
+            details={
+                "used": used,
+                "limit": limit,
+                "requested": total_segments,
+                "resets_on": resets.isoformat(),
+            },
         )
     if account.balance < total_price:
         raise InsufficientCredits(
-            f"Insufficient credits: the balance is {account.balance} credits and this send costs {total_price} "
-            f"credits ({total_segments} segment{'s' if total_segments != 1 else ''} at {plan.price_per_segment}). "
+            f"Insufficient credits: the balance is {account.balance} credits and this send costs "
+            f"{total_price} credits ({total_segments} segment{'s' if total_segments != 1 else ''} "
+            f"at {plan.price_per_segment}). "
             "Top up to send.",
             details={"balance": str(account.balance), "price": str(total_price), "segments": total_segments},
         )
@@ -193,7 +203,9 @@ def message_charge(
     account.usage_month = current_month
     account.usage_segments = used + total_segments
     _low_balance_check(account=account)
-    account.save(update_fields=["balance", "usage_month", "usage_segments", "low_balance_alerted", "updated_at"])
+    account.save(
+        update_fields=["balance", "usage_month", "usage_segments", "low_balance_alerted", "updated_at"]
+    )
     return prices
 
 
@@ -201,8 +213,8 @@ def message_charge(
 def message_refund(*, organization: Organization, message_id: int, reason: str) -> LedgerEntry | None:
     """Give back what a finally-failed message was charged, exactly once.
 
-    Returns None when there is nothing to refund: already refunded (also enforced by a unique constraint), or never
-    charged (e.g. rejected before charging).
+    Returns None when there is nothing to refund: already refunded (also enforced by a unique constraint), or
+    never charged (e.g. rejected before charging).
     """
     account = _account_for_update(organization=organization)
     charge = LedgerEntry.objects.filter(
@@ -257,17 +269,25 @@ def credits_adjust(
     account = _account_for_update(organization=organization)
     if account.balance + amount < 0:
         raise InsufficientCredits(
-            f"Refused: the balance of {organization.slug} is {account.balance} credits; removing {-amount} credits "
+            f"Refused: the balance of {organization.slug} is {account.balance} credits; "
+            f"removing {-amount} credits "
             "would overdraw it.",
             details={"balance": str(account.balance), "amount": str(amount)},
         )
-    entry = _append(account=account, kind=LedgerEntryKind.ADJUSTMENT, amount=amount, reason=reason, actor=actor)
+    entry = _append(
+        account=account, kind=LedgerEntryKind.ADJUSTMENT, amount=amount, reason=reason, actor=actor
+    )
     audit_log_record(
         event_type="billing.credits_adjusted",
         organization=organization,
         actor=actor,
         target=entry,
-        extra={"amount": str(amount), "reason": reason, "balance_after": str(entry.balance_after), "via": via},
+        extra={
+            "amount": str(amount),
+            "reason": reason,
+            "balance_after": str(entry.balance_after),
+            "via": via,
+        },
     )
     return entry
 
@@ -276,13 +296,16 @@ def credits_adjust(
 def credits_expire(
     *, organization: Organization, actor: User | None, reason: str, amount: Decimal | None = None
 ) -> LedgerEntry | None:
-    """Remove expired credits (all of the balance when `amount` is None). None when there is nothing to remove."""
+    """Remove expired credits (all of the balance when `amount` is None). None when there is nothing to
+    remove."""
     reason = _reason_required(reason)
     account = _account_for_update(organization=organization)
     to_remove = account.balance if amount is None else min(quantize_credits(amount), account.balance)
     if to_remove <= 0:
         return None
-    entry = _append(account=account, kind=LedgerEntryKind.EXPIRY, amount=-to_remove, reason=reason, actor=actor)
+    entry = _append(
+        account=account, kind=LedgerEntryKind.EXPIRY, amount=-to_remove, reason=reason, actor=actor
+    )
     audit_log_record(
         event_type="billing.credits_expired",
         organization=organization,
@@ -295,14 +318,17 @@ def credits_expire(
 
 @transaction.atomic
 def credits_grant_demo(*, organization: Organization, amount: Decimal) -> LedgerEntry | None:
-    """Demo data: give `amount` credits once, through the ledger. Running the seed again grants nothing more."""
+    """Demo data: give `amount` credits once, through the ledger. Running the seed again adds nothing."""
     _account_for_update(organization=organization)
     if LedgerEntry.objects.filter(
         organization=organization, kind=LedgerEntryKind.ADJUSTMENT, reason=DEMO_GRANT_REASON
     ).exists():
         return None
     return credits_adjust(
-        organization=organization, actor=None, amount=quantize_credits(Decimal(amount)), reason=DEMO_GRANT_REASON,
+        organization=organization,
+        actor=None,
+        amount=quantize_credits(Decimal(amount)),
+        reason=DEMO_GRANT_REASON,
         via="seed_demo",
     )
 
@@ -323,7 +349,7 @@ def payment_record(
     external_id: str | None = None,
     confirm: bool = True,
 ) -> Payment:
-    """Record a payment (staff in admin today, a gateway later); confirmed at once unless `confirm` is False."""
+    """Record a payment (staff in admin today, a gateway later); confirmed now unless `confirm` is False."""
     if method not in PaymentMethod.values:
         raise ApplicationError(
             f"Unknown payment method {method!r}; choose one of {', '.join(PaymentMethod.values)}.",
@@ -362,22 +388,32 @@ def payment_record(
 
 @transaction.atomic
 def payment_confirm(*, payment_id: int, actor: User | None) -> Payment:
-    """Money received: add the credits and issue the receipt, exactly once (confirming again changes nothing)."""
-    payment = Payment.objects.select_for_update(of=("self",)).select_related("organization").filter(id=payment_id).first()
+    """Money received: add the credits and issue the receipt, exactly once (a second call changes nothing)."""
+    payment = (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .filter(id=payment_id)
+        .first()
+    )
     if payment is None:
         raise NotFound("No such payment.")
     if payment.status == PaymentStatus.CONFIRMED:
         return payment
     if payment.status == PaymentStatus.FAILED:
-        raise PaymentStateError(f"Payment {payment.id} was marked failed ({payment.failure_reason}); record a new one.")
+        raise PaymentStateError(
+            f"Payment {payment.id} was marked failed ({payment.failure_reason}); record a new one."
+        )
     organization = payment.organization
     account = _account_for_update(organization=organization)
     if payment.credits is None:
         plan = price_plan_for(organization=organization, account=account)
-        payment.credits = credits_for_payment(amount_php=payment.amount_php, credit_price_php=plan.credit_price_php)
+        payment.credits = credits_for_payment(
+            amount_php=payment.amount_php, credit_price_php=plan.credit_price_php
+        )
     if payment.credits <= 0:
         raise ApplicationError(
-            f"₱{payment.amount_php} buys {payment.credits} credits; enter the credits by hand.", code="invalid_credits"
+            f"₱{payment.amount_php} buys {payment.credits} credits; enter the credits by hand.",
+            code="invalid_credits",
         )
     entry = _append(
         account=account,
@@ -396,7 +432,11 @@ def payment_confirm(*, payment_id: int, actor: User | None) -> Payment:
         organization=organization,
         actor=actor,
         target=payment,
-        extra={"credits": str(payment.credits), "receipt": receipt.number, "balance_after": str(entry.balance_after)},
+        extra={
+            "credits": str(payment.credits),
+            "receipt": receipt.number,
+            "balance_after": str(entry.balance_after),
+        },
     )
     return payment
 
@@ -406,12 +446,18 @@ def payment_fail(*, payment_id: int, actor: User | None, reason: str) -> Payment
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError("Marking a payment failed needs a reason.", code="reason_required")
-    payment = Payment.objects.select_for_update(of=("self",)).select_related("organization").filter(id=payment_id).first()
+    payment = (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .filter(id=payment_id)
+        .first()
+    )
     if payment is None:
         raise NotFound("No such payment.")
     if payment.status == PaymentStatus.CONFIRMED:
         raise PaymentStateError(
-            f"Payment {payment.id} is confirmed and its credits were added; take them back with an adjustment."
+            f"Payment {payment.id} is confirmed and its credits were added; "
+            "take them back with an adjustment."
         )
     if payment.status == PaymentStatus.PENDING:
         payment.status = PaymentStatus.FAILED
@@ -481,7 +527,10 @@ def low_balance_threshold_set(
         organization=organization,
         actor=actor_membership.user,
         target=account,
-        extra={"from": None if previous is None else str(previous), "to": None if threshold is None else str(threshold)},
+        extra={
+            "from": None if previous is None else str(previous),
+            "to": None if threshold is None else str(threshold),
+        },
     )
     return account
 
@@ -528,5 +577,7 @@ def price_plan_make_default(*, plan: PricePlan, actor: User | None) -> PricePlan
     PricePlan.objects.select_for_update().filter(is_default=True).exclude(id=plan.id).update(is_default=False)
     PricePlan.objects.filter(id=plan.id).update(is_default=True)
     plan.is_default = True
-    audit_log_record(event_type="billing.price_plan_default", actor=actor, target=plan, extra={"name": plan.name})
+    audit_log_record(
+        event_type="billing.price_plan_default", actor=actor, target=plan, extra={"name": plan.name}
+    )
     return plan

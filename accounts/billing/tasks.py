@@ -1,4 +1,4 @@
-"""Background work for billing. Tasks take ids, load fresh rows and decide again: they may run late or twice."""
+"""Background work for billing. Tasks take ids, load fresh rows and decide again: they may run late."""
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -8,15 +8,19 @@ from django_tasks import task
 
 @task()
 def low_balance_alert_send(*, organization_id: int) -> int:
-    """E-mail the owners and admins that the balance fell below their threshold. Returns the number of recipients.
+    """E-mail the owners and admins that the balance fell below their threshold. Returns the number of
+    recipients.
 
-    The service sets `low_balance_alerted` in the transaction that crossed the threshold and enqueues this after
-    commit, so one dip sends one e-mail; if a top-up lifted the balance before this ran, nothing is sent.
+    The service sets `low_balance_alerted` in the transaction that crossed the threshold and enqueues this
+    after commit, so one dip sends one e-mail; if a top-up lifted the balance before this ran, nothing is
+    sent.
     """
     from accounts.billing.models import CreditAccount
     from accounts.billing.selectors import low_balance_recipients
 
-    account = CreditAccount.objects.select_related("organization").filter(organization_id=organization_id).first()
+    account = (
+        CreditAccount.objects.select_related("organization").filter(organization_id=organization_id).first()
+    )
     if account is None or account.low_balance_threshold is None or not account.low_balance_alerted:
         return 0
     if account.balance >= account.low_balance_threshold:
@@ -29,7 +33,8 @@ def low_balance_alert_send(*, organization_id: int) -> int:
     send_mail(
         subject=f"Low SMS credit balance for {organization.name}: {account.balance} credits",
         message=(
-            f"The credit balance of {organization.name} is {account.balance} credits, below the alert threshold of "
+            f"The credit balance of {organization.name} is {account.balance} credits, "
+            "below the alert threshold of "
             f"{account.low_balance_threshold} credits you set.\n\n"
             "Messages are refused once the balance cannot pay for them. Top up to keep sending:\n"
             f"{billing_url}\n\n"

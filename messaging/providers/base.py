@@ -182,14 +182,19 @@ class ProviderAdapter:
         raise NotImplementedError
 
     def send_bulk(self, *, items: list[OutboundSMS]) -> list[SendResult | ProviderError]:
-        """One outcome per item, in the same order. Errors that concern the whole request
-        (config, quota, connection) are raised instead of returned, since they apply to every item."""
+        """One outcome per item, in the same order. A per-message refusal is returned as that item's
+        `ProviderRejected`. A route-wide error (config, quota, connection, rate limit) is raised when nothing
+        was sent yet; once some items went out, it becomes the outcome of every item not yet sent."""
         results: list[SendResult | ProviderError] = []
         for item in items:
             try:
                 results.append(self.send(recipient=item.recipient, body=item.body, reference=item.reference))
             except ProviderRejected as error:
                 results.append(error)
+            except ProviderError as error:
+                if not results:
+                    raise
+                return results + [error] * (len(items) - len(results))
         return results
 
     def fetch_status(self, *, provider_message_id: str) -> DeliveryReport:

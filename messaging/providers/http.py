@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import logging
 from email.utils import parsedate_to_datetime
+from itertools import groupby
 from typing import Any
 
 import requests
 from django.conf import settings
 from django.utils import timezone
 
+from messaging.numbers import InvalidPhoneNumber, to_digits
 from messaging.providers.base import (
+    OutboundSMS,
     ProviderAdapter,
     ProviderConfigError,
     ProviderConnectionError,
+    ProviderError,
     ProviderRateLimited,
+    ProviderRejected,
+    SendResult,
 )
 
 logger = logging.getLogger("messaging.providers")
@@ -62,6 +68,79 @@ class HTTPProviderAdapter(ProviderAdapter):
 
     def close(self) -> None:
         self.session.close()
+
+    # --- bulk sending shared by providers whose bulk call sends one text to many numbers ---
+
+    def send_bulk(self, *, items: list[OutboundSMS]) -> list[SendResult | ProviderError]:
+        """Consecutive items with the same body travel in one request (up to `max_bulk`). A request the
+        provider rejects as a whole is retried item by item, so one bad number does not fail its neighbours.
+        A route-wide error (config, quota, connection, rate limit) is raised when nothing was sent yet;
+        after some requests went through it becomes the outcome of every item not yet sent."""
+        results: list[SendResult | ProviderError] = []
+        for body, group_iter in groupby(items, key=lambda item: item.body):
+            group = list(group_iter)
+            for start in range(0, len(group), self.max_bulk):
+                try:
+                    results.extend(self._send_group(body, group[start : start + self.max_bulk]))
+                except ProviderError as error:
+                    if not results:
+                        raise
+                    return results + [error] * (len(items) - len(results))
+        return results
+
+    def _send_group(self, body: str, group: list[OutboundSMS]) -> list[SendResult | ProviderError]:
+        outcomes: list[SendResult | ProviderError | None] = [None] * len(group)
+        sendable: list[tuple[int, OutboundSMS]] = []
+        for index, item in enumerate(group):
+            try:
+                self._provider_number(item.recipient)
+            except ProviderRejected as error:
+                outcomes[index] = error
+            else:
+                sendable.append((index, item))
+        if len(sendable) == 1:
+            self._send_each(sendable, outcomes)
+        elif sendable:
+            try:
+                bulk_outcomes = self._bulk_request(body, [item for _, item in sendable])
+            except ProviderRejected:
+                self._send_each(sendable, outcomes)
+            else:
+                for (index, _), outcome in zip(sendable, bulk_outcomes, strict=True):
+                    outcomes[index] = outcome
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _send_each(
+        self, sendable: list[tuple[int, OutboundSMS]], outcomes: list[SendResult | ProviderError | None]
+    ) -> None:
+        for index, item in sendable:
+            try:
+                outcomes[index] = self.send(
+                    recipient=item.recipient, body=item.body, reference=item.reference
+                )
+            except ProviderRejected as error:
+                outcomes[index] = error
+
+    def _bulk_request(self, body: str, items: list[OutboundSMS]) -> list[SendResult | ProviderError]:
+        """One provider request for `items` (all with `body`); one outcome per item, same order."""
+        raise NotImplementedError
+
+    def _provider_number(self, recipient: str) -> str:
+        """639XXXXXXXXX, the form both Philippine providers take; a non-E.164 recipient is rejected unsent."""
+        try:
+            return to_digits(recipient)
+        except InvalidPhoneNumber as error:
+            raise ProviderRejected(error.message, code="invalid_number")
+
+    def _ambiguous(self, received: int, expected: int, data: Any) -> ProviderError:
+        # We cannot tell which number got which id; retrying could double-send, so this is not retryable.
+        return ProviderError(
+            f"{self.label} bulk answer had {received} results for {expected} numbers",
+            code="provider_ambiguous_response",
+            details={"response": data},
+        )
+
+    # --- transport ---
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}{path}"

@@ -27,12 +27,11 @@ them):
 from __future__ import annotations
 
 import re
-from itertools import groupby
+from datetime import datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-from messaging.numbers import InvalidPhoneNumber, to_digits
 from messaging.providers.base import (
     DeliveryReport,
     DeliveryState,
@@ -79,6 +78,15 @@ def _state(value: object) -> DeliveryState:
     return _STATES.get(str(value or "").strip().lower(), DeliveryState.UNKNOWN)
 
 
+def _timestamp(value: object) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_datetime(str(value))
+    except ValueError:
+        return None
+
+
 class IprogAdapter(HTTPProviderAdapter):
     code = "iprog"
     label = "IPROG SMS"
@@ -111,73 +119,25 @@ class IprogAdapter(HTTPProviderAdapter):
             )
         return SendResult(provider_message_id=message_id, recipient=recipient, reference=reference, raw=data)
 
-    def send_bulk(self, *, items: list[OutboundSMS]) -> list[SendResult | ProviderError]:
-        """IPROG's bulk call sends one text to many numbers, so consecutive items with the same body travel
-        together (up to `max_bulk`); a request IPROG rejects as a whole is retried item by item so that one
-        bad number does not fail its neighbours."""
-        results: list[SendResult | ProviderError] = []
-        for body, group_iter in groupby(items, key=lambda item: item.body):
-            group = list(group_iter)
-            for start in range(0, len(group), self.max_bulk):
-                results.extend(self._send_group(body, group[start : start + self.max_bulk]))
-        return results
-
-    def _send_group(self, body: str, group: list[OutboundSMS]) -> list[SendResult | ProviderError]:
-        outcomes: list[SendResult | ProviderError | None] = [None] * len(group)
-        sendable: list[tuple[int, str]] = []
-        for index, item in enumerate(group):
-            try:
-                sendable.append((index, self._provider_number(item.recipient)))
-            except ProviderRejected as error:
-                outcomes[index] = error
-        if len(sendable) == 1:
-            index, _ = sendable[0]
-            item = group[index]
-            try:
-                outcomes[index] = self.send(
-                    recipient=item.recipient, body=item.body, reference=item.reference
-                )
-            except ProviderRejected as error:
-                outcomes[index] = error
-        elif sendable:
-            numbers = ",".join(number for _, number in sendable)
-            try:
-                response = self._request(
-                    "POST", "/api/v1/sms_messages/send_bulk", json=self._payload(numbers, body)
-                )
-                data = self._checked_body(response, action="send_bulk")
-            except ProviderRejected:
-                for index, _ in sendable:
-                    item = group[index]
-                    try:
-                        outcomes[index] = self.send(
-                            recipient=item.recipient, body=body, reference=item.reference
-                        )
-                    except ProviderRejected as error:
-                        outcomes[index] = error
-            else:
-                raw_ids = data.get("message_ids")
-                ids = raw_ids if isinstance(raw_ids, list) else str(raw_ids or "").split(",")
-                ids = [str(message_id).strip() for message_id in ids if str(message_id).strip()]
-                if len(ids) != len(sendable):
-                    # We cannot tell which number got which id; retrying could double-send, so do not retry.
-                    ambiguous = ProviderError(
-                        f"{self.label} bulk answer had {len(ids)} ids for {len(sendable)} numbers",
-                        code="provider_ambiguous_response",
-                        details={"response": data},
-                    )
-                    for index, _ in sendable:
-                        outcomes[index] = ambiguous
-                else:
-                    for (index, _), message_id in zip(sendable, ids, strict=True):
-                        item = group[index]
-                        outcomes[index] = SendResult(
-                            provider_message_id=message_id,
-                            recipient=item.recipient,
-                            reference=item.reference,
-                            raw={"message_id": message_id, "bulk": True},
-                        )
-        return [outcome for outcome in outcomes if outcome is not None]
+    def _bulk_request(self, body: str, items: list[OutboundSMS]) -> list[SendResult | ProviderError]:
+        numbers = ",".join(self._provider_number(item.recipient) for item in items)
+        response = self._request("POST", "/api/v1/sms_messages/send_bulk", json=self._payload(numbers, body))
+        data = self._checked_body(response, action="send_bulk")
+        raw_ids = data.get("message_ids")
+        ids = raw_ids if isinstance(raw_ids, list) else str(raw_ids or "").split(",")
+        ids = [str(message_id).strip() for message_id in ids if str(message_id).strip()]
+        if len(ids) != len(items):
+            ambiguous = self._ambiguous(len(ids), len(items), data)
+            return [ambiguous] * len(items)
+        return [
+            SendResult(
+                provider_message_id=message_id,
+                recipient=item.recipient,
+                reference=item.reference,
+                raw={"message_id": message_id, "bulk": True},
+            )
+            for item, message_id in zip(items, ids, strict=True)
+        ]
 
     # --- status, callbacks, credits ---
 
@@ -196,6 +156,7 @@ class IprogAdapter(HTTPProviderAdapter):
             provider_message_id=str(payload.get("message_id") or provider_message_id),
             state=_state(raw_state),
             error_message=str(payload.get("error") or ""),
+            occurred_at=_timestamp(payload.get("timestamp") or payload.get("updated_at")),
             raw=data,
         )
 
@@ -205,14 +166,13 @@ class IprogAdapter(HTTPProviderAdapter):
         for entry in entries:
             if not isinstance(entry, dict) or not entry.get("message_id"):
                 continue
-            timestamp = entry.get("timestamp") or entry.get("updated_at")
             reports.append(
                 DeliveryReport(
                     provider_message_id=str(entry["message_id"]),
                     state=_state(entry.get("status") or entry.get("message_status")),
                     error_code=str(entry.get("error_code") or ""),
                     error_message=str(entry.get("error") or ""),
-                    occurred_at=parse_datetime(str(timestamp)) if timestamp else None,
+                    occurred_at=_timestamp(entry.get("timestamp") or entry.get("updated_at")),
                     raw=entry,
                 )
             )
@@ -236,12 +196,6 @@ class IprogAdapter(HTTPProviderAdapter):
 
     # --- helpers ---
 
-    def _provider_number(self, recipient: str) -> str:
-        try:
-            return to_digits(recipient)
-        except InvalidPhoneNumber as error:
-            raise ProviderRejected(error.message, code="invalid_number")
-
     def _checked_body(self, response: Any, *, action: str) -> dict[str, Any]:
         """The JSON body when IPROG says it worked; otherwise the matching ProviderError."""
         data = self._json(response)
@@ -264,13 +218,6 @@ class IprogAdapter(HTTPProviderAdapter):
             raise ProviderConfigError(text, code="provider_auth_failed", details=details)
         if status == 429:
             raise ProviderRateLimited(text, details=details)
-        if (
-            _REJECT.search(message)
-            and status < 500
-            or _REJECT.search(message)
-            and "invalid" in message.lower()
-        ):
-            raise ProviderRejected(text, code="provider_rejected", details=details)
-        if 400 <= status < 500:
+        if _REJECT.search(message) or 400 <= status < 500:
             raise ProviderRejected(text, code="provider_rejected", details=details)
         raise ProviderConnectionError(text, code="provider_server_error", details=details)

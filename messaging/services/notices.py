@@ -17,7 +17,9 @@ def notice_publish(*, kind: str, title: str, body: str, dedupe_key: str, actor=N
         raise ApplicationError(f"Unknown notice kind {kind!r}.", code="invalid_notice_kind")
     if not title.strip() or not body.strip() or not dedupe_key.strip():
         raise ApplicationError("A notice needs a title, a body and a dedupe key.", code="invalid_notice")
-    active = Notice.objects.select_for_update().filter(dedupe_key=dedupe_key, withdrawn_at__isnull=True).first()
+    active = (
+        Notice.objects.select_for_update().filter(dedupe_key=dedupe_key, withdrawn_at__isnull=True).first()
+    )
     if active is not None:
         if (active.title, active.body) != (title, body):
             active.title, active.body = title, body
@@ -30,7 +32,9 @@ def notice_publish(*, kind: str, title: str, body: str, dedupe_key: str, actor=N
             )
     except IntegrityError:  # published concurrently by another worker: theirs is the one
         return Notice.objects.get(dedupe_key=dedupe_key, withdrawn_at__isnull=True)
-    audit_log_record(event_type="notice.published", actor=actor, target=notice, extra={"dedupe_key": dedupe_key})
+    audit_log_record(
+        event_type="notice.published", actor=actor, target=notice, extra={"dedupe_key": dedupe_key}
+    )
     return notice
 
 
@@ -45,7 +49,9 @@ def notice_withdraw(*, dedupe_key: str, actor=None) -> None:
         notice.withdrawn_at = now
         notice.withdrawn_by = actor
         notice.save(update_fields=["withdrawn_at", "withdrawn_by"])
-        audit_log_record(event_type="notice.withdrawn", actor=actor, target=notice, extra={"dedupe_key": dedupe_key})
+        audit_log_record(
+            event_type="notice.withdrawn", actor=actor, target=notice, extra={"dedupe_key": dedupe_key}
+        )
 
 
 def fallback_dedupe_key(primary: Provider) -> str:
@@ -86,3 +92,39 @@ def fallback_notice_publish(*, primary: Provider, fallback: Provider | None, rea
 
 def fallback_notice_withdraw(*, primary: Provider) -> None:
     notice_withdraw(dedupe_key=fallback_dedupe_key(primary))
+
+
+def notice_refresh_fallback(*, now=None) -> bool:
+    """Withdraw the fallback notice when the primary could take traffic again (new month, circuit closed, staff
+    reset), even before a message proves it. Returns True when a notice was withdrawn."""
+    from messaging.routing import FALLBACK_REASONS, RouteState, choose_route, primary_of
+    from messaging.services.providers import provider_usage_this_month
+
+    now = now or timezone.now()
+    providers = list(Provider.objects.filter(enabled=True).order_by("priority", "id"))
+    active_keys = set(
+        Notice.objects.filter(kind=NoticeKind.FALLBACK_ROUTE, withdrawn_at__isnull=True).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    if not active_keys:
+        return False
+    primary = primary_of([RouteState(provider=p, used_this_month=0) for p in providers])
+    withdrawn = False
+    for key in active_keys:
+        if primary is None or key != fallback_dedupe_key(primary):
+            notice_withdraw(dedupe_key=key)  # that provider is no longer the primary
+            withdrawn = True
+    if primary is None or fallback_dedupe_key(primary) not in active_keys:
+        return withdrawn
+    usage = provider_usage_this_month(providers=[primary], now=now)
+    state = RouteState(provider=primary, used_this_month=usage[primary.pk])
+    network = primary.networks[0] if primary.networks else "smart"
+    decision = choose_route(chain=[state], network=network, now=now)
+    # A half-open probe does not count: the notice stays until the probe proves the primary healthy.
+    available = decision.state is not None and not decision.is_probe
+    blocked = any(skip.reason in FALLBACK_REASONS for skip in decision.skipped)
+    if available or (decision.state is None and not blocked):
+        fallback_notice_withdraw(primary=primary)
+        withdrawn = True
+    return withdrawn

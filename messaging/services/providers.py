@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 
+import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import audit_log_record
-from messaging.models import CircuitState, Provider, ProviderMonthlyUsage
+from messaging.models import CircuitState, Provider, ProviderMonthlyUsage, new_callback_secret
 from messaging.providers import get_adapter_class
 from messaging.providers.base import ProviderAdapter, ProviderConfigError, ProviderError, SendResult
 from messaging.routing import month_start
 from portal.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 DEMO_PRIMARY_NAME = "IPROGSMS"
 DEMO_FALLBACK_NAME = "iprogtech fallback"
@@ -26,9 +30,13 @@ def provider_credentials(provider: Provider) -> dict:
     try:
         value = json.loads(provider.credentials)
     except json.JSONDecodeError:
-        raise ProviderConfigError(f"{provider.name}: credentials are not valid JSON", code="provider_credentials")
+        raise ProviderConfigError(
+            f"{provider.name}: credentials are not valid JSON", code="provider_credentials"
+        )
     if not isinstance(value, dict):
-        raise ProviderConfigError(f"{provider.name}: credentials must be a JSON object", code="provider_credentials")
+        raise ProviderConfigError(
+            f"{provider.name}: credentials must be a JSON object", code="provider_credentials"
+        )
     return value
 
 
@@ -47,7 +55,7 @@ def provider_callback_path(provider: Provider) -> str:
     from django.urls import reverse
 
     return reverse(
-        "messaging_api:delivery_callback",
+        "api_delivery_callback",
         kwargs={"adapter": provider.adapter, "provider_id": provider.pk, "secret": provider.callback_secret},
     )
 
@@ -55,10 +63,6 @@ def provider_callback_path(provider: Provider) -> str:
 def provider_callback_url(provider: Provider) -> str:
     """The URL to give the provider for delivery receipts (contains the route's secret)."""
     return settings.SMS_CALLBACK_BASE_URL.rstrip("/") + provider_callback_path(provider)
-
-
-def new_callback_secret() -> str:
-    return secrets.token_urlsafe(24)
 
 
 def provider_usage_this_month(*, providers: list[Provider], now=None) -> dict[int, int]:
@@ -118,7 +122,7 @@ def provider_seed_demo_chain(*, simulator_url: str) -> None:
         {
             "name": DEMO_PRIMARY_NAME,
             "adapter": "iprog",
-            "base_url": f"{base_url}/iprog",
+            "base_url": base_url,
             "credentials": json.dumps({"api_token": "demo-iprog-token"}),
             "sender_name": "IPROGSMS",
             "networks": [],
@@ -128,20 +132,36 @@ def provider_seed_demo_chain(*, simulator_url: str) -> None:
         {
             "name": DEMO_FALLBACK_NAME,
             "adapter": "semaphore",
-            "base_url": f"{base_url}/semaphore",
-            "credentials": json.dumps({"api_key": "demo-semaphore-key"}),
+            "base_url": base_url,
+            "credentials": json.dumps({"apikey": "demo-semaphore-key"}),
             "sender_name": "iprogtech",
             "networks": [],
             "monthly_quota": None,
             "priority": 20,
         },
     ]
+    providers = {}
     for values in chain:
         provider = Provider.objects.filter(name=values["name"]).first()
         if provider is None:
-            Provider.objects.create(**values, enabled=True, callback_secret=new_callback_secret())
-            continue
-        for field, value in values.items():
-            setattr(provider, field, value)
-        provider.enabled = True
-        provider.save()
+            provider = Provider.objects.create(**values, enabled=True, callback_secret=new_callback_secret())
+        else:
+            for field, value in values.items():
+                setattr(provider, field, value)
+            provider.enabled = True
+            provider.save()
+        providers[values["adapter"]] = provider
+    transaction.on_commit(lambda: _point_simulator_receipts_at_us(base_url, providers))
+
+
+def _point_simulator_receipts_at_us(simulator_url: str, providers: dict[str, Provider]) -> None:
+    """Best effort: tell a running simulator where to POST each API's delivery receipts."""
+    config = {api: {"callback_url": provider_callback_url(p)} for api, p in providers.items()}
+    try:
+        requests.post(f"{simulator_url}/_sim/config", json=config, timeout=2)
+    except requests.RequestException as error:
+        logger.info(
+            "provider simulator not reachable at %s (%s); configure its callback_url later",
+            simulator_url,
+            error,
+        )

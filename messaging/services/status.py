@@ -33,7 +33,12 @@ def is_forward(current: str, new: str) -> bool:
 
 
 def status_set(
-    message: Message, status: str, *, now: datetime, error_code: str | None = None, error_message: str | None = None
+    message: Message,
+    status: str,
+    *,
+    now: datetime,
+    error_code: str | None = None,
+    error_message: str | None = None,
 ) -> list[str]:
     """Set the status, its timestamp and (optionally) the error on the instance; returns the fields to save."""
     message.status = status

@@ -60,7 +60,8 @@ def _validate_webhook_url(url: str) -> str:
         ip = ipaddress.ip_address(address)
         if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
             raise ApplicationError(
-                f"{parts.hostname} resolves to a private address; use a public URL.", code="invalid_webhook_url"
+                f"{parts.hostname} resolves to a private address; use a public URL.",
+                code="invalid_webhook_url",
             )
     return url
 
@@ -72,7 +73,9 @@ def webhook_endpoint_set(
     """Create or change the organization's webhook; returns it with its secret (generated when not given)."""
     url = _validate_webhook_url(url)
     if secret is not None and len(secret) < 16:
-        raise ApplicationError("A webhook secret needs at least 16 characters.", code="invalid_webhook_secret")
+        raise ApplicationError(
+            "A webhook secret needs at least 16 characters.", code="invalid_webhook_secret"
+        )
     endpoint = WebhookEndpoint.objects.select_for_update().filter(organization=organization).first()
     if endpoint is None:
         endpoint = WebhookEndpoint(organization=organization)
@@ -82,7 +85,11 @@ def webhook_endpoint_set(
     endpoint.url, endpoint.secret, endpoint.enabled = url, secret, enabled
     endpoint.save()
     audit_log_record(
-        event_type="webhook.configured", organization=organization, actor=actor, target=endpoint, extra={"url": url}
+        event_type="webhook.configured",
+        organization=organization,
+        actor=actor,
+        target=endpoint,
+        extra={"url": url},
     )
     return endpoint, secret
 
@@ -116,7 +123,11 @@ def webhook_events_record(*, messages: Iterable[Message]) -> int:
             endpoint=endpoints[message.organization_id],
             message_id=message.pk,
             event="message.status",
-            payload={"event": "message.status", "occurred_at": now.isoformat(), "data": message_to_dict(message)},
+            payload={
+                "event": "message.status",
+                "occurred_at": now.isoformat(),
+                "data": message_to_dict(message),
+            },
             next_attempt_at=now,
         )
         for message in messages
@@ -185,7 +196,9 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
         delivery.delivered_at = finished
     elif delivery.attempts >= settings.SMS_WEBHOOK_MAX_ATTEMPTS:
         delivery.status = WebhookDeliveryStatus.FAILED
-        logger.warning("webhook delivery %s given up after %s tries: %s", delivery.pk, delivery.attempts, error)
+        logger.warning(
+            "webhook delivery %s given up after %s tries: %s", delivery.pk, delivery.attempts, error
+        )
     else:
         delivery.next_attempt_at = finished + _backoff(delivery.attempts)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -203,7 +216,9 @@ def webhook_deliver_due(*, limit: int = 200) -> int:
     ids = list(
         WebhookDelivery.objects.filter(
             status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now()
-        ).order_by("next_attempt_at").values_list("id", flat=True)[:limit]
+        )
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
     )
     return sum(1 for delivery_id in ids if webhook_deliver(delivery_id=delivery_id) is not None)
 
@@ -211,7 +226,9 @@ def webhook_deliver_due(*, limit: int = 200) -> int:
 @transaction.atomic
 def webhook_delivery_retry(*, organization, actor=None, delivery_id: int) -> WebhookDelivery:
     """Send a failed delivery again (a button in the customer's delivery log)."""
-    delivery = WebhookDelivery.objects.select_for_update().filter(organization=organization, id=delivery_id).first()
+    delivery = (
+        WebhookDelivery.objects.select_for_update().filter(organization=organization, id=delivery_id).first()
+    )
     if delivery is None:
         raise NotFound("No such webhook delivery.")
     if delivery.status == WebhookDeliveryStatus.DELIVERED:

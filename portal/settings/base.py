@@ -217,6 +217,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# seed_demo's password for the demo accounts (printed by the command; only for first runs and demos).
+DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo-portal-2026")
+
 # Staff who receive operational alerts (failed erasures, stuck requests, provider outages).
 OPS_ALERT_EMAILS = env.list("OPS_ALERT_EMAILS", default=["ops@sms-portal.example"])
 

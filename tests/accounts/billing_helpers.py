@@ -14,7 +14,7 @@ def fund(organization, amount: str) -> None:
 
 
 def assert_ledger_invariant(organization) -> None:
-    """Balance == sum of the ledger, the balance_after chain holds, and billing_audit finds nothing anywhere."""
+    """Balance == sum of the ledger, the balance_after chain holds, and billing_audit finds nothing."""
     account = CreditAccount.objects.get(organization=organization)
     total = LedgerEntry.objects.filter(organization=organization).aggregate(total=Sum("amount"))["total"]
     assert account.balance == (total or Decimal("0.00"))

@@ -1,5 +1,5 @@
-"""Billing services: charges, refunds, limits, adjustments, payments, receipts, alerts. The ledger invariant is
-checked after every path."""
+"""Billing services: charges, refunds, limits, adjustments, payments, receipts, alerts. The ledger invariant
+is checked after every path."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -11,7 +11,14 @@ from django.db import IntegrityError, transaction
 from freezegun import freeze_time
 
 from accounts.billing.errors import InsufficientCredits, MonthlyLimitReached, PaymentStateError
-from accounts.billing.models import CreditAccount, LedgerEntry, LedgerEntryKind, PaymentStatus, PricePlan, Receipt
+from accounts.billing.models import (
+    CreditAccount,
+    LedgerEntry,
+    LedgerEntryKind,
+    PaymentStatus,
+    PricePlan,
+    Receipt,
+)
 from accounts.billing.selectors import balance_get, message_price, monthly_usage
 from accounts.billing.services import (
     credit_account_settings_update,
@@ -34,7 +41,11 @@ MANILA = ZoneInfo("Asia/Manila")
 
 def set_limit(organization, limit):
     credit_account_settings_update(
-        organization=organization, actor=None, price_plan=None, monthly_segment_limit=limit, low_balance_threshold=None
+        organization=organization,
+        actor=None,
+        price_plan=None,
+        monthly_segment_limit=limit,
+        low_balance_threshold=None,
     )
 
 
@@ -59,7 +70,11 @@ def test_bulk_charge_writes_one_entry_per_message_with_a_consistent_chain(org_a)
 def test_charge_uses_the_organizations_own_plan(org_a, org_b):
     cheap = PricePlan.objects.create(name="Reseller", price_per_segment=Decimal("0.7500"))
     credit_account_settings_update(
-        organization=org_a, actor=None, price_plan=cheap, monthly_segment_limit=None, low_balance_threshold=None
+        organization=org_a,
+        actor=None,
+        price_plan=cheap,
+        monthly_segment_limit=None,
+        low_balance_threshold=None,
     )
     fund(org_a, "10.00")
     fund(org_b, "10.00")
@@ -208,7 +223,11 @@ def test_refund_of_last_months_message_does_not_touch_this_months_usage(org_a):
 def test_refund_gives_back_exactly_the_charge_once(org_a):
     plan = PricePlan.objects.create(name="Odd", price_per_segment=Decimal("0.3333"))
     credit_account_settings_update(
-        organization=org_a, actor=None, price_plan=plan, monthly_segment_limit=None, low_balance_threshold=None
+        organization=org_a,
+        actor=None,
+        price_plan=plan,
+        monthly_segment_limit=None,
+        low_balance_threshold=None,
     )
     fund(org_a, "10.00")
     message_charge(organization=org_a, message_ids_and_segments=[(1, 1), (2, 3)])
@@ -246,15 +265,21 @@ def test_database_refuses_a_second_refund_row_even_past_the_service(org_a):
     message_refund(organization=org_a, message_id=1, reason="failed")
     with pytest.raises(IntegrityError), transaction.atomic():
         LedgerEntry.objects.create(
-            organization=org_a, kind=LedgerEntryKind.REFUND, amount=Decimal("1.00"), balance_after=Decimal("6.00"),
-            message_id=1, segments=1,
+            organization=org_a,
+            kind=LedgerEntryKind.REFUND,
+            amount=Decimal("1.00"),
+            balance_after=Decimal("6.00"),
+            message_id=1,
+            segments=1,
         )
 
 
 def test_database_refuses_a_negative_balance_after(org_a):
     with pytest.raises(IntegrityError), transaction.atomic():
         LedgerEntry.objects.create(
-            organization=org_a, kind=LedgerEntryKind.ADJUSTMENT, amount=Decimal("-1.00"),
+            organization=org_a,
+            kind=LedgerEntryKind.ADJUSTMENT,
+            amount=Decimal("-1.00"),
             balance_after=Decimal("-1.00"),
         )
 
@@ -302,7 +327,11 @@ def test_payment_adds_credits_once_and_issues_sequential_receipts(org_a, org_b):
             organization=org_a, actor=staff, method="gcash", amount_php=Decimal("500.00"), reference="GC-1"
         )
         second = payment_record(
-            organization=org_b, actor=staff, method="bank_transfer", amount_php=Decimal("100.00"), reference="BDO-2"
+            organization=org_b,
+            actor=staff,
+            method="bank_transfer",
+            amount_php=Decimal("100.00"),
+            reference="BDO-2",
         )
     # Default plan: 0.50 PHP per credit.
     assert first.status == PaymentStatus.CONFIRMED and first.credits == Decimal("1000.00")
@@ -336,7 +365,11 @@ def test_payment_with_explicit_credits_and_rounding(org_a):
     assert explicit.credits == Decimal("250.00")
     plan = PricePlan.objects.create(name="Thirds", credit_price_php=Decimal("0.3000"))
     credit_account_settings_update(
-        organization=org_a, actor=None, price_plan=plan, monthly_segment_limit=None, low_balance_threshold=None
+        organization=org_a,
+        actor=None,
+        price_plan=plan,
+        monthly_segment_limit=None,
+        low_balance_threshold=None,
     )
     computed = payment_record(organization=org_a, actor=None, method="other", amount_php=Decimal("100.00"))
     assert computed.credits == Decimal("333.33")  # 333.333… rounded half up to 0.01

@@ -1,0 +1,354 @@
+"""Messaging API endpoints (all organization-scoped through OrganizationAPIView), plus the providers' delivery
+callback, which is authenticated by the secret in its URL instead of an API key."""
+
+from urllib.parse import urlencode
+
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.roles import Permission
+from messaging import selectors, services
+from messaging.models import MessageChannel
+from messaging.representation import message_to_dict
+from messaging.serializers import (
+    MessageCreateOutput,
+    MessageOutput,
+    MessagePageOutput,
+    MessageSendInput,
+    NoticeListOutput,
+    NoticeOutput,
+    OtpSendInput,
+    OtpSendOutput,
+    OtpVerifyInput,
+    OtpVerifyOutput,
+    RouteExplainInput,
+    RouteExplainOutput,
+    WebhookDeliveryListOutput,
+    WebhookDeliveryOutput,
+    WebhookEndpointInput,
+    WebhookEndpointOutput,
+)
+from portal.api import OrganizationAPIView
+from portal.errors import NotFound
+
+ERROR = OpenApiResponse(description='{"error": {"code", "message", "details"}}')
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Replays the first answer for 24 hours; the same key with another body is a 409",
+)
+
+
+def _actor(view):
+    return view.request.user if view.membership is not None else None
+
+
+class MessageListCreateAPI(OrganizationAPIView):
+    required_permissions = {"GET": Permission.VIEW, "POST": Permission.SEND_MESSAGES}
+
+    @extend_schema(
+        operation_id="messages_list",
+        summary="List messages (newest first, cursor pagination)",
+        parameters=[
+            OpenApiParameter("status", str, description="Comma-separated statuses"),
+            OpenApiParameter("network", str, description="Comma-separated networks"),
+            OpenApiParameter("provider", str, description="Route name"),
+            OpenApiParameter("channel", str),
+            OpenApiParameter("to", str, description="Recipient, E.164"),
+            OpenApiParameter("created_from", str, description="ISO date or datetime (Asia/Manila if naive)"),
+            OpenApiParameter("created_to", str, description="ISO date or datetime, inclusive"),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("page_size", int, description="1-200, default 50"),
+        ],
+        responses={200: MessagePageOutput, 400: ERROR},
+    )
+    def get(self, request):
+        filters = selectors.MessageFilters.from_params(request.query_params)
+        try:
+            page_size = int(request.query_params.get("page_size") or selectors.DEFAULT_PAGE_SIZE)
+        except ValueError:
+            page_size = selectors.DEFAULT_PAGE_SIZE
+        page = selectors.message_page(
+            organization=self.organization,
+            filters=filters,
+            cursor=request.query_params.get("cursor") or None,
+            page_size=page_size,
+        )
+        next_url = None
+        if page.next_cursor:
+            params = request.query_params.copy()
+            params["cursor"] = page.next_cursor
+            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
+        return Response(
+            {
+                "results": [message_to_dict(m) for m in page.results],
+                "next": next_url,
+                "next_cursor": page.next_cursor,
+            }
+        )
+
+    @extend_schema(
+        operation_id="messages_send",
+        summary="Send a message to one or up to 1,000 recipients",
+        description=(
+            "Charged at once (one price per message, by segments). Every recipient must be a valid Philippine "
+            "mobile number: otherwise the whole request is refused with 400 `invalid_recipients` and "
+            "`details.recipients` lists each bad input with its index; nothing is sent or charged. An opted-out "
+            "recipient gets a message with status `rejected` (error `recipient_opted_out`) at no charge."
+        ),
+        parameters=[IDEMPOTENCY_HEADER],
+        request=MessageSendInput,
+        responses={201: MessageCreateOutput, 400: ERROR, 402: ERROR, 403: ERROR, 409: ERROR},
+    )
+    def post(self, request):
+        key = request.headers.get("Idempotency-Key")
+        if key:
+            request_hash = services.idempotency_request_hash(
+                method="POST", path=request.path, data=request.data
+            )
+            stored = services.idempotency_lookup(
+                organization=self.organization, key=key, request_hash=request_hash
+            )
+            if stored is not None:
+                return self._replay(stored)
+        serializer = MessageSendInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            with transaction.atomic():
+                messages = services.message_send(
+                    organization=self.organization,
+                    actor=_actor(self),
+                    api_key=self.api_key,
+                    recipients=data["to"],
+                    body=data["body"],
+                    sender_name=data.get("sender_name") or None,
+                    send_at=data.get("send_at"),
+                    channel=MessageChannel.API if self.api_key else MessageChannel.DASHBOARD,
+                )
+                body = {"results": [message_to_dict(m) for m in messages]}
+                if key:
+                    services.idempotency_store(
+                        organization=self.organization,
+                        key=key,
+                        request_hash=request_hash,
+                        status=201,
+                        body=body,
+                    )
+        except IntegrityError:
+            if not key:
+                raise
+            # The same key committed concurrently by another request: replay its answer.
+            stored = services.idempotency_lookup(
+                organization=self.organization, key=key, request_hash=request_hash
+            )
+            if stored is None:
+                raise
+            return self._replay(stored)
+        return Response(body, status=201)
+
+    @staticmethod
+    def _replay(stored):
+        return Response(
+            stored.response_body, status=stored.response_status, headers={"Idempotent-Replayed": "true"}
+        )
+
+
+class MessageDetailAPI(OrganizationAPIView):
+    required_permissions = {"GET": Permission.VIEW}
+
+    @extend_schema(operation_id="messages_get", responses={200: MessageOutput, 404: ERROR})
+    def get(self, request, message_id: int):
+        message = selectors.message_get(organization=self.organization, message_id=message_id)
+        return Response(message_to_dict(message))
+
+
+class MessageCancelAPI(OrganizationAPIView):
+    required_permissions = {"POST": Permission.SEND_MESSAGES}
+
+    @extend_schema(
+        operation_id="messages_cancel",
+        summary="Cancel a queued (e.g. scheduled) message and refund it",
+        request=None,
+        responses={200: MessageOutput, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, message_id: int):
+        message = services.message_cancel(
+            organization=self.organization, actor=_actor(self), api_key=self.api_key, message_id=message_id
+        )
+        return Response(message_to_dict(message))
+
+
+class RouteExplainAPI(OrganizationAPIView):
+    required_permissions = {"POST": Permission.VIEW}
+
+    @extend_schema(
+        operation_id="messages_explain",
+        summary="Which route would take this message now, its sender name and price, and why others are skipped",
+        request=RouteExplainInput,
+        responses={200: RouteExplainOutput, 400: ERROR},
+    )
+    def post(self, request):
+        serializer = RouteExplainInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        explanation = services.route_explain(
+            organization=self.organization,
+            recipient=serializer.validated_data["to"],
+            body=serializer.validated_data["body"],
+        )
+        return Response(explanation.as_dict())
+
+
+class OtpSendAPI(OrganizationAPIView):
+    required_permissions = {"POST": Permission.SEND_MESSAGES}
+
+    @extend_schema(
+        operation_id="otp_send",
+        summary="Send a one-time password (the code replaces :otp in the template; charged as a message)",
+        request=OtpSendInput,
+        responses={201: OtpSendOutput, 400: ERROR, 402: ERROR, 429: ERROR},
+    )
+    def post(self, request):
+        serializer = OtpSendInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        challenge = services.otp_send(
+            organization=self.organization,
+            phone_number=serializer.validated_data["phone_number"],
+            template=serializer.validated_data["template"],
+            actor=_actor(self),
+            api_key=self.api_key,
+        )
+        message = challenge.message
+        return Response(
+            {
+                "id": challenge.pk,
+                "phone_number": challenge.phone_number,
+                "expires_at": challenge.expires_at.isoformat(),
+                "message": message_to_dict(message) if message else None,
+            },
+            status=201,
+        )
+
+
+class OtpVerifyAPI(OrganizationAPIView):
+    required_permissions = {"POST": Permission.SEND_MESSAGES}
+
+    @extend_schema(
+        operation_id="otp_verify",
+        summary="Check a one-time password (every try counts; expired or used codes answer false)",
+        request=OtpVerifyInput,
+        responses={200: OtpVerifyOutput, 400: ERROR},
+    )
+    def post(self, request):
+        serializer = OtpVerifyInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        valid = services.otp_verify(
+            organization=self.organization,
+            phone_number=serializer.validated_data["phone_number"],
+            code=serializer.validated_data["code"],
+        )
+        return Response({"valid": valid})
+
+
+class NoticeListAPI(OrganizationAPIView):
+    required_permissions = {"GET": Permission.VIEW}
+
+    @extend_schema(
+        operation_id="notices_list", summary="Active site notices", responses={200: NoticeListOutput}
+    )
+    def get(self, request):
+        return Response({"results": NoticeOutput(selectors.notice_list_active(), many=True).data})
+
+
+class WebhookEndpointAPI(OrganizationAPIView):
+    required_permissions = {
+        "GET": Permission.VIEW,
+        "PUT": Permission.MANAGE_WEBHOOKS,
+        "DELETE": Permission.MANAGE_WEBHOOKS,
+    }
+
+    @extend_schema(operation_id="webhook_get", responses={200: WebhookEndpointOutput, 404: ERROR})
+    def get(self, request):
+        endpoint = selectors.webhook_endpoint_get(organization=self.organization)
+        if endpoint is None:
+            raise NotFound("No webhook is configured.")
+        return Response({"url": endpoint.url, "enabled": endpoint.enabled, "created_at": endpoint.created_at})
+
+    @extend_schema(
+        operation_id="webhook_set",
+        summary="Set the status webhook (the secret is generated when omitted and shown only in this answer)",
+        request=WebhookEndpointInput,
+        responses={200: WebhookEndpointOutput, 400: ERROR},
+    )
+    def put(self, request):
+        serializer = WebhookEndpointInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint, secret = services.webhook_endpoint_set(
+            organization=self.organization,
+            actor=_actor(self),
+            url=serializer.validated_data["url"],
+            secret=serializer.validated_data.get("secret"),
+            enabled=serializer.validated_data["enabled"],
+        )
+        return Response(
+            {
+                "url": endpoint.url,
+                "enabled": endpoint.enabled,
+                "secret": secret,
+                "created_at": endpoint.created_at,
+            }
+        )
+
+    @extend_schema(operation_id="webhook_delete", responses={204: None, 404: ERROR})
+    def delete(self, request):
+        services.webhook_endpoint_delete(organization=self.organization, actor=_actor(self))
+        return Response(status=204)
+
+
+class WebhookDeliveryListAPI(OrganizationAPIView):
+    required_permissions = {"GET": Permission.VIEW}
+
+    @extend_schema(
+        operation_id="webhook_deliveries_list",
+        summary="The latest 100 webhook deliveries",
+        parameters=[OpenApiParameter("status", str)],
+        responses={200: WebhookDeliveryListOutput},
+    )
+    def get(self, request):
+        deliveries = selectors.webhook_delivery_list(
+            organization=self.organization, status=request.query_params.get("status") or None
+        )[:100]
+        return Response({"results": WebhookDeliveryOutput(deliveries, many=True).data})
+
+
+class DeliveryCallbackAPI(APIView):
+    """Delivery receipts from a provider. No API key: the per-provider secret in the URL authenticates it, and a
+    wrong secret answers 404 like an unknown route."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(
+        operation_id="provider_delivery_callback",
+        summary="Provider delivery receipts (URL given to the provider by staff)",
+        request=inline_serializer("DeliveryCallbackInput", {"message_id": serializers.CharField()}),
+        responses={
+            200: inline_serializer("DeliveryCallbackOutput", {"updated": serializers.IntegerField()}),
+            404: ERROR,
+        },
+    )
+    def post(self, request, adapter: str, provider_id: int, secret: str):
+        data = request.data.dict() if hasattr(request.data, "dict") else request.data
+        updated = services.delivery_callback_handle(
+            adapter=adapter, provider_id=provider_id, secret=secret, data=data, headers=dict(request.headers)
+        )
+        return Response({"updated": updated})

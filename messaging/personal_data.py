@@ -1,0 +1,116 @@
+"""Personal data held by messaging: messages (to a recipient's number, sent by a user), OTPs, webhook logs.
+
+Read by `privacy.registry`. Order matters within the area: rows found through `message__recipient` are handled
+before `messaging.Message` itself, whose recipient is replaced by a keyed hash (so counts per number survive).
+"""
+
+from privacy.data_models import ErasureArea
+from privacy.registry import DELETE_ROW, HASH, SCRUB, SET_EMPTY, By, Category, Finder, PersonalData, constant
+
+PERSONAL = Category.PERSONAL_INFORMATION
+USAGE = Category.USAGE_DATA
+
+ORG_SENDER_ID = "The organization's registered sender name (a brand), not a person."
+
+PERSONAL_DATA = [
+    PersonalData(
+        model="messaging.DispatchAttempt",
+        area=ErasureArea.MESSAGES,
+        description="Hand-overs of messages to SMS providers.",
+        fields={},
+        finders=(
+            # Provider error texts sometimes quote the number.
+            Finder(By.PHONE, "message__recipient", {"error_message": SET_EMPTY}, export=()),
+        ),
+        kept={"sender_name": ORG_SENDER_ID},
+    ),
+    PersonalData(
+        model="messaging.DeliveryReceipt",
+        area=ErasureArea.MESSAGES,
+        description="Delivery reports from providers.",
+        fields={},
+        finders=(Finder(By.PHONE, "message__recipient", {"error_message": SET_EMPTY}, export=()),),
+    ),
+    PersonalData(
+        model="messaging.WebhookDelivery",
+        area=ErasureArea.MESSAGES,
+        description="Status events sent to an organization's webhook; the payload names the recipient.",
+        fields={},
+        finders=(
+            Finder(
+                By.PHONE, "payload", {"payload": SCRUB, "last_error": SCRUB}, lookup="icontains", export=()
+            ),
+        ),
+    ),
+    PersonalData(
+        model="messaging.IdempotencyKey",
+        area=ErasureArea.MESSAGES,
+        description="Stored API answers replayed for 24 hours; an answer can list recipients.",
+        fields={},
+        finders=(Finder(By.PHONE, "response_body", DELETE_ROW, lookup="icontains", export=()),),
+    ),
+    PersonalData(
+        model="messaging.OtpChallenge",
+        area=ErasureArea.MESSAGES,
+        description="One-time passwords sent to your number (the codes are stored only as hashes).",
+        fields={
+            "phone_number": PERSONAL,
+            "organization__name": USAGE,
+            "created_at": USAGE,
+            "verified_at": USAGE,
+        },
+        finders=(
+            Finder(By.PHONE, "phone_number", DELETE_ROW, label="one-time passwords sent to your number"),
+        ),
+    ),
+    PersonalData(
+        model="messaging.Message",
+        area=ErasureArea.MESSAGES,
+        description="Message logs: every message sent to your number (with the sending organization) or by you.",
+        fields={
+            "organization__name": USAGE,
+            "recipient": PERSONAL,
+            "body": USAGE,
+            "sender_name": USAGE,
+            "status": USAGE,
+            "channel": USAGE,
+            "segments": USAGE,
+            "created_at": USAGE,
+            "sent_at": USAGE,
+            "delivered_at": USAGE,
+        },
+        finders=(
+            Finder(
+                By.PHONE,
+                "recipient",
+                {"recipient": HASH, "body": constant(""), "error_message": SET_EMPTY},
+                label="messages sent to your number",
+            ),
+            # Messages a user sent belong to the organization and went to other people: only the link goes, and
+            # the export lists them without recipients or text.
+            Finder(
+                By.USER,
+                "created_by",
+                {"created_by": SET_EMPTY},
+                export=("organization__name", "status", "channel", "segments", "created_at", "sent_at"),
+                label="messages you sent (without recipients or text)",
+            ),
+        ),
+        kept={"sender_name": ORG_SENDER_ID, "requested_sender_name": ORG_SENDER_ID},
+    ),
+    PersonalData(
+        model="messaging.Notice",
+        area=ErasureArea.MESSAGES,
+        description="Site notices published by staff.",
+        fields={},
+        finders=(
+            Finder(By.USER, "published_by", {"published_by": SET_EMPTY}, export=()),
+            Finder(By.USER, "withdrawn_by", {"withdrawn_by": SET_EMPTY}, export=()),
+        ),
+        kept={"body": "A notice written for every customer; not about a person."},
+    ),
+]
+
+EXCLUDED = {
+    "messaging.Provider": f"An SMS provider route; its name and sender name are companies'. {ORG_SENDER_ID}",
+}

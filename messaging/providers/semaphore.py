@@ -1,0 +1,212 @@
+"""Semaphore (semaphore.co) API v4 adapter.
+
+API shape, from Semaphore's API documentation (semaphore.co/docs) as mirrored by its client libraries
+(semaphore-sms on PyPI, avidian/semaphore on Packagist; read 2026-11-25):
+- Send: `POST {base}/api/v4/messages` (form fields) with `apikey`, `number` (comma-separated, up to 1,000),
+  `message`, optional `sendername` (an approved sender name; Semaphore's default is "SEMAPHORE") -> a JSON
+  list with one message object per recipient: `{"message_id": 1234567, "recipient": "639...",
+  "status": "Pending", "network": "Globe", "sender_name": ..., "created_at": ..., ...}`.
+- Retrieve: `GET {base}/api/v4/messages/{id}?apikey=...` -> that message (a one-item list, or an object).
+- Account: `GET {base}/api/v4/account?apikey=...` -> `{"account_id": ..., "credit_balance": 5000, ...}`.
+- Message statuses: Queued, Pending (accepted), Sent (handed to the network: the last state Semaphore reports
+  for a successful message), Failed, Refunded (failed and credited back).
+- Transport errors: 401/403 bad key, 429 rate limit (with Retry-After), 5xx server errors.
+
+Not in the public documentation; chosen here and spoken by `messaging.simulator`:
+- validation errors come as a JSON object of field -> messages, e.g. `{"number": ["The number format is
+  invalid."]}`, with HTTP 200 or 4xx: `number`/`message` fields -> `ProviderRejected`, `apikey`/`sendername`
+  -> `ProviderConfigError` (an unapproved sender name fails every message on the route);
+- no credits left: a body saying the balance is not sufficient (e.g. "Your current balance of 0 credits is not
+  sufficient...") -> `ProviderQuotaExhausted`;
+- delivery callback, POSTed as JSON to the configured URL: the message object above with its new `status`
+  (or a list of them under `"messages"`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict, deque
+from datetime import datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+from messaging.providers.base import (
+    DeliveryReport,
+    DeliveryState,
+    OutboundSMS,
+    ProviderConfigError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderQuotaExhausted,
+    ProviderRejected,
+    SendResult,
+)
+from messaging.providers.http import HTTPProviderAdapter
+
+_STATES = {
+    "queued": DeliveryState.ACCEPTED,
+    "pending": DeliveryState.ACCEPTED,
+    "sent": DeliveryState.SENT,
+    "delivered": DeliveryState.DELIVERED,
+    "failed": DeliveryState.FAILED,
+    "refunded": DeliveryState.FAILED,
+    "expired": DeliveryState.EXPIRED,
+    "rejected": DeliveryState.REJECTED,
+}
+_NO_CREDITS = re.compile(
+    r"(balance|credit).*(not sufficient|insufficient|not enough)|no (more )?credits", re.I
+)
+_CONFIG_FIELDS = ("apikey", "sendername")
+_REJECT_FIELDS = ("number", "message")
+
+
+def _state(value: object) -> DeliveryState:
+    return _STATES.get(str(value or "").strip().lower(), DeliveryState.UNKNOWN)
+
+
+def _national(number: object) -> str:
+    """Last 10 digits: compares "09171234567", "639171234567" and "+639171234567" as the same number."""
+    digits = re.sub(r"\D", "", str(number or ""))
+    return digits[-10:]
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_datetime(str(value).replace(" ", "T", 1))
+    except ValueError:
+        return None
+
+
+class SemaphoreAdapter(HTTPProviderAdapter):
+    code = "semaphore"
+    label = "Semaphore"
+    supports_bulk = True
+    max_bulk = 1000
+    supports_delivery_callbacks = True
+    supports_status_polling = True
+    credential_fields = ("apikey",)
+
+    def _form(self, numbers: str, body: str) -> dict[str, str]:
+        form = {"apikey": self.credentials["apikey"], "number": numbers, "message": body}
+        if self.sender_name:
+            form["sendername"] = self.sender_name
+        return form
+
+    def send(self, *, recipient: str, body: str, reference: str) -> SendResult:
+        number = self._provider_number(recipient)
+        response = self._request("POST", "/api/v4/messages", data=self._form(number, body))
+        messages = self._message_list(response, action="send")
+        if len(messages) != 1:
+            raise self._ambiguous(len(messages), 1, messages)
+        return self._result(messages[0], recipient=recipient, reference=reference)
+
+    def _bulk_request(self, body: str, items: list[OutboundSMS]) -> list[SendResult | ProviderError]:
+        numbers = ",".join(self._provider_number(item.recipient) for item in items)
+        response = self._request("POST", "/api/v4/messages", data=self._form(numbers, body))
+        messages = self._message_list(response, action="send_bulk")
+        # Match answers to items by number (in order, so a number listed twice gets both of its answers).
+        by_number: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        for message in messages:
+            by_number[_national(message.get("recipient"))].append(message)
+        outcomes: list[SendResult | ProviderError] = []
+        for item in items:
+            queue = by_number.get(_national(item.recipient))
+            if not queue:
+                return [self._ambiguous(len(messages), len(items), messages)] * len(items)
+            outcomes.append(self._result(queue.popleft(), recipient=item.recipient, reference=item.reference))
+        return outcomes
+
+    def fetch_status(self, *, provider_message_id: str) -> DeliveryReport:
+        response = self._request(
+            "GET", f"/api/v4/messages/{provider_message_id}", params={"apikey": self.credentials["apikey"]}
+        )
+        messages = self._message_list(response, action="status")
+        if not messages:
+            raise ProviderRejected(
+                f"{self.label} knows no message {provider_message_id}", code="provider_unknown_message"
+            )
+        return self._report(messages[0], fallback_id=provider_message_id)
+
+    def parse_callback(self, *, data: dict[str, Any], headers: dict[str, str]) -> list[DeliveryReport]:
+        entries = data.get("messages") if isinstance(data.get("messages"), list) else [data]
+        return [
+            self._report(entry, fallback_id="")
+            for entry in entries
+            if isinstance(entry, dict) and entry.get("message_id") not in (None, "")
+        ]
+
+    def remaining_credits(self) -> int | None:
+        response = self._request("GET", "/api/v4/account", params={"apikey": self.credentials["apikey"]})
+        data = self._json(response)
+        if isinstance(data, dict) and "credit_balance" in data:
+            try:
+                return int(float(data["credit_balance"]))
+            except (TypeError, ValueError):
+                return None
+        self._raise_body_error(data, status=response.status_code, action="account")
+        return None
+
+    # --- helpers ---
+
+    def _result(self, message: dict[str, Any], *, recipient: str, reference: str) -> SendResult:
+        message_id = message.get("message_id")
+        if message_id in (None, ""):
+            raise ProviderError(
+                f"{self.label} accepted the message but returned no message_id", code="provider_bad_response"
+            )
+        state = _state(message.get("status"))
+        return SendResult(
+            provider_message_id=str(message_id),
+            recipient=recipient,
+            reference=reference,
+            state=state if state != DeliveryState.UNKNOWN else DeliveryState.ACCEPTED,
+            raw=message,
+        )
+
+    def _report(self, message: dict[str, Any], *, fallback_id: str) -> DeliveryReport:
+        state = _state(message.get("status"))
+        return DeliveryReport(
+            provider_message_id=str(message.get("message_id") or fallback_id),
+            state=state,
+            error_message=str(message.get("status")) if state == DeliveryState.FAILED else "",
+            occurred_at=_timestamp(message.get("updated_at")),
+            raw=message,
+        )
+
+    def _message_list(self, response: Any, *, action: str) -> list[dict[str, Any]]:
+        data = self._json(response)
+        if isinstance(data, dict) and "message_id" in data:
+            data = [data]
+        if isinstance(data, list) and all(isinstance(item, dict) and "message_id" in item for item in data):
+            if response.status_code >= 400:
+                self._raise_body_error(data, status=response.status_code, action=action)
+            return data
+        self._raise_body_error(data, status=response.status_code, action=action)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _raise_body_error(self, data: Any, *, status: int, action: str) -> None:
+        """Semaphore validation/credit errors, whatever the HTTP status they came with."""
+        text = _flatten(data)
+        message = f"{self.label} {action} failed (HTTP {status}): {text[:300] or 'empty answer'}"
+        details = {"status": status, "body": data}
+        if _NO_CREDITS.search(text):
+            raise ProviderQuotaExhausted(message, code="provider_quota_exhausted", details=details)
+        if isinstance(data, dict):
+            if any(field in data for field in _CONFIG_FIELDS):
+                raise ProviderConfigError(message, code="provider_config", details=details)
+            if any(field in data for field in _REJECT_FIELDS):
+                raise ProviderRejected(message, code="provider_rejected", details=details)
+        if 400 <= status < 500:
+            raise ProviderRejected(message, code="provider_rejected", details=details)
+        raise ProviderConnectionError(message, code="provider_bad_response", details=details)
+
+
+def _flatten(data: Any) -> str:
+    if isinstance(data, dict):
+        return "; ".join(f"{key}: {_flatten(value)}" for key, value in data.items())
+    if isinstance(data, list):
+        return "; ".join(_flatten(item) for item in data)
+    return str(data)

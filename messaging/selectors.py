@@ -1,0 +1,235 @@
+"""Reads of the messaging engine. Every organization-owned read takes `organization=` and filters by it in the
+query; another organization's id raises NotFound exactly like a missing one."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from messaging.models import (
+    DispatchAttempt,
+    Message,
+    MessageStatus,
+    Notice,
+    OtpChallenge,
+    Provider,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from messaging.numbers import Network
+from messaging.routing import MANILA
+from portal.errors import ApplicationError, NotFound
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+# --- messages ---
+
+
+def message_get(*, organization, message_id: int) -> Message:
+    message = (
+        Message.objects.select_related("provider").filter(organization=organization, id=message_id).first()
+    )
+    if message is None:
+        raise NotFound("No such message.")
+    return message
+
+
+@dataclass(frozen=True)
+class MessageFilters:
+    """Parsed filters of the message log. Each field is optional; strings come from query parameters."""
+
+    status: tuple[str, ...] = ()
+    network: tuple[str, ...] = ()
+    provider: str = ""
+    channel: str = ""
+    recipient: str = ""
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    @classmethod
+    def from_params(cls, params) -> MessageFilters:
+        """Build from a QueryDict/dict: status=sent,delivered network=globe provider=<name> channel=api
+        to=+639... created_from / created_to (ISO date or datetime; a date means that whole day in Manila)."""
+
+        def split(name: str, allowed: list[str]) -> tuple[str, ...]:
+            values = tuple(v for v in (params.get(name) or "").split(",") if v)
+            unknown = [v for v in values if v not in allowed]
+            if unknown:
+                raise ApplicationError(
+                    f"Unknown {name} {', '.join(unknown)}; choose from {', '.join(allowed)}.",
+                    code="invalid_filter",
+                    details={name: unknown},
+                )
+            return values
+
+        return cls(
+            status=split("status", MessageStatus.values),
+            network=split("network", Network.values),
+            provider=(params.get("provider") or "").strip(),
+            channel=(params.get("channel") or "").strip(),
+            recipient=(params.get("to") or "").strip(),
+            created_from=_parse_moment(params.get("created_from"), "created_from", end_of_day=False),
+            created_to=_parse_moment(params.get("created_to"), "created_to", end_of_day=True),
+        )
+
+
+def _parse_moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime | None:
+    if not raw:
+        return None
+    moment = parse_datetime(raw)
+    if moment is None:
+        day = parse_date(raw)
+        if day is None:
+            raise ApplicationError(f"{name}: {raw!r} is not an ISO date or datetime.", code="invalid_filter")
+        moment = datetime.combine(day, datetime.max.time() if end_of_day else datetime.min.time())
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=MANILA)
+    return moment
+
+
+def message_list(*, organization, filters: MessageFilters | None = None) -> QuerySet[Message]:
+    """The organization's messages, newest first, provider loaded (no query per row)."""
+    filters = filters or MessageFilters()
+    queryset = Message.objects.filter(organization=organization).select_related("provider")
+    if filters.status:
+        queryset = queryset.filter(status__in=filters.status)
+    if filters.network:
+        queryset = queryset.filter(network__in=filters.network)
+    if filters.provider:
+        queryset = queryset.filter(provider__name=filters.provider)
+    if filters.channel:
+        queryset = queryset.filter(channel=filters.channel)
+    if filters.recipient:
+        queryset = queryset.filter(recipient=filters.recipient)
+    if filters.created_from:
+        queryset = queryset.filter(created_at__gte=filters.created_from)
+    if filters.created_to:
+        queryset = queryset.filter(created_at__lte=filters.created_to)
+    return queryset.order_by("-created_at", "-id")
+
+
+def encode_cursor(message: Message) -> str:
+    raw = json.dumps([message.created_at.isoformat(), message.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at_raw, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        created_at = datetime.fromisoformat(created_at_raw)
+        if timezone.is_naive(created_at) or not isinstance(pk, int):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise ApplicationError("Invalid cursor.", code="invalid_cursor")
+    return created_at, pk
+
+
+@dataclass
+class Page:
+    results: list
+    next_cursor: str | None
+
+
+def message_page(
+    *,
+    organization,
+    filters: MessageFilters | None = None,
+    cursor: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page:
+    """One page of `message_list`, keyset-paginated on (created_at, id) descending.
+
+    The redundant `created_at <= cursor` bound lets PostgreSQL use the (organization, created_at, id) index
+    range; the OR alone would not (see shared/performance-notes.md)."""
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    queryset = message_list(organization=organization, filters=filters)
+    if cursor:
+        created_at, pk = decode_cursor(cursor)
+        queryset = queryset.filter(created_at__lte=created_at).filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk)
+        )
+    rows = list(queryset[: page_size + 1])
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    return Page(results=rows, next_cursor=encode_cursor(rows[-1]) if has_more and rows else None)
+
+
+def message_status_counts(*, organization, since: datetime | None = None) -> dict[str, int]:
+    """{status: count} for the dashboard (every status present, zeros included)."""
+    queryset = Message.objects.filter(organization=organization)
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    counts = dict.fromkeys(MessageStatus.values, 0)
+    counts.update({row["status"]: row["n"] for row in queryset.values("status").annotate(n=Count("id"))})
+    return counts
+
+
+def message_attempt_list(*, organization, message_id: int) -> list[DispatchAttempt]:
+    """The routing decisions / hand-overs of one message, oldest first (stored, not recomputed)."""
+    message = message_get(organization=organization, message_id=message_id)
+    return list(
+        DispatchAttempt.objects.filter(message=message).select_related("provider").order_by("attempt_number")
+    )
+
+
+# --- notices ---
+
+
+def notice_list_active() -> QuerySet[Notice]:
+    """Active site notices, newest first (dashboard banner and GET /api/v1/notices)."""
+    return Notice.objects.filter(withdrawn_at__isnull=True).order_by("-published_at")
+
+
+# --- webhooks ---
+
+
+def webhook_endpoint_get(*, organization) -> WebhookEndpoint | None:
+    return WebhookEndpoint.objects.filter(organization=organization).first()
+
+
+def webhook_delivery_list(*, organization, status: str | None = None) -> QuerySet[WebhookDelivery]:
+    """The organization's webhook delivery log, newest first."""
+    queryset = WebhookDelivery.objects.filter(organization=organization)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("-created_at", "-id")
+
+
+def webhook_delivery_get(*, organization, delivery_id: int) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.filter(organization=organization, id=delivery_id).first()
+    if delivery is None:
+        raise NotFound("No such webhook delivery.")
+    return delivery
+
+
+# --- OTP ---
+
+
+def otp_challenge_get(*, organization, challenge_id: int) -> OtpChallenge:
+    challenge = OtpChallenge.objects.filter(organization=organization, id=challenge_id).first()
+    if challenge is None:
+        raise NotFound("No such OTP challenge.")
+    return challenge
+
+
+# --- providers (staff only: never expose to customers) ---
+
+
+def provider_chain() -> list[Provider]:
+    """Every provider in chain order (enabled or not)."""
+    return list(Provider.objects.order_by("priority", "id"))
+
+
+def sender_names_available() -> list[str]:
+    """Sender names a customer may ask for (those of enabled routes), for the send form."""
+    return sorted(set(Provider.objects.filter(enabled=True).values_list("sender_name", flat=True)))

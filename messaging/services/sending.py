@@ -1,0 +1,304 @@
+"""Accepting messages: validate, suppress opted-out recipients, charge, store, enqueue; cancel; explain a route.
+
+`message_send` is the one way a message enters the system (dashboard form, CSV upload, API, OTP). It runs in one
+transaction: the messages and their charge commit together or not at all, and the worker is woken only after the
+commit (a rolled-back send is never dispatched).
+
+Invalid recipients: the whole request is refused with 400 `invalid_recipients` naming every bad input (with its
+position), and nothing is stored or charged. An opted-out (suppressed) recipient is not an input error: its
+message is stored as `rejected` with error_code `recipient_opted_out`, at no charge, so the caller can see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.billing import selectors as billing_selectors
+from accounts.billing import services as billing_services
+from accounts.models import Organization
+from accounts.services import audit_log_record, require_active_organization
+from messaging.models import Message, MessageChannel, MessageStatus, Provider
+from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_number
+from messaging.routing import RouteState, choose_route, primary_of
+from messaging.segments import count_segments
+from messaging.services.providers import provider_usage_this_month
+from messaging.services.status import status_set
+from messaging.services.webhooks import webhook_events_record
+from portal.errors import ApplicationError, Conflict, NotFound
+from privacy.selectors import suppressed_numbers
+
+MAX_SCHEDULE_AHEAD = timedelta(days=90)
+
+
+def _parse_recipients(recipients: list[str]) -> list[str]:
+    if isinstance(recipients, str):
+        recipients = [recipients]
+    if not recipients:
+        raise ApplicationError("Give at least one recipient.", code="no_recipients")
+    limit = settings.SMS_MAX_RECIPIENTS_PER_REQUEST
+    if len(recipients) > limit:
+        raise ApplicationError(
+            f"{len(recipients)} recipients in one request; the limit is {limit}.", code="too_many_recipients"
+        )
+    normalized, errors = [], []
+    for index, raw in enumerate(recipients):
+        try:
+            normalized.append(normalize_ph_number(raw))
+        except InvalidPhoneNumber as exc:
+            errors.append({"index": index, "input": str(raw)[:40], "message": exc.message})
+    if errors:
+        names = ", ".join(repr(e["input"]) for e in errors[:10]) + (" …" if len(errors) > 10 else "")
+        raise ApplicationError(
+            f"{len(errors)} invalid recipient(s): {names}. Nothing was sent or charged.",
+            code="invalid_recipients",
+            details={"recipients": errors},
+        )
+    return normalized
+
+
+def _validate_body(body: str):
+    if not isinstance(body, str) or not body.strip():
+        raise ApplicationError("The message body is empty.", code="empty_body")
+    info = count_segments(body)
+    if len(body) > settings.SMS_MAX_BODY_CHARACTERS:
+        raise ApplicationError(
+            f"The message has {len(body)} characters; the limit is {settings.SMS_MAX_BODY_CHARACTERS}.",
+            code="body_too_long",
+        )
+    return info
+
+
+def _enabled_chain() -> list[Provider]:
+    return list(Provider.objects.filter(enabled=True).order_by("priority", "id"))
+
+
+def _validate_sender_name(sender_name: str | None, chain: list[Provider]) -> str:
+    """A requested sender name must be one a route in the chain sends with (sender names are registered per
+    route with the networks). The message still goes out with the sender name of the route that takes it."""
+    if not chain:
+        raise ApplicationError(
+            "Sending is not available: no SMS route is configured.", code="no_route_configured", status=503
+        )
+    if sender_name in (None, ""):
+        return ""
+    known = sorted({p.sender_name for p in chain})
+    if sender_name not in known:
+        raise ApplicationError(
+            f"Unknown sender name {sender_name!r}; available: {', '.join(known)}.", code="unknown_sender_name"
+        )
+    return sender_name
+
+
+def _validate_send_at(send_at: datetime | None, now: datetime) -> datetime | None:
+    if send_at is None:
+        return None
+    if timezone.is_naive(send_at):
+        raise ApplicationError(
+            "send_at needs a time zone (e.g. 2026-12-01T09:00:00+08:00).", code="invalid_send_at"
+        )
+    if send_at <= now:
+        return None  # due already: send now
+    if send_at > now + MAX_SCHEDULE_AHEAD:
+        raise ApplicationError("send_at can be at most 90 days ahead.", code="invalid_send_at")
+    return send_at
+
+
+@transaction.atomic
+def message_send(
+    *,
+    organization: Organization,
+    actor=None,
+    api_key=None,
+    recipients: list[str],
+    body: str,
+    sender_name: str | None = None,
+    send_at: datetime | None = None,
+    channel: str,
+) -> list[Message]:
+    """Store, charge and queue one message per recipient (same order as `recipients`).
+
+    Raises ApplicationError: `invalid_recipients` (400, details.recipients lists each bad input), `empty_body`,
+    `body_too_long`, `too_many_recipients`, `unknown_sender_name`, `invalid_send_at`, `no_route_configured` (503);
+    billing's `insufficient_credits` (402) / `monthly_limit_reached` (403); `organization_suspended` (403).
+    Nothing is stored or charged when it raises.
+    """
+    if channel not in MessageChannel.values:
+        raise ApplicationError(f"Unknown channel {channel!r}.", code="invalid_channel")
+    require_active_organization(organization=organization)
+    numbers = _parse_recipients(recipients)
+    info = _validate_body(body)
+    chain = _enabled_chain()
+    requested_sender = _validate_sender_name(sender_name, chain)
+    now = timezone.now()
+    send_at = _validate_send_at(send_at, now)
+
+    opted_out = suppressed_numbers(phone_numbers=set(numbers))
+    default_sender = chain[0].sender_name
+    unit_price = billing_selectors.message_price(organization=organization, segments=info.segments)
+    messages = []
+    for number in numbers:
+        message = Message(
+            organization=organization,
+            recipient=number,
+            network=detect_network(number),
+            body=body,
+            sender_name=requested_sender or default_sender,
+            requested_sender_name=requested_sender,
+            encoding=info.encoding,
+            segments=info.segments,
+            price=unit_price,
+            status=MessageStatus.QUEUED,
+            channel=channel,
+            created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+            api_key=api_key,
+            created_at=now,
+            send_at=send_at,
+            next_attempt_at=send_at or now,
+            status_changed_at=now,
+        )
+        if number in opted_out:
+            message.price = Decimal("0")
+            status_set(
+                message,
+                MessageStatus.REJECTED,
+                now=now,
+                error_code="recipient_opted_out",
+                error_message="The recipient asked not to receive messages; not sent and not charged.",
+            )
+        messages.append(message)
+    Message.objects.bulk_create(messages, batch_size=1000)
+
+    to_charge = [m for m in messages if m.status == MessageStatus.QUEUED]
+    if to_charge:
+        prices = billing_services.message_charge(
+            organization=organization, message_ids_and_segments=[(m.pk, m.segments) for m in to_charge]
+        )
+        repriced = [m for m in to_charge if prices.get(m.pk, m.price) != m.price]
+        for message in repriced:
+            message.price = prices[message.pk]
+        if repriced:
+            Message.objects.bulk_update(repriced, ["price"], batch_size=500)
+
+    audit_log_record(
+        event_type="message.sent",
+        organization=organization,
+        actor=actor,
+        api_key=api_key,
+        extra={
+            "channel": channel,
+            "count": len(messages),
+            "queued": len(to_charge),
+            "opted_out": len(messages) - len(to_charge),
+            "segments": info.segments,
+            "scheduled_for": send_at.isoformat() if send_at else None,
+        },
+    )
+    rejected = [m for m in messages if m.status == MessageStatus.REJECTED]
+    if rejected:
+        webhook_events_record(messages=rejected)
+    if to_charge and send_at is None:
+        from messaging.tasks import dispatch_queued
+
+        transaction.on_commit(partial(dispatch_queued.enqueue))
+    return messages
+
+
+@transaction.atomic
+def message_cancel(*, organization: Organization, actor=None, api_key=None, message_id: int) -> Message:
+    """Cancel a message the worker has not taken yet (usually a scheduled one) and refund it.
+
+    A message already handed to a provider (sending or later) cannot be called back: 409 `not_cancellable`.
+    """
+    message = (
+        Message.objects.select_for_update()
+        .select_related("provider")
+        .filter(organization=organization, id=message_id)
+        .first()
+    )
+    if message is None:
+        raise NotFound("No such message.")
+    if message.status != MessageStatus.QUEUED:
+        raise Conflict(
+            f"Message {message.pk} is {message.status}; only queued messages can be cancelled.",
+            code="not_cancellable",
+        )
+    status_set(
+        message,
+        MessageStatus.CANCELLED,
+        now=timezone.now(),
+        error_code="cancelled",
+        error_message="Cancelled before sending; refunded.",
+    )
+    message.save()
+    if message.price:
+        billing_services.message_refund(organization=organization, message_id=message.pk, reason="cancelled")
+    audit_log_record(
+        event_type="message.cancelled",
+        organization=organization,
+        actor=actor,
+        api_key=api_key,
+        target=message,
+    )
+    webhook_events_record(messages=[message])
+    return message
+
+
+@dataclass
+class RouteExplanation:
+    recipient: str
+    network: str
+    provider: Provider | None
+    sender_name: str
+    encoding: str
+    segments: int
+    price: Decimal
+    reason: str
+    skipped: list[dict] = field(default_factory=list)
+    is_fallback: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "to": self.recipient,
+            "network": self.network,
+            "provider": self.provider.name if self.provider else None,
+            "sender_name": self.sender_name,
+            "encoding": self.encoding,
+            "segments": self.segments,
+            "price": str(self.price),
+            "reason": self.reason,
+            "is_fallback": self.is_fallback,
+            "skipped": self.skipped,
+        }
+
+
+def route_explain(*, organization: Organization, recipient: str, body: str) -> RouteExplanation:
+    """Which provider would take this message now, with which sender name and price, and why the providers before
+    it in the chain would be skipped. Reads only: nothing is stored, charged or reserved."""
+    number = normalize_ph_number(recipient)
+    info = _validate_body(body)
+    network = detect_network(number)
+    providers = list(Provider.objects.order_by("priority", "id"))
+    now = timezone.now()
+    usage = provider_usage_this_month(providers=providers, now=now)
+    chain = [RouteState(provider=p, used_this_month=usage[p.pk]) for p in providers]
+    decision = choose_route(chain=chain, network=network, now=now)
+    primary = primary_of(chain)
+    return RouteExplanation(
+        recipient=number,
+        network=network,
+        provider=decision.provider,
+        sender_name=decision.sender_name,
+        encoding=info.encoding,
+        segments=info.segments,
+        price=billing_selectors.message_price(organization=organization, segments=info.segments),
+        reason=decision.reason,
+        skipped=[skip.as_dict() for skip in decision.skipped],
+        is_fallback=bool(primary and decision.skipped_primary_for_fallback(primary.pk)),
+    )

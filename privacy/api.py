@@ -1,0 +1,94 @@
+"""Privacy API: a signed-in person's own data subject requests (sessions only; an API key acts for an organization,
+not a person). Another person's request answers 404, exactly like a missing one."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from accounts.services import client_ip
+from portal.api import UserAPIView
+from privacy import selectors, services
+from privacy.models import RequestChannel, RequestKind
+from privacy.sla import band_for, current_due_at, days_left
+
+
+class RequestOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    reference = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    details = serializers.CharField()
+    requested_changes = serializers.DictField()
+    objections = serializers.ListField(child=serializers.CharField())
+    received_at = serializers.DateTimeField()
+    first_response_due_at = serializers.DateTimeField()
+    due_at = serializers.SerializerMethodField()
+    days_left = serializers.SerializerMethodField()
+    band = serializers.SerializerMethodField()
+    extended = serializers.BooleanField()
+    extension_reason = serializers.CharField()
+    rejection_reason = serializers.CharField()
+    resolution_note = serializers.CharField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+    def _due(self, obj):
+        return current_due_at(due_at=obj.due_at, paused_since=obj.paused_since, now=self.context["now"])
+
+    def get_due_at(self, obj) -> str:
+        return serializers.DateTimeField().to_representation(self._due(obj))
+
+    def get_days_left(self, obj) -> int:
+        return days_left(due_at=self._due(obj), now=self.context["now"])
+
+    def get_band(self, obj) -> str:
+        return band_for(due_at=self._due(obj), now=self.context["now"]).value
+
+
+def _context():
+    from django.utils import timezone
+
+    return {"now": timezone.now()}
+
+
+class PrivacyRequestListAPI(UserAPIView):
+    class Input(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=RequestKind.choices)
+        details = serializers.CharField(required=False, allow_blank=True, max_length=10000, default="")
+        requested_changes = serializers.DictField(
+            child=serializers.CharField(allow_blank=True), required=False
+        )
+        objections = serializers.ListField(child=serializers.CharField(), required=False)
+
+    @extend_schema(summary="My privacy requests", responses=RequestOutput(many=True))
+    def get(self, request):
+        requests = selectors.request_list_for_user(user=request.user)[:100]
+        return Response(RequestOutput(requests, many=True, context=_context()).data)
+
+    @extend_schema(
+        summary="Make a privacy request",
+        description="Access, update, delete or object, for the signed-in person. Acknowledged by e-mail at once.",
+        request=Input,
+        responses={201: RequestOutput},
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        dsr, _token = services.request_submit(
+            kind=data.validated_data["kind"],
+            email="",
+            channel=RequestChannel.API,
+            user=request.user,
+            details=data.validated_data.get("details", ""),
+            requested_changes=data.validated_data.get("requested_changes") or {},
+            objections=data.validated_data.get("objections") or [],
+            ip=client_ip(request),
+        )
+        dsr.refresh_from_db()
+        return Response(RequestOutput(dsr, context=_context()).data, status=status.HTTP_201_CREATED)
+
+
+class PrivacyRequestDetailAPI(UserAPIView):
+    @extend_schema(summary="One of my privacy requests", responses=RequestOutput)
+    def get(self, request, request_id: int):
+        dsr = selectors.request_get_for_user(user=request.user, request_id=request_id)
+        return Response(RequestOutput(dsr, context=_context()).data)

@@ -1,0 +1,403 @@
+"""Access exports: a ZIP with one JSON and one CSV file per policy category plus a README, encrypted at rest.
+
+The archive is written row by row (`.iterator(chunk_size=...)`) straight into the ZIP entry, and the ZIP is written
+straight into an encrypting writer: the plaintext never touches the disk and memory stays bounded by one chunk
+whatever the size of the person's data.
+
+Stored format (`*.zip.enc`): MAGIC, then frames of [4-byte big-endian length][Fernet token of up to CHUNK bytes].
+Every frame is encrypted with `portal.crypto` (the current FIELD_ENCRYPTION_KEYS), so key rotation applies.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import logging
+import os
+import secrets
+import struct
+import zipfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.crypto import decrypt_bytes, encrypt_bytes
+from portal.errors import ApplicationError, NotFound
+from privacy.data_models import DataExport, DataExportDownload, ExportStatus
+from privacy.erasure import Subject, _finder_q
+from privacy.registry import CATEGORY_DESCRIPTIONS, Category, PersonalData, registry
+
+logger = logging.getLogger(__name__)
+
+MAGIC = b"PDXE1\n"
+CHUNK = 256 * 1024
+FRAME_HEADER = struct.Struct(">I")
+EXPORT_DIR = "privacy-exports"
+
+
+# --- encrypted storage ---
+
+
+class EncryptedChunkWriter:
+    """A write-only, non-seekable file object: buffers CHUNK bytes, writes each as one encrypted frame."""
+
+    def __init__(self, raw, chunk_size: int = CHUNK) -> None:
+        self._raw = raw
+        self._chunk_size = chunk_size
+        self._buffer = bytearray()
+        self._position = 0
+        self._raw.write(MAGIC)
+
+    def write(self, data) -> int:
+        self._buffer += data
+        self._position += len(data)
+        while len(self._buffer) >= self._chunk_size:
+            self._emit(bytes(self._buffer[: self._chunk_size]))
+            del self._buffer[: self._chunk_size]
+        return len(data)
+
+    def _emit(self, plain: bytes) -> None:
+        token = encrypt_bytes(plain)
+        self._raw.write(FRAME_HEADER.pack(len(token)))
+        self._raw.write(token)
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, *args):
+        raise io.UnsupportedOperation("encrypted export streams cannot seek")
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._buffer:
+            self._emit(bytes(self._buffer))
+            self._buffer.clear()
+        self._raw.flush()
+
+
+def decrypt_stream(path: Path) -> Iterator[bytes]:
+    """Plaintext chunks of an encrypted export file, one frame at a time."""
+    with open(path, "rb") as handle:
+        if handle.read(len(MAGIC)) != MAGIC:
+            raise ValueError(f"{path.name} is not an encrypted export")
+        while True:
+            header = handle.read(FRAME_HEADER.size)
+            if not header:
+                return
+            (length,) = FRAME_HEADER.unpack(header)
+            token = handle.read(length)
+            if len(token) != length:
+                raise ValueError(f"{path.name} is truncated")
+            yield decrypt_bytes(token)
+
+
+def export_path(export: DataExport) -> Path:
+    return Path(settings.PRIVATE_STORAGE_ROOT) / EXPORT_DIR / export.file_name
+
+
+def export_file_delete(*, export: DataExport) -> None:
+    if export.file_name:
+        try:
+            export_path(export).unlink()
+        except FileNotFoundError:
+            pass
+    DataExport.objects.filter(pk=export.pk).update(file_name="", size_bytes=None, status=ExportStatus.EXPIRED)
+
+
+# --- what goes in ---
+
+
+def subject_for_export(export: DataExport) -> Subject:
+    return Subject.build(user_id=export.user_id, email=export.email, phone=export.phone_number)
+
+
+def _sections(subject: Subject, category: str):
+    """(entry, finder label, queryset of values) for every table with data of this category about the subject."""
+    for entry in registry().available():
+        groups: dict[tuple[str, ...], list] = {}
+        for finder in entry.finders:
+            if finder.export == ():
+                continue
+            query = _finder_q(finder, subject)
+            if query is None:
+                continue
+            names = tuple(finder.export) if finder.export is not None else tuple(entry.fields)
+            groups.setdefault(names, []).append((finder, query))
+        for names, found in groups.items():
+            columns = [name for name in names if entry.fields.get(name) == category]
+            if not columns:
+                continue
+            query = Q()
+            for _, finder_query in found:
+                query |= finder_query
+            label = "; ".join(dict.fromkeys(finder.label for finder, _ in found if finder.label)) or entry.description
+            qs = entry.model_class._base_manager.filter(query)
+            if any("__" in finder.path for finder, _ in found):
+                qs = qs.distinct()
+            yield entry, label, columns, qs.order_by("pk").values("pk", *columns)
+
+
+def _chunk_size() -> int:
+    return settings.PRIVACY_EXPORT_CHUNK_SIZE
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _write_json(entry_file, subject: Subject, category: str, counts: dict[str, int]) -> None:
+    encoder = DjangoJSONEncoder()
+    write = entry_file.write
+    head = {"category": category, "title": Category(category).label, "description": CATEGORY_DESCRIPTIONS[category]}
+    write(json.dumps(head, indent=1)[:-2].encode() + b',\n "tables": [')
+    first_table = True
+    for entry, label, columns, values in _sections(subject, category):
+        if not first_table:
+            write(b",")
+        first_table = False
+        table_head = {"table": entry.model, "about": label, "columns": columns}
+        write(b"\n  " + json.dumps(table_head, cls=DjangoJSONEncoder)[:-1].encode() + b', "rows": [')
+        first_row = True
+        for row in values.iterator(chunk_size=_chunk_size()):
+            record = {"record_id": row.pop("pk"), **row}
+            write((b"\n   " if first_row else b",\n   ") + encoder.encode(record).encode())
+            first_row = False
+            counts[category] = counts.get(category, 0) + 1
+        write(b"\n  ]}")
+    write(b"\n ]\n}\n")
+
+
+def _write_csv(entry_file, subject: Subject, category: str) -> None:
+    text = io.TextIOWrapper(entry_file, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text)
+    writer.writerow(["table", "about", "record_id", "field", "value"])
+    for entry, label, columns, values in _sections(subject, category):
+        for row in values.iterator(chunk_size=_chunk_size()):
+            record_id = row.pop("pk")
+            for column in columns:
+                value = row.get(column)
+                if isinstance(value, dict | list):
+                    value = json.dumps(value, cls=DjangoJSONEncoder)
+                elif value is None:
+                    value = ""
+                elif hasattr(value, "isoformat"):
+                    value = value.isoformat()
+                writer.writerow([entry.model, label, record_id, column, value])
+    text.flush()
+    text.detach()
+
+
+def readme_text(export: DataExport, subject: Subject, counts: dict[str, int]) -> str:
+    lines = [
+        "YOUR PERSONAL DATA",
+        "==================",
+        "",
+        f"Export #{export.pk}, made {timezone.localtime():%d %B %Y %H:%M} (Philippine time).",
+        "It answers your access request under section 6 of our privacy policy and the Data Privacy Act of 2012.",
+        "",
+        "It holds every record we keep about you, grouped in the four categories of section 2 of the policy.",
+        "Each category comes twice: as JSON (tables of records) and as CSV (one line per field: table, what the",
+        "record is, record id, field, value), so it opens in a spreadsheet.",
+        "",
+    ]
+    for category in Category:
+        lines += [
+            f"{category.value}.json / {category.value}.csv — {category.label} ({counts.get(category.value, 0)} records)",
+            f"    {CATEGORY_DESCRIPTIONS[category]}",
+        ]
+    lines += [
+        "",
+        "Where the data comes from (tables):",
+    ]
+    for entry in registry().available():
+        if any(finder.export != () for finder in entry.finders):
+            lines.append(f"  {entry.model}: {entry.description}")
+    lines += [
+        "",
+        "Not included, on purpose: password hashes, API key hashes, two-factor secrets, and data about other people",
+        "(for example the recipients and text of messages you sent on behalf of your organization).",
+        "",
+        "Messages sent to your phone number list the organization that sent each one (organization__name).",
+        "",
+        "To correct, delete or object to any of this, see 'Your rights' on our privacy page.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def export_build(*, export_id: int) -> DataExport:
+    """Build the encrypted archive. Idempotent: a ready export is left alone; a failed one is rebuilt."""
+    with transaction.atomic():
+        export = DataExport.objects.select_for_update().get(pk=export_id)
+        if export.status in (ExportStatus.READY, ExportStatus.EXPIRED):
+            return export
+        export.status = ExportStatus.BUILDING
+        export.attempts += 1
+        export.started_at = timezone.now()
+        export.save(update_fields=["status", "attempts", "started_at"])
+    subject = subject_for_export(export)
+    directory = Path(settings.PRIVATE_STORAGE_ROOT) / EXPORT_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    file_name = f"{export.pk}-{secrets.token_hex(16)}.zip.enc"
+    final_path = directory / file_name
+    partial_path = directory / (file_name + ".part")
+    counts: dict[str, int] = {}
+    try:
+        with open(partial_path, "wb") as raw:
+            os.chmod(partial_path, 0o600)
+            writer = EncryptedChunkWriter(raw)
+            with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for category in Category:
+                    with archive.open(f"{category.value}.json", "w", force_zip64=True) as entry_file:
+                        _write_json(entry_file, subject, category.value, counts)
+                    with archive.open(f"{category.value}.csv", "w", force_zip64=True) as entry_file:
+                        _write_csv(entry_file, subject, category.value)
+                archive.writestr("README.txt", readme_text(export, subject, counts))
+            writer.close()
+        partial_path.rename(final_path)
+    except Exception as exc:
+        partial_path.unlink(missing_ok=True)
+        logger.exception("export %s failed", export.pk)
+        DataExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, last_error=f"{exc!r}"[:2000])
+        export.refresh_from_db()
+        _report(export, status="failed", error=export.last_error)
+        return export
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        now = timezone.now()
+        export.status = ExportStatus.READY
+        export.file_name = file_name
+        export.size_bytes = final_path.stat().st_size
+        export.row_counts = counts
+        export.token_hash = token_hash(token)
+        export.ready_at = now
+        export.expires_at = now + timedelta(days=settings.PRIVACY_EXPORT_LINK_DAYS)
+        export.last_error = ""
+        export.save()
+        _send_link(export, token)
+        _report(export, status="succeeded")
+    return export
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def download_url(export: DataExport, token: str | None = None) -> str:
+    from django.urls import reverse
+
+    if token:
+        return settings.SITE_URL + reverse("privacy_data:export_download_token", args=[export.pk, token])
+    return settings.SITE_URL + reverse("privacy_data:export_download", args=[export.pk])
+
+
+def _send_link(export: DataExport, token: str) -> None:
+    from django.core.mail import send_mail
+
+    recipient = export.email or (export.user.email if export.user_id else "")
+    if not recipient:
+        return
+    url = download_url(export, token)
+    expires = timezone.localtime(export.expires_at)
+    transaction.on_commit(
+        lambda: send_mail(
+            subject="Your personal data export is ready",
+            message=(
+                "The copy of your personal data you asked for is ready.\n\n"
+                f"Download it here until {expires:%d %B %Y %H:%M} (Philippine time): {url}\n\n"
+                "This link is for you alone: anyone who has it can download the file. Each download is logged.\n"
+            ),
+            from_email=None,
+            recipient_list=[recipient],
+        )
+    )
+
+
+def _report(export: DataExport, *, status: str, error: str = "") -> None:
+    if export.request_id is None:
+        return
+    from privacy.services import request_fulfilment_update
+
+    try:
+        request_fulfilment_update(request_id=export.request_id, step="export", status=status, error=error)
+    except Exception:  # the export's own state is the truth; a reporting problem is logged for staff
+        logger.exception("export %s: could not report %s to request %s", export.pk, status, export.request_id)
+
+
+@transaction.atomic
+def export_create(
+    *,
+    subject_kind: str,
+    user=None,
+    email: str = "",
+    phone_number: str = "",
+    request_id: int | None = None,
+    actor=None,
+) -> DataExport:
+    from privacy.data_tasks import export_build_task
+
+    subject = Subject.build(user_id=user.pk if user else None, email=email, phone=phone_number)
+    if not (subject.user_id or subject.email or subject.phone):
+        raise ApplicationError("Nothing identifies whose data to export.", code="no_identifier")
+    export = DataExport.objects.create(
+        request_id=request_id,
+        subject_kind=subject_kind,
+        user=user,
+        email=subject.email,
+        phone_number=subject.phone,
+        created_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+    )
+    from accounts.services import audit_log_record
+
+    audit_log_record(event_type="privacy.export_started", actor=actor, target=export, extra={"request": request_id})
+    transaction.on_commit(lambda: export_build_task.enqueue(export_id=export.pk))
+    return export
+
+
+def export_download(*, export_id: int, token_or_user, ip: str | None, user_agent: str = "") -> tuple[str, Iterator[bytes]]:
+    """Check the link, log the download, and return (file name, plaintext chunks of the ZIP).
+
+    `token_or_user` is the secret token from the e-mailed link (str), or the signed-in user, who must be the export's
+    owner. Anything else — wrong token, another user, unknown id — is the same 404.
+    """
+    export = DataExport.objects.select_related("user").filter(pk=export_id).first()
+    if export is None:
+        raise NotFound("No such export.")
+    if isinstance(token_or_user, str):
+        allowed = bool(export.token_hash) and hmac.compare_digest(export.token_hash, token_hash(token_or_user))
+        user = None
+    else:
+        user = token_or_user if getattr(token_or_user, "is_authenticated", False) else None
+        allowed = user is not None and export.user_id is not None and export.user_id == user.pk
+    if not allowed:
+        raise NotFound("No such export.")
+    if export.status == ExportStatus.EXPIRED or (export.expires_at and export.expires_at <= timezone.now()):
+        raise ApplicationError(
+            "This download link has expired (links last 7 days). Ask for a new copy of your data.",
+            code="export_expired",
+            status=410,
+        )
+    if export.status != ExportStatus.READY or not export.file_name:
+        raise ApplicationError("This export is not ready yet.", code="export_not_ready", status=409)
+    path = export_path(export)
+    if not path.exists():
+        raise NotFound("The export file is gone; ask for a new copy of your data.")
+    DataExportDownload.objects.create(
+        export=export, user=user, via_token=user is None, ip_address=ip or None, user_agent=(user_agent or "")[:1000]
+    )
+    filename = f"personal-data-export-{export.pk}.zip"
+    return filename, decrypt_stream(path)

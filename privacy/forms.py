@@ -1,0 +1,119 @@
+"""Forms for the privacy centre, the public request form, the contact form and admin reason prompts."""
+
+from django import forms
+
+from privacy.models import RequestKind, VerificationMethod
+
+UPDATE_FIELD_LABELS = {
+    "full_name": "Correct name",
+    "phone_number": "Correct mobile number",
+    "email": "Correct e-mail address",
+    "other": "Anything else to correct",
+}
+
+
+def _objection_choices():
+    from privacy.services import objection_choices
+
+    return objection_choices()
+
+
+class _RequestFieldsMixin(forms.Form):
+    kind = forms.ChoiceField(
+        choices=RequestKind.choices, widget=forms.RadioSelect, label="What do you want to do?"
+    )
+    details = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=10000,
+        help_text="Anything that helps us find your data or understand the request.",
+    )
+    change_full_name = forms.CharField(label=UPDATE_FIELD_LABELS["full_name"], required=False, max_length=150)
+    change_phone_number = forms.CharField(
+        label=UPDATE_FIELD_LABELS["phone_number"], required=False, max_length=20
+    )
+    change_email = forms.EmailField(label=UPDATE_FIELD_LABELS["email"], required=False)
+    change_other = forms.CharField(
+        label=UPDATE_FIELD_LABELS["other"],
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    objections = forms.MultipleChoiceField(
+        choices=(), required=False, widget=forms.CheckboxSelectMultiple, label="Processing you object to"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["objections"].choices = _objection_choices()
+
+    def requested_changes(self) -> dict:
+        return {
+            field: self.cleaned_data.get(f"change_{field}", "")
+            for field in UPDATE_FIELD_LABELS
+            if self.cleaned_data.get(f"change_{field}")
+        }
+
+
+class UserRequestForm(_RequestFieldsMixin):
+    """A signed-in user's request: the account proves who they are."""
+
+
+class PublicRequestForm(_RequestFieldsMixin):
+    full_name = forms.CharField(max_length=150, label="Your name")
+    email = forms.EmailField(label="Your e-mail address", help_text="We acknowledge and answer here.")
+    phone_number = forms.CharField(
+        max_length=20,
+        required=False,
+        label="Your mobile number",
+        help_text="The number that received SMS through this portal, e.g. 0917 123 4567.",
+    )
+    verification_method = forms.ChoiceField(
+        choices=[
+            (VerificationMethod.EMAIL, "Send me a link by e-mail"),
+            (VerificationMethod.SMS, "Send me a code by SMS (proves the mobile number is yours)"),
+        ],
+        initial=VerificationMethod.EMAIL,
+        widget=forms.RadioSelect,
+        label="How do we check it is you?",
+    )
+
+
+class SmsCodeForm(forms.Form):
+    code = forms.CharField(max_length=12, label="Code from the SMS")
+
+
+class RequesterReplyForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=10000, label="Your answer")
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(max_length=150, required=False)
+    phone_number = forms.CharField(max_length=20, required=False, help_text="e.g. 0917 123 4567")
+
+
+class ContactForm(forms.Form):
+    full_name = forms.CharField(max_length=150, label="Your name")
+    email = forms.EmailField(label="Your e-mail address")
+    phone_number = forms.CharField(max_length=20, required=False, label="Mobile number (optional)")
+    subject = forms.CharField(max_length=200)
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=10000)
+    is_privacy = forms.BooleanField(required=False, label="This is about my personal data")
+    # A field people never see: bots fill it in.
+    website = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class ReasonForm(forms.Form):
+    """Admin actions that need a reason (extend, reject, staff verification)."""
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), max_length=5000)
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Nobody")
+
+    def __init__(self, *args, **kwargs):
+        from privacy.selectors import staff_assignees
+
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff_assignees()

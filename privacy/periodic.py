@@ -1,0 +1,17 @@
+"""Periodic privacy jobs, read by the lead's `run_scheduler`: (dotted task path, interval in seconds).
+
+Every job is idempotent (reminders and escalations are recorded in `ReminderSent` with a unique key), so running it
+more often than needed sends nothing twice: the daily escalation runs hourly but its key is the calendar day.
+"""
+
+from privacy.data_periodic import SCHEDULE as DATA_SCHEDULE
+
+HOUR = 3600
+
+SCHEDULE = [
+    ("privacy.tasks.requests_expire_unverified_task", HOUR),
+    ("privacy.tasks.requests_remind_unverified_task", HOUR),
+    ("privacy.tasks.requests_send_due_reminders_task", HOUR),
+    ("privacy.tasks.requests_escalate_overdue_task", HOUR),
+    *DATA_SCHEDULE,
+]

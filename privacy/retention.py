@@ -1,0 +1,351 @@
+"""Retention: one rule per data category; a daily job deletes or pseudonymises what is older than its rule.
+
+Rules live in `RetentionRule` (staff edit them in admin); a category without a row uses
+settings.PRIVACY_RETENTION_DEFAULTS. Work goes in primary-key batches (bounded memory, short transactions), rows
+under a legal hold (their organization, or the person by hashed e-mail/number) are skipped and counted, and every
+category's run leaves a `PurgeLog` row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from portal.crypto import keyed_hash
+from privacy.data_models import (
+    EMAIL_HASH_PURPOSE,
+    PHONE_HASH_PURPOSE,
+    DataExport,
+    ExportStatus,
+    LegalHold,
+    PurgeLog,
+    RetentionCategory,
+    RetentionRule,
+)
+from privacy.erasure import erased_hash
+from privacy.objections import canonical_phone
+
+logger = logging.getLogger(__name__)
+
+ACTIONS = {
+    RetentionCategory.MESSAGE_BODIES: "The text is blanked; the record of the message stays.",
+    RetentionCategory.MESSAGE_METADATA: "The recipient's number is replaced by a pseudonym; counts stay.",
+    RetentionCategory.LOGIN_RECORDS: "Deleted.",
+    RetentionCategory.API_REQUEST_LOGS: "Deleted.",
+    RetentionCategory.WEBHOOK_DELIVERY_LOGS: "Deleted (finished deliveries only).",
+    RetentionCategory.EXPORT_FILES: "The encrypted file is deleted; the record that it was made stays.",
+    RetentionCategory.CLOSED_REQUESTS: "Contact details are removed; the record of what was asked and done stays.",
+}
+
+
+@dataclass(frozen=True)
+class PublicRule:
+    category: str
+    label: str
+    keep_days: int
+    action: str
+    description: str
+    enabled: bool
+
+
+def retention_rules_public() -> list[PublicRule]:
+    """Every category's current rule (database row or settings default), for the public privacy page."""
+    rows = {rule.category: rule for rule in RetentionRule.objects.all()}
+    defaults = settings.PRIVACY_RETENTION_DEFAULTS
+    rules = []
+    for category in RetentionCategory:
+        row = rows.get(category.value)
+        rules.append(
+            PublicRule(
+                category=category.value,
+                label=category.label,
+                keep_days=row.keep_days if row else int(defaults[category.value]),
+                action=ACTIONS[category],
+                description=row.public_description if row else "",
+                enabled=row.enabled if row else True,
+            )
+        )
+    return rules
+
+
+@transaction.atomic
+def retention_rules_ensure() -> int:
+    """Create the missing rows from the settings defaults (so staff see every category in admin)."""
+    existing = set(RetentionRule.objects.values_list("category", flat=True))
+    missing = [
+        RetentionRule(category=category, keep_days=int(settings.PRIVACY_RETENTION_DEFAULTS[category]))
+        for category in RetentionCategory.values
+        if category not in existing
+    ]
+    RetentionRule.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)
+
+
+# --- holds ---
+
+
+@dataclass
+class Holds:
+    organization_ids: set[int]
+    subject_hashes: set[str]
+    user_ids: set[int]
+
+    @classmethod
+    def load(cls) -> Holds:
+        from accounts.models import Membership, User
+
+        active = LegalHold.objects.filter(released_at__isnull=True)
+        organization_ids = set(active.exclude(organization=None).values_list("organization_id", flat=True))
+        subject_hashes = set(active.exclude(subject_hash="").values_list("subject_hash", flat=True))
+        user_ids = set(
+            Membership.objects.filter(organization_id__in=organization_ids).values_list("user_id", flat=True)
+        )
+        if subject_hashes:
+            # Few holds, so one pass over the users' identifiers is fine; only ids are kept.
+            rows = User.objects.values_list("pk", "email", "phone_number").iterator(chunk_size=2000)
+            for pk, email, phone in rows:
+                if keyed_hash(email, purpose=EMAIL_HASH_PURPOSE) in subject_hashes or (
+                    phone and keyed_hash(canonical_phone(phone), purpose=PHONE_HASH_PURPOSE) in subject_hashes
+                ):
+                    user_ids.add(pk)
+        return cls(organization_ids=organization_ids, subject_hashes=subject_hashes, user_ids=user_ids)
+
+    def phone_held(self, phone: str) -> bool:
+        return bool(phone) and keyed_hash(canonical_phone(phone), purpose=PHONE_HASH_PURPOSE) in self.subject_hashes
+
+    def email_held(self, email: str) -> bool:
+        return bool(email) and keyed_hash(email, purpose=EMAIL_HASH_PURPOSE) in self.subject_hashes
+
+
+# --- categories ---
+
+
+@dataclass(frozen=True)
+class Purge:
+    """How one category is purged: candidates, the columns a hold needs, the hold test and the action per batch."""
+
+    queryset: Callable[[object], models.QuerySet]  # cutoff -> rows past the rule
+    hold_fields: tuple[str, ...]
+    held: Callable[[Holds, dict], bool]
+    apply: Callable[[list[int]], int]  # primary keys -> rows changed
+
+
+def _message_model():
+    from messaging.models import Message
+
+    return Message
+
+
+def _final_statuses():
+    from messaging.models import FINAL_MESSAGE_STATUSES
+
+    return list(FINAL_MESSAGE_STATUSES)
+
+
+def _held_org_or_phone(holds: Holds, row: dict) -> bool:
+    return row.get("organization_id") in holds.organization_ids or holds.phone_held(row.get("recipient", ""))
+
+
+def _held_user(holds: Holds, row: dict) -> bool:
+    return (
+        row.get("user_id") in holds.user_ids
+        or row.get("organization_id") in holds.organization_ids
+        or holds.email_held(row.get("email_attempted") or row.get("email") or "")
+    )
+
+
+def _blank_bodies(pks: list[int]) -> int:
+    return _message_model().objects.filter(pk__in=pks).update(body="")
+
+
+def _pseudonymise_recipients(pks: list[int]) -> int:
+    Message = _message_model()
+    max_length = Message._meta.get_field("recipient").max_length
+    messages = list(Message.objects.filter(pk__in=pks).only("pk", "recipient"))
+    for message in messages:
+        message.recipient = erased_hash(canonical_phone(message.recipient), max_length=max_length)
+    Message.objects.bulk_update(messages, ["recipient"])
+    return len(messages)
+
+
+def _delete(model_path: str) -> Callable[[list[int]], int]:
+    def apply(pks: list[int]) -> int:
+        from django.apps import apps
+
+        model = apps.get_model(model_path)
+        model.objects.filter(pk__in=pks).delete()
+        return len(pks)
+
+    return apply
+
+
+def _expire_exports(pks: list[int]) -> int:
+    from privacy.export import export_file_delete
+
+    count = 0
+    for export in DataExport.objects.filter(pk__in=pks):
+        export_file_delete(export=export)
+        count += 1
+    DataExport.objects.filter(pk__in=pks).update(email="", phone_number="", token_hash="")
+    return count
+
+
+def _closed_request_statuses() -> list[str]:
+    from privacy.models import RequestStatus
+
+    return [RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.WITHDRAWN, RequestStatus.EXPIRED]
+
+
+def _anonymise_requests(pks: list[int]) -> int:
+    from privacy.models import DataSubjectRequest
+
+    requests = list(DataSubjectRequest.objects.filter(pk__in=pks))
+    for request in requests:
+        request.email = f"erased-request-{request.pk}@erased.invalid"
+        request.full_name = ""
+        request.phone_number = ""
+        request.details = ""
+        request.requested_changes = {}
+        request.submitted_ip = None
+    DataSubjectRequest.objects.bulk_update(
+        requests, ["email", "full_name", "phone_number", "details", "requested_changes", "submitted_ip"]
+    )
+    return len(requests)
+
+
+def _purges() -> dict[str, Purge]:
+    from accounts.models import APIRequestLog, LoginRecord
+    from messaging.models import WebhookDelivery, WebhookDeliveryStatus
+    from privacy.models import DataSubjectRequest
+
+    Message = _message_model()
+    return {
+        RetentionCategory.MESSAGE_BODIES: Purge(
+            queryset=lambda cutoff: Message.objects.filter(created_at__lt=cutoff, status__in=_final_statuses())
+            .exclude(body=""),
+            hold_fields=("organization_id", "recipient"),
+            held=_held_org_or_phone,
+            apply=_blank_bodies,
+        ),
+        RetentionCategory.MESSAGE_METADATA: Purge(
+            queryset=lambda cutoff: Message.objects.filter(created_at__lt=cutoff, status__in=_final_statuses())
+            .exclude(recipient__startswith="h:"),
+            hold_fields=("organization_id", "recipient"),
+            held=_held_org_or_phone,
+            apply=_pseudonymise_recipients,
+        ),
+        RetentionCategory.LOGIN_RECORDS: Purge(
+            queryset=lambda cutoff: LoginRecord.objects.filter(created_at__lt=cutoff),
+            hold_fields=("user_id", "email_attempted"),
+            held=_held_user,
+            apply=_delete("accounts.LoginRecord"),
+        ),
+        RetentionCategory.API_REQUEST_LOGS: Purge(
+            queryset=lambda cutoff: APIRequestLog.objects.filter(created_at__lt=cutoff),
+            hold_fields=("user_id", "organization_id"),
+            held=_held_user,
+            apply=_delete("accounts.APIRequestLog"),
+        ),
+        RetentionCategory.WEBHOOK_DELIVERY_LOGS: Purge(
+            queryset=lambda cutoff: WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
+                status=WebhookDeliveryStatus.PENDING
+            ),
+            hold_fields=("organization_id",),
+            held=_held_user,
+            apply=_delete("messaging.WebhookDelivery"),
+        ),
+        RetentionCategory.EXPORT_FILES: Purge(
+            queryset=lambda cutoff: DataExport.objects.filter(created_at__lt=cutoff).exclude(
+                file_name="", status=ExportStatus.EXPIRED, email="", phone_number=""
+            ),
+            hold_fields=("user_id", "email"),
+            held=_held_user,
+            apply=_expire_exports,
+        ),
+        RetentionCategory.CLOSED_REQUESTS: Purge(
+            queryset=lambda cutoff: DataSubjectRequest.objects.filter(
+                status__in=_closed_request_statuses(), closed_at__lt=cutoff
+            ).exclude(email__startswith="erased-request-"),
+            hold_fields=("user_id", "email"),
+            held=_held_user,
+            apply=_anonymise_requests,
+        ),
+    }
+
+
+# --- running ---
+
+
+@dataclass
+class CategoryResult:
+    category: str
+    keep_days: int
+    cutoff: object
+    affected: int = 0
+    held: int = 0
+    skipped: str = ""
+
+
+def _rules() -> dict[str, tuple[int, bool]]:
+    rows = {rule.category: (rule.keep_days, rule.enabled) for rule in RetentionRule.objects.all()}
+    defaults = settings.PRIVACY_RETENTION_DEFAULTS
+    return {category: rows.get(category, (int(defaults[category]), True)) for category in RetentionCategory.values}
+
+
+def _batches(qs: models.QuerySet, fields: Iterable[str], batch_size: int):
+    last = None
+    while True:
+        page = qs.order_by("pk")
+        if last is not None:
+            page = page.filter(pk__gt=last)
+        rows = list(page.values("pk", *fields)[:batch_size])
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]["pk"]
+
+
+def retention_run(*, dry_run: bool = False, now=None, categories: Iterable[str] | None = None) -> list[CategoryResult]:
+    """Purge every category past its rule (or, with dry_run, only count). Returns one result per category."""
+    now = now or timezone.now()
+    holds = Holds.load()
+    purges = _purges()
+    batch_size = settings.PRIVACY_RETENTION_BATCH_SIZE
+    results = []
+    for category, (keep_days, enabled) in _rules().items():
+        if categories is not None and category not in categories:
+            continue
+        cutoff = now - timedelta(days=keep_days)
+        result = CategoryResult(category=category, keep_days=keep_days, cutoff=cutoff)
+        results.append(result)
+        if not enabled:
+            result.skipped = "rule disabled"
+            continue
+        purge = purges[category]
+        log = None if dry_run else PurgeLog.objects.create(category=category, keep_days=keep_days, cutoff=cutoff)
+        try:
+            for rows in _batches(purge.queryset(cutoff), purge.hold_fields, batch_size):
+                free = [row["pk"] for row in rows if not purge.held(holds, row)]
+                result.held += len(rows) - len(free)
+                if free and not dry_run:
+                    with transaction.atomic():
+                        result.affected += purge.apply(free)
+                elif dry_run:
+                    result.affected += len(free)
+        except Exception as exc:  # one category's failure is logged on its PurgeLog; the others still run
+            logger.exception("retention %s failed", category)
+            if log is not None:
+                log.error = f"{exc!r}"[:2000]
+            result.skipped = f"error: {exc!r}"
+        if log is not None:
+            log.rows_affected = result.affected
+            log.rows_held = result.held
+            log.finished_at = timezone.now()
+            log.save()
+    return results
