@@ -33,6 +33,7 @@ from portal.errors import ApplicationError
 
 class ProviderForm(forms.ModelForm):
     adapter = forms.ChoiceField(choices=())
+    base_url = forms.URLField(max_length=300, assume_scheme="https")
     networks = forms.MultipleChoiceField(
         choices=[(v, label) for v, label in Network.choices if v != Network.UNKNOWN],
         required=False,

@@ -5,9 +5,6 @@ so it is checked, audited (RequestEvent) and told to the requester. Actions that
 verification, complete, answer) show a small form first.
 """
 
-import importlib
-import importlib.util
-
 from django.contrib import admin, messages
 from django.db import transaction
 from django.shortcuts import render
@@ -517,6 +514,4 @@ class ContactInquiryAdmin(admin.ModelAdmin):
         )
 
 
-# privacy-data's admin (suppressions, exports, erasures, holds) registers itself when imported.
-if importlib.util.find_spec("privacy.data_admin") is not None:  # TEMPORARY until privacy-data adds the module
-    importlib.import_module("privacy.data_admin")
+import privacy.data_admin  # noqa: E402, F401  (privacy-data's models: suppressions, exports, erasures, holds)

@@ -15,7 +15,6 @@ from privacy.data_models import (
     DataExportDownload,
     ErasureJob,
     ErasureLedgerEntry,
-    ErasureStatus,
     ErasureTask,
     ErasureTaskStatus,
     LegalHold,
@@ -190,6 +189,13 @@ class LegalHoldForm(forms.ModelForm):
         model = LegalHold
         fields = ["organization", "reason"]
 
+    def clean(self):
+        data = super().clean()
+        named = [bool(data.get("email")), bool(data.get("phone_number")), data.get("organization") is not None]
+        if self.instance.pk is None and sum(named) != 1:
+            raise forms.ValidationError("Name exactly one of: an e-mail address, a phone number, an organization.")
+        return data
+
 
 @admin.register(LegalHold)
 class LegalHoldAdmin(admin.ModelAdmin):
@@ -228,13 +234,6 @@ class LegalHoldAdmin(admin.ModelAdmin):
         obj.subject_hash = hold.subject_hash
         obj.placed_at = hold.placed_at
         obj.placed_by = hold.placed_by
-
-    def add_view(self, request, form_url="", extra_context=None):
-        try:
-            return super().add_view(request, form_url, extra_context)
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return super().add_view(request._original if hasattr(request, "_original") else request, form_url)
 
     @admin.action(description="Release the hold")
     def release(self, request, queryset):
@@ -283,4 +282,3 @@ class ProcessingObjectionAdmin(ReadOnlyAdmin):
     readonly_fields = [f.name for f in ProcessingObjection._meta.fields]
 
 
-__all__ = ["ErasureJobAdmin", "DataExportAdmin", "LegalHoldAdmin", "RetentionRuleAdmin", "ErasureStatus"]

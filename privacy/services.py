@@ -58,6 +58,7 @@ NPC_COMPLAINT_NOTICE = (
 )
 EMAIL_VERIFY_SALT = "privacy.request.verify-email"
 UPDATABLE_FIELDS = ("full_name", "phone_number", "email", "other")
+ERASED_EMAIL_SUFFIX = "@erased.invalid"  # privacy-data's placeholder once a request's contact details are erased
 SMS_OBJECTION = "sms"  # "stop sending SMS to my number": privacy-data turns it into a suppression
 OTP_TEMPLATE = "Your privacy request code is :otp. It expires in 5 minutes. Do not share it."
 VERIFY_REMINDER_AFTER = timedelta(hours=24)
@@ -799,6 +800,10 @@ def request_complete(
         note=note,
         action="completed",
     )
+    if request.email.endswith(ERASED_EMAIL_SUFFIX):
+        _event(request, action="completion_not_sent", actor_label="system", note="Contact details were erased")
+        _close_duplicates(request, to=RequestStatus.COMPLETED, actor=actor)
+        return request
     _queue_message(
         request,
         kind="completion",
@@ -933,6 +938,24 @@ def request_run_erasure(*, request: DataSubjectRequest, actor: User):
     request.save(update_fields=["needs_attention", "last_error", "updated_at"])
     job = erasure_mark(request=request, actor=actor)
     _event(request, action="erasure_marked", actor=actor, note=f"Erasure job #{job.pk}")
+    # The substantive answer: what will happen and when. The request completes by itself when privacy-data reports
+    # success, which it does before it erases this request's own contact details, so the confirmation still arrives.
+    request.first_response_at = request.first_response_at or timezone.now()
+    request.save(update_fields=["first_response_at", "updated_at"])
+    erase_after = getattr(job, "erase_after", None)
+    when = f" after {timezone.localtime(erase_after):%d %B %Y %H:%M} (Philippine time)" if erase_after else ""
+    _queue_message(
+        request,
+        kind="erasure_scheduled",
+        subject="Your personal data will be erased",
+        body=(
+            f"We accepted your deletion request {request.reference}. Your personal data will be erased{when}.\n\n"
+            "Records the law requires us to keep (billing) are stripped of everything else and deleted when their "
+            "retention period ends. We confirm by e-mail when it is done; after that we no longer hold your "
+            f"address.\n\n{NPC_COMPLAINT_NOTICE}\n"
+        ),
+        actor=actor,
+    )
     return job
 
 

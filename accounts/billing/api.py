@@ -4,7 +4,7 @@ Every view reads through a selector that takes `self.organization`, so another o
 or receipt answers 404 exactly like a missing one.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -88,6 +88,12 @@ def _page(queryset, *, limit: int, before_id: int | None):
     return rows[:limit], next_before
 
 
+def _page_schema(name: str, item: serializers.Serializer):
+    return inline_serializer(
+        name, {"results": item, "next_before": serializers.IntegerField(allow_null=True)}
+    )
+
+
 PAGE_PARAMETERS = [
     OpenApiParameter("limit", int, description="1 to 200, default 50"),
     OpenApiParameter(
@@ -124,11 +130,12 @@ class LedgerListAPIView(OrganizationAPIView):
 
     @extend_schema(
         summary="Ledger entries, newest first",
+        operation_id="billing_ledger_list",
         parameters=[
             *PAGE_PARAMETERS,
             OpenApiParameter("kind", str, description="topup, charge, refund, ..."),
         ],
-        responses=LedgerEntryOutput(many=True),
+        responses=_page_schema("LedgerPage", LedgerEntryOutput(many=True)),
     )
     def get(self, request):
         limit, before_id = _page_params(request)
@@ -153,8 +160,9 @@ class PaymentListAPIView(OrganizationAPIView):
 
     @extend_schema(
         summary="Payments (top-ups), newest first",
+        operation_id="billing_payments_list",
         parameters=PAGE_PARAMETERS,
-        responses=PaymentOutput(many=True),
+        responses=_page_schema("PaymentPage", PaymentOutput(many=True)),
     )
     def get(self, request):
         limit, before_id = _page_params(request)

@@ -11,9 +11,11 @@
   refused.
 """
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, DecimalException
 
 CENT = Decimal("0.01")
+# Amounts are stored in DecimalField(max_digits=14, decimal_places=2): this or larger cannot be stored.
+AMOUNT_LIMIT = Decimal("1000000000000")
 
 
 def quantize_credits(value: Decimal) -> Decimal:
@@ -34,8 +36,10 @@ def parse_decimal(raw) -> Decimal:
         raise ValueError("amounts must be given as text or Decimal, never as a float")
     try:
         value = Decimal(str(raw).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
+    except (DecimalException, ValueError):
         raise ValueError(f"{raw!r} is not a number")
     if not value.is_finite():
         raise ValueError(f"{raw!r} is not a finite number")
+    if value.copy_abs() >= AMOUNT_LIMIT:
+        raise ValueError(f"{raw!r} is too large")
     return value

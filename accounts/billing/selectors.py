@@ -117,6 +117,21 @@ def monthly_usage(*, organization: Organization) -> tuple[int, int | None]:
     return usage_from_account(credit_account_get(organization=organization))
 
 
+def billing_summary(*, organization: Organization) -> dict:
+    """Balance and monthly usage for the dashboard home (two queries at most)."""
+    account = credit_account_get(organization=organization)
+    used, limit = usage_from_account(account)
+    return {
+        "balance": account.balance if account is not None else ZERO,
+        "used_this_month": used,
+        "monthly_limit": limit,
+        "usage_percent": min(100, round(used * 100 / limit)) if limit else None,
+        "low_balance": account is not None
+        and account.low_balance_threshold is not None
+        and account.balance < account.low_balance_threshold,
+    }
+
+
 def usage_from_ledger(*, organization_id: int, month: date) -> int:
     """Segments charged in `month` minus the refunds of those same messages: what `usage_segments` caches."""
     start, end = month_bounds(month)
@@ -242,7 +257,8 @@ def statement_get(*, organization: Organization, month: date) -> Statement:
     }
     # Sums are re-quantized: SQLite returns Decimal("8") for a sum of 8.00s.
     totals = {
-        kind: quantize_credits(rows[kind]["credits"]) if kind in rows else ZERO for kind in LedgerEntryKind.values
+        kind: quantize_credits(rows[kind]["credits"]) if kind in rows else ZERO
+        for kind in LedgerEntryKind.values
     }
     before = (
         LedgerEntry.objects.filter(organization=organization, created_at__lt=start)
@@ -278,14 +294,13 @@ def _traffic_by_network_and_provider(*, organization: Organization, start: datet
         from messaging.models import Message, MessageStatus
     except ImportError:
         return [], False
-    never_charged = [
-        value for value in ("rejected", "cancelled") if value in MessageStatus.values
-    ]  # stored without a charge (opted-out recipients, cancelled schedules)
+    # Never handed to a network (opted out, refused by the provider, cancelled): any charge was refunded.
+    never_sent = [value for value in ("rejected", "cancelled") if value in MessageStatus.values]
     # Failed messages are refunded; expired ones reached the network and stay charged.
     failed = [value for value in ("failed",) if value in MessageStatus.values]
     rows = (
         Message.objects.filter(organization=organization, created_at__gte=start, created_at__lt=end)
-        .exclude(status__in=never_charged)
+        .exclude(status__in=never_sent)
         .values("network", provider_name=Coalesce(F("provider__name"), Value("")))
         .annotate(
             message_count=Count("id"),
@@ -383,6 +398,7 @@ __all__ = [
     "Statement",
     "balance_get",
     "billing_audit_differences",
+    "billing_summary",
     "credit_account_get",
     "ledger_entry_get",
     "ledger_entry_list",

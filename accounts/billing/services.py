@@ -35,7 +35,7 @@ from accounts.billing.models import (
     Receipt,
     ReceiptCounter,
 )
-from accounts.billing.money import credits_for_payment, message_price_for, quantize_credits
+from accounts.billing.money import AMOUNT_LIMIT, credits_for_payment, message_price_for, quantize_credits
 from accounts.billing.selectors import billing_tz, month_start, next_month, price_plan_for
 from accounts.models import Membership, Organization, User
 from accounts.roles import Permission
@@ -259,8 +259,8 @@ def credits_adjust(
 ) -> LedgerEntry:
     """Add (positive) or remove (negative) credits by hand, with a reason; never below zero."""
     reason = _reason_required(reason)
-    if not isinstance(amount, Decimal):
-        raise ApplicationError("The amount must be a Decimal.", code="invalid_amount")
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount.copy_abs() >= AMOUNT_LIMIT:
+        raise ApplicationError(f"{amount!r} is not a valid amount of credits.", code="invalid_amount")
     if quantize_credits(amount) != amount or amount == 0:
         raise ApplicationError(
             f"{amount} is not a valid adjustment: use a non-zero amount with at most two decimals.",
@@ -355,12 +355,22 @@ def payment_record(
             f"Unknown payment method {method!r}; choose one of {', '.join(PaymentMethod.values)}.",
             code="invalid_method",
         )
-    if amount_php is None or amount_php <= 0 or quantize_credits(amount_php) != amount_php:
+    if (
+        not isinstance(amount_php, Decimal)
+        or not amount_php.is_finite()
+        or not 0 < amount_php < AMOUNT_LIMIT
+        or quantize_credits(amount_php) != amount_php
+    ):
         raise ApplicationError(
             f"The amount paid must be a positive PHP amount with at most two decimals, not {amount_php}.",
             code="invalid_amount",
         )
-    if credits is not None and (credits <= 0 or quantize_credits(credits) != credits):
+    if credits is not None and (
+        not isinstance(credits, Decimal)
+        or not credits.is_finite()
+        or not 0 < credits < AMOUNT_LIMIT
+        or quantize_credits(credits) != credits
+    ):
         raise ApplicationError(
             f"Credits must be positive with at most two decimals, not {credits}.", code="invalid_credits"
         )
@@ -511,7 +521,11 @@ def low_balance_threshold_set(
     *, organization: Organization, actor_membership: Membership, threshold: Decimal | None
 ) -> CreditAccount:
     require_permission(membership=actor_membership, permission=Permission.MANAGE_BILLING)
-    if threshold is not None and (threshold < 0 or quantize_credits(threshold) != threshold):
+    if threshold is not None and (
+        not threshold.is_finite()
+        or not 0 <= threshold < AMOUNT_LIMIT
+        or quantize_credits(threshold) != threshold
+    ):
         raise ApplicationError(
             "The threshold must be zero or more credits with at most two decimals.", code="invalid_threshold"
         )

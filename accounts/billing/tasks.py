@@ -44,3 +44,20 @@ def low_balance_alert_send(*, organization_id: int) -> int:
         recipient_list=recipients,
     )
     return len(recipients)
+
+
+@task()
+def billing_audit_run() -> int:
+    """Periodic: run the ledger audit and e-mail staff (OPS_ALERT_EMAILS) if any balance disagrees with its
+    ledger. Read-only, so running it twice is harmless. Returns the number of differences."""
+    from accounts.billing.selectors import billing_audit_differences
+
+    differences = billing_audit_differences()
+    if differences:
+        send_mail(
+            subject=f"Billing audit: {len(differences)} difference(s) between balances and the ledger",
+            message="manage.py billing_audit found:\n\n" + "\n".join(differences) + "\n",
+            from_email=None,
+            recipient_list=list(settings.OPS_ALERT_EMAILS),
+        )
+    return len(differences)

@@ -178,9 +178,9 @@ class SemaphoreAdapter(HTTPProviderAdapter):
 
     def _message_list(self, response: Any, *, action: str) -> list[dict[str, Any]]:
         data = self._json(response)
-        if isinstance(data, dict) and "message_id" in data:
+        if isinstance(data, dict) and _is_message(data):
             data = [data]
-        if isinstance(data, list) and all(isinstance(item, dict) and "message_id" in item for item in data):
+        if isinstance(data, list) and all(_is_message(item) for item in data):
             if response.status_code >= 400:
                 self._raise_body_error(data, status=response.status_code, action=action)
             return data
@@ -202,6 +202,11 @@ class SemaphoreAdapter(HTTPProviderAdapter):
         if 400 <= status < 500:
             raise ProviderRejected(message, code="provider_rejected", details=details)
         raise ProviderConnectionError(message, code="provider_bad_response", details=details)
+
+
+def _is_message(item: Any) -> bool:
+    """A message object (validation errors also use field names as keys, but with lists of texts)."""
+    return isinstance(item, dict) and isinstance(item.get("message_id"), int | str)
 
 
 def _flatten(data: Any) -> str:

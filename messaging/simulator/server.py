@@ -17,7 +17,7 @@ Per-API settings (`ApiSettings`): `quota` (messages accepted per calendar month;
 `error_mode` (forced: "http500", "timeout" (hang), "iprog_status_500", "http429", "http401"), `latency_ms`,
 `callback_url` + `callback_delay_ms` (delivery receipt POSTed from a background thread),
 `delivery_failure_rate`, `api_key` (empty: any non-empty key works), `reject_prefixes` (numbers, as
-639XXXXXXXXX, that the provider refuses as invalid).
+639XXXXXXXXX, that the provider refuses as invalid), `approved_sender_names` (Semaphore; empty: any).
 
 Memory is bounded: at most `max_messages` messages are kept (oldest dropped) and at most
 `max_pending_callbacks` receipts wait for delivery (beyond that the status still changes, the callback is
@@ -44,6 +44,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 logger = logging.getLogger("messaging.simulator")
 
@@ -51,6 +52,8 @@ API_NAMES = ("iprog", "semaphore")
 ERROR_MODES = ("", "http500", "timeout", "iprog_status_500", "http429", "http401")
 IPROG_LIMIT_MESSAGE = "IPROGSMS has reached its monthly limit. Please try again next month."
 MAX_BODY_BYTES = 1_000_000
+# Philippine providers count their monthly limits in Manila months.
+MANILA = ZoneInfo("Asia/Manila")
 _PH_NUMBER = re.compile(r"(?:63|0)(9[0-9]{9})")
 
 
@@ -66,6 +69,7 @@ class ApiSettings:
     delivery_failure_rate: float = 0.0
     api_key: str = ""
     reject_prefixes: list[str] = field(default_factory=lambda: ["63900"])
+    approved_sender_names: list[str] = field(default_factory=list)
 
     def updated(self, values: dict[str, Any]) -> ApiSettings:
         """A copy with `values` applied; unknown names or bad values raise ValueError naming them."""
@@ -94,6 +98,7 @@ class ApiSettings:
             raise ValueError("callback_url must start with http:// or https://")
         new.api_key = str(new.api_key or "")
         new.reject_prefixes = [str(prefix) for prefix in (new.reject_prefixes or [])]
+        new.approved_sender_names = [str(name) for name in (new.approved_sender_names or [])]
         return new
 
 
@@ -385,6 +390,11 @@ class ProviderSimulator:
             if api == "iprog":
                 raise _Reply(200, {"status": 500, "message": "Message is required."})
             raise _Reply(200, {"message": ["The message field is required."]})
+        sender_name = str(params.get("sendername") or "")
+        approved = settings.approved_sender_names
+        if api == "semaphore" and sender_name and approved and sender_name not in approved:
+            self._count(api, "rejected")
+            raise _Reply(200, {"sendername": ["The selected sendername is invalid."]})
         limit = 1 if (api == "iprog" and action == "send") else 1000
         normalized = []
         for raw in raw_numbers:
@@ -409,7 +419,7 @@ class ProviderSimulator:
             raise _Reply(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
         with self._lock:
             state = self._states[api]
-            period = _now().strftime("%Y-%m")
+            period = _now().astimezone(MANILA).strftime("%Y-%m")
             if state.period != period:
                 state.period, state.used = period, 0
             if settings.quota is not None and state.used + len(normalized) > settings.quota:

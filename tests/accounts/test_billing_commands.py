@@ -246,3 +246,20 @@ def test_admin_price_plan_default_and_account_settings(staff_client, org_a):
     account = CreditAccount.objects.get(organization=org_a)
     assert account.monthly_segment_limit == 5000
     assert AuditLog.objects.filter(event_type="billing.account_settings_changed", organization=org_a).exists()
+
+
+def test_periodic_audit_task_mails_staff_only_on_a_difference(org_a, settings):
+    from django.core import mail
+
+    from accounts.billing.periodic import SCHEDULE
+    from accounts.billing.tasks import billing_audit_run
+
+    assert ("accounts.billing.tasks.billing_audit_run", 86400) in SCHEDULE
+    settings.OPS_ALERT_EMAILS = ["ops@example.test"]
+    fund(org_a, "3.00")
+    assert billing_audit_run.call() == 0
+    assert mail.outbox == []
+    CreditAccount.objects.filter(organization=org_a).update(balance=Decimal("4.00"))
+    assert billing_audit_run.call() == 1
+    assert mail.outbox[0].to == ["ops@example.test"]
+    assert "alpha: balance 4.00 != ledger sum 3.00" in mail.outbox[0].body

@@ -156,3 +156,107 @@ def test_statement_is_scoped_to_the_organization(client_owner_b, org_a):
     statement = client_owner_b.get("/billing/statements/").context["statement"]
     assert statement.closing_balance == Decimal("0.00")
     assert statement.totals["adjustment"] == Decimal("0.00")
+
+
+def test_statement_traffic_per_network_and_provider(client_owner_a, org_a, org_b):
+    from messaging.models import Message, MessageStatus, Provider
+
+    iprog = Provider.objects.create(
+        name="IPROG", adapter="iprog", base_url="http://x.test", sender_name="ALPHA"
+    )
+    sema = Provider.objects.create(
+        name="Semaphore", adapter="semaphore", base_url="http://y.test", sender_name="A"
+    )
+
+    def message(org, network, provider, segments, status, when):
+        return Message(
+            organization=org,
+            recipient="+639171234567",
+            network=network,
+            body="hi",
+            sender_name="ALPHA",
+            encoding="gsm7",
+            segments=segments,
+            status=status,
+            channel="api",
+            provider=provider,
+            created_at=when,
+        )
+
+    november = datetime(2026, 11, 10, 12, 0, tzinfo=MANILA)
+    Message.objects.bulk_create(
+        [
+            message(org_a, "globe", iprog, 2, MessageStatus.DELIVERED, november),
+            message(org_a, "globe", iprog, 1, MessageStatus.FAILED, november),
+            message(org_a, "globe", sema, 3, MessageStatus.SENT, november),
+            message(org_a, "smart", iprog, 1, MessageStatus.EXPIRED, november),
+            message(org_a, "smart", None, 1, MessageStatus.QUEUED, november),
+            message(org_a, "smart", iprog, 5, MessageStatus.REJECTED, november),  # never sent
+            message(
+                org_a, "smart", iprog, 7, MessageStatus.DELIVERED, datetime(2026, 12, 1, 0, 1, tzinfo=MANILA)
+            ),
+            message(org_b, "globe", iprog, 9, MessageStatus.DELIVERED, november),  # another organization
+        ]
+    )
+    traffic = client_owner_a.get("/billing/statements/?month=2026-11").context["statement"].traffic
+    assert traffic == [
+        {
+            "network": "globe",
+            "provider": "IPROG",
+            "messages": 2,
+            "segments": 3,
+            "failed_segments": 1,
+            "billable_segments": 2,
+        },
+        {
+            "network": "globe",
+            "provider": "Semaphore",
+            "messages": 1,
+            "segments": 3,
+            "failed_segments": 0,
+            "billable_segments": 3,
+        },
+        {
+            "network": "smart",
+            "provider": "(not yet routed)",
+            "messages": 1,
+            "segments": 1,
+            "failed_segments": 0,
+            "billable_segments": 1,
+        },
+        {
+            "network": "smart",
+            "provider": "IPROG",
+            "messages": 1,
+            "segments": 1,
+            "failed_segments": 0,
+            "billable_segments": 1,
+        },
+    ]
+    rows = list(
+        csv.reader(io.StringIO(client_owner_a.get("/billing/statements/csv/?month=2026-11").content.decode()))
+    )
+    assert ["globe", "Semaphore", "1", "3", "0", "3"] in rows
+
+
+def test_billing_summary_for_the_dashboard(org_a):
+    from accounts.billing.selectors import billing_summary
+    from accounts.billing.services import credit_account_settings_update
+
+    assert billing_summary(organization=org_a)["balance"] == Decimal("0.00")
+    fund(org_a, "10.00")
+    credit_account_settings_update(
+        organization=org_a,
+        actor=None,
+        price_plan=None,
+        monthly_segment_limit=8,
+        low_balance_threshold=Decimal("9"),
+    )
+    message_charge(organization=org_a, message_ids_and_segments=[(1, 2)])
+    assert billing_summary(organization=org_a) == {
+        "balance": Decimal("8.00"),
+        "used_this_month": 2,
+        "monthly_limit": 8,
+        "usage_percent": 25,
+        "low_balance": True,
+    }

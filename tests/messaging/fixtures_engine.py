@@ -17,8 +17,13 @@ from accounts.billing.models import LedgerEntry, LedgerEntryKind
 from accounts.billing.services import credits_adjust
 from messaging.models import Provider
 from messaging.providers.iprog import IprogAdapter
+from messaging.providers.semaphore import SemaphoreAdapter
 
 POLLING_ONLY_PATH = "tests.messaging.fixtures_engine.PollingOnlyIprogAdapter"
+LOOKUP_PATHS = [
+    "tests.messaging.fixtures_engine.LookupIprogAdapter",
+    "tests.messaging.fixtures_engine.LookupSemaphoreAdapter",
+]
 
 
 class PollingOnlyIprogAdapter(IprogAdapter):
@@ -27,6 +32,46 @@ class PollingOnlyIprogAdapter(IprogAdapter):
     code = "iprog_polling"
     label = "IPROG (polling only)"
     supports_delivery_callbacks = False
+
+
+class _SimulatorLookupMixin:
+    """Test double of a provider that can say whether it got a hand-over (`find_by_reference`): it asks the
+    simulator's message list and matches recipient + body (the tests send one body per recipient)."""
+
+    supports_reference_lookup = True
+    simulator_api = ""
+    pending_lookups: dict[str, tuple[str, str]] = {}
+
+    def send(self, *, recipient, body, reference):
+        _SimulatorLookupMixin.pending_lookups[reference] = (recipient, body)
+        return super().send(recipient=recipient, body=body, reference=reference)
+
+    def send_bulk(self, *, items):
+        for item in items:
+            _SimulatorLookupMixin.pending_lookups[item.reference] = (item.recipient, item.body)
+        return super().send_bulk(items=items)
+
+    def find_by_reference(self, *, reference):
+        from messaging.providers.base import SendResult
+
+        recipient, body = _SimulatorLookupMixin.pending_lookups.get(reference, ("", ""))
+        response = self.session.get(
+            f"{self.base_url}/_sim/messages", params={"api": self.simulator_api, "limit": 1000}, timeout=5
+        )
+        for message in response.json()["messages"]:
+            if message["recipient"] == recipient and message["message"] == body:
+                return SendResult(provider_message_id=str(message["message_id"]), recipient=recipient, reference=reference)
+        return None
+
+
+class LookupIprogAdapter(_SimulatorLookupMixin, IprogAdapter):
+    code = "iprog_lookup"
+    simulator_api = "iprog"
+
+
+class LookupSemaphoreAdapter(_SimulatorLookupMixin, SemaphoreAdapter):
+    code = "semaphore_lookup"
+    simulator_api = "semaphore"
 
 
 @pytest.fixture
@@ -42,6 +87,7 @@ def fast_retries(settings):
         "messaging.providers.iprog.IprogAdapter",
         "messaging.providers.semaphore.SemaphoreAdapter",
         POLLING_ONLY_PATH,
+        *LOOKUP_PATHS,
     ]
     return settings
 
@@ -58,10 +104,11 @@ def funded_org_b(org_b):
     return org_b
 
 
-def make_chain(simulator, *, primary_quota=None, primary_timeout=5.0):
+def make_chain(simulator, *, primary_quota=None, primary_timeout=5.0, lookup=False):
+    suffix = "_lookup" if lookup else ""
     primary = Provider.objects.create(
         name="IPROGSMS",
-        adapter="iprog",
+        adapter="iprog" + suffix,
         base_url=simulator.base_url,
         credentials=json.dumps({"api_token": "test-token"}),
         sender_name="IPROGSMS",
@@ -71,7 +118,7 @@ def make_chain(simulator, *, primary_quota=None, primary_timeout=5.0):
     )
     fallback = Provider.objects.create(
         name="iprogtech fallback",
-        adapter="semaphore",
+        adapter="semaphore" + suffix,
         base_url=simulator.base_url,
         credentials=json.dumps({"apikey": "test-key"}),
         sender_name="iprogtech",
@@ -81,7 +128,7 @@ def make_chain(simulator, *, primary_quota=None, primary_timeout=5.0):
 
 
 @pytest.fixture
-def chain(provider_simulator, fast_retries):
+def chain(db, provider_simulator, fast_retries):
     return make_chain(provider_simulator)
 
 

@@ -204,7 +204,7 @@ def test_opted_out_recipient_is_rejected_without_charge(
     from privacy.objections import suppression_add
 
     make_chain(provider_simulator)
-    suppression_add(phone_number="+639171111111", source="test")
+    suppression_add(phone_number="+639171111111", source="staff")
     with django_capture_on_commit_callbacks(execute=True):
         opted_out, other = send(funded_org_a, ["0917 111 1111", "09172222222"])
     opted_out.refresh_from_db()

@@ -62,6 +62,7 @@ def test_bulk_is_one_request_and_maps_answers_to_items(adapter, provider_simulat
 
     assert provider_simulator.stats()["semaphore"]["requests"] == 1
     assert [result.reference for result in results] == ["a", "b", "c"]
+    assert {result.raw["type"] for result in results} == {"Bulk"}
     assert len({result.provider_message_id for result in results}) == 3
     by_id = {message["message_id"]: message for message in provider_simulator.sent}
     for item, result in zip(items, results, strict=True):
@@ -156,17 +157,12 @@ def test_auth_failures_are_config_errors(adapter, provider_simulator, mode):
     assert not caught.value.retryable
 
 
-def test_unapproved_sender_name_is_a_config_error(adapter, monkeypatch):
-    class Answer:
-        status_code = 200
-        headers = {}
-
-        def json(self):
-            return {"sendername": ["The selected sendername is invalid."]}
-
-    monkeypatch.setattr(adapter.session, "request", lambda *args, **kwargs: Answer())
-    with pytest.raises(ProviderConfigError, match="sendername"):
+def test_unapproved_sender_name_is_a_config_error(adapter, provider_simulator):
+    provider_simulator.configure("semaphore", approved_sender_names=["OTHERCO"])
+    with pytest.raises(ProviderConfigError, match="sendername") as caught:
         adapter.send(recipient="+639171234567", body="x", reference="1")
+    assert not caught.value.retryable
+    assert provider_simulator.sent == []
 
 
 def test_status_polling_sees_sent(adapter):

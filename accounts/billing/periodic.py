@@ -1,0 +1,8 @@
+"""Periodic billing jobs. accounts/periodic.py (the lead's) re-exports this SCHEDULE for the scheduler."""
+
+SCHEDULE = [
+    (
+        "accounts.billing.tasks.billing_audit_run",
+        24 * 60 * 60,
+    ),  # daily ledger audit; e-mails staff on a difference
+]

@@ -1,0 +1,142 @@
+"""Worker stopped mid-batch and restarted: every message reaches the provider exactly once.
+
+The kill is simulated by raising a BaseException (which the worker does not catch, like SIGKILL it skips every
+later write) at the two dangerous points: after the in-flight commit but before the provider call, and after the
+provider call but before the outcome is written. The restart is: reconcile (after the in-flight timeout), then
+the normal dispatch.
+"""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageStatus
+from messaging.services import (
+    AttemptDecision,
+    dispatch_attempt_resolve,
+    dispatch_queued_messages,
+    dispatch_reconcile_stale,
+    message_send,
+)
+from messaging.services import dispatch as dispatch_module
+from tests.messaging.fixtures_engine import charges, fast_retries, funded_org_a, make_chain, refunds  # noqa: F401
+
+
+class WorkerKilled(BaseException):
+    pass
+
+
+def kill_on_call(monkeypatch, target: str, *, call_number: int):
+    """Make dispatch_module.<target> die on its `call_number`-th call (the earlier calls run normally)."""
+    real = getattr(dispatch_module, target)
+    calls = {"n": 0}
+
+    def wrapper(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == call_number:
+            # _call: in-flight attempts committed, provider never called.
+            # _record: the provider call happened, its outcome is never written.
+            raise WorkerKilled
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dispatch_module, target, wrapper)
+
+
+def queue(org, count):
+    # One distinct body per recipient lets the test double of the provider look hand-overs up.
+    for i in range(count):
+        message_send(organization=org, recipients=[f"0917555{i:04d}"], body=f"Crash test {i}", channel="api")
+
+
+def restart(settings):
+    later = timezone.now() + timedelta(seconds=settings.SMS_IN_FLIGHT_TIMEOUT_SECONDS + 1)
+    summary = dispatch_reconcile_stale(now=later)
+    dispatch_queued_messages()
+    return summary
+
+
+def assert_each_sent_once(simulator, org):
+    recipients = Counter(m["recipient"] for m in simulator.sent)
+    expected = set(Message.objects.filter(organization=org).values_list("recipient", flat=True))
+    assert set(recipients) == expected
+    assert set(recipients.values()) == {1}
+    assert set(Message.objects.filter(organization=org).values_list("status", flat=True)) == {MessageStatus.SENT}
+    assert not DispatchAttempt.objects.filter(status=AttemptStatus.IN_FLIGHT).exists()
+    assert len(charges(org)) == Message.objects.filter(organization=org).count()
+    assert refunds(org) == []
+
+
+@pytest.mark.parametrize("target", ["_call", "_record"])
+def test_provider_that_can_be_asked_every_message_sent_exactly_once(
+    provider_simulator, fast_retries, funded_org_a, monkeypatch, target
+):
+    # Two provider groups in one batch (primary quota 4): the worker dies on the second group.
+    make_chain(provider_simulator, primary_quota=4, lookup=True)
+    queue(funded_org_a, 8)
+    kill_on_call(monkeypatch, target, call_number=2)
+    with pytest.raises(WorkerKilled):
+        dispatch_queued_messages()
+    assert DispatchAttempt.objects.filter(status=AttemptStatus.IN_FLIGHT).count() == 4
+    assert len(provider_simulator.sent) == (4 if target == "_call" else 8)
+    monkeypatch.undo()
+
+    # Restarted too early: the in-flight attempts are left alone and nothing is sent twice.
+    assert dispatch_reconcile_stale().checked == 0
+    dispatch_queued_messages()
+    assert len(provider_simulator.sent) == (4 if target == "_call" else 8)
+
+    summary = restart(fast_retries)
+    if target == "_call":
+        assert (summary.requeued, summary.accepted) == (4, 0)
+        assert DispatchAttempt.objects.filter(status=AttemptStatus.ABANDONED).count() == 4
+    else:
+        assert (summary.requeued, summary.accepted) == (0, 4)
+    assert_each_sent_once(provider_simulator, funded_org_a)
+
+
+@pytest.mark.parametrize("target", ["_call", "_record"])
+def test_provider_that_cannot_be_asked_is_never_resent_blindly(
+    provider_simulator, fast_retries, funded_org_a, monkeypatch, target, mailoutbox
+):
+    make_chain(provider_simulator, primary_quota=4)
+    queue(funded_org_a, 8)
+    kill_on_call(monkeypatch, target, call_number=2)
+    with pytest.raises(WorkerKilled):
+        dispatch_queued_messages()
+    monkeypatch.undo()
+    summary = restart(fast_retries)
+    assert summary.unknown == 4
+    unknown = list(DispatchAttempt.objects.filter(status=AttemptStatus.UNKNOWN))
+    assert len(unknown) == 4
+    assert Message.objects.filter(status=MessageStatus.SENDING, error_code="dispatch_outcome_unknown").count() == 4
+    assert len(provider_simulator.sent) == (4 if target == "_call" else 8)  # nothing resent on its own
+    assert "need a send decision" in mailoutbox[0].subject
+
+    # Staff look at the provider's side (here: the simulator) and decide.
+    decision = AttemptDecision.RESEND if target == "_call" else AttemptDecision.MARK_SENT
+    for attempt in unknown:
+        dispatch_attempt_resolve(attempt_id=attempt.pk, decision=decision)
+    dispatch_queued_messages()
+    assert_each_sent_once(provider_simulator, funded_org_a)
+
+
+def test_unknown_outcome_given_up_is_refunded_once(provider_simulator, fast_retries, funded_org_a, monkeypatch):
+    make_chain(provider_simulator)
+    queue(funded_org_a, 1)
+    kill_on_call(monkeypatch, "_call", call_number=1)
+    with pytest.raises(WorkerKilled):
+        dispatch_queued_messages()
+    monkeypatch.undo()
+    restart(fast_retries)
+    [attempt] = DispatchAttempt.objects.filter(status=AttemptStatus.UNKNOWN)
+    dispatch_attempt_resolve(attempt_id=attempt.pk, decision=AttemptDecision.FAIL)
+    message = Message.objects.get()
+    assert message.status == MessageStatus.FAILED
+    assert len(refunds(funded_org_a)) == 1
+    from portal.errors import ApplicationError
+
+    with pytest.raises(ApplicationError):
+        dispatch_attempt_resolve(attempt_id=attempt.pk, decision=AttemptDecision.FAIL)
+    assert len(refunds(funded_org_a)) == 1

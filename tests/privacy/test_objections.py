@@ -1,0 +1,163 @@
+"""Suppressions ("do not send to me") and per-person objections, and the code that must respect them."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from messaging.models import Message, MessageStatus, Provider
+from privacy.data_models import ProcessingKind, ProcessingObjection, Suppression, SuppressionSource
+from privacy.fulfilment import objection_apply
+from privacy.objections import (
+    processing_objection_add,
+    processing_objection_withdraw,
+    suppression_add,
+    suppression_remove,
+    usage_analytics_summary,
+    usage_analytics_users,
+)
+from privacy.selectors import recipient_is_suppressed, suppressed_numbers, user_allows
+from portal.errors import ApplicationError, Conflict
+from privacy.models import RequestKind
+from tests.privacy.data_helpers import ALICE_PHONE, BOB_PHONE, make_api_log, make_message, make_request
+
+pytestmark = pytest.mark.django_db
+
+
+def test_suppressed_numbers_is_one_query_and_returns_the_inputs_as_given(django_assert_num_queries):
+    suppression_add(phone_number=ALICE_PHONE, source=SuppressionSource.STOP_REPLY)
+    with django_assert_num_queries(1):
+        found = suppressed_numbers(phone_numbers=[ALICE_PHONE, "09171234567", BOB_PHONE, "not a number"])
+    assert found == {ALICE_PHONE, "09171234567"}
+    assert recipient_is_suppressed(phone_number="+63 917 123 4567")
+    assert not recipient_is_suppressed(phone_number=BOB_PHONE)
+    assert suppressed_numbers(phone_numbers=[]) == set()
+
+
+def test_the_suppression_table_holds_no_number():
+    suppression_add(phone_number=ALICE_PHONE, source=SuppressionSource.REQUEST)
+    row = Suppression.objects.get()
+    assert ALICE_PHONE not in str(row.__dict__) and "9171234567" not in row.phone_hash
+    assert len(row.phone_hash) == 64
+
+
+def test_suppression_add_is_idempotent_and_remove_lifts_it(owner_a):
+    first = suppression_add(phone_number=ALICE_PHONE, source=SuppressionSource.STOP_REPLY)
+    again = suppression_add(phone_number="09171234567", source=SuppressionSource.STAFF, actor=owner_a)
+    assert first.pk == again.pk
+    assert suppression_remove(phone_number=ALICE_PHONE, actor=owner_a, reason="replied START")
+    assert not recipient_is_suppressed(phone_number=ALICE_PHONE)
+    assert not suppression_remove(phone_number=ALICE_PHONE)
+    # A later STOP suppresses again (a new row; the history stays).
+    suppression_add(phone_number=ALICE_PHONE, source=SuppressionSource.STOP_REPLY)
+    assert recipient_is_suppressed(phone_number=ALICE_PHONE)
+    assert Suppression.objects.count() == 2
+
+
+def test_suppression_add_rejects_bad_input():
+    with pytest.raises(ApplicationError, match="source"):
+        suppression_add(phone_number=ALICE_PHONE, source="rumour")
+    with pytest.raises(ApplicationError, match="required"):
+        suppression_add(phone_number="  ", source=SuppressionSource.STAFF)
+    assert not Suppression.objects.exists()
+
+
+def test_user_allows_follows_active_objections(developer_a, viewer_a):
+    assert user_allows(user=developer_a, processing=ProcessingKind.USAGE_ANALYTICS)
+    processing_objection_add(user=developer_a, processing=ProcessingKind.USAGE_ANALYTICS)
+    assert not user_allows(user=developer_a, processing="usage_analytics")
+    assert user_allows(user=developer_a, processing="marketing_email")
+    assert user_allows(user=viewer_a, processing="usage_analytics")
+    assert processing_objection_withdraw(user=developer_a, processing="usage_analytics")
+    assert user_allows(user=developer_a, processing="usage_analytics")
+    assert ProcessingObjection.objects.filter(user=developer_a).count() == 1  # withdrawn, kept as history
+    with pytest.raises(ValueError, match="Unknown processing"):
+        user_allows(user=developer_a, processing="usage_analytic")
+
+
+def test_objection_apply_records_switches_and_a_suppression(developer_a):
+    request = make_request(
+        kind=RequestKind.OBJECT,
+        user=developer_a,
+        phone_number=ALICE_PHONE,
+        objections=["sms", "marketing_email", "extended_monitoring"],
+    )
+    objection_apply(request=request)
+    assert recipient_is_suppressed(phone_number=ALICE_PHONE)
+    assert Suppression.objects.get().source == SuppressionSource.REQUEST
+    assert not user_allows(user=developer_a, processing="marketing_email")
+    assert not user_allows(user=developer_a, processing="extended_monitoring")
+    assert user_allows(user=developer_a, processing="usage_analytics")
+    objection_apply(request=request)  # applying twice changes nothing
+    assert ProcessingObjection.objects.filter(withdrawn_at__isnull=True).count() == 2
+
+
+def test_objection_apply_explains_what_is_missing():
+    no_phone = make_request(kind=RequestKind.OBJECT, email="someone@example.ph", objections=["sms"])
+    with pytest.raises(Conflict, match="phone number"):
+        objection_apply(request=no_phone)
+    no_account = make_request(kind=RequestKind.OBJECT, email="someone@example.ph", objections=["marketing_email"])
+    with pytest.raises(Conflict, match="account"):
+        objection_apply(request=no_account)
+
+
+def test_usage_analytics_leaves_out_people_who_objected(org_a, developer_a, viewer_a, owner_a):
+    since = timezone.now() - timedelta(days=30)
+    for user in (developer_a, viewer_a):
+        make_message(org_a, BOB_PHONE, "hello", created_by=user)
+        make_api_log(user, org_a)
+    before = usage_analytics_summary(since=since)
+    processing_objection_add(user=viewer_a, processing=ProcessingKind.USAGE_ANALYTICS)
+    after = usage_analytics_summary(since=since)
+    assert viewer_a not in usage_analytics_users()
+    assert developer_a in usage_analytics_users()
+    assert after["users"] == before["users"] - 1
+    assert (before["messages_sent_by_users"], after["messages_sent_by_users"]) == (2, 1)
+    assert (before["api_requests_by_users"], after["api_requests_by_users"]) == (2, 1)
+
+
+@pytest.mark.urls("tests.privacy.data_test_urls")
+def test_staff_usage_analytics_page_counts_only_consenting_users(client, org_a, developer_a, viewer_a):
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.create_user(email="staff@portal.example", password="x" * 12, is_staff=True)
+    processing_objection_add(user=viewer_a, processing=ProcessingKind.USAGE_ANALYTICS)
+    make_message(org_a, BOB_PHONE, "hello", created_by=viewer_a)
+    make_message(org_a, BOB_PHONE, "hello", created_by=developer_a)
+    client.force_login(staff)
+    response = client.get("/privacy/data/staff/usage-analytics/")
+    assert response.status_code == 200
+    assert response.context["summary"]["messages_sent_by_users"] == 1
+    client.force_login(developer_a)
+    assert client.get("/privacy/data/staff/usage-analytics/").status_code == 302  # not staff: to the admin login
+
+
+@pytest.fixture
+def provider(db):
+    return Provider.objects.create(
+        name="Simulated IPROG", adapter="iprog", base_url="http://127.0.0.1:9", sender_name="IPROGSMS",
+        callback_secret="s" * 32,
+    )
+
+
+def test_suppression_blocks_sending_in_every_organization(org_a, org_b, provider):
+    from decimal import Decimal
+
+    from accounts.billing.models import LedgerEntry
+    from accounts.billing.services import credits_adjust
+    from messaging.services.sending import message_send
+
+    for organization in (org_a, org_b):
+        credits_adjust(organization=organization, actor=None, amount=Decimal("100.00"), reason="test funds")
+    suppression_add(phone_number=ALICE_PHONE, source=SuppressionSource.STOP_REPLY)
+    charges_before = LedgerEntry.objects.filter(kind="charge").count()
+    for organization in (org_a, org_b):
+        messages = message_send(
+            organization=organization, recipients=["09171234567", BOB_PHONE], body="Sale today", channel="api"
+        )
+        by_number = {m.recipient: m for m in messages}
+        assert by_number[ALICE_PHONE].status == MessageStatus.REJECTED
+        assert by_number[ALICE_PHONE].error_code == "recipient_opted_out"
+        assert by_number[BOB_PHONE].status == MessageStatus.QUEUED
+    assert LedgerEntry.objects.filter(kind="charge").count() == charges_before + 2  # only Bob's, once per org
+    assert Message.objects.filter(recipient=ALICE_PHONE, status=MessageStatus.REJECTED).count() == 2
