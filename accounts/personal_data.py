@@ -1,6 +1,7 @@
 """Personal data held by accounts (users, memberships, keys, logs, billing) and by the auth apps it uses.
 
-Read by `privacy.registry`; see there for the vocabulary. Billing rows are kept for PRIVACY_BILLING_RETENTION_YEARS
+Read by `privacy.registry`; see there for the vocabulary. Billing rows are kept for
+PRIVACY_BILLING_RETENTION_YEARS
 (tax law); what names a person on them is removed.
 """
 
@@ -13,7 +14,8 @@ ACCOUNT = Category.ACCOUNT_INFORMATION
 TECHNICAL = Category.TECHNICAL_DATA
 
 BILLING_GROUND = (
-    "Tax records: the National Internal Revenue Code (sec. 235) and BIR rules require books and receipts to be kept "
+    "Tax records: the National Internal Revenue Code (sec. 235) and BIR rules require books and receipts to "
+    "be kept "
     "for 10 years (PRIVACY_BILLING_RETENTION_YEARS); Data Privacy Act sec. 12(c) (legal obligation)."
 )
 
@@ -35,7 +37,8 @@ PERSONAL_DATA = [
                 By.USER,
                 "pk",
                 {
-                    # The row stays (audit entries and billing rows point at it) but says nothing about the person.
+                    # The row stays (audit entries and billing rows point at it) but says nothing about the
+                    # person.
                     "email": constant("erased-{pk}@erased.invalid"),
                     "full_name": SET_EMPTY,
                     "phone_number": SET_EMPTY,
@@ -63,7 +66,9 @@ PERSONAL_DATA = [
         area=ErasureArea.ACCOUNTS,
         description="Pending e-mail confirmations.",
         fields={"created": ACCOUNT, "sent": ACCOUNT},
-        finders=(Finder(By.USER, "email_address__user", DELETE_ROW, label="confirmations of your addresses"),),
+        finders=(
+            Finder(By.USER, "email_address__user", DELETE_ROW, label="confirmations of your addresses"),
+        ),
     ),
     PersonalData(
         model="mfa.Authenticator",
@@ -109,7 +114,8 @@ PERSONAL_DATA = [
             "last_used_at": USAGE,
             "revoked_at": ACCOUNT,
         },
-        # Keys belong to the organization; an organization the person solely owns is closed (keys revoked) first.
+        # Keys belong to the organization; an organization the person solely owns is closed (keys revoked)
+        # first.
         finders=(Finder(By.USER, "created_by", {"created_by": SET_EMPTY}, label="keys you created"),),
     ),
     PersonalData(

@@ -5,7 +5,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import IntegerField, OuterRef, Subquery
+from django.db.models import IntegerField, OuterRef, Subquery, URLField
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -109,6 +109,11 @@ class ProviderAdmin(admin.ModelAdmin):
         "last_success_at",
     ]
     actions = ["test_send", "reset_circuit"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         usage = ProviderMonthlyUsage.objects.filter(

@@ -98,9 +98,11 @@ class MessageListCreateAPI(OrganizationAPIView):
         operation_id="messages_send",
         summary="Send a message to one or up to 1,000 recipients",
         description=(
-            "Charged at once (one price per message, by segments). Every recipient must be a valid Philippine "
+            "Charged at once (one price per message, by segments). Every recipient must be a valid "
+            "Philippine "
             "mobile number: otherwise the whole request is refused with 400 `invalid_recipients` and "
-            "`details.recipients` lists each bad input with its index; nothing is sent or charged. An opted-out "
+            "`details.recipients` lists each bad input with its index; nothing is sent or charged. "
+            "An opted-out "
             "recipient gets a message with status `rejected` (error `recipient_opted_out`) at no charge."
         ),
         parameters=[IDEMPOTENCY_HEADER],
@@ -191,7 +193,7 @@ class RouteExplainAPI(OrganizationAPIView):
 
     @extend_schema(
         operation_id="messages_explain",
-        summary="Which route would take this message now, its sender name and price, and why others are skipped",
+        summary="Which route would take this message now, with which sender name and price, and why",
         request=RouteExplainInput,
         responses={200: RouteExplainOutput, 400: ERROR},
     )
@@ -329,7 +331,8 @@ class WebhookDeliveryListAPI(OrganizationAPIView):
 
 
 class DeliveryCallbackAPI(APIView):
-    """Delivery receipts from a provider. No API key: the per-provider secret in the URL authenticates it, and a
+    """Delivery receipts from a provider. No API key: the per-provider secret in the URL authenticates it, and
+    a
     wrong secret answers 404 like an unknown route."""
 
     authentication_classes: list = []

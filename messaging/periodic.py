@@ -1,4 +1,4 @@
-"""Periodic jobs of the messaging engine, run by `manage.py run_scheduler` (dotted task path, interval seconds)."""
+"""Periodic jobs of the messaging engine, run by `manage.py run_scheduler`: (dotted task path, seconds)."""
 
 SCHEDULE = [
     # Due retries (backoff elapsed), scheduled messages whose send_at came, anything an enqueue missed.

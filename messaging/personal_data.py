@@ -66,7 +66,7 @@ PERSONAL_DATA = [
     PersonalData(
         model="messaging.Message",
         area=ErasureArea.MESSAGES,
-        description="Message logs: every message sent to your number (with the sending organization) or by you.",
+        description="Message logs: messages to your number (with the sending organization) or sent by you.",
         fields={
             "organization__name": USAGE,
             "recipient": PERSONAL,
@@ -86,7 +86,8 @@ PERSONAL_DATA = [
                 {"recipient": HASH, "body": constant(""), "error_message": SET_EMPTY},
                 label="messages sent to your number",
             ),
-            # Messages a user sent belong to the organization and went to other people: only the link goes, and
+            # Messages a user sent belong to the organization and went to other people: only the link goes,
+            # and
             # the export lists them without recipients or text.
             Finder(
                 By.USER,

@@ -12,7 +12,7 @@ def _iso(value) -> str | None:
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
-    """`provider` is the route's name; load messages with `select_related("provider")` to avoid a query each."""
+    """`provider` is the route's name; load messages with `select_related("provider")` (no query each)."""
     error = None
     if message.error_code:
         error = {"code": message.error_code, "message": message.error_message}

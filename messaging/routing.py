@@ -1,19 +1,24 @@
 """Choosing a provider for a message: the chain, the reasons a provider is skipped, the calendar month.
 
-Pure logic over snapshots (`RouteState`), so the same rules serve the worker (which holds row locks and mutates
+Pure logic over snapshots (`RouteState`), so the same rules serve the worker (which holds row locks and
+mutates
 the snapshots as it assigns a batch) and `route_explain` (which only reads). The rules, in chain order
 (ascending `Provider.priority`, then id), first match wins:
 
 1. disabled providers are skipped (`disabled`);
 2. a provider that does not cover the recipient's network is skipped (`network_not_covered`);
-3. a provider that told us its monthly limit is reached is skipped until the next month (`provider_limit_reached`);
-4. a provider whose portal-counted quota for this month (Asia/Manila) is used is skipped (`monthly_quota_used`);
-5. a provider whose circuit is open is skipped until its cool-down ends (`circuit_open`); after the cool-down it
+3. a provider that told us its monthly limit is reached is skipped until the next month
+(`provider_limit_reached`);
+4. a provider whose portal-counted quota for this month (Asia/Manila) is used is skipped
+(`monthly_quota_used`);
+5. a provider whose circuit is open is skipped until its cool-down ends (`circuit_open`); after the cool-down
+it
    gets exactly one probe message (half-open) while others are skipped (`probe_in_flight`);
 6. a provider that already failed this message `SMS_MAX_FAILURES_PER_PROVIDER` times is skipped for it
    (`failed_for_this_message`).
 
-The "primary" is the first enabled provider of the chain. When a message skips the primary for reasons 3-5 it is a
+The "primary" is the first enabled provider of the chain. When a message skips the primary for reasons 3-5 it
+is a
 fallback, and the engine publishes the "SMS Fallback Route" notice.
 """
 
@@ -126,7 +131,8 @@ def _circuit_allows(provider: Provider, state: RouteState, now: datetime) -> tup
     if provider.circuit_state == CircuitState.OPEN:
         reopen_at = (provider.circuit_opened_at or now) + cooldown
         if now < reopen_at:
-            detail = f"{provider.consecutive_failures} consecutive failures; probed again after {reopen_at:%H:%M:%S}"
+            failures = provider.consecutive_failures
+            detail = f"{failures} consecutive failures; probed again after {reopen_at:%H:%M:%S}"
             return False, False, Skip(provider.id, provider.name, SkipReason.CIRCUIT_OPEN, detail)
     else:  # half-open: a probe is out; a probe older than the in-flight timeout is considered lost
         stale = timedelta(seconds=settings.SMS_IN_FLIGHT_TIMEOUT_SECONDS)
@@ -152,7 +158,8 @@ def choose_route(
     now: datetime,
     failed_provider_ids: frozenset[int] = frozenset(),
 ) -> RouteDecision:
-    """The first provider in `chain` able to take a message to `network` now, and why the earlier ones were not."""
+    """The first provider in `chain` able to take a message to `network` now, and why the earlier ones
+    were not."""
     skipped: list[Skip] = []
     for state in chain:
         provider = state.provider
@@ -164,7 +171,7 @@ def choose_route(
             skipped.append(Skip(provider.id, provider.name, SkipReason.NETWORK, detail))
             continue
         if provider.exhausted_until and now < provider.exhausted_until:
-            detail = f"provider answered that its limit is reached; retried from {provider.exhausted_until:%Y-%m-%d}"
+            detail = f"provider said its limit is reached; retried from {provider.exhausted_until:%Y-%m-%d}"
             skipped.append(Skip(provider.id, provider.name, SkipReason.PROVIDER_LIMIT, detail))
             continue
         if state.quota_left == 0:

@@ -1,12 +1,21 @@
-"""API input/output shapes of the messaging endpoints (thin: parsing and documenting; logic is in services)."""
+"""API input/output shapes of the messaging endpoints (parsing and documenting only; logic: services)."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from messaging.models import MessageStatus, Notice, WebhookDelivery
 from messaging.representation import message_to_dict
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "example": "09171234567"},
+            {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1000},
+        ]
+    }
+)
 class RecipientsField(serializers.Field):
     """One number (string) or a list of up to SMS_MAX_RECIPIENTS_PER_REQUEST numbers."""
 

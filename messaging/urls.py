@@ -1,4 +1,20 @@
-app_name = "messaging"
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from messaging import views
+
+app_name = "messaging"
+
+urlpatterns = [
+    path("", views.MessageLogView.as_view(), name="log"),
+    path("send/", views.SendView.as_view(), name="send"),
+    path("send/count/", views.SegmentCountView.as_view(), name="count"),
+    path("bulk/", views.BulkUploadView.as_view(), name="bulk"),
+    path("bulk/<slug:bulk_id>/", views.BulkDetailView.as_view(), name="bulk_detail"),
+    path("bulk/<slug:bulk_id>/start/", views.BulkStartView.as_view(), name="bulk_start"),
+    path("bulk/<slug:bulk_id>/progress/", views.BulkProgressView.as_view(), name="bulk_progress"),
+    path("export.csv", views.MessageExportView.as_view(), name="export"),
+    path("statuses/", views.MessageStatusesView.as_view(), name="statuses"),
+    path("webhook/", views.WebhookView.as_view(), name="webhook"),
+    path("<int:message_id>/", views.MessageDetailView.as_view(), name="detail"),
+    path("<int:message_id>/cancel/", views.MessageCancelView.as_view(), name="cancel"),
+]

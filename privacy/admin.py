@@ -1,8 +1,8 @@
 """Admin for privacy requests, policy versions, holidays and contact inquiries (privacy-requests helper).
 
-The workflow fields of a request are read-only here: every change goes through an admin action that calls a service,
-so it is checked, audited (RequestEvent) and told to the requester. Actions that need words (extend, reject, staff
-verification, complete, answer) show a small form first.
+The workflow fields of a request are read-only here: every change goes through an admin action that calls a
+service, so it is checked, audited (RequestEvent) and told to the requester. Actions that need words
+(extend, reject, staff verification, complete, answer) show a small form first.
 """
 
 from django.contrib import admin, messages

@@ -1,5 +1,5 @@
-"""Privacy API: a signed-in person's own data subject requests (sessions only; an API key acts for an organization,
-not a person). Another person's request answers 404, exactly like a missing one."""
+"""Privacy API: a signed-in person's own data subject requests (sessions only; an API key acts for an
+organization, not a person). Another person's request answers 404, exactly like a missing one."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -66,7 +66,9 @@ class PrivacyRequestListAPI(UserAPIView):
 
     @extend_schema(
         summary="Make a privacy request",
-        description="Access, update, delete or object, for the signed-in person. Acknowledged by e-mail at once.",
+        description=(
+            "Access, update, delete or object, for the signed-in person. Acknowledged by e-mail at once."
+        ),
         request=Input,
         responses={201: RequestOutput},
     )

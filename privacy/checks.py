@@ -1,7 +1,10 @@
-"""System check: every model that looks like it holds personal data is in the registry or excluded with a reason.
+"""System check: every model that looks like it holds personal data is in the registry or excluded with a
+reason.
 
-Registered when this module is imported (`PrivacyConfig.ready` imports it). The heuristic is deliberately broad —
-a false alarm costs one line in EXCLUDED with a reason; a forgotten table costs an erasure that leaves data behind.
+Registered when this module is imported (`PrivacyConfig.ready` imports it). The heuristic is deliberately
+broad —
+a false alarm costs one line in EXCLUDED with a reason; a forgotten table costs an erasure that leaves data
+behind.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from django.db import models
 
 from privacy.registry import Registry, RegistryError, build_registry
 
-# Name parts ("_"-separated) that suggest a person: e-mail, phone, name, IP address, free text bodies, addresses.
+# Name parts ("_"-separated) that suggest a person: e-mail, phone, name, IP address, free text bodies,
+# addresses.
 PERSONAL_NAME_PARTS = frozenset(
     {"email", "mail", "phone", "mobile", "msisdn", "name", "ip", "body", "address", "recipient", "sender"}
 )
@@ -79,11 +83,13 @@ def check_models(model_list: Iterable[type[models.Model]], reg: Registry) -> lis
             if found:
                 errors.append(
                     checks.Error(
-                        f"{label} has fields that look personal ({', '.join(found)}) but is in no personal-data "
+                        f"{label} has fields that look personal ({', '.join(found)}) but is in no "
+                        "personal-data "
                         "registry.",
                         hint=(
                             f"Declare it in {meta.app_config.name if meta.app_config else meta.app_label}/"
-                            "personal_data.py PERSONAL_DATA (export category, erasure, finders), or add it to "
+                            "personal_data.py PERSONAL_DATA (export category, erasure, finders), or add it "
+                            "to "
                             "EXCLUDED with the reason it holds no personal data."
                         ),
                         obj=model,
@@ -102,8 +108,9 @@ def check_models(model_list: Iterable[type[models.Model]], reg: Registry) -> lis
         if missing:
             errors.append(
                 checks.Error(
-                    f"{label}: personal-looking field(s) {', '.join(missing)} are neither exported, erased nor kept.",
-                    hint="Add them to the entry's fields, a finder's erase mapping, or kept (with the legal ground).",
+                    f"{label}: personal-looking field(s) {', '.join(missing)} are neither exported, erased "
+                    "nor kept.",
+                    hint="Add them to fields, a finder's erase rules, or `kept` (with a ground).",
                     obj=model,
                     id="privacy.E003",
                 )
@@ -150,3 +157,21 @@ def personal_data_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]
                     )
                 )
     return messages
+
+
+@checks.register(checks.Tags.urls)
+def data_urls_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The export links e-mailed to people point into privacy.data_urls: it must be routed."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("privacy_data:export_download", args=[1])
+    except NoReverseMatch:
+        return [
+            checks.Warning(
+                "privacy.data_urls is not routed: export download links cannot be built.",
+                hint='Add path("privacy/data/", include("privacy.data_urls")) to portal/urls.py.',
+                id="privacy.W002",
+            )
+        ]
+    return []

@@ -1,7 +1,7 @@
 """`policy_banner`: the material policy change the signed-in user has not acknowledged yet (None otherwise).
 
-The value is a callable (templates call it when they resolve the variable) that queries once per request, so a page
-that does not include `privacy/_policy_banner.html` pays no query at all.
+The value is a callable (templates call it when they resolve the variable) that queries once per request, so
+a page that does not include `privacy/_policy_banner.html` pays no query at all.
 """
 
 

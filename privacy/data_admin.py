@@ -1,7 +1,8 @@
 """Admin for the data side: erasures (per-area status, retry), exports, legal holds, retention rules, purges,
 suppressions and objections. Everything staff need is here, so nobody digs in the database.
 
-Writes go through the domain functions (audited); identifiers are never shown in clear where only a hash is kept.
+Writes go through the domain functions (audited); identifiers are never shown in clear where only a hash is
+kept.
 """
 
 from django import forms
@@ -23,7 +24,13 @@ from privacy.data_models import (
     RetentionRule,
     Suppression,
 )
-from privacy.erasure import erasure_job_cancel, erasure_job_run, erasure_tasks_retry, legal_hold_place, legal_hold_release
+from privacy.erasure import (
+    erasure_job_cancel,
+    erasure_job_run,
+    erasure_tasks_retry,
+    legal_hold_place,
+    legal_hold_release,
+)
 
 STATUS_COLOURS = {
     ErasureTaskStatus.DONE: "green",
@@ -48,7 +55,15 @@ class ErasureTaskInline(admin.TabularInline):
     model = ErasureTask
     extra = 0
     can_delete = False
-    fields = ["area", "coloured_status", "rows_found", "rows_changed", "attempts", "last_error", "next_attempt_at"]
+    fields = [
+        "area",
+        "coloured_status",
+        "rows_found",
+        "rows_changed",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -57,13 +72,23 @@ class ErasureTaskInline(admin.TabularInline):
     @admin.display(description="status")
     def coloured_status(self, task):
         return format_html(
-            '<strong style="color:{}">{}</strong>', STATUS_COLOURS.get(task.status, "inherit"), task.get_status_display()
+            '<strong style="color:{}">{}</strong>',
+            STATUS_COLOURS.get(task.status, "inherit"),
+            task.get_status_display(),
         )
 
 
 @admin.register(ErasureJob)
 class ErasureJobAdmin(ReadOnlyAdmin):
-    list_display = ["id", "subject_kind", "status", "failed_areas", "request_id", "erase_after", "finished_at"]
+    list_display = [
+        "id",
+        "subject_kind",
+        "status",
+        "failed_areas",
+        "request_id",
+        "erase_after",
+        "finished_at",
+    ]
     list_filter = ["status", "subject_kind"]
     readonly_fields = [
         "request_id",
@@ -148,7 +173,16 @@ class DataExportDownloadInline(admin.TabularInline):
 
 @admin.register(DataExport)
 class DataExportAdmin(ReadOnlyAdmin):
-    list_display = ["id", "subject_kind", "status", "request_id", "created_at", "ready_at", "expires_at", "size_bytes"]
+    list_display = [
+        "id",
+        "subject_kind",
+        "status",
+        "request_id",
+        "created_at",
+        "ready_at",
+        "expires_at",
+        "size_bytes",
+    ]
     list_filter = ["status", "subject_kind"]
     readonly_fields = [
         "request_id",
@@ -172,17 +206,19 @@ class DataExportAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return request.user.is_staff
 
-    @admin.action(description="Build again (failed exports)")
+    @admin.action(description="Build again (failed or stuck exports)")
     def rebuild(self, request, queryset):
         from privacy.data_tasks import export_build_task
 
-        for export in queryset.filter(status__in=["failed", "queued"]):
+        for export in queryset.filter(status__in=["failed", "queued", "building"]):
             export_build_task.enqueue(export_id=export.pk)
             self.message_user(request, f"Export #{export.pk} queued.")
 
 
 class LegalHoldForm(forms.ModelForm):
-    email = forms.EmailField(required=False, help_text="Hold a person by e-mail (only a keyed hash is stored)")
+    email = forms.EmailField(
+        required=False, help_text="Hold a person by e-mail (only a keyed hash is stored)"
+    )
     phone_number = forms.CharField(required=False, help_text="…or by phone number (E.164; hashed)")
 
     class Meta:
@@ -191,9 +227,15 @@ class LegalHoldForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        named = [bool(data.get("email")), bool(data.get("phone_number")), data.get("organization") is not None]
+        named = [
+            bool(data.get("email")),
+            bool(data.get("phone_number")),
+            data.get("organization") is not None,
+        ]
         if self.instance.pk is None and sum(named) != 1:
-            raise forms.ValidationError("Name exactly one of: an e-mail address, a phone number, an organization.")
+            raise forms.ValidationError(
+                "Name exactly one of: an e-mail address, a phone number, an organization."
+            )
         return data
 
 
@@ -211,14 +253,26 @@ class LegalHoldAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["email", "phone_number", "organization", "reason"]
-        return ["organization", "subject_hash", "reason", "placed_by", "placed_at", "released_at", "released_by"]
+        return [
+            "organization",
+            "subject_hash",
+            "reason",
+            "placed_by",
+            "placed_at",
+            "released_at",
+            "released_by",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (["organization", "reason"] if obj else [])
 
     @admin.display(description="on")
     def target(self, hold):
-        return f"organization {hold.organization}" if hold.organization_id else f"person {hold.subject_hash[:12]}…"
+        return (
+            f"organization {hold.organization}"
+            if hold.organization_id
+            else f"person {hold.subject_hash[:12]}…"
+        )
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -280,5 +334,3 @@ class ProcessingObjectionAdmin(ReadOnlyAdmin):
     list_display = ["user", "processing", "created_at", "withdrawn_at"]
     list_filter = ["processing"]
     readonly_fields = [f.name for f in ProcessingObjection._meta.fields]
-
-

@@ -1,4 +1,5 @@
-"""Data-area models: suppressions, objections, exports, erasure jobs and ledger, legal holds, retention (privacy-data).
+"""Data-area models: suppressions, objections, exports, erasure jobs and ledger, legal holds, retention
+(privacy-data).
 
 Identifiers of people who asked to be forgotten or not contacted are kept only as keyed hashes
 (`portal.crypto.keyed_hash`): a copy of these tables is not a list of e-mail addresses or phone numbers.
@@ -32,7 +33,8 @@ __all__ = [
     "SubjectKind",
 ]
 
-# Purposes for `portal.crypto.keyed_hash`: one per kind of identifier, so equal values of different kinds differ.
+# Purposes for `portal.crypto.keyed_hash`: one per kind of identifier, so equal values of different kinds
+# differ.
 PHONE_HASH_PURPOSE = "privacy.phone"
 EMAIL_HASH_PURPOSE = "privacy.email"
 
@@ -44,9 +46,12 @@ class SuppressionSource(models.TextChoices):
 
 
 class Suppression(models.Model):
-    """"Do not send to me": every organization's sending asks `suppressed_numbers` before it charges or sends."""
+    """ "Do not send to me": every organization's sending asks `suppressed_numbers` before it charges or
+    sends."""
 
-    phone_hash = models.CharField(max_length=64, help_text="keyed_hash of the E.164 number; the number is not kept")
+    phone_hash = models.CharField(
+        max_length=64, help_text="keyed_hash of the E.164 number; the number is not kept"
+    )
     source = models.CharField(max_length=16, choices=SuppressionSource.choices)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
@@ -61,7 +66,9 @@ class Suppression(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["phone_hash"], condition=Q(removed_at__isnull=True), name="suppression_one_active_per_number"
+                fields=["phone_hash"],
+                condition=Q(removed_at__isnull=True),
+                name="suppression_one_active_per_number",
             )
         ]
         indexes = [models.Index(fields=["phone_hash"], name="suppression_phone_hash_idx")]
@@ -74,13 +81,18 @@ class Suppression(models.Model):
 class ProcessingKind(models.TextChoices):
     MARKETING_EMAIL = "marketing_email", "Marketing e-mail"  # news and offers by e-mail
     USAGE_ANALYTICS = "usage_analytics", "Usage analytics"  # inclusion in aggregate usage statistics
-    EXTENDED_MONITORING = "extended_monitoring", "Monitoring beyond security needs"  # e.g. detailed request logs
+    EXTENDED_MONITORING = (
+        "extended_monitoring",
+        "Monitoring beyond security needs",
+    )  # e.g. detailed request logs
 
 
 class ProcessingObjection(models.Model):
     """A person's "no" to one optional processing; withdrawing it keeps the row, so the history stays."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="processing_objections")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="processing_objections"
+    )
     processing = models.CharField(max_length=32, choices=ProcessingKind.choices)
     created_at = models.DateTimeField(default=timezone.now)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
@@ -120,14 +132,22 @@ class ExportStatus(models.TextChoices):
 
 
 class DataExport(models.Model):
-    """An access-request archive: built in the background, stored encrypted, downloadable for a limited time."""
+    """An access-request archive: built in the background, stored encrypted, downloadable for a limited
+    time."""
 
     request_id = models.BigIntegerField(
-        null=True, blank=True, db_index=True, help_text="DataSubjectRequest id (plain id: requests are never deleted)"
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="DataSubjectRequest id (plain id: requests are never deleted)",
     )
     subject_kind = models.CharField(max_length=16, choices=SubjectKind.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="data_exports"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="data_exports",
     )
     email = models.EmailField(blank=True)
     phone_number = models.CharField(max_length=20, blank=True)
@@ -158,7 +178,9 @@ class DataExportDownload(models.Model):
 
     export = models.ForeignKey(DataExport, on_delete=models.CASCADE, related_name="downloads")
     downloaded_at = models.DateTimeField(default=timezone.now)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     via_token = models.BooleanField(default=False)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.TextField(blank=True)
@@ -183,7 +205,10 @@ class ErasureStatus(models.TextChoices):
 
 
 class ErasureArea(models.TextChoices):
-    ACCOUNTS = "accounts", "Account, sign-in and organizations"  # user row, e-mail addresses, MFA, sessions, orgs
+    ACCOUNTS = (
+        "accounts",
+        "Account, sign-in and organizations",
+    )  # user row, e-mail addresses, MFA, sessions, orgs
     MESSAGES = "messages", "Messages"  # message bodies and recipient numbers, OTP challenges, webhook logs
     BILLING = "billing", "Billing"  # kept for the legal retention period; stripped of what is not needed
     LOGS = "logs", "Logs"  # login records, API request logs, audit and admin logs
@@ -194,13 +219,16 @@ class ErasureArea(models.TextChoices):
 class ErasureJob(models.Model):
     """An erasure of one person: marked first, run by the scheduler after the grace period, one task per area.
 
-    The identifiers are kept encrypted only until the job is done, then blanked: afterwards only the keyed hashes
+    The identifiers are kept encrypted only until the job is done, then blanked: afterwards only the keyed
+    hashes
     in `ErasureLedgerEntry` remain.
     """
 
     request_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     subject_kind = models.CharField(max_length=16, choices=SubjectKind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     email = EncryptedTextField(blank=True)
     phone_number = EncryptedTextField(blank=True)
     email_hash = models.CharField(max_length=64, blank=True, db_index=True)
@@ -227,15 +255,21 @@ class ErasureTaskStatus(models.TextChoices):
     RETRYING = "retrying", "Retrying"  # failed; runs again at next_attempt_at
     ON_HOLD = "on_hold", "On legal hold"  # waits until the hold is released
     DONE = "done", "Done"  # erased; rows_found/rows_changed say how much
-    FAILED = "failed", "Failed"  # gave up after the maximum attempts; staff must look (admin action retries it)
+    FAILED = (
+        "failed",
+        "Failed",
+    )  # gave up after the maximum attempts; staff must look (admin action retries it)
 
 
 class ErasureTask(models.Model):
-    """One data area of an erasure job: its own status, counts, attempts and error, so nothing is half done silently."""
+    """One data area of an erasure job: its own status, counts, attempts and error, so nothing is half done
+    silently."""
 
     job = models.ForeignKey(ErasureJob, on_delete=models.CASCADE, related_name="tasks")
     area = models.CharField(max_length=16, choices=ErasureArea.choices)
-    status = models.CharField(max_length=16, choices=ErasureTaskStatus.choices, default=ErasureTaskStatus.PENDING)
+    status = models.CharField(
+        max_length=16, choices=ErasureTaskStatus.choices, default=ErasureTaskStatus.PENDING
+    )
     rows_found = models.PositiveIntegerField(default=0)
     rows_changed = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -274,10 +308,14 @@ class ErasureLedgerEntry(models.Model):
 
 
 class LegalHold(models.Model):
-    """Stops erasure and retention purges for a person (hashed identifier) or an organization until released."""
+    """Stops erasure and retention purges for a person (hashed identifier) or an organization until
+    released."""
 
     subject_hash = models.CharField(
-        max_length=64, blank=True, db_index=True, help_text="keyed_hash of the person's e-mail or phone number"
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="keyed_hash of the person's e-mail or phone number",
     )
     organization = models.ForeignKey(
         "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
@@ -301,7 +339,11 @@ class LegalHold(models.Model):
         ]
 
     def __str__(self) -> str:
-        target = f"organization {self.organization_id}" if self.organization_id else f"person {self.subject_hash[:12]}…"
+        target = (
+            f"organization {self.organization_id}"
+            if self.organization_id
+            else f"person {self.subject_hash[:12]}…"
+        )
         return f"Legal hold on {target}" + (" (released)" if self.released_at else "")
 
 
@@ -310,16 +352,27 @@ class LegalHold(models.Model):
 
 class RetentionCategory(models.TextChoices):
     MESSAGE_BODIES = "message_bodies", "Message bodies"  # the text of sent messages: blanked
-    MESSAGE_METADATA = "message_metadata", "Message metadata"  # recipient numbers of old messages: pseudonymised
+    MESSAGE_METADATA = (
+        "message_metadata",
+        "Message metadata",
+    )  # recipient numbers of old messages: pseudonymised
     LOGIN_RECORDS = "login_records", "Login records"  # sign-in attempts with IP address and browser: deleted
     API_REQUEST_LOGS = "api_request_logs", "API request logs"  # one row per API call with IP address: deleted
-    WEBHOOK_DELIVERY_LOGS = "webhook_delivery_logs", "Webhook delivery logs"  # payloads sent to customers: deleted
+    WEBHOOK_DELIVERY_LOGS = (
+        "webhook_delivery_logs",
+        "Webhook delivery logs",
+    )  # payloads sent to customers: deleted
     EXPORT_FILES = "export_files", "Access-request export files"  # encrypted archives: deleted
-    CLOSED_REQUESTS = "closed_requests", "Closed privacy requests"  # contact details of closed requests: pseudonymised
+    # Contact details of closed requests: pseudonymised.
+    CLOSED_REQUESTS = "closed_requests", "Closed privacy requests"
+    # Ledger, payments and receipts of a *closed* organization, once its last transaction is older than the
+    # tax retention period (PRIVACY_BILLING_RETENTION_YEARS): deleted together, so billing_audit balances.
+    CLOSED_ORGANIZATION_BILLING = "closed_org_billing", "Billing records of closed organizations"
 
 
 class RetentionRule(models.Model):
-    """How long one category is kept. Defaults come from settings.PRIVACY_RETENTION_DEFAULTS; staff edit here."""
+    """How long one category is kept. Defaults come from settings.PRIVACY_RETENTION_DEFAULTS; staff edit
+    here."""
 
     category = models.CharField(max_length=32, choices=RetentionCategory.choices, unique=True)
     keep_days = models.PositiveIntegerField()

@@ -1,4 +1,5 @@
-"""Periodic jobs of the data side, merged into privacy/periodic.py's SCHEDULE (read by the lead's run_scheduler)."""
+"""Periodic jobs of the data side, merged into privacy/periodic.py's SCHEDULE (read by the lead's
+run_scheduler)."""
 
 SCHEDULE = [
     # Erasures are due every few minutes: after their grace period, after a backoff, after a hold is released.

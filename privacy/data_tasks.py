@@ -22,7 +22,8 @@ def erasure_job_run_task(*, job_id: int) -> str:
 
 @task()
 def erasures_run_due_task() -> int:
-    """Erasures whose grace period ended, areas waiting for a retry, and erasures whose legal hold was released."""
+    """Erasures whose grace period ended, areas waiting for a retry, and erasures whose legal hold was
+    released."""
     from privacy.erasure import erasures_run_due
 
     return erasures_run_due()

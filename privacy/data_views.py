@@ -1,4 +1,5 @@
-"""Pages of the data side: export downloads (owner or secret link), the owner's export list, staff usage analytics."""
+"""Pages of the data side: export downloads (owner or secret link), the owner's export list, staff usage
+analytics."""
 
 from datetime import timedelta
 
@@ -59,5 +60,7 @@ def export_list_view(request):
 def usage_analytics_view(request):
     since = timezone.now() - timedelta(days=30)
     return render(
-        request, "privacy/data/usage_analytics.html", {"summary": usage_analytics_summary(since=since), "since": since}
+        request,
+        "privacy/data/usage_analytics.html",
+        {"summary": usage_analytics_summary(since=since), "since": since},
     )

@@ -3,11 +3,13 @@
     erasure_mark ──> ErasureJob(scheduled, erase_after = now + PRIVACY_ERASURE_GRACE_HOURS)
     erasures_run_due (every few minutes) ──> erasure_job_run(job):
         legal hold on the person or one of their organizations ──> on_hold (tasks on_hold) until released
-        for each area (exports, messages, logs, billing, accounts): ErasureTask pending ──> done | retrying ──> failed
+        for each area (exports, messages, logs, billing, accounts): ErasureTask pending ──> done | retrying
+        ──> failed
         all done ──> the request's "erasure" step succeeds (completion e-mail) ──> privacy area ──> job done,
                      ledger entry (hashes only), identifiers blanked from the job
 
-What to do with each table comes from the registry (`<app>/personal_data.py`): the area code only adds what is not
+What to do with each table comes from the registry (`<app>/personal_data.py`): the area code only adds what is
+not
 a column rule — closing organizations the person solely owns, deleting their sessions, deleting export files.
 Each area runs in its own transaction: it is done completely or not at all, and a failure is recorded on its
 ErasureTask (attempts, error, next try with backoff), e-mailed to staff, and shown in admin.
@@ -109,8 +111,11 @@ class Subject:
         return variants
 
     def identifiers(self) -> list[str]:
-        """Strings that must not survive anywhere, longest first (so a variant inside another is replaced once)."""
-        return sorted({value for value in [self.email, *self.phone_variants()] if value}, key=len, reverse=True)
+        """Strings that must not survive anywhere, longest first (so a variant inside another is replaced
+        once)."""
+        return sorted(
+            {value for value in [self.email, *self.phone_variants()] if value}, key=len, reverse=True
+        )
 
 
 def _finder_q(finder: Finder, subject: Subject) -> Q | None:
@@ -162,11 +167,14 @@ def _empty_value(model_field: models.Field) -> Any:
         return type(default)() if isinstance(default, dict | list) else {}
     if isinstance(model_field, models.CharField | models.TextField):
         return ""
-    raise ValueError(f"{model_field.model._meta.label}.{model_field.name} cannot be emptied (not null, not text)")
+    raise ValueError(
+        f"{model_field.model._meta.label}.{model_field.name} cannot be emptied (not null, not text)"
+    )
 
 
 def erased_hash(value: str, *, max_length: int | None) -> str:
-    """A pseudonym for an erased value: equal inputs stay equal (counts, joins), the input is not recoverable."""
+    """A pseudonym for an erased value: equal inputs stay equal (counts, joins), the input is not
+    recoverable."""
     digest = keyed_hash(value, purpose=ERASED_HASH_PURPOSE)
     prefix = "h:"
     width = len(digest) if max_length is None else max(8, min(len(digest), max_length - len(prefix)))
@@ -255,7 +263,9 @@ def apply_finder(entry: PersonalData, finder: Finder, subject: Subject) -> Count
             continue
         if rule.strategy == Strategy.NULL:
             bulk[model_field.attname] = _empty_value(model_field)
-        elif rule.strategy == Strategy.CONSTANT and not (isinstance(rule.value, str) and "{pk}" in rule.value):
+        elif rule.strategy == Strategy.CONSTANT and not (
+            isinstance(rule.value, str) and "{pk}" in rule.value
+        ):
             bulk[model_field.attname] = rule.value
         elif rule.strategy == Strategy.DELETE_ROW:
             raise ValueError(f"{entry.model}.{name}: DELETE_ROW applies to rows, not fields")
@@ -281,10 +291,13 @@ def apply_finder(entry: PersonalData, finder: Finder, subject: Subject) -> Count
 
 
 def _close_solely_owned_organizations(subject: Subject) -> Counts:
-    """An organization whose only owner is the person is closed: keys revoked, members removed, billing kept."""
+    """An organization whose only owner is the person is closed: keys revoked, members removed, billing
+    kept."""
     if subject.user_id is None:
         return Counts()
-    owned = Membership.objects.filter(user_id=subject.user_id, role=Role.OWNER).values_list("organization_id", flat=True)
+    owned = Membership.objects.filter(user_id=subject.user_id, role=Role.OWNER).values_list(
+        "organization_id", flat=True
+    )
     other_owners = Membership.objects.filter(organization_id__in=owned, role=Role.OWNER).exclude(
         user_id=subject.user_id
     )
@@ -294,7 +307,9 @@ def _close_solely_owned_organizations(subject: Subject) -> Counts:
     for organization in sole:
         counts.found += 1
         organization_close(
-            organization=organization, actor_membership=None, reason="Closed: its sole owner's data was erased"
+            organization=organization,
+            actor_membership=None,
+            reason="Closed: its sole owner's data was erased",
         )
         counts.changed += 1
     return counts
@@ -342,7 +357,8 @@ def _delete_export_files(subject: Subject) -> Counts:
 
 
 def _correspondence_pending(subject: Subject) -> bool:
-    """True while an e-mail about the person's request is still waiting to be sent (it needs their address)."""
+    """True while an e-mail about the person's request is still waiting to be sent (it needs their
+    address)."""
     from privacy.models import RequestMessage
 
     query = Q(pk__in=[])
@@ -351,7 +367,9 @@ def _correspondence_pending(subject: Subject) -> bool:
     if subject.email:
         query |= Q(request__email__iexact=subject.email)
     recent = timezone.now() - timedelta(days=1)
-    return RequestMessage.objects.filter(query, sent_at__isnull=True, error="", created_at__gte=recent).exists()
+    return RequestMessage.objects.filter(
+        query, sent_at__isnull=True, error="", created_at__gte=recent
+    ).exists()
 
 
 AREA_HOOKS: dict[str, list[Callable[[Subject], Counts]]] = {
@@ -361,7 +379,8 @@ AREA_HOOKS: dict[str, list[Callable[[Subject], Counts]]] = {
 
 
 def erase_area(*, area: str, subject: Subject) -> Counts:
-    """Erase one area for one person, in one transaction. Idempotent: a second run finds nothing left to change."""
+    """Erase one area for one person, in one transaction. Idempotent: a second run finds nothing left to
+    change."""
     counts = Counts()
     with transaction.atomic():
         for hook in AREA_HOOKS.get(area, []):
@@ -380,7 +399,9 @@ def _subject_organization_ids(subject: Subject) -> set[int]:
 
     ids: set[int] = set()
     if subject.user_id is not None:
-        ids |= set(Membership.objects.filter(user_id=subject.user_id).values_list("organization_id", flat=True))
+        ids |= set(
+            Membership.objects.filter(user_id=subject.user_id).values_list("organization_id", flat=True)
+        )
     if subject.phone:
         ids |= set(
             Message.objects.filter(recipient__in=subject.phone_variants())
@@ -423,7 +444,9 @@ def legal_hold_place(
         reason=reason.strip(),
         placed_by=actor,
     )
-    audit_log_record(event_type="privacy.legal_hold_placed", organization=organization, actor=actor, target=hold)
+    audit_log_record(
+        event_type="privacy.legal_hold_placed", organization=organization, actor=actor, target=hold
+    )
     return hold
 
 
@@ -487,7 +510,11 @@ def erasure_job_create(
         event_type="privacy.erasure_marked",
         actor=actor,
         target=job,
-        extra={"subject_kind": subject_kind, "erase_after": job.erase_after.isoformat(), "request": request_id},
+        extra={
+            "subject_kind": subject_kind,
+            "erase_after": job.erase_after.isoformat(),
+            "request": request_id,
+        },
     )
     return job
 
@@ -502,7 +529,9 @@ def erasure_job_cancel(*, job: ErasureJob, actor: User | None, reason: str) -> E
     job.phone_number = ""
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "email", "phone_number", "finished_at"])
-    audit_log_record(event_type="privacy.erasure_cancelled", actor=actor, target=job, extra={"reason": reason})
+    audit_log_record(
+        event_type="privacy.erasure_cancelled", actor=actor, target=job, extra={"reason": reason}
+    )
     return job
 
 
@@ -525,9 +554,10 @@ def _alert_staff(job: ErasureJob, task: ErasureTask) -> None:
     send_mail(
         subject=f"Erasure #{job.pk}: the {task.area} area failed after {task.attempts} attempts",
         message=(
-            f"Erasure job #{job.pk} ({job.subject_kind}) could not erase the {task.get_area_display()} area.\n\n"
+            f"Erasure job #{job.pk} ({job.subject_kind}) could not erase the {task.get_area_display()} "
+            "area.\n\n"
             f"Last error: {task.last_error}\n\nThe other areas carry on; this one waits for staff. "
-            f"Fix the cause, then use \"Retry failed areas\" in admin: {_admin_url(job)}\n"
+            f'Fix the cause, then use "Retry failed areas" in admin: {_admin_url(job)}\n'
         ),
         from_email=None,
         recipient_list=recipients,
@@ -536,19 +566,28 @@ def _alert_staff(job: ErasureJob, task: ErasureTask) -> None:
 
 
 def _report(job: ErasureJob, *, status: str, error: str = "") -> None:
-    """Tell the request workflow (privacy-requests) how the erasure step stands; never stops the erasure itself."""
+    """Tell the request workflow (privacy-requests) how the erasure step stands; never stops the erasure
+    itself."""
     if job.request_id is None:
         return
     from privacy.services import request_fulfilment_update
 
     try:
         request_fulfilment_update(request_id=job.request_id, step="erasure", status=status, error=error)
-    except Exception:  # the erasure's own state is the truth; a reporting problem is logged for staff
+    except Exception as exc:  # the erasure's own state is the truth; a reporting problem is logged for staff
         logger.exception("erasure %s: could not report %s to request %s", job.pk, status, job.request_id)
+        audit_log_record(
+            event_type="privacy.fulfilment_report_failed",
+            target=job,
+            extra={
+                "request": job.request_id,
+                "status": status,
+                "error": f"{type(exc).__name__}: {exc}"[:500],
+            },
+        )
 
 
-def _run_task(job: ErasureJob, task: ErasureTask, subject: Subject) -> None:
-    now = timezone.now()
+def _run_task(job: ErasureJob, task: ErasureTask, subject: Subject, now) -> None:
     # Claim the task: if another worker ran the same job meanwhile, its status moved on and this run skips it.
     claimed = ErasureTask.objects.filter(pk=task.pk, status=task.status).update(
         status=ErasureTaskStatus.RUNNING, started_at=task.started_at or now
@@ -560,7 +599,9 @@ def _run_task(job: ErasureJob, task: ErasureTask, subject: Subject) -> None:
     task.started_at = task.started_at or now
     try:
         if task.area == ErasureArea.PRIVACY and _correspondence_pending(subject):
-            raise ErasureDeferred("Waiting for the request's last e-mail to be sent before erasing its address.")
+            raise ErasureDeferred(
+                "Waiting for the request's last e-mail to be sent before erasing its address."
+            )
         counts = erase_area(area=task.area, subject=subject)
     except ErasureDeferred as exc:
         task.status = ErasureTaskStatus.RETRYING
@@ -595,7 +636,9 @@ def _run_task(job: ErasureJob, task: ErasureTask, subject: Subject) -> None:
 def _due(task: ErasureTask, now) -> bool:
     if task.status in (ErasureTaskStatus.PENDING, ErasureTaskStatus.ON_HOLD):
         return True
-    return task.status == ErasureTaskStatus.RETRYING and (task.next_attempt_at is None or task.next_attempt_at <= now)
+    return task.status == ErasureTaskStatus.RETRYING and (
+        task.next_attempt_at is None or task.next_attempt_at <= now
+    )
 
 
 def erasure_job_run(*, job_id: int, now=None) -> ErasureJob:
@@ -628,16 +671,20 @@ def erasure_job_run(*, job_id: int, now=None) -> ErasureJob:
             others = [t for a, t in tasks.items() if a != ErasureArea.PRIVACY]
             if not all(t.status == ErasureTaskStatus.DONE for t in others):
                 break
-            # Everything but the request's own record is erased: the request can be completed (its e-mail sent).
+            # Everything but the request's own record is erased: the request can be completed (its e-mail
+            # sent).
             if task.status == ErasureTaskStatus.PENDING:
                 _report(job, status="succeeded")
         if _due(task, now):
-            _run_task(job, task, subject)
+            _run_task(job, task, subject, now)
     return _finish_if_settled(job, tasks, subject)
 
 
 @transaction.atomic
 def _finish_if_settled(job: ErasureJob, tasks: dict[str, ErasureTask], subject: Subject) -> ErasureJob:
+    job = ErasureJob.objects.select_for_update().get(pk=job.pk)
+    if job.status in (ErasureStatus.DONE, ErasureStatus.CANCELLED):
+        return job  # another run finished it meanwhile
     statuses = {task.status for task in tasks.values()}
     if statuses == {ErasureTaskStatus.DONE}:
         ErasureLedgerEntry.objects.create(
@@ -666,7 +713,9 @@ def _finish_if_settled(job: ErasureJob, tasks: dict[str, ErasureTask], subject: 
         failed = [t for t in tasks.values() if t.status == ErasureTaskStatus.FAILED]
         job.status = ErasureStatus.FAILED
         job.save(update_fields=["status"])
-        audit_log_record(event_type="privacy.erasure_failed", target=job, extra={"areas": [t.area for t in failed]})
+        audit_log_record(
+            event_type="privacy.erasure_failed", target=job, extra={"areas": [t.area for t in failed]}
+        )
         _report(job, status="failed", error="; ".join(f"{t.area}: {t.last_error}" for t in failed))
     return job
 
@@ -677,7 +726,9 @@ def erasure_tasks_retry(*, job: ErasureJob, actor: User | None) -> int:
     job = ErasureJob.objects.select_for_update().get(pk=job.pk)
     if job.status in (ErasureStatus.DONE, ErasureStatus.CANCELLED):
         raise Conflict(f"Erasure #{job.pk} is {job.status}.")
-    retried = job.tasks.filter(status__in=[ErasureTaskStatus.FAILED, ErasureTaskStatus.RETRYING]).update(
+    # RUNNING too: a worker that died mid-area left its status behind (its transaction rolled back).
+    stuck_or_failed = [ErasureTaskStatus.FAILED, ErasureTaskStatus.RETRYING, ErasureTaskStatus.RUNNING]
+    retried = job.tasks.filter(status__in=stuck_or_failed).update(
         status=ErasureTaskStatus.PENDING, attempts=0, next_attempt_at=None
     )
     if job.status == ErasureStatus.FAILED:
@@ -722,7 +773,9 @@ class ReplayResult:
     per_area: dict[str, Counts] = field(default_factory=dict)
 
 
-def _matching_values(entry: PersonalData, finder: Finder, wanted: set[str], purpose: str, normalise) -> set[str]:
+def _matching_values(
+    entry: PersonalData, finder: Finder, wanted: set[str], purpose: str, normalise
+) -> set[str]:
     """Distinct values of a finder's column whose keyed hash is in `wanted` (read as a stream)."""
     model = entry.model_class
     found = set()
@@ -751,14 +804,19 @@ def erasures_replay() -> ReplayResult:
     phones: set[str] = set()
     for entry in registry().available():
         for finder in entry.finders:
-            if finder.by == By.EMAIL and not finder.lookup and email_hashes:
-                emails |= _matching_values(entry, finder, email_hashes, EMAIL_HASH_PURPOSE, lambda v: v.strip().lower())
-            elif finder.by == By.PHONE and not finder.lookup and phone_hashes:
+            if finder.lookup or "__" in finder.path:
+                # Free-text finders cannot be enumerated; related paths repeat a column found directly.
+                continue
+            if finder.by == By.EMAIL and email_hashes:
+                emails |= _matching_values(
+                    entry, finder, email_hashes, EMAIL_HASH_PURPOSE, lambda v: v.strip().lower()
+                )
+            elif finder.by == By.PHONE and phone_hashes:
                 phones |= _matching_values(entry, finder, phone_hashes, PHONE_HASH_PURPOSE, canonical_phone)
     subjects: list[Subject] = []
-    users_by_email = dict(
-        User.objects.filter(email__in=list(emails)).values_list("email", "pk")
-    ) if emails else {}
+    users_by_email = (
+        dict(User.objects.filter(email__in=list(emails)).values_list("email", "pk")) if emails else {}
+    )
     for email in emails:
         subjects.append(Subject.build(user_id=users_by_email.get(email), email=email))
     for phone in phones:

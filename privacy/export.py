@@ -1,10 +1,12 @@
 """Access exports: a ZIP with one JSON and one CSV file per policy category plus a README, encrypted at rest.
 
-The archive is written row by row (`.iterator(chunk_size=...)`) straight into the ZIP entry, and the ZIP is written
+The archive is written row by row (`.iterator(chunk_size=...)`) straight into the ZIP entry, and the ZIP is
+written
 straight into an encrypting writer: the plaintext never touches the disk and memory stays bounded by one chunk
 whatever the size of the person's data.
 
-Stored format (`*.zip.enc`): MAGIC, then frames of [4-byte big-endian length][Fernet token of up to CHUNK bytes].
+Stored format (`*.zip.enc`): MAGIC, then frames of [4-byte big-endian length][Fernet token of up to CHUNK
+bytes].
 Every frame is encrypted with `portal.crypto` (the current FIELD_ENCRYPTION_KEYS), so key rotation applies.
 """
 
@@ -35,7 +37,7 @@ from portal.crypto import decrypt_bytes, encrypt_bytes
 from portal.errors import ApplicationError, NotFound
 from privacy.data_models import DataExport, DataExportDownload, ExportStatus
 from privacy.erasure import Subject, _finder_q
-from privacy.registry import CATEGORY_DESCRIPTIONS, Category, PersonalData, registry
+from privacy.registry import CATEGORY_DESCRIPTIONS, Category, registry
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +114,7 @@ def export_path(export: DataExport) -> Path:
 
 def export_file_delete(*, export: DataExport) -> None:
     if export.file_name:
-        try:
-            export_path(export).unlink()
-        except FileNotFoundError:
-            pass
+        export_path(export).unlink(missing_ok=True)
     DataExport.objects.filter(pk=export.pk).update(file_name="", size_bytes=None, status=ExportStatus.EXPIRED)
 
 
@@ -127,7 +126,8 @@ def subject_for_export(export: DataExport) -> Subject:
 
 
 def _sections(subject: Subject, category: str):
-    """(entry, finder label, queryset of values) for every table with data of this category about the subject."""
+    """(entry, finder label, queryset of values) for every table with data of this category about the
+    subject."""
     for entry in registry().available():
         groups: dict[tuple[str, ...], list] = {}
         for finder in entry.finders:
@@ -145,7 +145,10 @@ def _sections(subject: Subject, category: str):
             query = Q()
             for _, finder_query in found:
                 query |= finder_query
-            label = "; ".join(dict.fromkeys(finder.label for finder, _ in found if finder.label)) or entry.description
+            label = (
+                "; ".join(dict.fromkeys(finder.label for finder, _ in found if finder.label))
+                or entry.description
+            )
             qs = entry.model_class._base_manager.filter(query)
             if any("__" in finder.path for finder, _ in found):
                 qs = qs.distinct()
@@ -163,7 +166,11 @@ def _json_value(value: Any) -> Any:
 def _write_json(entry_file, subject: Subject, category: str, counts: dict[str, int]) -> None:
     encoder = DjangoJSONEncoder()
     write = entry_file.write
-    head = {"category": category, "title": Category(category).label, "description": CATEGORY_DESCRIPTIONS[category]}
+    head = {
+        "category": category,
+        "title": Category(category).label,
+        "description": CATEGORY_DESCRIPTIONS[category],
+    }
     write(json.dumps(head, indent=1)[:-2].encode() + b',\n "tables": [')
     first_table = True
     for entry, label, columns, values in _sections(subject, category):
@@ -208,29 +215,27 @@ def readme_text(export: DataExport, subject: Subject, counts: dict[str, int]) ->
         "==================",
         "",
         f"Export #{export.pk}, made {timezone.localtime():%d %B %Y %H:%M} (Philippine time).",
-        "It answers your access request under section 6 of our privacy policy and the Data Privacy Act of 2012.",
+        "It answers your access request (section 6 of our privacy policy; Data Privacy Act of 2012).",
         "",
-        "It holds every record we keep about you, grouped in the four categories of section 2 of the policy.",
-        "Each category comes twice: as JSON (tables of records) and as CSV (one line per field: table, what the",
-        "record is, record id, field, value), so it opens in a spreadsheet.",
+        "It holds every record we keep about you, in the four categories of section 2 of the policy.",
+        "Each category comes twice: as JSON (tables of records) and as CSV (one line per field:",
+        "table, what the record is, record id, field, value), so it opens in a spreadsheet.",
         "",
     ]
     for category in Category:
+        records = counts.get(category.value, 0)
         lines += [
-            f"{category.value}.json / {category.value}.csv — {category.label} ({counts.get(category.value, 0)} records)",
+            f"{category.value}.json / {category.value}.csv: {category.label} ({records} records)",
             f"    {CATEGORY_DESCRIPTIONS[category]}",
         ]
-    lines += [
-        "",
-        "Where the data comes from (tables):",
-    ]
+    lines += ["", "Where the data comes from (tables):"]
     for entry in registry().available():
         if any(finder.export != () for finder in entry.finders):
             lines.append(f"  {entry.model}: {entry.description}")
     lines += [
         "",
-        "Not included, on purpose: password hashes, API key hashes, two-factor secrets, and data about other people",
-        "(for example the recipients and text of messages you sent on behalf of your organization).",
+        "Not included, on purpose: password hashes, API key hashes, two-factor secrets, and data about",
+        "other people (for example the recipients and text of messages you sent for your organization).",
         "",
         "Messages sent to your phone number list the organization that sent each one (organization__name).",
         "",
@@ -272,7 +277,9 @@ def export_build(*, export_id: int) -> DataExport:
     except Exception as exc:
         partial_path.unlink(missing_ok=True)
         logger.exception("export %s failed", export.pk)
-        DataExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, last_error=f"{exc!r}"[:2000])
+        DataExport.objects.filter(pk=export.pk).update(
+            status=ExportStatus.FAILED, last_error=f"{exc!r}"[:2000]
+        )
         export.refresh_from_db()
         _report(export, status="failed", error=export.last_error)
         return export
@@ -319,7 +326,8 @@ def _send_link(export: DataExport, token: str) -> None:
             message=(
                 "The copy of your personal data you asked for is ready.\n\n"
                 f"Download it here until {expires:%d %B %Y %H:%M} (Philippine time): {url}\n\n"
-                "This link is for you alone: anyone who has it can download the file. Each download is logged.\n"
+                "This link is for you alone: anyone who has it can download the file. Each download is "
+                "logged.\n"
             ),
             from_email=None,
             recipient_list=[recipient],
@@ -334,8 +342,19 @@ def _report(export: DataExport, *, status: str, error: str = "") -> None:
 
     try:
         request_fulfilment_update(request_id=export.request_id, step="export", status=status, error=error)
-    except Exception:  # the export's own state is the truth; a reporting problem is logged for staff
+    except Exception as exc:  # the export's own state is the truth; a reporting problem is logged for staff
         logger.exception("export %s: could not report %s to request %s", export.pk, status, export.request_id)
+        from accounts.services import audit_log_record
+
+        audit_log_record(
+            event_type="privacy.fulfilment_report_failed",
+            target=export,
+            extra={
+                "request": export.request_id,
+                "status": status,
+                "error": f"{type(exc).__name__}: {exc}"[:500],
+            },
+        )
 
 
 @transaction.atomic
@@ -363,22 +382,29 @@ def export_create(
     )
     from accounts.services import audit_log_record
 
-    audit_log_record(event_type="privacy.export_started", actor=actor, target=export, extra={"request": request_id})
+    audit_log_record(
+        event_type="privacy.export_started", actor=actor, target=export, extra={"request": request_id}
+    )
     transaction.on_commit(lambda: export_build_task.enqueue(export_id=export.pk))
     return export
 
 
-def export_download(*, export_id: int, token_or_user, ip: str | None, user_agent: str = "") -> tuple[str, Iterator[bytes]]:
+def export_download(
+    *, export_id: int, token_or_user, ip: str | None, user_agent: str = ""
+) -> tuple[str, Iterator[bytes]]:
     """Check the link, log the download, and return (file name, plaintext chunks of the ZIP).
 
-    `token_or_user` is the secret token from the e-mailed link (str), or the signed-in user, who must be the export's
+    `token_or_user` is the secret token from the e-mailed link (str), or the signed-in user, who must be the
+    export's
     owner. Anything else — wrong token, another user, unknown id — is the same 404.
     """
     export = DataExport.objects.select_related("user").filter(pk=export_id).first()
     if export is None:
         raise NotFound("No such export.")
     if isinstance(token_or_user, str):
-        allowed = bool(export.token_hash) and hmac.compare_digest(export.token_hash, token_hash(token_or_user))
+        allowed = bool(export.token_hash) and hmac.compare_digest(
+            export.token_hash, token_hash(token_or_user)
+        )
         user = None
     else:
         user = token_or_user if getattr(token_or_user, "is_authenticated", False) else None
@@ -397,7 +423,11 @@ def export_download(*, export_id: int, token_or_user, ip: str | None, user_agent
     if not path.exists():
         raise NotFound("The export file is gone; ask for a new copy of your data.")
     DataExportDownload.objects.create(
-        export=export, user=user, via_token=user is None, ip_address=ip or None, user_agent=(user_agent or "")[:1000]
+        export=export,
+        user=user,
+        via_token=user is None,
+        ip_address=ip or None,
+        user_agent=(user_agent or "")[:1000],
     )
     filename = f"personal-data-export-{export.pk}.zip"
     return filename, decrypt_stream(path)

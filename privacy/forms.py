@@ -12,6 +12,9 @@ UPDATE_FIELD_LABELS = {
 }
 
 
+CHECK = {"class": "form-check-input"}
+
+
 def _objection_choices():
     from privacy.services import objection_choices
 
@@ -20,7 +23,7 @@ def _objection_choices():
 
 class _RequestFieldsMixin(forms.Form):
     kind = forms.ChoiceField(
-        choices=RequestKind.choices, widget=forms.RadioSelect, label="What do you want to do?"
+        choices=RequestKind.choices, widget=forms.RadioSelect(attrs=CHECK), label="What do you want to do?"
     )
     details = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -40,7 +43,10 @@ class _RequestFieldsMixin(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     objections = forms.MultipleChoiceField(
-        choices=(), required=False, widget=forms.CheckboxSelectMultiple, label="Processing you object to"
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs=CHECK),
+        label="Processing you object to",
     )
 
     def __init__(self, *args, **kwargs):
@@ -74,7 +80,7 @@ class PublicRequestForm(_RequestFieldsMixin):
             (VerificationMethod.SMS, "Send me a code by SMS (proves the mobile number is yours)"),
         ],
         initial=VerificationMethod.EMAIL,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs=CHECK),
         label="How do we check it is you?",
     )
 

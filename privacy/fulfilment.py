@@ -1,7 +1,7 @@
 """What privacy-requests calls to fulfil a verified request: export, erasure, objection (contract in notes).
 
 Each takes the `DataSubjectRequest` and hands the work to the data side; progress comes back through
-`privacy.services.request_fulfilment_update(request_id=..., step="export" | "erasure", status=..., error=...)`.
+`privacy.services.request_fulfilment_update(request_id=..., step="export"|"erasure", status=..., error=...)`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ def _subject_kind(request) -> str:
 
 def export_start(*, request, actor=None) -> DataExport:
     """Start building the requester's export in the background; the link is e-mailed when it is ready."""
+    user = request.user if request.user_id else None
     return export_create(
         subject_kind=_subject_kind(request),
-        user=request.user if request.user_id else None,
+        user=user,
         email=request.email,
-        phone_number=request.phone_number,
+        # Messages to the account holder's own number are theirs too.
+        phone_number=request.phone_number or (user.phone_number if user is not None else ""),
         request_id=request.pk,
         actor=actor,
     )
@@ -42,7 +44,8 @@ def erasure_mark(*, request, actor=None) -> ErasureJob:
     return erasure_job_create(
         subject_kind=_subject_kind(request),
         user=user,
-        # The account's own address is the one its data is filed under; the request's is used without an account.
+        # The account's own address is the one its data is filed under; the request's is used without an
+        # account.
         email=user.email if user is not None else request.email,
         phone_number=request.phone_number or (user.phone_number if user is not None else ""),
         request_id=request.pk,
@@ -52,7 +55,8 @@ def erasure_mark(*, request, actor=None) -> ErasureJob:
 
 @transaction.atomic
 def objection_apply(*, request, actor=None) -> None:
-    """Record each objection of an object request: "sms" becomes a suppression, the rest per-person switches."""
+    """Record each objection of an object request: "sms" becomes a suppression, the rest per-person
+    switches."""
     objections = list(request.objections or [])
     if not objections:
         raise ApplicationError("The request names no processing to object to.", code="invalid_objections")
@@ -61,13 +65,15 @@ def objection_apply(*, request, actor=None) -> None:
             phone = request.phone_number or (request.user.phone_number if request.user_id else "")
             if not phone:
                 raise Conflict(
-                    "The objection to SMS needs the requester's phone number; ask for it first.", code="no_phone"
+                    "The objection to SMS needs the requester's phone number; ask for it first.",
+                    code="no_phone",
                 )
             suppression_add(phone_number=phone, source=SuppressionSource.REQUEST, actor=actor)
         elif objection in ProcessingKind.values:
             if not request.user_id:
                 raise Conflict(
-                    f"The objection to {objection} applies to a portal account, and none is linked to this request.",
+                    f"The objection to {objection} applies to a portal account, and none is linked to this "
+                    "request.",
                     code="no_account",
                 )
             processing_objection_add(user=request.user, processing=objection, actor=actor)
@@ -75,5 +81,7 @@ def objection_apply(*, request, actor=None) -> None:
             raise ApplicationError(f"Unknown objection {objection!r}.", code="invalid_objections")
 
 
-def export_download(*, export_id: int, token_or_user, ip: str | None, user_agent: str = "") -> tuple[str, Iterator[bytes]]:
+def export_download(
+    *, export_id: int, token_or_user, ip: str | None, user_agent: str = ""
+) -> tuple[str, Iterator[bytes]]:
     return _export_download(export_id=export_id, token_or_user=token_or_user, ip=ip, user_agent=user_agent)

@@ -9,14 +9,16 @@ A data subject request (access, update, delete, object) moves through one workfl
         ├──▶ expired (unverified for 7 days)
         └──▶ rejected (reason told to the requester, with the right to complain to the NPC) / withdrawn
 
-Every transition is a `RequestEvent`; every e-mail or SMS about a request is a `RequestMessage`; export/erasure
-steps report into `FulfilmentStep`. Together with `RequestEvidence` they are the record of compliance and are kept.
+Every transition is a `RequestEvent`; every e-mail or SMS about a request is a `RequestMessage`;
+export/erasure steps report into `FulfilmentStep`. Together with `RequestEvidence` they are the record of
+compliance and are kept.
 
-The due date is never stored as a number of days: the request stores the SLA *rule* and its inputs (receipt time,
-paused time, extension) and `privacy.sla.due_at_compute` derives `due_at` from them (kept on the row so the board can
-sort and filter in the database, recomputed by the services whenever an input changes).
+The due date is never stored as a number of days: the request stores the SLA *rule* and its inputs (receipt
+time, paused time, extension) and `privacy.sla.due_at_compute` derives `due_at` from them (kept on the row so
+the board can sort and filter in the database, recomputed by the services whenever an input changes).
 
-Data-area models (suppressions, objections, exports, erasures, retention, legal holds) live in privacy/data_models.py.
+Data-area models (suppressions, objections, exports, erasures, retention, legal holds) live in
+privacy/data_models.py.
 """
 
 from datetime import timedelta
@@ -63,8 +65,8 @@ OPEN_STATUSES = (
     RequestStatus.IN_PROGRESS,
     RequestStatus.AWAITING_REQUESTER,
 )
-# Statuses whose SLA clock counts: a submitted request is not yet verified, so it is not on the staff queue by default,
-# but the law's clock already runs from receipt, so it counts too.
+# Statuses whose SLA clock counts: a submitted request is not yet verified, so it is not on the staff queue
+# by default, but the law's clock already runs from receipt, so it counts too.
 CLOSED_STATUSES = (
     RequestStatus.COMPLETED,
     RequestStatus.REJECTED,
@@ -112,7 +114,7 @@ class DataSubjectRequest(models.Model):
 
     verification_method = models.CharField(max_length=16, choices=VerificationMethod.choices)
     verified_at = models.DateTimeField(null=True, blank=True)
-    # The secret status link's token is shown to the requester once (and e-mailed); only its SHA-256 is stored.
+    # The secret status link's token is shown once (and e-mailed); only its SHA-256 is stored.
     status_token_hash = models.CharField(max_length=64, unique=True)
 
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -185,7 +187,8 @@ class DataSubjectRequest(models.Model):
 
 
 class RequestEvent(models.Model):
-    """One row per change of a request: transitions (from → to) and actions that keep the status (assign, extend)."""
+    """One row per change of a request: transitions (from → to) and actions that keep the status (assign,
+    extend)."""
 
     request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=32)
@@ -194,7 +197,7 @@ class RequestEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # "requester", "system" or "staff": who acted when there is no user row (the public requester, a periodic job).
+    # "requester", "system" or "staff": who acted when no user row did (the public requester, a periodic job).
     actor_label = models.CharField(max_length=32, blank=True)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -294,7 +297,8 @@ class FulfilmentStep(models.Model):
 
 
 class ReminderSent(models.Model):
-    """Each reminder/escalation is recorded once; the unique key makes a re-run of a periodic job send nothing."""
+    """Each reminder/escalation is recorded once; the unique key makes a re-run of a periodic job send
+    nothing."""
 
     request = models.ForeignKey(
         DataSubjectRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"

@@ -1,10 +1,11 @@
 """Objections and suppressions: the questions processing code asks before it acts.
 
-- "May I send to this number?" -> `suppressed_numbers` / `recipient_is_suppressed` (the messaging engine asks before
-  it charges; a suppressed recipient's message is stored as rejected with error_code "recipient_opted_out").
+- "May I send to this number?" -> `suppressed_numbers` / `recipient_is_suppressed` (the messaging engine
+  asks before it charges; a suppressed recipient's message is stored as rejected, "recipient_opted_out").
 - "May I include this person in this optional processing?" -> `user_allows`.
 
-Numbers are compared by keyed hash of their E.164 form, so the suppression table never holds a number in clear.
+Numbers are compared by keyed hash of their E.164 form, so the suppression table never holds a number in
+clear.
 """
 
 from collections.abc import Iterable
@@ -26,9 +27,10 @@ from privacy.data_models import (
 
 
 def canonical_phone(raw: str) -> str:
-    """E.164 for anything phonenumbers can read as a Philippine (or international) number; else the trimmed input.
+    """E.164 for anything phonenumbers can read as a Philippine (or international) number; else the trimmed
+    input.
 
-    The suppression check must not depend on how a caller wrote the number ("0917 123 4567" and "+639171234567"
+    The suppression check must not depend on how a caller wrote the number ("0917 123 4567", "+639171234567"
     are the same person), and must not fail on junk: junk simply never matches.
     """
     value = (raw or "").strip()
@@ -66,7 +68,9 @@ def user_allows(*, user, processing: str) -> bool:
     Unknown processing kinds are a programming error (a typo would silently allow everything), so they raise.
     """
     if processing not in ProcessingKind.values:
-        raise ValueError(f"Unknown processing {processing!r}; expected one of {', '.join(ProcessingKind.values)}")
+        raise ValueError(
+            f"Unknown processing {processing!r}; expected one of {', '.join(ProcessingKind.values)}"
+        )
     if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
         return True
     return not ProcessingObjection.objects.filter(
@@ -89,28 +93,39 @@ def suppression_add(*, phone_number: str, source: str, actor=None) -> Suppressio
     if not number:
         raise ApplicationError("A phone number is required.", code="invalid_number")
     hashed = keyed_hash(number, purpose=PHONE_HASH_PURPOSE)
-    existing = Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
+    existing = (
+        Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
+    )
     if existing is not None:
         return existing
     suppression = Suppression.objects.create(phone_hash=hashed, source=source, created_by=_real_user(actor))
     audit_log_record(
-        event_type="privacy.suppression_added", actor=_real_user(actor), target=suppression, extra={"source": source}
+        event_type="privacy.suppression_added",
+        actor=_real_user(actor),
+        target=suppression,
+        extra={"source": source},
     )
     return suppression
 
 
 @transaction.atomic
 def suppression_remove(*, phone_number: str, actor=None, reason: str = "") -> bool:
-    """Lift a suppression (the person asked to receive messages again, e.g. replied START). True if one was active."""
+    """Lift a suppression (the person asked to receive messages again, e.g. replied START). True if one was
+    active."""
     hashed = phone_hash(phone_number)
-    suppression = Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
+    suppression = (
+        Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
+    )
     if suppression is None:
         return False
     suppression.removed_at = timezone.now()
     suppression.removed_by = _real_user(actor)
     suppression.save(update_fields=["removed_at", "removed_by"])
     audit_log_record(
-        event_type="privacy.suppression_removed", actor=_real_user(actor), target=suppression, extra={"reason": reason}
+        event_type="privacy.suppression_removed",
+        actor=_real_user(actor),
+        target=suppression,
+        extra={"reason": reason},
     )
     return True
 
@@ -122,12 +137,16 @@ def processing_objection_add(*, user, processing: str, actor=None) -> Processing
             f"Unknown processing {processing!r}; use one of {', '.join(ProcessingKind.values)}.",
             code="invalid_processing",
         )
-    existing = ProcessingObjection.objects.filter(user=user, processing=processing, withdrawn_at__isnull=True).first()
+    existing = ProcessingObjection.objects.filter(
+        user=user, processing=processing, withdrawn_at__isnull=True
+    ).first()
     if existing is not None:
         return existing
     objection = ProcessingObjection.objects.create(user=user, processing=processing)
     audit_log_record(
-        event_type="privacy.objection_added", actor=_real_user(actor) or user, target=objection,
+        event_type="privacy.objection_added",
+        actor=_real_user(actor) or user,
+        target=objection,
         extra={"processing": processing},
     )
     return objection
@@ -135,12 +154,14 @@ def processing_objection_add(*, user, processing: str, actor=None) -> Processing
 
 @transaction.atomic
 def processing_objection_withdraw(*, user, processing: str, actor=None) -> bool:
-    updated = ProcessingObjection.objects.filter(user=user, processing=processing, withdrawn_at__isnull=True).update(
-        withdrawn_at=timezone.now()
-    )
+    updated = ProcessingObjection.objects.filter(
+        user=user, processing=processing, withdrawn_at__isnull=True
+    ).update(withdrawn_at=timezone.now())
     if updated:
         audit_log_record(
-            event_type="privacy.objection_withdrawn", actor=_real_user(actor) or user, extra={"processing": processing}
+            event_type="privacy.objection_withdrawn",
+            actor=_real_user(actor) or user,
+            extra={"processing": processing},
         )
     return bool(updated)
 
@@ -153,7 +174,8 @@ def _real_user(actor):
 
 
 def usage_analytics_users():
-    """Active users who did not object to usage analytics: the only people aggregate usage statistics may count."""
+    """Active users who did not object to usage analytics: the only people aggregate usage statistics may
+    count."""
     from accounts.models import User
 
     objected = ProcessingObjection.objects.filter(
@@ -163,7 +185,8 @@ def usage_analytics_users():
 
 
 def usage_analytics_summary(*, since) -> dict[str, int]:
-    """Staff usage statistics since a time: users, messages and API requests — people who objected left out."""
+    """Staff usage statistics since a time: users, messages and API requests — people who objected left
+    out."""
     from accounts.models import APIRequestLog
     from messaging.models import Message
 

@@ -1,7 +1,8 @@
 """Periodic privacy jobs, read by the lead's `run_scheduler`: (dotted task path, interval in seconds).
 
-Every job is idempotent (reminders and escalations are recorded in `ReminderSent` with a unique key), so running it
-more often than needed sends nothing twice: the daily escalation runs hourly but its key is the calendar day.
+Every job is idempotent (reminders and escalations are recorded in `ReminderSent` with a unique key), so
+running it more often than needed sends nothing twice: the daily escalation runs hourly but its key is the
+calendar day.
 """
 
 from privacy.data_periodic import SCHEDULE as DATA_SCHEDULE
@@ -12,6 +13,7 @@ SCHEDULE = [
     ("privacy.tasks.requests_expire_unverified_task", HOUR),
     ("privacy.tasks.requests_remind_unverified_task", HOUR),
     ("privacy.tasks.requests_send_due_reminders_task", HOUR),
+    ("privacy.tasks.requests_alert_stuck_steps_task", HOUR),
     ("privacy.tasks.requests_escalate_overdue_task", HOUR),
     *DATA_SCHEDULE,
 ]

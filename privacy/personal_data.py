@@ -1,7 +1,8 @@
 """Personal data held by privacy itself (requests, inquiries, exports, objections) and by the task queue.
 
 Read by `privacy.registry`. Rows found through a request (events, messages, evidence) come before the request,
-whose contact details are replaced last. The record that a request was made and answered is kept (accountability,
+whose contact details are replaced last. The record that a request was made and answered is kept
+(accountability,
 Data Privacy Act sec. 21 and NPC Circular 2016-01), without the person's contact details.
 """
 
@@ -13,7 +14,9 @@ USAGE = Category.USAGE_DATA
 ACCOUNT = Category.ACCOUNT_INFORMATION
 TECHNICAL = Category.TECHNICAL_DATA
 
-COMPLIANCE_GROUND = "Record of compliance (Data Privacy Act sec. 21, accountability); kept without contact details."
+COMPLIANCE_GROUND = (
+    "Record of compliance (Data Privacy Act sec. 21, accountability); kept without contact details."
+)
 ERASURE_JOB_GROUND = "Encrypted at rest and blanked when the erasure finishes; needed to run it."
 
 
@@ -213,9 +216,10 @@ PERSONAL_DATA = [
 ]
 
 EXCLUDED = {
-    "privacy.ErasureLedgerEntry": "Keyed hashes only; kept so erasures are re-applied after a backup restore.",
+    "privacy.ErasureLedgerEntry": "Keyed hashes only; kept so erasures are re-applied after a restore.",
     "privacy.Holiday": "Names of public holidays.",
     "django_tasks_database.DBTaskResult": (
-        "Queue and backend names; task arguments are ids only (house rule), never e-mail addresses or numbers."
+        "Queue and backend names; task arguments are ids only (house rule), never e-mail addresses or "
+        "numbers."
     ),
 }

@@ -1,17 +1,22 @@
 """The personal-data registry: what every app holds about a person, and how to export, erase and correct it.
 
-Each app declares, in `<app>/personal_data.py`, two module attributes (read here; nothing registers itself as a
+Each app declares, in `<app>/personal_data.py`, two module attributes (read here; nothing registers itself as
+a
 side effect of being imported):
 
     PERSONAL_DATA = [PersonalData(model="messaging.Message", area=..., fields={...}, finders=(...)), ...]
     EXCLUDED = {"messaging.Provider": "provider configuration; names a company, not a person", ...}
 
-A declaration may name a model of any app (the project declares the third-party models it installs, e.g. allauth's
-EmailAddress, in the app that uses them). `privacy.checks` fails the system check when a model that looks like it
+A declaration may name a model of any app (the project declares the third-party models it installs, e.g.
+allauth's
+EmailAddress, in the app that uses them). `privacy.checks` fails the system check when a model that looks like
+it
 holds personal data is neither declared nor excluded with a reason, so a new table cannot be forgotten.
 
-How a subject's rows are found: a `Finder` per way in (by user, by e-mail, by phone number). What happens to those
-rows on erasure is attached to the finder, because it depends on *why* the row is the person's: a message sent *to*
+How a subject's rows are found: a `Finder` per way in (by user, by e-mail, by phone number). What happens to
+those
+rows on erasure is attached to the finder, because it depends on *why* the row is the person's: a message sent
+*to*
 a number loses its body and number, a message sent *by* a user only loses the link to the user.
 """
 
@@ -32,9 +37,15 @@ from privacy.data_models import ErasureArea
 class Category(models.TextChoices):
     """The categories of the privacy policy, section 2; one export file each."""
 
-    PERSONAL_INFORMATION = "personal_information", "Personal information"  # name, e-mail address, phone number
+    PERSONAL_INFORMATION = (
+        "personal_information",
+        "Personal information",
+    )  # name, e-mail address, phone number
     USAGE_DATA = "usage_data", "Usage data"  # API usage, message logs, timestamps
-    ACCOUNT_INFORMATION = "account_information", "Account information"  # memberships, preferences, billing details
+    ACCOUNT_INFORMATION = (
+        "account_information",
+        "Account information",
+    )  # memberships, preferences, billing details
     TECHNICAL_DATA = "technical_data", "Technical data"  # IP addresses, devices, browsers
 
 
@@ -45,7 +56,7 @@ CATEGORY_DESCRIPTIONS = {
         "Your organizations and roles, preferences and objections, and billing records that name you. "
         "Password hashes and API key hashes are never included."
     ),
-    Category.TECHNICAL_DATA: "IP addresses, devices and browsers recorded when you signed in or used the API.",
+    Category.TECHNICAL_DATA: "IP addresses, devices and browsers seen when you signed in or used the API.",
 }
 
 
@@ -63,7 +74,10 @@ class By(models.TextChoices):
     EMAIL = "email", "E-mail address"  # a column holding the e-mail address
     PHONE = "phone", "Phone number"  # a column holding the E.164 phone number
     PHONE_HASH = "phone_hash", "Hashed phone number"  # a column holding keyed_hash(phone, PHONE_HASH_PURPOSE)
-    EMAIL_HASH = "email_hash", "Hashed e-mail address"  # a column holding keyed_hash(email, EMAIL_HASH_PURPOSE)
+    EMAIL_HASH = (
+        "email_hash",
+        "Hashed e-mail address",
+    )  # a column holding keyed_hash(email, EMAIL_HASH_PURPOSE)
 
 
 @dataclass(frozen=True)
@@ -94,7 +108,8 @@ class Finder:
     """One way to find a subject's rows, and what erasure does to the rows found that way.
 
     `erase` is DELETE_ROW or a mapping {field name: Erase}. `lookup` defaults to exact for users, iexact for
-    e-mail and `in` (the E.164 form and the raw form) for phone numbers; `icontains` finds an identifier inside
+    e-mail and `in` (the E.164 form and the raw form) for phone numbers; `icontains` finds an identifier
+    inside
     free text or JSON (use with SCRUB).
     """
 
@@ -102,7 +117,8 @@ class Finder:
     path: str
     erase: Erase | dict[str, Erase]
     lookup: str = ""
-    # Entry fields exported for rows found this way: None = all of them, () = none (e.g. invitations the person
+    # Entry fields exported for rows found this way: None = all of them, () = none (e.g. invitations the
+    # person
     # sent hold *other* people's addresses, so they are erased from but not exported).
     export: tuple[str, ...] | None = None
     label: str = ""  # README wording, e.g. "messages sent to your number"
@@ -115,7 +131,7 @@ class Finder:
 class PersonalData:
     """One model's personal data.
 
-    `fields` maps exported columns (ORM paths such as "organization__name" allowed) to a category; password and
+    `fields` maps exported columns (ORM paths like "organization__name" allowed) to a category; password and
     key hashes are never listed. `correctable` names the fields an update request may change.
     """
 
@@ -146,7 +162,9 @@ class Registry:
     sources: dict[str, str]  # model label -> module that declared it
 
     def entries_in_area(self, area: str) -> list[PersonalData]:
-        return [entry for entry in self.entries.values() if entry.area == area and entry.model_class is not None]
+        return [
+            entry for entry in self.entries.values() if entry.area == area and entry.model_class is not None
+        ]
 
     def available(self) -> Iterator[PersonalData]:
         return (entry for entry in self.entries.values() if entry.model_class is not None)
@@ -156,7 +174,8 @@ class Registry:
 
 
 def build_registry(module_names: list[str] | None = None) -> Registry:
-    """Read PERSONAL_DATA and EXCLUDED from every installed app's `personal_data` module (or the given modules)."""
+    """Read PERSONAL_DATA and EXCLUDED from every installed app's `personal_data` module (or the given
+    modules)."""
     if module_names is None:
         module_names = []
         for config in apps.get_app_configs():
@@ -176,7 +195,9 @@ def build_registry(module_names: list[str] | None = None) -> Registry:
         module = importlib.import_module(module_name)
         for entry in getattr(module, "PERSONAL_DATA", []):
             if entry.model in sources:
-                raise RegistryError(f"{entry.model} is declared twice: in {sources[entry.model]} and {module_name}")
+                raise RegistryError(
+                    f"{entry.model} is declared twice: in {sources[entry.model]} and {module_name}"
+                )
             entries[entry.model] = entry
             sources[entry.model] = module_name
         for label, reason in getattr(module, "EXCLUDED", {}).items():
@@ -192,3 +213,8 @@ def build_registry(module_names: list[str] | None = None) -> Registry:
 @cache
 def registry() -> Registry:
     return build_registry()
+
+
+def correctable_fields() -> dict[str, tuple[str, ...]]:
+    """Model label -> fields an update (correction) request may change, as each app declared them."""
+    return {label: entry.correctable for label, entry in registry().entries.items() if entry.correctable}

@@ -1,8 +1,10 @@
 """Retention: one rule per data category; a daily job deletes or pseudonymises what is older than its rule.
 
 Rules live in `RetentionRule` (staff edit them in admin); a category without a row uses
-settings.PRIVACY_RETENTION_DEFAULTS. Work goes in primary-key batches (bounded memory, short transactions), rows
-under a legal hold (their organization, or the person by hashed e-mail/number) are skipped and counted, and every
+settings.PRIVACY_RETENTION_DEFAULTS. Work goes in primary-key batches (bounded memory, short transactions),
+rows
+under a legal hold (their organization, or the person by hashed e-mail/number) are skipped and counted, and
+every
 category's run leaves a `PurgeLog` row.
 """
 
@@ -15,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.crypto import keyed_hash
@@ -40,7 +43,8 @@ ACTIONS = {
     RetentionCategory.API_REQUEST_LOGS: "Deleted.",
     RetentionCategory.WEBHOOK_DELIVERY_LOGS: "Deleted (finished deliveries only).",
     RetentionCategory.EXPORT_FILES: "The encrypted file is deleted; the record that it was made stays.",
-    RetentionCategory.CLOSED_REQUESTS: "Contact details are removed; the record of what was asked and done stays.",
+    RetentionCategory.CLOSED_REQUESTS: "Contact details removed; what was asked and done stays.",
+    RetentionCategory.CLOSED_ORGANIZATION_BILLING: "Ledger, payments, receipts of a closed account deleted.",
 }
 
 
@@ -117,7 +121,10 @@ class Holds:
         return cls(organization_ids=organization_ids, subject_hashes=subject_hashes, user_ids=user_ids)
 
     def phone_held(self, phone: str) -> bool:
-        return bool(phone) and keyed_hash(canonical_phone(phone), purpose=PHONE_HASH_PURPOSE) in self.subject_hashes
+        return (
+            bool(phone)
+            and keyed_hash(canonical_phone(phone), purpose=PHONE_HASH_PURPOSE) in self.subject_hashes
+        )
 
     def email_held(self, email: str) -> bool:
         return bool(email) and keyed_hash(email, purpose=EMAIL_HASH_PURPOSE) in self.subject_hashes
@@ -128,7 +135,8 @@ class Holds:
 
 @dataclass(frozen=True)
 class Purge:
-    """How one category is purged: candidates, the columns a hold needs, the hold test and the action per batch."""
+    """How one category is purged: candidates, the columns a hold needs, the hold test and the action per
+    batch."""
 
     queryset: Callable[[object], models.QuerySet]  # cutoff -> rows past the rule
     hold_fields: tuple[str, ...]
@@ -219,6 +227,42 @@ def _anonymise_requests(pks: list[int]) -> int:
     return len(requests)
 
 
+def _held_organization(holds: Holds, row: dict) -> bool:
+    return row["pk"] in holds.organization_ids
+
+
+def _closed_organizations_past(cutoff) -> models.QuerySet:
+    """Closed organizations with billing rows but no billing activity since the cutoff."""
+    from accounts.models import Organization, OrganizationStatus
+
+    has_billing = (
+        Q(ledger_entries__isnull=False) | Q(payments__isnull=False) | Q(credit_account__isnull=False)
+    )
+    recent = (
+        Q(ledger_entries__created_at__gte=cutoff)
+        | Q(payments__created_at__gte=cutoff)
+        | Q(receipts__issued_at__gte=cutoff)
+    )
+    recent_ids = Organization.objects.filter(recent).values("pk")
+    return (
+        Organization.objects.filter(status=OrganizationStatus.CLOSED)
+        .filter(has_billing)
+        .exclude(pk__in=recent_ids)
+        .distinct()
+    )
+
+
+def _delete_billing(organization_ids: list[int]) -> int:
+    """Receipts, ledger, payments and the credit account of these organizations, in dependency order."""
+    from accounts.billing.models import CreditAccount, LedgerEntry, Payment, Receipt
+
+    deleted = 0
+    for model in (Receipt, LedgerEntry, Payment, CreditAccount):
+        count, _ = model.objects.filter(organization_id__in=organization_ids).delete()
+        deleted += count
+    return deleted
+
+
 def _purges() -> dict[str, Purge]:
     from accounts.models import APIRequestLog, LoginRecord
     from messaging.models import WebhookDelivery, WebhookDeliveryStatus
@@ -227,15 +271,17 @@ def _purges() -> dict[str, Purge]:
     Message = _message_model()
     return {
         RetentionCategory.MESSAGE_BODIES: Purge(
-            queryset=lambda cutoff: Message.objects.filter(created_at__lt=cutoff, status__in=_final_statuses())
-            .exclude(body=""),
+            queryset=lambda cutoff: Message.objects.filter(
+                created_at__lt=cutoff, status__in=_final_statuses()
+            ).exclude(body=""),
             hold_fields=("organization_id", "recipient"),
             held=_held_org_or_phone,
             apply=_blank_bodies,
         ),
         RetentionCategory.MESSAGE_METADATA: Purge(
-            queryset=lambda cutoff: Message.objects.filter(created_at__lt=cutoff, status__in=_final_statuses())
-            .exclude(recipient__startswith="h:"),
+            queryset=lambda cutoff: Message.objects.filter(
+                created_at__lt=cutoff, status__in=_final_statuses()
+            ).exclude(recipient__startswith="h:"),
             hold_fields=("organization_id", "recipient"),
             held=_held_org_or_phone,
             apply=_pseudonymise_recipients,
@@ -276,6 +322,12 @@ def _purges() -> dict[str, Purge]:
             held=_held_user,
             apply=_anonymise_requests,
         ),
+        RetentionCategory.CLOSED_ORGANIZATION_BILLING: Purge(
+            queryset=_closed_organizations_past,
+            hold_fields=(),
+            held=_held_organization,
+            apply=_delete_billing,
+        ),
     }
 
 
@@ -295,7 +347,9 @@ class CategoryResult:
 def _rules() -> dict[str, tuple[int, bool]]:
     rows = {rule.category: (rule.keep_days, rule.enabled) for rule in RetentionRule.objects.all()}
     defaults = settings.PRIVACY_RETENTION_DEFAULTS
-    return {category: rows.get(category, (int(defaults[category]), True)) for category in RetentionCategory.values}
+    return {
+        category: rows.get(category, (int(defaults[category]), True)) for category in RetentionCategory.values
+    }
 
 
 def _batches(qs: models.QuerySet, fields: Iterable[str], batch_size: int):
@@ -311,7 +365,9 @@ def _batches(qs: models.QuerySet, fields: Iterable[str], batch_size: int):
         last = rows[-1]["pk"]
 
 
-def retention_run(*, dry_run: bool = False, now=None, categories: Iterable[str] | None = None) -> list[CategoryResult]:
+def retention_run(
+    *, dry_run: bool = False, now=None, categories: Iterable[str] | None = None
+) -> list[CategoryResult]:
     """Purge every category past its rule (or, with dry_run, only count). Returns one result per category."""
     now = now or timezone.now()
     holds = Holds.load()
@@ -328,7 +384,11 @@ def retention_run(*, dry_run: bool = False, now=None, categories: Iterable[str] 
             result.skipped = "rule disabled"
             continue
         purge = purges[category]
-        log = None if dry_run else PurgeLog.objects.create(category=category, keep_days=keep_days, cutoff=cutoff)
+        log = (
+            None
+            if dry_run
+            else PurgeLog.objects.create(category=category, keep_days=keep_days, cutoff=cutoff)
+        )
         try:
             for rows in _batches(purge.queryset(cutoff), purge.hold_fields, batch_size):
                 free = [row["pk"] for row in rows if not purge.held(holds, row)]

@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
@@ -55,6 +56,19 @@ def request_timeline(*, request: DataSubjectRequest):
 
 # --- the staff board ---
 
+STEP_STUCK_AFTER = timedelta(hours=24)
+
+
+def step_stuck_after(step: str) -> timedelta:
+    """How long a step may run without news before it counts as stuck (an erasure first waits its grace)."""
+    if step == "erasure":
+        return STEP_STUCK_AFTER + timedelta(hours=settings.PRIVACY_ERASURE_GRACE_HOURS)
+    return STEP_STUCK_AFTER
+
+
+def step_is_stuck(step: FulfilmentStep, *, now: datetime) -> bool:
+    return step.status == StepStatus.RUNNING and now - step.updated_at > step_stuck_after(step.step)
+
 
 @dataclass
 class BoardFilters:
@@ -74,6 +88,7 @@ class BoardRow:
     band: str
     paused: bool
     failed_steps: list[FulfilmentStep] = field(default_factory=list)
+    stuck_steps: list[FulfilmentStep] = field(default_factory=list)
     first_response_overdue: bool = False
 
 
@@ -88,7 +103,9 @@ def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[Bo
         .select_related("assignee", "user", "duplicate_of")
         .prefetch_related(
             Prefetch(
-                "steps", queryset=FulfilmentStep.objects.filter(status=StepStatus.FAILED), to_attr="failed"
+                "steps",
+                queryset=FulfilmentStep.objects.exclude(status=StepStatus.SUCCEEDED),
+                to_attr="unfinished_steps",
             )
         )
         .order_by("due_at", "pk")
@@ -117,7 +134,8 @@ def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[Bo
                 days_left=sla.days_left(due_at=due, now=now),
                 band=band,
                 paused=paused,
-                failed_steps=request.failed,
+                failed_steps=[s for s in request.unfinished_steps if s.status == StepStatus.FAILED],
+                stuck_steps=[s for s in request.unfinished_steps if step_is_stuck(s, now=now)],
                 first_response_overdue=request.first_response_at is None
                 and now > request.first_response_due_at,
             )
@@ -159,15 +177,15 @@ class MonthMetrics:
 
 
 def board_metrics(*, months: int = 12, now: datetime | None = None) -> dict:
-    """Open count, and per month of closing: answered, answered on time %, median days to answer. Three queries.
+    """Open count, and per month of closing: answered, on time %, median days to answer. Three queries.
 
     A request counts as answered when it was completed or rejected (both are answers the law asks for);
     on time = closed before its (possibly extended, pause-adjusted) deadline.
     """
     now = now or timezone.now()
     local_now = now.astimezone(sla.PH_TZ)
-    first_month = (local_now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
-    start = first_month.replace(hour=0, minute=0, second=0, microsecond=0)
+    first_month = sla.add_calendar_months(local_now.date().replace(day=1), -(months - 1))
+    start = datetime.combine(first_month, datetime.min.time(), tzinfo=sla.PH_TZ)
     open_counts = dict(
         DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES)
         .values_list("status")
@@ -191,7 +209,7 @@ def board_metrics(*, months: int = 12, now: datetime | None = None) -> dict:
         bucket["on_time"] += closed_at <= due_at
         bucket["days"].append((closed_at - received_at).total_seconds() / 86400)
     month_keys = []
-    cursor = first_month.date()
+    cursor = first_month
     while cursor <= local_now.date():
         month_keys.append(f"{cursor:%Y-%m}")
         cursor = sla.add_calendar_months(cursor, 1)
@@ -209,6 +227,7 @@ def board_metrics(*, months: int = 12, now: datetime | None = None) -> dict:
     completed_total = sum(m.completed for m in per_month)
     return {
         "open_total": sum(open_counts.values()),
+        "unverified_total": open_counts.get(RequestStatus.SUBMITTED, 0),
         "open_by_status": open_counts,
         "completed_total": completed_total,
         "on_time_percent": (

@@ -1,9 +1,9 @@
 """Writes for privacy requests, policy versions and contact inquiries (privacy-requests helper).
 
-Every state change of a data subject request goes through `_transition`, which checks the workflow, keeps the SLA
-inputs (pauses) and the derived due date right, and writes a `RequestEvent`. Every e-mail about a request is a
-`RequestMessage` row first and is sent by a task after commit, so the correspondence log is complete even when the
-mail server is down (the row then carries the error and the board shows it).
+Every state change of a data subject request goes through `_transition`, which checks the workflow, keeps the
+SLA inputs (pauses) and the derived due date right, and writes a `RequestEvent`. Every e-mail about a request
+is a `RequestMessage` row first and is sent by a task after commit, so the correspondence log is complete even
+when the mail server is down (the row then carries the error and the board shows it).
 """
 
 import hashlib
@@ -53,14 +53,24 @@ from privacy.models import (
 logger = logging.getLogger(__name__)
 
 NPC_COMPLAINT_NOTICE = (
-    "If you are not satisfied with this answer, you may file a complaint with the National Privacy Commission "
+    "If you are not satisfied with this answer, you may file a complaint with the National Privacy "
+    "Commission "
     "(NPC) of the Philippines: https://privacy.gov.ph/ , complaints@privacy.gov.ph."
 )
 EMAIL_VERIFY_SALT = "privacy.request.verify-email"
 UPDATABLE_FIELDS = ("full_name", "phone_number", "email", "other")
-ERASED_EMAIL_SUFFIX = "@erased.invalid"  # privacy-data's placeholder once a request's contact details are erased
+ERASED_EMAIL_SUFFIX = (
+    "@erased.invalid"  # privacy-data's placeholder once a request's contact details are erased
+)
 SMS_OBJECTION = "sms"  # "stop sending SMS to my number": privacy-data turns it into a suppression
 OTP_TEMPLATE = "Your privacy request code is :otp. It expires in 5 minutes. Do not share it."
+COMPLETION_NOTES = {
+    RequestKind.ACCESS: "Your copy of your personal data is ready; the download link was sent separately.",
+    RequestKind.DELETE: (
+        "Your personal data was erased. Records the law requires us to keep (billing) were stripped of "
+        "everything else and will be deleted when the retention period ends."
+    ),
+}
 VERIFY_REMINDER_AFTER = timedelta(hours=24)
 DUE_REMINDER_DAYS = (10, 5, 1)  # reminders to the assignee, each sent once
 
@@ -127,8 +137,11 @@ def _require_staff(actor) -> None:
 
 
 def _lock(request: DataSubjectRequest) -> DataSubjectRequest:
+    # Lock the request row only: PostgreSQL refuses FOR UPDATE on the nullable side of the joins.
     return (
-        DataSubjectRequest.objects.select_for_update().select_related("user", "assignee").get(pk=request.pk)
+        DataSubjectRequest.objects.select_for_update(of=("self",))
+        .select_related("user", "assignee")
+        .get(pk=request.pk)
     )
 
 
@@ -266,6 +279,10 @@ def _dates_paragraph(request: DataSubjectRequest) -> str:
     )
 
 
+def _admin_change_url(request: DataSubjectRequest) -> str:
+    return reverse("admin:privacy_datasubjectrequest_change", args=[request.pk])
+
+
 def _long_date(day) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
@@ -359,10 +376,11 @@ def request_submit(
     ip: str | None = None,
     received_at: datetime | None = None,
 ) -> tuple[DataSubjectRequest, str]:
-    """Record a request and acknowledge it at once. Returns the request and the secret status token (shown once).
+    """Record a request and acknowledge it at once. Returns the request and its status token (shown once).
 
-    A signed-in user's request is verified by the session. Anyone else proves control of the e-mail address (a signed
-    link in the acknowledgement) or of the mobile number (a one-time code sent through the portal's own SMS path).
+    A signed-in user's request is verified by the session. Anyone else proves control of the e-mail address
+    (a signed link in the acknowledgement) or of the mobile number (a one-time code sent through the portal's
+    own SMS path).
     """
     if kind not in RequestKind.values:
         raise ApplicationError(
@@ -373,7 +391,12 @@ def request_submit(
     if user is not None:
         email = user.email
         full_name = full_name or user.full_name
-        phone_number = phone_number or user.phone_number
+        if not phone_number:
+            # A profile number typed before numbers were checked must not block the person's request.
+            try:
+                phone_number = _normalise_phone(user.phone_number)
+            except ApplicationError:
+                phone_number = ""
         verification_method = VerificationMethod.ACCOUNT
     email = (email or "").strip().lower()
     try:
@@ -435,12 +458,13 @@ def request_submit(
                 "\nWe sent a one-time code by SMS; enter it on the status page to confirm it is you.\n"
             )
         else:
-            # The code could not be sent (no credits, provider down): fall back to the e-mail link, nothing lost.
+            # The code could not be sent (no credits, provider down): fall back to the e-mail link.
             request.verification_method = VerificationMethod.EMAIL
             request.last_error = f"SMS code not sent: {error}"
             request.save(update_fields=["verification_method", "last_error"])
             verify_line = (
-                "\nWe could not send an SMS code just now; confirm it is you with this link instead (valid 7 days):\n"
+                "\nWe could not send an SMS code just now; confirm it is you with this link instead (valid 7 "
+                "days):\n"
                 f"{email_verify_url(request)}\n"
             )
     _queue_message(
@@ -451,7 +475,8 @@ def request_submit(
             f"Hello {request.full_name or ''},\n\n"
             f"We received your privacy request {request.reference} "
             f"({RequestKind(kind).label}).\n{_dates_paragraph(request)}\n"
-            f"{verify_line}\nFollow it (and withdraw it if you change your mind) here:\n{status_url(token)}\n\n"
+            f"{verify_line}\nFollow it (and withdraw it if you change your mind) "
+            f"here:\n{status_url(token)}\n\n"
             "Keep this link private: anyone with it can see the status of your request.\n"
         ),
     )
@@ -538,7 +563,8 @@ def _verify(
             kind="duplicate",
             subject="You already have the same request open",
             body=(
-                f"Your request {request.reference} asks for the same as {original.reference}, which is already "
+                f"Your request {request.reference} asks for the same as {original.reference}, which is "
+                "already "
                 "being handled. We will answer both together; you do not need to do anything.\n"
             ),
         )
@@ -566,8 +592,8 @@ def request_verify_email(*, signed: str) -> DataSubjectRequest:
 
 
 def request_verify_sms(*, request: DataSubjectRequest, code: str) -> DataSubjectRequest:
-    """Check the one-time code. A wrong code is committed as a failed try (the OTP's attempt counter must not be
-    rolled back by the error, or guessing would be free), then reported."""
+    """Check the one-time code. A wrong code is committed as a failed try (the OTP's attempt counter must not
+    be rolled back by the error, or guessing would be free), then reported."""
     from messaging.services import otp_verify
 
     with transaction.atomic():
@@ -575,7 +601,9 @@ def request_verify_sms(*, request: DataSubjectRequest, code: str) -> DataSubject
         if request.status != RequestStatus.SUBMITTED:
             return request
         if request.verification_method != VerificationMethod.SMS:
-            raise Conflict("This request is verified by e-mail link, not by SMS code.", code="not_awaiting_code")
+            raise Conflict(
+                "This request is verified by e-mail link, not by SMS code.", code="not_awaiting_code"
+            )
         valid = otp_verify(
             organization=privacy_operator_organization(),
             phone_number=request.phone_number,
@@ -583,7 +611,9 @@ def request_verify_sms(*, request: DataSubjectRequest, code: str) -> DataSubject
         )
         if valid:
             return _verify(request, actor_label="requester", note="SMS one-time code")
-        _event(request, action="verification_failed", actor_label="requester", note="Wrong or expired SMS code")
+        _event(
+            request, action="verification_failed", actor_label="requester", note="Wrong or expired SMS code"
+        )
     raise ApplicationError("That code is wrong or has expired.", code="invalid_code")
 
 
@@ -647,7 +677,8 @@ def request_message_send(
 
 @transaction.atomic
 def request_ask_requester(*, request: DataSubjectRequest, actor: User, question: str) -> DataSubjectRequest:
-    """Ask the requester something; the SLA clock pauses until they answer (the only pause the rules allow)."""
+    """Ask the requester something; the SLA clock pauses until they answer (the only pause the rules
+    allow)."""
     _require_staff(actor)
     if not question.strip():
         raise ApplicationError("Write the question for the requester.", code="question_required")
@@ -660,8 +691,10 @@ def request_ask_requester(*, request: DataSubjectRequest, actor: User, question:
         kind="question",
         subject="We need something from you",
         body=(
-            f"To continue with your request {request.reference} we need the following:\n\n{question.strip()}\n\n"
-            "Answer on your request's status page (the link in our first e-mail) or by replying to this e-mail. "
+            f"To continue with your request {request.reference} we need the "
+            f"following:\n\n{question.strip()}\n\n"
+            "Answer on your request's status page (the link in our first e-mail) or by replying to this "
+            "e-mail. "
             "The time we wait for your answer does not count towards our deadline.\n"
         ),
         actor=actor,
@@ -728,7 +761,8 @@ def request_extend(*, request: DataSubjectRequest, actor: User, reason: str) -> 
     original_due = sla.current_due_at(due_at=request.due_at, paused_since=request.paused_since, now=now)
     if now >= original_due:
         raise Conflict(
-            f"{request.reference} was due {_deadline_day(original_due)}; an extension must be made before the deadline.",
+            f"{request.reference} was due {_deadline_day(original_due)}; an extension must be made before "
+            "the deadline.",
             code="extension_too_late",
         )
     request.extended = True
@@ -747,8 +781,10 @@ def request_extend(*, request: DataSubjectRequest, actor: User, reason: str) -> 
         kind="extension",
         subject="We need more time for your request",
         body=(
-            f"We need more time to answer your request {request.reference} completely.\n\nReason: {reason}\n\n"
-            f"It was due by {_deadline_day(original_due)}; we will answer by {_deadline_day(new_due)} at the latest.\n"
+            f"We need more time to answer your request {request.reference} completely.\n\nReason: "
+            f"{reason}\n\n"
+            f"It was due by {_deadline_day(original_due)}; we will answer by {_deadline_day(new_due)} at the "
+            "latest.\n"
         ),
         actor=actor,
     )
@@ -801,7 +837,9 @@ def request_complete(
         action="completed",
     )
     if request.email.endswith(ERASED_EMAIL_SUFFIX):
-        _event(request, action="completion_not_sent", actor_label="system", note="Contact details were erased")
+        _event(
+            request, action="completion_not_sent", actor_label="system", note="Contact details were erased"
+        )
         _close_duplicates(request, to=RequestStatus.COMPLETED, actor=actor)
         return request
     _queue_message(
@@ -820,7 +858,8 @@ def request_complete(
 
 @transaction.atomic
 def request_reject(*, request: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
-    """Refuse with written reasons (NPC) and tell the person they may complain to the National Privacy Commission."""
+    """Refuse with written reasons (NPC) and tell the person they may complain to the National Privacy
+    Commission."""
     _require_staff(actor)
     reason = (reason or "").strip()
     if not reason:
@@ -896,7 +935,8 @@ def _ensure_in_progress(request: DataSubjectRequest, *, actor, action: str) -> N
         _transition(request, to=RequestStatus.IN_PROGRESS, actor=actor, action="started", note=action)
     elif request.status != RequestStatus.IN_PROGRESS:
         raise InvalidTransition(
-            f"{request.reference} is {request.get_status_display().lower()}; verify it (or wait for the requester) first."
+            f"{request.reference} is {request.get_status_display().lower()}; verify it (or wait for the "
+            "requester) first."
         )
 
 
@@ -938,8 +978,9 @@ def request_run_erasure(*, request: DataSubjectRequest, actor: User):
     request.save(update_fields=["needs_attention", "last_error", "updated_at"])
     job = erasure_mark(request=request, actor=actor)
     _event(request, action="erasure_marked", actor=actor, note=f"Erasure job #{job.pk}")
-    # The substantive answer: what will happen and when. The request completes by itself when privacy-data reports
-    # success, which it does before it erases this request's own contact details, so the confirmation still arrives.
+    # The substantive answer: what will happen and when. The request completes by itself when privacy-data
+    # reports success, which it does before it erases this request's own contact details, so the confirmation
+    # still arrives.
     request.first_response_at = request.first_response_at or timezone.now()
     request.save(update_fields=["first_response_at", "updated_at"])
     erase_after = getattr(job, "erase_after", None)
@@ -949,8 +990,10 @@ def request_run_erasure(*, request: DataSubjectRequest, actor: User):
         kind="erasure_scheduled",
         subject="Your personal data will be erased",
         body=(
-            f"We accepted your deletion request {request.reference}. Your personal data will be erased{when}.\n\n"
-            "Records the law requires us to keep (billing) are stripped of everything else and deleted when their "
+            f"We accepted your deletion request {request.reference}. Your personal data will be "
+            f"erased{when}.\n\n"
+            "Records the law requires us to keep (billing) are stripped of everything else and deleted when "
+            "their "
             "retention period ends. We confirm by e-mail when it is done; after that we no longer hold your "
             f"address.\n\n{NPC_COMPLAINT_NOTICE}\n"
         ),
@@ -991,7 +1034,8 @@ def request_apply_updates(*, request: DataSubjectRequest, actor: User) -> DataSu
     _require_kind(request, RequestKind.UPDATE)
     if request.user is None:
         raise Conflict(
-            "No portal account is linked to this request: correct the data where it lives, add evidence, then "
+            "No portal account is linked to this request: correct the data where it lives, add evidence, "
+            "then "
             "complete the request with a note.",
             code="no_account",
         )
@@ -1068,7 +1112,8 @@ _STEP_STATUS_ALIASES = {
 
 @transaction.atomic
 def request_fulfilment_update(*, request_id: int, step: str, status: str, error: str = "") -> None:
-    """privacy-data reports an export/erasure step. Failures alert staff; the last success completes the request."""
+    """privacy-data reports an export/erasure step. Failures alert staff; the last success completes the
+    request."""
     step_status = _STEP_STATUS_ALIASES.get((status or "").lower())
     if step_status is None:
         raise ApplicationError(
@@ -1105,9 +1150,10 @@ def request_fulfilment_update(*, request_id: int, step: str, status: str, error:
             kind="staff_alert",
             subject=f"Privacy request step failed: {step}",
             body=(
-                f"The {step} step of {request.reference} ({request.kind}, {request.status}) failed:\n\n{error}\n\n"
+                f"The {step} step of {request.reference} ({request.kind}, {request.status}) "
+                f"failed:\n\n{error}\n\n"
                 f"Re-run it from admin: {settings.SITE_URL}"
-                f"{reverse('admin:privacy_datasubjectrequest_change', args=[request.pk])}\n"
+                f"{_admin_change_url(request)}\n"
             ),
             recipients=staff_alert_recipients(),
         )
@@ -1118,11 +1164,7 @@ def request_fulfilment_update(*, request_id: int, step: str, status: str, error:
         request.save(update_fields=["needs_attention", "last_error", "updated_at"])
     all_done = not request.steps.exclude(status=StepStatus.SUCCEEDED).exists()
     if step_status == StepStatus.SUCCEEDED and all_done and request.status == RequestStatus.IN_PROGRESS:
-        note = {
-            RequestKind.ACCESS: "Your copy of your personal data is ready; the download link was sent separately.",
-            RequestKind.DELETE: "Your personal data was erased. Records the law requires us to keep (billing) were "
-            "stripped of everything else and will be deleted when the retention period ends.",
-        }.get(request.kind, "")
+        note = COMPLETION_NOTES.get(request.kind, "")
         request_complete(request=request, actor=None, actor_label="system", note=note)
 
 
@@ -1167,7 +1209,10 @@ def requests_remind_unverified(*, now: datetime | None = None) -> int:
             if not _reminder_once(key="verify_24h", request=request, sent_to=[request.email]):
                 continue
             if request.verification_method == VerificationMethod.SMS:
-                how = "Enter the SMS code on the status page (the link in our first e-mail); you can ask for a new code there."
+                how = (
+                    "Enter the SMS code on the status page (the link in our first e-mail); "
+                    "you can ask for a new code there."
+                )
             else:
                 how = f"Open this link to confirm it is you:\n{email_verify_url(request)}"
             _queue_message(
@@ -1175,7 +1220,8 @@ def requests_remind_unverified(*, now: datetime | None = None) -> int:
                 kind="verification_reminder",
                 subject="Please confirm your privacy request",
                 body=(
-                    f"We received your request {request.reference} but you have not confirmed it yet.\n\n{how}\n\n"
+                    f"We received your request {request.reference} but you have not confirmed it "
+                    f"yet.\n\n{how}\n\n"
                     "Unconfirmed requests are closed 7 days after they were sent.\n"
                 ),
             )
@@ -1190,8 +1236,45 @@ def _workable():
     ).select_related("assignee")
 
 
+def requests_alert_stuck_steps(*, now: datetime | None = None) -> int:
+    """A step that runs far too long shows on the board and is reported to staff once per attempt."""
+    from privacy.selectors import STEP_STUCK_AFTER, step_is_stuck
+
+    now = now or timezone.now()
+    sent = 0
+    running = FulfilmentStep.objects.filter(
+        status=StepStatus.RUNNING, updated_at__lt=now - STEP_STUCK_AFTER, request__status__in=OPEN_STATUSES
+    ).select_related("request")
+    for step in running.iterator(chunk_size=200):
+        if not step_is_stuck(step, now=now):
+            continue
+        with transaction.atomic():
+            request = _lock(step.request)
+            key = f"stuck:{step.step}:{step.attempts}"[:40]
+            if not _reminder_once(key=key, request=request, sent_to=staff_alert_recipients()):
+                continue
+            since = f"{timezone.localtime(step.updated_at):%Y-%m-%d %H:%M}"
+            request.needs_attention = True
+            request.last_error = f"{step.step}: no progress since {since}"
+            request.save(update_fields=["needs_attention", "last_error", "updated_at"])
+            _event(request, action="step_stuck", actor_label="system", note=request.last_error)
+            _queue_message(
+                request,
+                kind="staff_alert",
+                subject=f"Privacy request step stuck: {step.step}",
+                body=(
+                    f"The {step.step} step of {request.reference} has reported nothing since {since}. "
+                    f"Check it and re-run it from admin: {settings.SITE_URL}{_admin_change_url(request)}\n"
+                ),
+                recipients=staff_alert_recipients(),
+            )
+            sent += 1
+    return sent
+
+
 def requests_send_due_reminders(*, now: datetime | None = None) -> int:
-    """Remind the assignee (the privacy officer when nobody is assigned) 10, 5 and 1 days before the deadline."""
+    """Remind the assignee (the privacy officer when nobody is assigned) 10, 5 and 1 days before the
+    deadline."""
     now = now or timezone.now()
     sent = 0
     horizon = now + timedelta(days=max(DUE_REMINDER_DAYS) + 1)
@@ -1213,7 +1296,8 @@ def requests_send_due_reminders(*, now: datetime | None = None) -> int:
                 kind="due_reminder",
                 subject=f"Due in {left} day{'s' if left != 1 else ''}",
                 body=(
-                    f"{request.reference} ({request.get_kind_display()}, {request.get_status_display()}) is due by "
+                    f"{request.reference} ({request.get_kind_display()}, {request.get_status_display()}) is "
+                    "due by "
                     f"{_deadline_day(due)}.\n{settings.SITE_URL}{reverse('privacy:staff_board')}\n"
                 ),
                 recipients=[recipient],
@@ -1239,10 +1323,11 @@ def requests_escalate_overdue(*, now: datetime | None = None) -> int:
                 kind="escalation",
                 subject="OVERDUE privacy request",
                 body=(
-                    f"{request.reference} ({request.get_kind_display()}) was due by {_deadline_day(request.due_at)} "
+                    f"{request.reference} ({request.get_kind_display()}) was due by "
+                    f"{_deadline_day(request.due_at)} "
                     f"and is still {request.get_status_display().lower()}. Assignee: "
                     f"{request.assignee.email if request.assignee else 'nobody'}.\n"
-                    f"{settings.SITE_URL}{reverse('admin:privacy_datasubjectrequest_change', args=[request.pk])}\n"
+                    f"{settings.SITE_URL}{_admin_change_url(request)}\n"
                 ),
                 recipients=[settings.PRIVACY_OFFICER_EMAIL],
             )
@@ -1257,7 +1342,8 @@ SEED_POLICY_PATH = Path(__file__).resolve().parent / "policy_seed" / "privacy_po
 
 @transaction.atomic
 def privacy_seed_policy() -> PolicyVersion:
-    """Load the operator's policy (Last Updated: November 30, 2025) as version 1; a second call changes nothing."""
+    """Load the operator's policy (Last Updated: November 30, 2025) as version 1; a second call changes
+    nothing."""
     existing = PolicyVersion.objects.filter(version=1).first()
     if existing is not None:
         return existing
@@ -1279,8 +1365,8 @@ def privacy_seed_policy() -> PolicyVersion:
 
 @transaction.atomic
 def policy_publish(*, policy_version: PolicyVersion, actor: User | None) -> PolicyVersion:
-    """Publish a draft. A material change e-mails every registered user (background, batched), shows a banner until
-    each acknowledges it, and posts a notice to the API."""
+    """Publish a draft. A material change e-mails every registered user (background, batched), shows a banner
+    until each acknowledges it, and posts a notice to the API."""
     if actor is not None:
         _require_staff(actor)
     policy = PolicyVersion.objects.select_for_update().get(pk=policy_version.pk)
@@ -1303,7 +1389,12 @@ def policy_publish(*, policy_version: PolicyVersion, actor: User | None) -> Poli
         extra={"material": policy.material_change},
     )
     if policy.material_change:
-        from messaging.services import notice_publish
+        from messaging.services import notice_publish, notice_withdraw
+
+        for earlier in PolicyVersion.objects.filter(
+            material_change=True, version__lt=policy.version
+        ).values_list("version", flat=True):
+            notice_withdraw(dedupe_key=f"privacy_policy:v{earlier}", actor=actor)
 
         summary = policy.summary_of_changes.strip() or "We changed how we handle your personal data."
         notice_publish(
@@ -1320,14 +1411,16 @@ def policy_publish(*, policy_version: PolicyVersion, actor: User | None) -> Poli
 
 
 def policy_notify_users(*, policy_version_id: int) -> int:
-    """E-mail every active registered user about a material change, 500 per batch (send_mass_mail per batch)."""
+    """E-mail every active registered user about a material change, 500 per batch (send_mass_mail per
+    batch)."""
     policy = PolicyVersion.objects.get(pk=policy_version_id)
     if policy.notified_at is not None:
         return 0
     batch_size = settings.PRIVACY_POLICY_EMAIL_BATCH_SIZE
     subject = f"Our Privacy Policy has changed (Last Updated: {_long_date(policy.last_updated)})"
     body = (
-        f"We updated our Privacy Policy (version {policy.version}, effective {_long_date(policy.effective_date)}).\n\n"
+        f"We updated our Privacy Policy (version {policy.version}, effective "
+        f"{_long_date(policy.effective_date)}).\n\n"
         f"{policy.summary_of_changes.strip()}\n\nRead it: {settings.SITE_URL}{reverse('privacy:policy')}\n"
         "Your continued use of our services after the changes become effective constitutes acceptance.\n"
     )
@@ -1410,7 +1503,8 @@ def inquiry_submit(
         send_mail(
             subject=f"We received your message: {inquiry.subject}",
             message=(
-                "Thank you for contacting us. We aim to respond to all inquiries within 48 hours during business "
+                "Thank you for contacting us. We aim to respond to all inquiries within 48 hours during "
+                "business "
                 f"days; you will hear from us by {_deadline_day(inquiry.due_at)}.\n"
             ),
             from_email=None,
@@ -1419,7 +1513,10 @@ def inquiry_submit(
         )
         send_mail(
             subject=f"New inquiry: {inquiry.subject}",
-            message=f"From {inquiry.full_name} <{inquiry.email}>, due {inquiry.due_at:%Y-%m-%d %H:%M}:\n\n{inquiry.message}",
+            message=(
+                f"From {inquiry.full_name} <{inquiry.email}>, due {inquiry.due_at:%Y-%m-%d %H:%M}:\n\n"
+                f"{inquiry.message}"
+            ),
             from_email=None,
             recipient_list=staff,
             fail_silently=True,

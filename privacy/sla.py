@@ -1,24 +1,24 @@
 """Deadlines for data subject requests and contact inquiries, computed from a stored *rule* and its inputs.
 
-A row never stores "30 days": a number of days cannot express "one calendar month" or "30 working days". It stores
-an `SlaRule` value plus the inputs (receipt time, time paused awaiting the requester, whether it was extended), and
-`due_at_compute` — the one function that knows the rules — derives the deadline. Rules are versioned by name
-(`..._v1`): if the law or the policy changes, add a rule; old requests keep the rule they were received under.
+A row never stores "30 days": a number of days cannot express "one calendar month" or "30 working days". It
+stores an `SlaRule` value plus the inputs (receipt time, time paused awaiting the requester, whether it was
+extended), and `due_at_compute` — the one function that knows the rules — derives the deadline. Rules are
+versioned by name (`..._v1`): if the law or the policy changes, add a rule; old requests keep their rule.
 
 Rules, all on the Philippine calendar (Asia/Manila; weekends and the staff-maintained `Holiday` table):
 
 * `dsr_v1` — a data subject request is due at the end of the *earliest* of
-    - 30 calendar days after receipt (the privacy policy §6 promise: "We will respond … within 30 days"),
-    - one calendar month after receipt (GDPR Art. 12(3); the same day number next month, or that month's last day
-      when it has none: 31 January → 28 February, 29 February in a leap year),
+    - 30 calendar days after receipt (privacy policy §6: "We will respond to your request within 30 days"),
+    - one calendar month after receipt (GDPR Art. 12(3): the same day number next month, or that month's
+      last day when it has none: 31 January → 28 February, 29 February in a leap year),
     - 30 working days after receipt (NPC Advisory 2021-01 as reported; weekends and holidays not counted).
   Time spent awaiting the requester (the only pause) is added to the deadline.
-  Extension (once, with a reason, before the deadline, told to the requester): the deadline moves two calendar
-  months later (same month-end rule), which keeps it within GDPR's three months from receipt because the unextended
-  date is never later than one calendar month after receipt. Pauses are added after the extension.
-* `inquiry_48bh_v1` — a contact inquiry is answered within 48 hours counted on business days only: hours falling on
-  a Saturday, Sunday or holiday do not count (received Friday 10:00 → due Tuesday 10:00; received Saturday → due
-  at the end of Tuesday).
+  Extension (once, with a reason, before the deadline, told to the requester): the deadline moves two
+  calendar months later (same month-end rule). That keeps it within GDPR's three months from receipt, because
+  the unextended date is never later than one calendar month after receipt. Pauses are added afterwards.
+* `inquiry_48bh_v1` — a contact inquiry is answered within 48 hours counted on business days only: hours on
+  a Saturday, Sunday or holiday do not count (received Friday 10:00 → due Tuesday 10:00; received on a
+  Saturday → due at the end of Tuesday).
 
 Separately, `first_response_due_compute` gives the NPC's 15-calendar-day mark for a first substantive answer.
 """

@@ -1,4 +1,5 @@
-"""Background work for privacy requests and policy versions: thin wrappers that load by id and call a service."""
+"""Background work for privacy requests and policy versions: thin wrappers that load by id and call a
+service."""
 
 from django_tasks import task
 
@@ -31,6 +32,11 @@ def requests_remind_unverified_task() -> int:
 @task()
 def requests_send_due_reminders_task() -> int:
     return services.requests_send_due_reminders()
+
+
+@task()
+def requests_alert_stuck_steps_task() -> int:
+    return services.requests_alert_stuck_steps()
 
 
 @task()

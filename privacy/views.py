@@ -1,6 +1,6 @@
-"""Privacy pages: the privacy centre (signed in), the public request form and status page, policy, contact, board.
+"""Privacy pages: privacy centre (signed in), public request form and status page, policy, contact, board.
 
-Views parse input, call a service and render; an ApplicationError becomes a form error, so nothing typed is lost.
+Views parse input, call a service and render; an ApplicationError becomes a form error: nothing typed is lost.
 """
 
 from django.contrib import messages
@@ -218,7 +218,8 @@ class PublicRequestView(View):
 
 @method_decorator(never_cache, name="dispatch")
 class RequestVerifyEmailView(View):
-    """GET only shows a button: mail scanners that open links must not verify a request on someone's behalf."""
+    """GET only shows a button: mail scanners that open links must not verify a request on someone's
+    behalf."""
 
     template_name = "privacy/request_verify.html"
 

@@ -229,7 +229,7 @@ class Statement:
 
     @property
     def credits_charged(self) -> Decimal:
-        return -self.totals[LedgerEntryKind.CHARGE]
+        return abs(self.totals[LedgerEntryKind.CHARGE])  # abs, not minus: -Decimal("0.00") prints "-0.00"
 
     @property
     def credits_refunded(self) -> Decimal:
@@ -238,6 +238,10 @@ class Statement:
     @property
     def credits_topped_up(self) -> Decimal:
         return self.totals[LedgerEntryKind.TOPUP]
+
+    @property
+    def credits_expired(self) -> Decimal:
+        return abs(self.totals[LedgerEntryKind.EXPIRY])
 
     @property
     def net_change(self) -> Decimal:

@@ -588,7 +588,8 @@ def credit_account_settings_update(
 
 @transaction.atomic
 def price_plan_make_default(*, plan: PricePlan, actor: User | None) -> PricePlan:
-    PricePlan.objects.select_for_update().filter(is_default=True).exclude(id=plan.id).update(is_default=False)
+    # Clear the old default first: the partial unique index allows only one at any moment.
+    PricePlan.objects.filter(is_default=True).exclude(id=plan.id).update(is_default=False)
     PricePlan.objects.filter(id=plan.id).update(is_default=True)
     plan.is_default = True
     audit_log_record(

@@ -138,7 +138,7 @@ class StatementCSVView(OrganizationViewMixin, _MonthMixin, View):
         writer.writerow(["Charged", statement.credits_charged])
         writer.writerow(["Refunded", statement.credits_refunded])
         writer.writerow(["Adjustments", statement.totals["adjustment"]])
-        writer.writerow(["Expired", -statement.totals["expiry"]])
+        writer.writerow(["Expired", statement.credits_expired])
         writer.writerow(["Closing balance", statement.closing_balance])
         writer.writerow(["Segments charged", statement.segments_charged])
         writer.writerow(["Segments refunded", statement.segments_refunded])

@@ -2,7 +2,8 @@
 
 Receipts are stored as received (`DeliveryReceipt`). One for a message whose provider id is not written yet
 (the provider fired it while the worker was still recording the send) is kept unmatched and applied when the
-worker writes the id. Applying is idempotent: the same receipt twice changes nothing the second time, and a final
+worker writes the id. Applying is idempotent: the same receipt twice changes nothing the second time, and a
+final
 state (delivered, failed, expired, rejected) is never left. A message that fails after the provider took it is
 refunded (exactly once: billing enforces it); an expired one is not (the network carried it).
 """
@@ -22,7 +23,8 @@ from django.utils import timezone
 from accounts.billing import services as billing_services
 from messaging.models import DeliveryReceipt, Message, MessageStatus, Provider
 from messaging.providers.base import DeliveryReport, DeliveryState, ProviderError
-from messaging.services.dispatch import lock_rows
+from messaging.routing import MANILA
+from messaging.services.db import lock_rows
 from messaging.services.providers import provider_adapter_build
 from messaging.services.status import REFUNDED_STATUSES, is_forward, status_set
 from messaging.services.webhooks import webhook_events_record
@@ -99,6 +101,15 @@ def _apply(receipts: list[DeliveryReceipt], *, now: datetime) -> int:
     return len(changed)
 
 
+def _aware(moment: datetime | None, *, now: datetime) -> datetime | None:
+    """Providers report local Philippine time without an offset (Semaphore); never a time in the future."""
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=MANILA)
+    return min(moment, now)
+
+
 @transaction.atomic
 def delivery_reports_apply(*, provider: Provider, reports: Iterable[DeliveryReport]) -> int:
     """Store the reports and apply them; returns how many messages changed status."""
@@ -110,7 +121,7 @@ def delivery_reports_apply(*, provider: Provider, reports: Iterable[DeliveryRepo
             state=report.state,
             error_code=(report.error_code or "")[:60],
             error_message=report.error_message or "",
-            occurred_at=report.occurred_at,
+            occurred_at=_aware(report.occurred_at, now=now),
             received_at=now,
         )
         for report in reports
@@ -124,7 +135,7 @@ def delivery_reports_apply(*, provider: Provider, reports: Iterable[DeliveryRepo
 
 
 def delivery_receipts_apply_pending(*, provider: Provider, provider_message_ids: list[str]) -> int:
-    """Apply receipts that arrived before the worker wrote these provider ids (call inside its transaction)."""
+    """Apply receipts that arrived before the worker wrote these provider ids (inside its transaction)."""
     pending = list(
         DeliveryReceipt.objects.filter(
             provider=provider, provider_message_id__in=provider_message_ids, message__isnull=True
@@ -138,7 +149,8 @@ def delivery_receipts_apply_pending(*, provider: Provider, provider_message_ids:
 
 
 def delivery_callback_handle(*, adapter: str, provider_id: int, secret: str, data, headers: dict) -> int:
-    """A provider's delivery callback: the URL's secret authenticates the provider (404 when wrong, like a missing
+    """A provider's delivery callback: the URL's secret authenticates the provider (404 when wrong, like a
+    missing
     route), the adapter parses the body, the reports are applied."""
     provider = Provider.objects.filter(pk=provider_id, adapter=adapter).first()
     if provider is None or not hmac.compare_digest(provider.callback_secret.encode(), secret.encode()):

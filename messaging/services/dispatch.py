@@ -5,23 +5,28 @@ One round of `dispatch_queued_messages` has three steps, each with its own trans
 1. **Claim** (one transaction): lock due queued rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never
    share a row), lock the provider chain and this month's usage rows, choose a route for each message, reserve
    quota, write one `DispatchAttempt` per message with status `in_flight` and the routing decision, set the
-   messages to `sending`, and COMMIT. From here a crash cannot lose the fact that a message may be at a provider.
+   messages to `sending`, and COMMIT. From here a crash cannot lose the fact that a message may be at a
+   provider.
 2. **Call** (no transaction, no locks held): one adapter per provider; `send_bulk` where the adapter supports
    bulk, else `send`. Our reference for each hand-over is the attempt's `reference` ("a<attempt id>").
-3. **Record** (one transaction per provider group): only attempts still `in_flight` are resolved (the reconcile job
-   may have resolved them meanwhile); accepted -> `sent`; refused -> `rejected` and refunded; "limit reached" ->
+3. **Record** (one transaction per provider group): only attempts still `in_flight` are resolved (the
+reconcile job
+   may have resolved them meanwhile); accepted -> `sent`; refused -> `rejected` and refunded; "limit reached"
+   ->
    provider marked exhausted until next Manila month and message requeued at once (next provider);
-   retryable -> requeued with exponential backoff and jitter (failed and refunded past the deadline); the circuit
+   retryable -> requeued with exponential backoff and jitter (failed and refunded past the deadline); the
+   circuit
    breaker and quota reservations are updated.
 
-Crash recovery (`dispatch_reconcile_stale`): an attempt still `in_flight` after `SMS_IN_FLIGHT_TIMEOUT_SECONDS`
+Crash recovery (`dispatch_reconcile_stale`): an attempt still `in_flight` after
+`SMS_IN_FLIGHT_TIMEOUT_SECONDS`
 belonged to a worker that died between step 1 and step 3. If the adapter can look a hand-over up by our
 reference (`supports_reference_lookup` / `find_by_reference`), the provider's answer decides: it has it ->
 recorded as accepted (never sent again); it does not -> the attempt is `abandoned` and the message requeued.
 If the provider cannot be asked, the engine does NOT resend (a duplicate SMS cannot be called back, and the
 customer was charged once): the attempt becomes `unknown`, the message stays `sending` with error_code
 `dispatch_outcome_unknown`, staff are alerted and decide in admin (`dispatch_attempt_resolve`: mark sent /
-resend / fail and refund). A delivery receipt that later names the message also settles it.
+resend / fail and refund). Its quota reservation is kept until then (it may have been used).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import mail_admins, send_mail
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.billing import services as billing_services
@@ -62,6 +67,7 @@ from messaging.providers.base import (
     SendResult,
 )
 from messaging.routing import RouteState, choose_route, month_start, next_month_start, primary_of
+from messaging.services.db import lock_rows
 from messaging.services.notices import fallback_notice_publish, fallback_notice_withdraw
 from messaging.services.providers import provider_adapter_build
 from messaging.services.status import status_set
@@ -74,7 +80,7 @@ NOT_ATTEMPTED_CODE = "not_attempted"
 
 
 class _NotAttempted(ProviderConnectionError):
-    """Left unsent because the provider failed the items before it in this batch (not a failure of its own)."""
+    """Left unsent because the provider failed the items before it in this batch (not its own failure)."""
 
     default_code = NOT_ATTEMPTED_CODE
 
@@ -102,14 +108,6 @@ class DispatchSummary:
     failed: int = 0
     no_route: int = 0
     by_provider: dict[str, int] = field(default_factory=dict)
-
-
-def lock_rows(manager_or_queryset):
-    """SELECT ... FOR UPDATE of the queryset's own table only (joined rows such as the organization stay free)."""
-    queryset = manager_or_queryset.all()
-    if connection.features.has_select_for_update_of:
-        return queryset.select_for_update(of=("self",))
-    return queryset.select_for_update()
 
 
 def _retry_delay(attempts: int) -> timedelta:
@@ -262,14 +260,23 @@ def _claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
             status_set(message, MessageStatus.SENDING, now=now)
             groups[provider.pk].append((attempt, message))
             if primary is not None and provider.pk == primary.pk:
-                primary_took_traffic = True
+                # A half-open probe does not prove the primary is back: the notice stays until it succeeds.
+                primary_took_traffic = primary_took_traffic or not decision.is_probe
             elif primary is not None:
                 skip = decision.skipped_primary_for_fallback(primary.pk)
                 if skip is not None:
                     fallback = (skip, provider)
 
         DispatchAttempt.objects.bulk_create(attempts, batch_size=1000)
-        Message.objects.bulk_update(messages, _MESSAGE_CLAIM_FIELDS, batch_size=500)
+        # Routed messages all change alike: one UPDATE (bulk_update's CASE per row is slow at 1,000 rows).
+        routed_ids = [message.pk for items in groups.values() for _, message in items]
+        if routed_ids:
+            Message.objects.filter(id__in=routed_ids).update(
+                status=MessageStatus.SENDING, status_changed_at=now, attempts=F("attempts") + 1
+            )
+        waiting = [m for m in messages if m.status != MessageStatus.SENDING]
+        if waiting:
+            Message.objects.bulk_update(waiting, _MESSAGE_CLAIM_FIELDS, batch_size=500)
         for pk, state in states.items():
             _adjust_usage(pk, month, state.used_this_month - used_before[pk])
         for pk in probed:
@@ -363,9 +370,12 @@ def _record(
     with transaction.atomic():
         provider = Provider.objects.select_for_update().get(pk=group.provider.pk)
         attempt_ids = [attempt.pk for attempt, _ in group.items]
+        # In flight, or marked unknown by a reconcile that ran while this (slow) call was still going: the
+        # provider's answer settles those too. Abandoned ones were requeued already and are left alone.
         live = set(
             DispatchAttempt.objects.select_for_update()
-            .filter(id__in=attempt_ids, status=AttemptStatus.IN_FLIGHT)
+            .filter(id__in=attempt_ids, status__in=[AttemptStatus.IN_FLIGHT, AttemptStatus.UNKNOWN])
+            .filter(message__status=MessageStatus.SENDING)
             .values_list("id", flat=True)
         )
         if not live:
@@ -384,6 +394,7 @@ def _record(
         failures = provider.consecutive_failures
         probe_failed = False
         answered = False
+        counted_errors: set[int] = set()
 
         for (attempt, _), outcome in zip(group.items, outcomes, strict=True):
             if attempt.pk not in live:
@@ -449,7 +460,9 @@ def _record(
                 summary.requeued += 1
             else:  # retryable (connection, 5xx, timeout, throttled) or an unclassified ProviderError
                 attempt.status = AttemptStatus.RETRYABLE_ERROR
-                if outcome.code != NOT_ATTEMPTED_CODE:
+                # One failed HTTP call is one failure, however many messages its bulk request carried.
+                if outcome.code != NOT_ATTEMPTED_CODE and id(outcome) not in counted_errors:
+                    counted_errors.add(id(outcome))
                     failures += 1
                     probe_failed = probe_failed or provider.circuit_state == CircuitState.HALF_OPEN
                 delay = _retry_delay(message.attempts)
@@ -468,27 +481,7 @@ def _record(
                     _requeue(message, now=now, at=now + delay, code=outcome.code, text=outcome.message)
                     summary.requeued += 1
 
-        DispatchAttempt.objects.bulk_update(
-            changed_attempts, ["status", "provider_message_id", "error_code", "error_message", "finished_at"]
-        )
-        Message.objects.bulk_update(
-            changed_messages,
-            [
-                "status",
-                "status_changed_at",
-                "provider",
-                "provider_message_id",
-                "sender_name",
-                "error_code",
-                "error_message",
-                "next_attempt_at",
-                "sent_at",
-                "delivered_at",
-                "failed_at",
-                "rejected_at",
-            ],
-            batch_size=500,
-        )
+        _write_outcomes(provider, changed_attempts, changed_messages, now=now)
         _adjust_usage(provider.pk, group.month, -released)
         _update_health(
             provider,
@@ -505,6 +498,65 @@ def _record(
             from messaging.services.delivery import delivery_receipts_apply_pending
 
             delivery_receipts_apply_pending(provider=provider, provider_message_ids=accepted_ids)
+
+
+_OUTCOME_MESSAGE_FIELDS = [
+    "status",
+    "status_changed_at",
+    "provider",
+    "provider_message_id",
+    "sender_name",
+    "error_code",
+    "error_message",
+    "next_attempt_at",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+    "rejected_at",
+]
+
+
+def _write_outcomes(
+    provider: Provider, attempts: list[DispatchAttempt], messages: list[Message], *, now: datetime
+) -> None:
+    """Write recorded outcomes. Messages the provider accepted are the bulk of a batch and change alike
+    (status sent, this route, its sender name), so they take plain UPDATEs; only their provider ids differ,
+    copied from their attempts by a correlated subquery. The rest (errors, rejections) use bulk_update."""
+    accepted = [
+        (attempt, message)
+        for attempt, message in zip(attempts, messages, strict=True)
+        if attempt.status == AttemptStatus.ACCEPTED and message.status == MessageStatus.SENT
+    ]
+    accepted_attempt_ids = {attempt.pk for attempt, _ in accepted}
+    if accepted:
+        DispatchAttempt.objects.bulk_update(
+            [a for a, _ in accepted], ["provider_message_id"], batch_size=1000
+        )
+        DispatchAttempt.objects.filter(id__in=accepted_attempt_ids).update(
+            status=AttemptStatus.ACCEPTED, finished_at=now
+        )
+        provider_id = DispatchAttempt.objects.filter(
+            message_id=OuterRef("pk"), status=AttemptStatus.ACCEPTED
+        ).order_by("-id")
+        Message.objects.filter(id__in=[m.pk for _, m in accepted]).update(
+            status=MessageStatus.SENT,
+            status_changed_at=now,
+            sent_at=now,
+            provider=provider,
+            sender_name=provider.sender_name,
+            provider_message_id=Subquery(provider_id.values("provider_message_id")[:1]),
+            error_code="",
+            error_message="",
+        )
+    other_attempts = [a for a in attempts if a.pk not in accepted_attempt_ids]
+    accepted_message_ids = {m.pk for _, m in accepted}
+    other_messages = [m for m in messages if m.pk not in accepted_message_ids]
+    if other_attempts:
+        DispatchAttempt.objects.bulk_update(
+            other_attempts, ["status", "provider_message_id", "error_code", "error_message", "finished_at"]
+        )
+    if other_messages:
+        Message.objects.bulk_update(other_messages, _OUTCOME_MESSAGE_FIELDS, batch_size=500)
 
 
 def _requeue(message: Message, *, now: datetime, at: datetime, code: str, text: str) -> None:
@@ -657,8 +709,10 @@ def _mark_unknown(attempts: list[DispatchAttempt], *, now: datetime) -> int:
         logger.error("%s dispatch attempts have an unknown outcome and need a staff decision", len(ids))
         subject = f"[SMS portal] {len(ids)} messages need a send decision"
         text = (
-            "A worker stopped while handing messages to a provider that cannot be asked whether it got them.\n"
-            "Admin > Messaging > Dispatch attempts, filter status 'Outcome unknown': mark sent, resend or fail."
+            "A worker stopped while handing messages to a provider that cannot be asked whether it got "
+            "them.\n"
+            "Admin > Messaging > Dispatch attempts, filter status 'Outcome unknown': mark sent, resend "
+            "or fail."
         )
         try:
             send_mail(subject, text, None, settings.OPS_ALERT_EMAILS, fail_silently=True)
@@ -676,13 +730,12 @@ class AttemptDecision:
 
 @transaction.atomic
 def dispatch_attempt_resolve(*, attempt_id: int, decision: str, actor=None) -> DispatchAttempt:
-    """Staff decision for an attempt whose outcome is unknown: `mark_sent` (the provider got it), `resend` (it did
+    """Staff decision for an attempt whose outcome is unknown: `mark_sent` (the provider got it), `resend` (it
+    did
     not: requeue now) or `fail` (give up and refund)."""
     if decision not in AttemptDecision.choices:
         raise ApplicationError(f"Unknown decision {decision!r}.", code="invalid_decision")
-    attempt = (
-        DispatchAttempt.objects.select_for_update().select_related("provider").filter(pk=attempt_id).first()
-    )
+    attempt = lock_rows(DispatchAttempt.objects).select_related("provider").filter(pk=attempt_id).first()
     if attempt is None or attempt.status != AttemptStatus.UNKNOWN:
         raise ApplicationError("Only attempts with an unknown outcome can be resolved.", code="not_unknown")
     message = lock_rows(Message.objects).select_related("organization").get(pk=attempt.message_id)

@@ -22,7 +22,8 @@ def idempotency_request_hash(*, method: str, path: str, data) -> str:
 
 
 def idempotency_lookup(*, organization, key: str, request_hash: str) -> IdempotencyKey | None:
-    """The stored answer for this key (None when new or expired); 409 when the key was used for another request."""
+    """The stored answer for this key (None when new or expired); 409 when the key was used for another
+    request."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ApplicationError(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", code="invalid_idempotency_key"

@@ -1,4 +1,4 @@
-"""Site notices: published by staff or automatically by the engine (the fallback route), withdrawn the same ways."""
+"""Site notices: published by staff or by the engine itself (the fallback route), withdrawn the same ways."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from portal.errors import ApplicationError
 
 @transaction.atomic
 def notice_publish(*, kind: str, title: str, body: str, dedupe_key: str, actor=None) -> Notice:
-    """Publish a notice, or return the active one with the same `dedupe_key` (its text refreshed if it changed)."""
+    """Publish a notice, or return the active one with the same `dedupe_key` (text refreshed if changed)."""
     if kind not in NoticeKind.values:
         raise ApplicationError(f"Unknown notice kind {kind!r}.", code="invalid_notice_kind")
     if not title.strip() or not body.strip() or not dedupe_key.strip():
@@ -59,7 +59,7 @@ def fallback_dedupe_key(primary: Provider) -> str:
 
 
 def fallback_notice_text(*, primary: Provider, fallback: Provider | None, reason: str) -> tuple[str, str]:
-    """Title and body of the fallback notice, in the operator's wording (shared/seeds), for this primary/reason."""
+    """Title and body of the fallback notice in the operator's wording (shared/seeds) for this primary."""
     from messaging.routing import SkipReason
 
     if reason in (SkipReason.QUOTA, SkipReason.PROVIDER_LIMIT):
@@ -95,7 +95,8 @@ def fallback_notice_withdraw(*, primary: Provider) -> None:
 
 
 def notice_refresh_fallback(*, now=None) -> bool:
-    """Withdraw the fallback notice when the primary could take traffic again (new month, circuit closed, staff
+    """Withdraw the fallback notice when the primary could take traffic again (new month, circuit closed,
+    staff
     reset), even before a message proves it. Returns True when a notice was withdrawn."""
     from messaging.routing import FALLBACK_REASONS, RouteState, choose_route, primary_of
     from messaging.services.providers import provider_usage_this_month

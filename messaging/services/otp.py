@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from messaging.models import MessageChannel, OtpChallenge
 from messaging.numbers import normalize_ph_number
-from messaging.services.dispatch import lock_rows
+from messaging.services.db import lock_rows
 from messaging.services.sending import message_send
 from portal.crypto import keyed_hash
 from portal.errors import ApplicationError

@@ -41,7 +41,7 @@ def provider_credentials(provider: Provider) -> dict:
 
 
 def provider_adapter_build(provider: Provider) -> ProviderAdapter:
-    """An adapter for this route (raises ProviderConfigError for an unknown adapter or missing credentials)."""
+    """An adapter for this route (ProviderConfigError for an unknown adapter or missing credentials)."""
     adapter_class = get_adapter_class(provider.adapter)
     return adapter_class(
         base_url=provider.base_url,
@@ -78,7 +78,7 @@ def provider_usage_this_month(*, providers: list[Provider], now=None) -> dict[in
 
 @transaction.atomic
 def provider_circuit_reset(*, provider: Provider, actor=None) -> Provider:
-    """Staff action: close the circuit and forget a "limit reached" answer (e.g. after the provider topped up)."""
+    """Staff action: close the circuit and forget a "limit reached" answer (e.g. after a top-up)."""
     provider = Provider.objects.select_for_update().get(pk=provider.pk)
     provider.circuit_state = CircuitState.CLOSED
     provider.consecutive_failures = 0

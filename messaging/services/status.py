@@ -1,4 +1,4 @@
-"""Status transitions of a message: the timestamp each state sets, and the rule that status never moves backwards."""
+"""Status transitions of a message: the timestamp each state sets; status never moves backwards."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def status_set(
     error_code: str | None = None,
     error_message: str | None = None,
 ) -> list[str]:
-    """Set the status, its timestamp and (optionally) the error on the instance; returns the fields to save."""
+    """Set the status, its timestamp and (optionally) the error on the instance; returns fields to save."""
     message.status = status
     message.status_changed_at = now
     fields = ["status", "status_changed_at"]

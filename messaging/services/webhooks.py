@@ -1,7 +1,8 @@
 """Status webhooks: every status change of a message is POSTed to the organization's URL, signed, retried.
 
 Signature: `X-Portal-Timestamp: <unix seconds>` and `X-Portal-Signature: sha256=<hex>` where hex is
-HMAC-SHA256(secret, f"{timestamp}." + raw body). Receivers recompute it over the raw body and refuse timestamps
+HMAC-SHA256(secret, f"{timestamp}." + raw body). Receivers recompute it over the raw body and refuse
+timestamps
 older than a few minutes (replays). A delivery is retried with exponential backoff and jitter until
 `SMS_WEBHOOK_MAX_ATTEMPTS`, and every try is visible to the customer in the delivery log.
 """
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.services import audit_log_record
@@ -152,14 +153,21 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
     never post the same try."""
     now = timezone.now()
     with transaction.atomic():
+        queryset = WebhookDelivery.objects.all()
+        if connection.features.has_select_for_update_skip_locked:
+            queryset = queryset.select_for_update(skip_locked=True, of=("self",))
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("endpoint")
+            queryset.select_related("endpoint")
             .filter(id=delivery_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now)
             .first()
         )
         if delivery is None:
             return None
+        if not delivery.endpoint.enabled:
+            delivery.status = WebhookDeliveryStatus.FAILED
+            delivery.last_error = "The webhook was disabled before this event could be delivered."
+            delivery.save(update_fields=["status", "last_error"])
+            return delivery
         delivery.attempts += 1
         delivery.next_attempt_at = now + timedelta(seconds=settings.SMS_WEBHOOK_TIMEOUT_SECONDS * 4)
         delivery.save(update_fields=["attempts", "next_attempt_at"])
@@ -212,7 +220,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
 
 
 def webhook_deliver_due(*, limit: int = 200) -> int:
-    """Try every pending delivery whose time has come (the periodic retry job). Returns how many were tried."""
+    """Try every pending delivery whose time has come (the periodic retry job); returns how many."""
     ids = list(
         WebhookDelivery.objects.filter(
             status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now()

@@ -304,6 +304,8 @@ PRIVACY_RETENTION_DEFAULTS = {
     "webhook_delivery_logs": 30,
     "export_files": 14,
     "closed_requests": 1095,
+    # Tax law: books and receipts are kept 10 years after the transaction (10 x 365.25 days, rounded up).
+    "closed_org_billing": -(-PRIVACY_BILLING_RETENTION_YEARS * 36525 // 100),
 }
 # privacy-data end
 # (privacy helper adds its settings here)

@@ -114,3 +114,11 @@ def test_payment_list(api_client_a, billed_a, django_assert_max_num_queries):
         results = api_client_a.get("/api/v1/billing/payments").json()["results"]
     assert [row["method"] for row in results] == ["card", "gcash"]
     assert all(row["status"] == "confirmed" and row["receipt_number"] for row in results)
+
+
+def test_session_of_another_organization_gets_404_too(client_owner_b, billed_a):
+    entry = LedgerEntry.objects.filter(organization=billed_a.organization).first()
+    assert client_owner_b.get(f"/api/v1/billing/ledger/{entry.id}").status_code == 404
+    assert client_owner_b.get(f"/api/v1/billing/payments/{billed_a.id}").status_code == 404
+    assert client_owner_b.get(f"/api/v1/billing/receipts/{billed_a.receipt.number}").status_code == 404
+    assert client_owner_b.get("/api/v1/balance").json()["balance"] == "0.00"

@@ -263,3 +263,27 @@ def test_periodic_audit_task_mails_staff_only_on_a_difference(org_a, settings):
     assert billing_audit_run.call() == 1
     assert mail.outbox[0].to == ["ops@example.test"]
     assert "alpha: balance 4.00 != ledger sum 3.00" in mail.outbox[0].body
+
+
+def test_admin_pages_render(staff_client, org_a, django_assert_max_num_queries):
+    fund(org_a, "30.00")
+    for i in range(20):
+        message_charge(organization=org_a, message_ids_and_segments=[(100 + i, 1)])
+    payment = payment_record(organization=org_a, actor=None, method="gcash", amount_php=Decimal("5.00"))
+    account = CreditAccount.objects.get(organization=org_a)
+    for url in (
+        "/admin/accounts/priceplan/",
+        "/admin/accounts/priceplan/add/",
+        "/admin/accounts/creditaccount/",
+        "/admin/accounts/creditaccount/add/",
+        f"/admin/accounts/creditaccount/{account.id}/change/",
+        "/admin/accounts/payment/",
+        "/admin/accounts/payment/add/",
+        f"/admin/accounts/payment/{payment.id}/change/",
+        "/admin/accounts/receipt/",
+        f"/admin/accounts/receipt/{payment.receipt.id}/change/",
+        f"/admin/accounts/ledgerentry/{LedgerEntry.objects.first().id}/change/",
+    ):
+        assert staff_client.get(url).status_code == 200, url
+    with django_assert_max_num_queries(12):
+        assert staff_client.get("/admin/accounts/ledgerentry/").status_code == 200

@@ -153,8 +153,10 @@ def test_statement_rejects_a_bad_month_clearly(client_owner_a):
 
 def test_statement_is_scoped_to_the_organization(client_owner_b, org_a):
     fund(org_a, "500.00")
-    statement = client_owner_b.get("/billing/statements/").context["statement"]
+    response = client_owner_b.get("/billing/statements/")
+    statement = response.context["statement"]
     assert statement.closing_balance == Decimal("0.00")
+    assert "-0.00" not in response.content.decode()  # an empty month shows 0.00, never "-0.00" / "--0.00"
     assert statement.totals["adjustment"] == Decimal("0.00")
 
 
@@ -260,3 +262,16 @@ def test_billing_summary_for_the_dashboard(org_a):
         "usage_percent": 25,
         "low_balance": True,
     }
+
+
+def test_statement_page_query_count_does_not_grow_with_top_ups(
+    client_owner_a, org_a, django_assert_max_num_queries
+):
+    for n in range(12):
+        payment_record(organization=org_a, actor=None, method="gcash", amount_php=Decimal(f"{n + 1}.00"))
+    with django_assert_max_num_queries(14):
+        response = client_owner_a.get("/billing/statements/")
+    assert response.status_code == 200
+    assert len(response.context["statement"].topups) == 12
+    with django_assert_max_num_queries(14):
+        assert client_owner_a.get("/billing/statements/csv/").status_code == 200

@@ -133,3 +133,23 @@ def test_concurrent_top_ups_and_charges_keep_the_chain(org_a, org_b):
     receipts = sorted(o.receipt.sequence for o in outcomes if hasattr(o, "receipt"))
     assert receipts == list(range(1, 16))  # sequential, no gaps, no duplicates
     assert_ledger_invariant(org_a)
+
+
+def test_concurrent_sends_never_pass_the_monthly_limit(org_a):
+    from accounts.billing.errors import MonthlyLimitReached
+    from accounts.billing.selectors import monthly_usage
+
+    fund(org_a, "1000.00")
+    credit_account_settings_update(
+        organization=org_a, actor=None, price_plan=None, monthly_segment_limit=10, low_balance_threshold=None
+    )
+
+    def charge(i: int):
+        with transaction.atomic():
+            return message_charge(organization=org_a, message_ids_and_segments=[(30_000 + i, 1)])
+
+    outcomes = run_in_threads(30, charge)
+    assert sum(1 for o in outcomes if isinstance(o, dict)) == 10
+    assert sum(1 for o in outcomes if isinstance(o, MonthlyLimitReached)) == 20
+    assert monthly_usage(organization=org_a) == (10, 10)
+    assert_ledger_invariant(org_a)

@@ -23,6 +23,8 @@ POLLING_ONLY_PATH = "tests.messaging.fixtures_engine.PollingOnlyIprogAdapter"
 LOOKUP_PATHS = [
     "tests.messaging.fixtures_engine.LookupIprogAdapter",
     "tests.messaging.fixtures_engine.LookupSemaphoreAdapter",
+    "tests.messaging.fixtures_engine.NoLookupIprogAdapter",
+    "tests.messaging.fixtures_engine.NoLookupSemaphoreAdapter",
 ]
 
 
@@ -60,7 +62,9 @@ class _SimulatorLookupMixin:
         )
         for message in response.json()["messages"]:
             if message["recipient"] == recipient and message["message"] == body:
-                return SendResult(provider_message_id=str(message["message_id"]), recipient=recipient, reference=reference)
+                return SendResult(
+                    provider_message_id=str(message["message_id"]), recipient=recipient, reference=reference
+                )
         return None
 
 
@@ -74,13 +78,25 @@ class LookupSemaphoreAdapter(_SimulatorLookupMixin, SemaphoreAdapter):
     simulator_api = "semaphore"
 
 
+class NoLookupIprogAdapter(IprogAdapter):
+    """A provider that certainly cannot be asked about a hand-over (whatever the real adapter learns)."""
+
+    code = "iprog_nolookup"
+    supports_reference_lookup = False
+
+
+class NoLookupSemaphoreAdapter(SemaphoreAdapter):
+    code = "semaphore_nolookup"
+    supports_reference_lookup = False
+
+
 @pytest.fixture
 def fast_retries(settings):
     """No backoff waits, a small circuit threshold, webhooks to 127.0.0.1 allowed."""
     settings.SMS_RETRY_BASE_SECONDS = 0
     settings.SMS_RETRY_MAX_SECONDS = 0
     settings.SMS_CIRCUIT_FAILURE_THRESHOLD = 3
-    settings.SMS_MAX_FAILURES_PER_PROVIDER = 2
+    settings.SMS_MAX_FAILURES_PER_PROVIDER = 3
     settings.SMS_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
     settings.SMS_WEBHOOK_RETRY_BASE_SECONDS = 0
     settings.SMS_PROVIDER_ADAPTERS = [
@@ -104,8 +120,10 @@ def funded_org_b(org_b):
     return org_b
 
 
-def make_chain(simulator, *, primary_quota=None, primary_timeout=5.0, lookup=False):
-    suffix = "_lookup" if lookup else ""
+def make_chain(simulator, *, primary_quota=None, primary_timeout=5.0, lookup: bool | None = None):
+    """lookup: True = test doubles that can find a hand-over by reference, False = adapters that cannot,
+    None = the real adapters as they are."""
+    suffix = {True: "_lookup", False: "_nolookup", None: ""}[lookup]
     primary = Provider.objects.create(
         name="IPROGSMS",
         adapter="iprog" + suffix,
@@ -182,7 +200,9 @@ class WebhookReceiver:
     @staticmethod
     def signature_valid(request: dict, secret: str) -> bool:
         timestamp = request["headers"]["X-Portal-Timestamp"]
-        expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + request["raw"], hashlib.sha256).hexdigest()
+        expected = hmac.new(
+            secret.encode(), f"{timestamp}.".encode() + request["raw"], hashlib.sha256
+        ).hexdigest()
         return hmac.compare_digest(request["headers"]["X-Portal-Signature"], f"sha256={expected}")
 
     def close(self) -> None:
@@ -195,3 +215,6 @@ def webhook_receiver():
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
+
+
+__all__ = ["chain", "fast_retries", "funded_org_a", "funded_org_b", "webhook_receiver"]

@@ -1,7 +1,8 @@
 """Worker stopped mid-batch and restarted: every message reaches the provider exactly once.
 
 The kill is simulated by raising a BaseException (which the worker does not catch, like SIGKILL it skips every
-later write) at the two dangerous points: after the in-flight commit but before the provider call, and after the
+later write) at the two dangerous points: after the in-flight commit but before the provider call, and after
+the
 provider call but before the outcome is written. The restart is: reconcile (after the in-flight timeout), then
 the normal dispatch.
 """
@@ -21,7 +22,8 @@ from messaging.services import (
     message_send,
 )
 from messaging.services import dispatch as dispatch_module
-from tests.messaging.fixtures_engine import charges, fast_retries, funded_org_a, make_chain, refunds  # noqa: F401
+from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
+from tests.messaging.fixtures_engine import charges, make_chain, refunds
 
 
 class WorkerKilled(BaseException):
@@ -62,7 +64,9 @@ def assert_each_sent_once(simulator, org):
     expected = set(Message.objects.filter(organization=org).values_list("recipient", flat=True))
     assert set(recipients) == expected
     assert set(recipients.values()) == {1}
-    assert set(Message.objects.filter(organization=org).values_list("status", flat=True)) == {MessageStatus.SENT}
+    assert set(Message.objects.filter(organization=org).values_list("status", flat=True)) == {
+        MessageStatus.SENT
+    }
     assert not DispatchAttempt.objects.filter(status=AttemptStatus.IN_FLIGHT).exists()
     assert len(charges(org)) == Message.objects.filter(organization=org).count()
     assert refunds(org) == []
@@ -100,7 +104,7 @@ def test_provider_that_can_be_asked_every_message_sent_exactly_once(
 def test_provider_that_cannot_be_asked_is_never_resent_blindly(
     provider_simulator, fast_retries, funded_org_a, monkeypatch, target, mailoutbox
 ):
-    make_chain(provider_simulator, primary_quota=4)
+    make_chain(provider_simulator, primary_quota=4, lookup=False)
     queue(funded_org_a, 8)
     kill_on_call(monkeypatch, target, call_number=2)
     with pytest.raises(WorkerKilled):
@@ -110,7 +114,10 @@ def test_provider_that_cannot_be_asked_is_never_resent_blindly(
     assert summary.unknown == 4
     unknown = list(DispatchAttempt.objects.filter(status=AttemptStatus.UNKNOWN))
     assert len(unknown) == 4
-    assert Message.objects.filter(status=MessageStatus.SENDING, error_code="dispatch_outcome_unknown").count() == 4
+    assert (
+        Message.objects.filter(status=MessageStatus.SENDING, error_code="dispatch_outcome_unknown").count()
+        == 4
+    )
     assert len(provider_simulator.sent) == (4 if target == "_call" else 8)  # nothing resent on its own
     assert "need a send decision" in mailoutbox[0].subject
 
@@ -122,8 +129,10 @@ def test_provider_that_cannot_be_asked_is_never_resent_blindly(
     assert_each_sent_once(provider_simulator, funded_org_a)
 
 
-def test_unknown_outcome_given_up_is_refunded_once(provider_simulator, fast_retries, funded_org_a, monkeypatch):
-    make_chain(provider_simulator)
+def test_unknown_outcome_given_up_is_refunded_once(
+    provider_simulator, fast_retries, funded_org_a, monkeypatch
+):
+    make_chain(provider_simulator, lookup=False)
     queue(funded_org_a, 1)
     kill_on_call(monkeypatch, "_call", call_number=1)
     with pytest.raises(WorkerKilled):
@@ -140,3 +149,21 @@ def test_unknown_outcome_given_up_is_refunded_once(provider_simulator, fast_retr
     with pytest.raises(ApplicationError):
         dispatch_attempt_resolve(attempt_id=attempt.pk, decision=AttemptDecision.FAIL)
     assert len(refunds(funded_org_a)) == 1
+
+
+def test_slow_call_finishing_after_reconcile_still_records_the_answer(
+    provider_simulator, fast_retries, funded_org_a
+):
+    make_chain(provider_simulator, lookup=False)
+    queue(funded_org_a, 2)
+    groups = dispatch_module._claim(now=timezone.now(), limit=10)
+    # The reconcile job runs while the worker is still waiting for the provider.
+    later = timezone.now() + timedelta(seconds=fast_retries.SMS_IN_FLIGHT_TIMEOUT_SECONDS + 1)
+    assert dispatch_reconcile_stale(now=later).unknown == 2
+    summary = dispatch_module.DispatchSummary()
+    for group in groups:
+        dispatch_module._record(group, dispatch_module._call(group), summary)
+    assert summary.accepted == 2
+    assert set(Message.objects.values_list("status", "error_code")) == {(MessageStatus.SENT, "")}
+    assert set(DispatchAttempt.objects.values_list("status", flat=True)) == {AttemptStatus.ACCEPTED}
+    assert len(provider_simulator.sent) == 2

@@ -28,7 +28,9 @@ def private_root(settings, tmp_path):
     return settings.PRIVATE_STORAGE_ROOT
 
 
-def make_message(organization, recipient: str, body: str = "Your order has shipped", *, created_by=None, **extra):
+def make_message(
+    organization, recipient: str, body: str = "Your order has shipped", *, created_by=None, **extra
+):
     defaults = {
         "network": "smart",
         "sender_name": "ALPHA",
@@ -102,7 +104,10 @@ def populate_person(user, organization, other_org=None, *, phone=ALICE_PHONE):
         organization=organization, phone_number=phone, code_hash="x" * 64, expires_at=timezone.now()
     )
     AuditLog.objects.create(
-        organization=organization, actor=None, event_type="invitation.created", extra_data={"email": user.email}
+        organization=organization,
+        actor=None,
+        event_type="invitation.created",
+        extra_data={"email": user.email},
     )
 
 

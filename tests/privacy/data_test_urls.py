@@ -1,4 +1,5 @@
-"""The project's URLs plus privacy.data_urls under /privacy/data/ (until the lead includes it in portal/urls.py)."""
+"""The project's URLs plus privacy.data_urls under /privacy/data/ (until the lead includes it in
+portal/urls.py)."""
 
 from django.urls import include, path
 

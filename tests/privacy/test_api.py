@@ -1,4 +1,5 @@
-"""API: a signed-in person's own privacy requests. Another person's request answers 404; API keys are refused."""
+"""API: a signed-in person's own privacy requests. Another person's request answers 404; API keys are
+refused."""
 
 import pytest
 from django.urls import reverse
@@ -17,7 +18,9 @@ def session_client(user) -> APIClient:
     return client
 
 
-def test_post_creates_a_verified_request_for_the_signed_in_user(owner_a, django_capture_on_commit_callbacks, mailoutbox):
+def test_post_creates_a_verified_request_for_the_signed_in_user(
+    owner_a, django_capture_on_commit_callbacks, mailoutbox
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = session_client(owner_a).post(
             LIST, {"kind": "update", "requested_changes": {"full_name": "Ana Reyes"}}, format="json"
@@ -39,7 +42,10 @@ def test_bad_input_is_a_clear_error_and_nothing_is_stored(owner_a):
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
     response = client.post(LIST, {"kind": "object", "objections": ["astrology"]}, format="json")
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_objections" and "astrology" in response.json()["error"]["message"]
+    assert (
+        response.json()["error"]["code"] == "invalid_objections"
+        and "astrology" in response.json()["error"]["message"]
+    )
     assert not DataSubjectRequest.objects.exists()
 
 
@@ -67,7 +73,9 @@ def test_api_keys_and_anonymous_callers_are_refused(api_client_a, owner_a):
 def test_list_query_count_is_constant(owner_a, django_assert_max_num_queries):
     client = session_client(owner_a)
     for kind in ("access", "delete", "update"):
-        payload = {"kind": kind, "requested_changes": {"full_name": "X"}} if kind == "update" else {"kind": kind}
+        payload = (
+            {"kind": kind, "requested_changes": {"full_name": "X"}} if kind == "update" else {"kind": kind}
+        )
         client.post(LIST, payload, format="json")
     with django_assert_max_num_queries(6):
         response = client.get(LIST)

@@ -6,8 +6,10 @@ import pytest
 from django.utils import timezone
 
 from messaging.models import Message, MessageStatus, Provider
+from portal.errors import ApplicationError, Conflict
 from privacy.data_models import ProcessingKind, ProcessingObjection, Suppression, SuppressionSource
 from privacy.fulfilment import objection_apply
+from privacy.models import RequestKind
 from privacy.objections import (
     processing_objection_add,
     processing_objection_withdraw,
@@ -17,8 +19,6 @@ from privacy.objections import (
     usage_analytics_users,
 )
 from privacy.selectors import recipient_is_suppressed, suppressed_numbers, user_allows
-from portal.errors import ApplicationError, Conflict
-from privacy.models import RequestKind
 from tests.privacy.data_helpers import ALICE_PHONE, BOB_PHONE, make_api_log, make_message, make_request
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +96,9 @@ def test_objection_apply_explains_what_is_missing():
     no_phone = make_request(kind=RequestKind.OBJECT, email="someone@example.ph", objections=["sms"])
     with pytest.raises(Conflict, match="phone number"):
         objection_apply(request=no_phone)
-    no_account = make_request(kind=RequestKind.OBJECT, email="someone@example.ph", objections=["marketing_email"])
+    no_account = make_request(
+        kind=RequestKind.OBJECT, email="someone@example.ph", objections=["marketing_email"]
+    )
     with pytest.raises(Conflict, match="account"):
         objection_apply(request=no_account)
 
@@ -120,7 +122,9 @@ def test_usage_analytics_leaves_out_people_who_objected(org_a, developer_a, view
 def test_staff_usage_analytics_page_counts_only_consenting_users(client, org_a, developer_a, viewer_a):
     from django.contrib.auth import get_user_model
 
-    staff = get_user_model().objects.create_user(email="staff@portal.example", password="x" * 12, is_staff=True)
+    staff = get_user_model().objects.create_user(
+        email="staff@portal.example", password="x" * 12, is_staff=True
+    )
     processing_objection_add(user=viewer_a, processing=ProcessingKind.USAGE_ANALYTICS)
     make_message(org_a, BOB_PHONE, "hello", created_by=viewer_a)
     make_message(org_a, BOB_PHONE, "hello", created_by=developer_a)
@@ -129,13 +133,18 @@ def test_staff_usage_analytics_page_counts_only_consenting_users(client, org_a, 
     assert response.status_code == 200
     assert response.context["summary"]["messages_sent_by_users"] == 1
     client.force_login(developer_a)
-    assert client.get("/privacy/data/staff/usage-analytics/").status_code == 302  # not staff: to the admin login
+    assert (
+        client.get("/privacy/data/staff/usage-analytics/").status_code == 302
+    )  # not staff: to the admin login
 
 
 @pytest.fixture
 def provider(db):
     return Provider.objects.create(
-        name="Simulated IPROG", adapter="iprog", base_url="http://127.0.0.1:9", sender_name="IPROGSMS",
+        name="Simulated IPROG",
+        adapter="iprog",
+        base_url="http://127.0.0.1:9",
+        sender_name="IPROGSMS",
         callback_secret="s" * 32,
     )
 

@@ -61,7 +61,7 @@ def test_every_installed_model_with_personal_fields_is_covered():
 
 @isolate_apps("privacy")
 def test_a_new_model_with_personal_fields_fails_the_check():
-    class NewsletterSignup(models.Model):
+    class NewsletterSignup(models.Model):  # noqa: DJ008
         contact_email = models.EmailField()
         created_at = models.DateTimeField()
 
@@ -75,7 +75,7 @@ def test_a_new_model_with_personal_fields_fails_the_check():
 
 @isolate_apps("privacy")
 def test_the_heuristic_catches_names_ips_bodies_and_user_links():
-    class Everything(models.Model):
+    class Everything(models.Model):  # noqa: DJ008
         owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
         display_name = models.CharField(max_length=10)
         last_ip = models.CharField(max_length=40)
@@ -93,7 +93,7 @@ def test_the_heuristic_catches_names_ips_bodies_and_user_links():
 
 @isolate_apps("privacy")
 def test_a_model_without_personal_fields_needs_nothing():
-    class Counter(models.Model):
+    class Counter(models.Model):  # noqa: DJ008
         total = models.IntegerField()
 
         class Meta:
@@ -104,7 +104,7 @@ def test_a_model_without_personal_fields_needs_nothing():
 
 @isolate_apps("privacy")
 def test_excluded_on_purpose_passes_and_registered_fields_are_all_handled():
-    class Feedback(models.Model):
+    class Feedback(models.Model):  # noqa: DJ008
         email = models.EmailField()
         ip_address = models.GenericIPAddressField(null=True)
 
@@ -153,3 +153,26 @@ def test_registry_covers_the_erasure_areas_and_categories_the_policy_names():
     assert ("accounts.User", "password") not in exported
     assert ("accounts.APIKey", "key_hash") not in exported
     assert ("messaging.OtpChallenge", "code_hash") not in exported
+
+
+@pytest.mark.urls("tests.privacy.data_test_urls")
+def test_the_url_check_passes_when_the_data_urls_are_routed():
+    assert privacy_checks.data_urls_check() == []
+
+
+@pytest.mark.urls("portal.urls")
+def test_the_url_check_warns_when_the_data_urls_are_not_routed(settings):
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("privacy_data:export_download", args=[1])
+    except NoReverseMatch:
+        assert [m.id for m in privacy_checks.data_urls_check()] == ["privacy.W002"]
+    else:  # the lead has routed them: nothing to warn about
+        assert privacy_checks.data_urls_check() == []
+
+
+def test_correctable_fields_are_declared_for_the_account():
+    from privacy.registry import correctable_fields
+
+    assert correctable_fields()["accounts.User"] == ("full_name", "phone_number")

@@ -1,5 +1,6 @@
-"""Data subject requests: submission and verification, the status workflow and its audit trail, pauses, extension,
-rejection, duplicates, expiry, reminders and escalation, failed steps, and the pages around them."""
+"""Data subject requests: submission and verification, the status workflow and its audit trail, pauses,
+extension, rejection, duplicates, expiry, reminders and escalation, failed steps, and the pages around
+them."""
 
 import re
 from datetime import timedelta
@@ -25,7 +26,6 @@ from privacy.models import (
     StepStatus,
     VerificationMethod,
 )
-from privacy.sla import current_due_at
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,14 @@ def submit_public(commit, *, kind=RequestKind.ACCESS, email="juan@example.com", 
 
 def verified_request(commit, *, kind=RequestKind.ACCESS, user=None, **extra) -> DataSubjectRequest:
     if user is not None:
-        dsr, _ = commit(services.request_submit, kind=kind, email="", channel=RequestChannel.PRIVACY_CENTRE, user=user, **extra)
+        dsr, _ = commit(
+            services.request_submit,
+            kind=kind,
+            email="",
+            channel=RequestChannel.PRIVACY_CENTRE,
+            user=user,
+            **extra,
+        )
         return dsr
     dsr, _ = submit_public(commit, kind=kind, **extra)
     commit(services.request_verify_email, signed=_signed_from(services.email_verify_url(dsr)))
@@ -82,7 +89,11 @@ def outbox_to(address: str):
 
 def test_signed_in_user_request_is_verified_and_acknowledged_at_once(commit, owner_a):
     dsr, token = commit(
-        services.request_submit, kind=RequestKind.ACCESS, email="", channel=RequestChannel.PRIVACY_CENTRE, user=owner_a
+        services.request_submit,
+        kind=RequestKind.ACCESS,
+        email="",
+        channel=RequestChannel.PRIVACY_CENTRE,
+        user=owner_a,
     )
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.VERIFIED
@@ -93,7 +104,10 @@ def test_signed_in_user_request_is_verified_and_acknowledged_at_once(commit, own
     [ack] = outbox_to(owner_a.email)
     assert dsr.reference in ack.subject and "First answer by" in ack.body and token in ack.body
     events = list(dsr.events.values_list("action", "from_status", "to_status", "actor_id"))
-    assert events == [("submitted", "", "submitted", owner_a.pk), ("verified", "submitted", "verified", owner_a.pk)]
+    assert events == [
+        ("submitted", "", "submitted", owner_a.pk),
+        ("verified", "submitted", "verified", owner_a.pk),
+    ]
     assert RequestMessage.objects.get(request=dsr, kind="acknowledgement").sent_at is not None
     assert dsr.first_response_due_at - dsr.received_at <= timedelta(days=16)
 
@@ -152,12 +166,18 @@ def test_sms_verification_goes_through_the_portals_own_otp_path(commit, settings
     from messaging.models import Message
     from messaging.services import provider_seed_demo_chain
 
-    provider_seed_demo_chain(simulator_url="http://127.0.0.1:9")  # a route exists; delivery itself is not tested here
+    provider_seed_demo_chain(
+        simulator_url="http://127.0.0.1:9"
+    )  # a route exists; delivery itself is not tested here
     operator = services.privacy_operator_organization()
     assert operator.slug == settings.PRIVACY_OPERATOR_ORGANIZATION_SLUG == "operator"
     credits_grant_demo(organization=operator, amount=Decimal("100"))
     dsr, _ = submit_public(
-        commit, kind=RequestKind.OBJECT, phone_number="09171234567", objections=["sms"], verification_method="sms"
+        commit,
+        kind=RequestKind.OBJECT,
+        phone_number="09171234567",
+        objections=["sms"],
+        verification_method="sms",
     )
     dsr.refresh_from_db()
     assert dsr.verification_method == VerificationMethod.SMS and dsr.last_error == ""
@@ -191,7 +211,12 @@ def test_pause_awaiting_requester_moves_the_due_date_by_the_paused_time(commit, 
     dsr = verified_request(commit, user=owner_a)
     due_before = dsr.due_at
     services.request_start(request=dsr, actor=officer)
-    commit(services.request_ask_requester, request=dsr, actor=officer, question="Which organization sent the SMS?")
+    commit(
+        services.request_ask_requester,
+        request=dsr,
+        actor=officer,
+        question="Which organization sent the SMS?",
+    )
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.AWAITING_REQUESTER and dsr.paused_since is not None
     assert "Which organization" in outbox_to(owner_a.email)[-1].body
@@ -340,17 +365,31 @@ def test_paused_and_duplicate_requests_do_not_escalate(commit, officer, owner_a)
 # --- fulfilment steps reported by privacy-data ---
 
 
-def test_failed_step_shows_on_the_board_and_alerts_staff_then_success_completes(commit, officer, owner_a, client):
+def test_failed_step_shows_on_the_board_and_alerts_staff_then_success_completes(
+    commit, officer, owner_a, client
+):
     dsr = verified_request(commit, user=owner_a)
     services.request_start(request=dsr, actor=officer)
     commit(services.request_fulfilment_update, request_id=dsr.pk, step="export", status="running")
-    commit(services.request_fulfilment_update, request_id=dsr.pk, step="export", status="failed", error="disk full")
+    commit(
+        services.request_fulfilment_update,
+        request_id=dsr.pk,
+        step="export",
+        status="failed",
+        error="disk full",
+    )
     dsr.refresh_from_db()
     assert dsr.needs_attention and "disk full" in dsr.last_error
     alerts = [m for m in mail.outbox if "step failed" in m.subject]
     assert len(alerts) == 1 and set(alerts[0].to) == {"ops@operator.example", "dpo@operator.example"}
     # The same failure reported again alerts nobody twice.
-    commit(services.request_fulfilment_update, request_id=dsr.pk, step="export", status="failed", error="disk full")
+    commit(
+        services.request_fulfilment_update,
+        request_id=dsr.pk,
+        step="export",
+        status="failed",
+        error="disk full",
+    )
     assert len([m for m in mail.outbox if "step failed" in m.subject]) == 1
     client.force_login(officer)
     board = client.get(reverse("privacy:staff_board")).content.decode()
@@ -363,6 +402,24 @@ def test_failed_step_shows_on_the_board_and_alerts_staff_then_success_completes(
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.COMPLETED and not dsr.needs_attention
     assert outbox_to(owner_a.email)[-1].subject.endswith("Your request is complete")
+
+
+def test_stuck_step_is_shown_and_reported_once(commit, officer, owner_a, client):
+    dsr = verified_request(commit, user=owner_a)
+    services.request_start(request=dsr, actor=officer)
+    commit(services.request_fulfilment_update, request_id=dsr.pk, step="export", status="running")
+    mail.outbox.clear()
+    assert commit(services.requests_alert_stuck_steps, now=timezone.now() + timedelta(hours=23)) == 0
+    later = timezone.now() + timedelta(hours=25)
+    assert commit(services.requests_alert_stuck_steps, now=later) == 1
+    assert commit(services.requests_alert_stuck_steps, now=later + timedelta(hours=2)) == 0
+    [alert] = mail.outbox
+    assert "stuck: export" in alert.subject and "dpo@operator.example" in alert.to
+    dsr.refresh_from_db()
+    assert dsr.needs_attention and "no progress since" in dsr.last_error
+    FulfilmentStep.objects.filter(request=dsr).update(updated_at=timezone.now() - timedelta(days=2))
+    client.force_login(officer)
+    assert "export stuck since" in client.get(reverse("privacy:staff_board")).content.decode()
 
 
 def test_fulfilment_update_refuses_unknown_status(owner_a, commit):
@@ -411,7 +468,8 @@ def test_delete_request_marks_an_erasure(commit, officer, owner_a):
         services.request_run_export(request=dsr, actor=officer)
     scheduled = outbox_to(owner_a.email)[-1]
     assert "will be erased" in scheduled.subject and "National Privacy Commission" in scheduled.body
-    # The scheduler runs the job after the grace period; privacy-data reports success and the request completes.
+    # The scheduler runs the job after the grace period; privacy-data reports success and the request
+    # completes.
     from privacy.erasure import erasure_job_run
 
     mail.outbox.clear()
@@ -419,7 +477,8 @@ def test_delete_request_marks_an_erasure(commit, officer, owner_a):
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.COMPLETED
     assert FulfilmentStep.objects.get(request=dsr, step="erasure").status == StepStatus.SUCCEEDED
-    # privacy-data reports success before it erases the request's own contact details: the confirmation arrives.
+    # privacy-data reports success before it erases the request's own contact details: the confirmation
+    # arrives.
     [done] = outbox_to(owner_a.email)
     assert "complete" in done.subject and "erased" in done.body
 
@@ -444,7 +503,11 @@ def test_update_request_applies_the_changes_in_one_audited_action(commit, office
         commit,
         user=owner_a,
         kind=RequestKind.UPDATE,
-        requested_changes={"full_name": "Juana Santos", "phone_number": "0918 765 4321", "email": "juana@alpha.example"},
+        requested_changes={
+            "full_name": "Juana Santos",
+            "phone_number": "0918 765 4321",
+            "email": "juana@alpha.example",
+        },
     )
     commit(services.request_apply_updates, request=dsr, actor=officer)
     owner_a.refresh_from_db()
@@ -473,7 +536,9 @@ def test_update_of_an_unknown_field_is_refused(commit, owner_a):
 # --- pages ---
 
 
-def test_privacy_centre_lists_only_my_requests_and_another_persons_request_is_404(commit, login_as, owner_a, org_a, owner_b, org_b):
+def test_privacy_centre_lists_only_my_requests_and_another_persons_request_is_404(
+    commit, login_as, owner_a, org_a, owner_b, org_b
+):
     mine = verified_request(commit, user=owner_a)
     theirs = verified_request(commit, user=owner_b)
     client = login_as(owner_a, org_a)
@@ -481,20 +546,29 @@ def test_privacy_centre_lists_only_my_requests_and_another_persons_request_is_40
     assert mine.reference in page and theirs.reference not in page
     assert client.get(reverse("privacy:my_request", args=[mine.pk])).status_code == 200
     assert client.get(reverse("privacy:my_request", args=[theirs.pk])).status_code == 404
-    assert client.post(reverse("privacy:my_request", args=[theirs.pk]), {"action": "withdraw"}).status_code == 404
+    assert (
+        client.post(reverse("privacy:my_request", args=[theirs.pk]), {"action": "withdraw"}).status_code
+        == 404
+    )
     theirs.refresh_from_db()
     assert theirs.status == RequestStatus.VERIFIED
 
 
 def test_privacy_centre_form_submits_a_request(client_owner_a, owner_a):
-    response = client_owner_a.post(reverse("privacy:centre"), {"kind": "object", "objections": ["usage_analytics"]})
+    response = client_owner_a.post(
+        reverse("privacy:centre"), {"kind": "object", "objections": ["usage_analytics"]}
+    )
     dsr = DataSubjectRequest.objects.get(user=owner_a)
-    assert response.status_code == 302 and response["Location"] == reverse("privacy:my_request", args=[dsr.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "privacy:my_request", args=[dsr.pk]
+    )
     assert dsr.objections == ["usage_analytics"] and dsr.channel == RequestChannel.PRIVACY_CENTRE
 
 
 def test_profile_page_updates_name_and_number_directly(client_owner_a, owner_a):
-    response = client_owner_a.post(reverse("privacy:profile"), {"full_name": "New Name", "phone_number": "09171234567"})
+    response = client_owner_a.post(
+        reverse("privacy:profile"), {"full_name": "New Name", "phone_number": "09171234567"}
+    )
     assert response.status_code == 302
     owner_a.refresh_from_db()
     assert (owner_a.full_name, owner_a.phone_number) == ("New Name", "+639171234567")
@@ -518,6 +592,35 @@ def test_status_page_lets_the_requester_answer_and_withdraw(commit, client, offi
     assert dsr.events.get(action="withdrawn").actor_label == "requester"
 
 
+def test_public_pages_render(client, client_owner_a):
+    for name in ("privacy:request", "privacy:contact"):
+        assert client.get(reverse(name)).status_code == 200
+    assert client.get(reverse("privacy:request") + "?kind=delete").status_code == 200
+    assert client.get(reverse("privacy:policy")).status_code == 404  # nothing published yet
+    assert client.get(reverse("privacy:centre")).status_code == 302  # sign in first
+    for name in ("privacy:centre", "privacy:profile"):
+        assert client_owner_a.get(reverse(name)).status_code == 200
+
+
+def test_a_badly_stored_profile_number_does_not_block_a_request(commit, owner_a):
+    User.objects.filter(pk=owner_a.pk).update(phone_number="call me")
+    owner_a.refresh_from_db()
+    dsr = verified_request(commit, user=owner_a)
+    assert dsr.phone_number == "" and dsr.status == RequestStatus.VERIFIED
+
+
+def test_every_periodic_job_is_a_task_that_takes_no_arguments():
+    from django.utils.module_loading import import_string
+
+    from privacy.periodic import SCHEDULE
+
+    paths = [path for path, _ in SCHEDULE]
+    assert "privacy.tasks.requests_escalate_overdue_task" in paths
+    assert "privacy.data_tasks.erasures_run_due_task" in paths  # privacy-data's schedule is included
+    for path, seconds in SCHEDULE:
+        assert seconds > 0 and callable(import_string(path).enqueue)
+
+
 # --- staff board ---
 
 
@@ -526,7 +629,9 @@ def test_board_is_staff_only(client_owner_a):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_board_hides_unverified_and_duplicates_by_default_and_filters(commit, client, officer, owner_a, owner_b):
+def test_board_hides_unverified_and_duplicates_by_default_and_filters(
+    commit, client, officer, owner_a, owner_b
+):
     verified = verified_request(commit, user=owner_a)
     duplicate = verified_request(commit, user=owner_a)
     unverified, _ = submit_public(commit, email="new@example.com")
@@ -547,7 +652,9 @@ def test_board_hides_unverified_and_duplicates_by_default_and_filters(commit, cl
     assert verified.reference in page and deletion.reference not in page
 
 
-def test_board_query_count_does_not_grow_with_requests(commit, client, officer, django_assert_max_num_queries):
+def test_board_query_count_does_not_grow_with_requests(
+    commit, client, officer, django_assert_max_num_queries
+):
     client.force_login(officer)
     for i in range(3):
         verified_request(commit, email=f"p{i}@example.com")
@@ -572,10 +679,15 @@ def test_board_metrics_count_on_time_and_median(commit, officer, owner_a):
     late.refresh_from_db()
     commit(services.request_reject, request=late, actor=officer, reason="Legal hold.")
     metrics = board_metrics()
+    assert len(metrics["per_month"]) == 12
     assert metrics["completed_total"] == 2
     assert metrics["on_time_percent"] == 50.0
     this_month = metrics["per_month"][-1]
-    assert (this_month.completed, this_month.on_time, this_month.received) == (2, 1, 1)  # the late one came in earlier
+    assert (this_month.completed, this_month.on_time, this_month.received) == (
+        2,
+        1,
+        1,
+    )  # the late one came in earlier
     assert metrics["median_days"] == pytest.approx(20.0, abs=0.1)  # median of 0 and 40 days
 
 
@@ -600,7 +712,12 @@ def test_admin_reject_action_asks_for_a_reason_then_rejects(commit, officer, own
     assert prompt.status_code == 200 and "NPC complaint notice" in prompt.content.decode()
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.VERIFIED
-    with_reason = {"action": "action_reject", "_selected_action": [dsr.pk], "apply": "1", "reason": "Not our data."}
+    with_reason = {
+        "action": "action_reject",
+        "_selected_action": [dsr.pk],
+        "apply": "1",
+        "reason": "Not our data.",
+    }
     client.post(url, with_reason)
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.REJECTED and dsr.rejection_reason == "Not our data."

@@ -1,4 +1,5 @@
-"""Re-apply every recorded erasure, e.g. after a database backup was restored. Safe to run any number of times."""
+"""Re-apply every recorded erasure, e.g. after a database backup was restored. Safe to run any number of
+times."""
 
 from django.core.management.base import BaseCommand
 
@@ -7,7 +8,9 @@ from privacy.erasure import erasures_replay
 
 
 class Command(BaseCommand):
-    help = "Re-apply every erasure in the erasure ledger (run after restoring a backup). Idempotent; prints counts."
+    help = (
+        "Re-apply every erasure in the erasure ledger (after restoring a backup). Idempotent; prints counts."
+    )
 
     def handle(self, *args, **options):
         entries = ErasureLedgerEntry.objects.count()

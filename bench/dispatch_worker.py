@@ -1,0 +1,64 @@
+"""One dispatch worker process for benchmark 2 (started by dispatch_rate.py, not by hand).
+
+Sets Django up, opens its database connection, prints `READY`, waits for a line on stdin, then calls
+`messaging.services.dispatch_queued_messages()` until a call claims nothing (or the time cap passes), and
+prints one `RESULT {json}` line: what it dispatched, how long it took and its peak RSS (ru_maxrss).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import django_setup  # noqa: E402
+
+
+def main() -> None:
+    time_cap = float(sys.argv[1]) if len(sys.argv) > 1 else 300.0
+    profile_path = os.environ.get("BENCH_PROFILE")
+    django_setup()
+    from django.db import connection
+
+    from messaging.services import dispatch_queued_messages
+
+    connection.ensure_connection()
+    rss_ready_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print("READY", flush=True)
+    sys.stdin.readline()
+
+    profiler = None
+    if profile_path:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    started = time.monotonic()
+    totals = {"calls": 0, "rounds": 0, "claimed": 0, "accepted": 0, "requeued": 0, "rejected": 0, "failed": 0}
+    while time.monotonic() - started < time_cap:
+        summary = dispatch_queued_messages()
+        totals["calls"] += 1
+        for name in ("rounds", "claimed", "accepted", "requeued", "rejected", "failed"):
+            totals[name] += getattr(summary, name)
+        if summary.claimed == 0:
+            break
+    elapsed = time.monotonic() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile_path)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = {
+        **totals,
+        "elapsed_s": elapsed,
+        "peak_rss_mb": peak_kb / 1024,
+        "ready_rss_mb": rss_ready_kb / 1024,
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Run both benchmarks of issue #4 and print a table (what, figure, goal, met?). `make bench` calls this.
+
+Recreates the PostgreSQL database `sms_portal_bench` (BENCH_DATABASE_URL), starts the provider simulator
+and, per benchmark, gunicorn or dispatch workers, all on 127.0.0.1; every process it started is stopped at
+the end, also on error or Ctrl-C. Figures are printed, never asserted: the exit status is 0 when the run
+completed, whether or not a goal was met (`--strict` exits 3 when one was missed). Loaded HTTP varies up to
+2x between runs: compare the figures of one run with each other, not with another run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+import dispatch_rate  # noqa: E402
+import http_accept  # noqa: E402
+
+ACCEPT_GOAL_SHARE = 0.50
+DISPATCH_GOAL_PER_SECOND = 1_000
+
+
+def _interrupt(signum, frame):  # turn SIGTERM into the same clean stop as Ctrl-C
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["http", "dispatch"], help="run one benchmark")
+    parser.add_argument("--seconds", type=int, default=15, help="duration of each HTTP scenario")
+    parser.add_argument("--connections", type=int, default=16, help="HTTP connections kept busy")
+    parser.add_argument("--messages", type=int, default=20_000, help="messages queued for the dispatch run")
+    parser.add_argument("--workers", type=int, default=2, help="dispatch worker processes")
+    parser.add_argument(
+        "--orgs", type=int, default=8, help="organizations of the extra x1 scenario (1: no extra scenario)"
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile the dispatch workers (slower)")
+    parser.add_argument("--strict", action="store_true", help="exit 3 when a goal is missed")
+    args = parser.parse_args(argv)
+    if (
+        not 1 <= args.seconds <= 120
+        or not 1_000 <= args.messages <= 200_000
+        or not 1 <= args.workers <= 8
+        or not 1 <= args.orgs <= 64
+    ):
+        parser.error(
+            "keep it bounded: --seconds 1..120, --messages 1000..200000, --workers 1..8, --orgs 1..64"
+        )
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    log_dir = Path(tempfile.mkdtemp(prefix="sms-portal-bench-"))
+    processes = common.Processes()
+    rows: list[tuple[str, str, str, str]] = []
+    started = time.monotonic()
+    load_before = _load_average()
+    try:
+        common.postgres_ensure_running()
+        common.database_recreate()
+        common.django_setup()
+        simulator = common.simulator_start(processes, log_dir)
+        organizations = common.organizations_prepare(simulator_url=simulator.base_url, count=args.orgs)
+        bench_org = organizations[0]
+        common.log(f"logs in {log_dir}")
+
+        if args.only in (None, "http"):
+            results = http_accept.run(
+                processes,
+                log_dir,
+                raw_keys=[o.raw_key for o in organizations],
+                seconds=args.seconds,
+                connections=args.connections,
+            )
+            bare = results[0]
+            goal = bare.rows_per_second * ACCEPT_GOAL_SHARE
+            rows.append(
+                (
+                    f"{bare.name} ({bare.load.tool}, {args.connections} conn, {bare.load.duration_s:.0f} s)",
+                    f"{bare.rows_per_second:,.0f} req/s (p50 {bare.load.p50_ms:.0f} ms)",
+                    "baseline",
+                    "-",
+                )
+            )
+            for scenario in results[1:]:
+                rows.append(
+                    (
+                        f"{scenario.name} accepted",
+                        f"{scenario.rows_per_second:,.0f} msg/s "
+                        f"({scenario.load.requests / scenario.load.duration_s:,.0f} req/s, "
+                        f"p50 {scenario.load.p50_ms:.0f} ms, non-2xx {scenario.load.non_2xx})",
+                        f">= {goal:,.0f} msg/s (50% of bare)",
+                        "yes" if scenario.rows_per_second >= goal and scenario.load.non_2xx == 0 else "NO",
+                    )
+                )
+
+            for scenario in results:
+                app_ms, db_ms = scenario.cpu_ms_per_request()
+                rows.append(
+                    (
+                        f"  CPU per request, {scenario.name}",
+                        f"gunicorn {app_ms:.1f} ms, postgres {db_ms:.1f} ms",
+                        "(reported)",
+                        "-",
+                    )
+                )
+
+        if args.only in (None, "dispatch"):
+            profile_dir = log_dir if args.profile else None
+            result = dispatch_rate.run(
+                processes,
+                log_dir,
+                simulator=simulator,
+                organization_id=bench_org.organization_id,
+                messages=args.messages,
+                workers=args.workers,
+                profile_dir=profile_dir,
+            )
+            complete = result.sent == result.messages and result.simulator_accepted >= result.messages
+            rows.append(
+                (
+                    f"dispatch to simulator, {result.messages:,} msgs, {result.workers} workers",
+                    f"{result.dispatch_rate:,.0f} msg/s "
+                    f"({result.sent:,} sent in {result.dispatch_seconds:.1f} s)",
+                    f">= {DISPATCH_GOAL_PER_SECOND:,} msg/s, all sent",
+                    "yes" if result.dispatch_rate >= DISPATCH_GOAL_PER_SECOND and complete else "NO",
+                )
+            )
+            rows.append(
+                (
+                    "dispatch worker peak RSS",
+                    " / ".join(f"{mb:.0f} MB" for mb in result.peak_rss_mb),
+                    "(reported)",
+                    "-",
+                )
+            )
+            rows.append(
+                (
+                    "queueing via message_send, 1,000 per call",
+                    f"{result.enqueue_rate:,.0f} msg/s ({result.enqueue_seconds:.1f} s)",
+                    "(reported)",
+                    "-",
+                )
+            )
+            if profile_dir is not None:
+                common.log(f"profiles: {profile_dir}/dispatch_worker_*.prof")
+    except KeyboardInterrupt:
+        common.log("interrupted")
+        return 130
+    finally:
+        processes.stop_all()
+
+    _print_table(rows)
+    print(
+        f"\n(total {time.monotonic() - started:.0f} s; {os.cpu_count()} cores; "
+        f"load average before {load_before}, after {_load_average()}: "
+        f"other work on the machine lowers every figure; logs in {log_dir})"
+    )
+    missed = any(row[3] == "NO" for row in rows)
+    return 3 if args.strict and missed else 0
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def _print_table(rows: list[tuple[str, str, str, str]]) -> None:
+    header = ("what", "figure", "goal", "met?")
+    widths = [
+        max(len(header[i]), *(len(row[i]) for row in rows)) if rows else len(header[i]) for i in range(4)
+    ]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    print()
+    print(line.format(*header))
+    print(line.format(*("-" * w for w in widths)))
+    for row in rows:
+        print(line.format(*row))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

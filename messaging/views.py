@@ -1,0 +1,496 @@
+"""Dashboard pages for messaging: send (with a live segment/price count), bulk CSV send, message log, message
+detail with cancel, CSV export of the log, webhook settings.
+
+Views parse input, call a service or selector and render; service errors become form errors or messages.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from accounts.billing import selectors as billing_selectors
+from accounts.roles import Permission
+from accounts.services import audit_log_record
+from messaging import csv_import, selectors, services, ui_selectors
+from messaging.forms import BulkUploadForm, SendForm, WebhookForm
+from messaging.models import MessageChannel, MessageStatus, WebhookDeliveryStatus
+from messaging.numbers import InvalidPhoneNumber, Network, normalize_ph_number
+from messaging.segments import count_segments, non_gsm_characters
+from portal.errors import ApplicationError
+from portal.web import OrganizationViewMixin
+
+EXPORT_CHUNK_SIZE = 2000
+BILLING_ERROR_CODES = ("insufficient_credits", "monthly_limit_reached")
+
+
+# --- send ---
+
+
+def segment_count_context(*, organization, body: str, recipients_text: str = "") -> dict:
+    """What the live counter shows: the same `count_segments` and billing price the send will use."""
+    info = count_segments(body or "")
+    price = billing_selectors.message_price(organization=organization, segments=info.segments)
+    recipient_count = len(csv_import.recipients_from_text(recipients_text))
+    return {
+        "info": info,
+        "price": price,
+        "recipient_count": recipient_count,
+        "total_price": price * max(recipient_count, 1),
+        "non_gsm": non_gsm_characters(body or "")[:10],
+        "max_characters": _max_body_characters(),
+        "body_length": len(body or ""),
+    }
+
+
+def _max_body_characters() -> int:
+    from django.conf import settings
+
+    return settings.SMS_MAX_BODY_CHARACTERS
+
+
+class SendView(OrganizationViewMixin, TemplateView):
+    template_name = "messaging/send.html"
+    permission_required = Permission.SEND_MESSAGES
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = kwargs.get("form") or SendForm(initial={"recipients": self.request.GET.get("to", "")})
+        context["form"] = form
+        context.update(
+            segment_count_context(
+                organization=self.organization,
+                body=form.data.get("body", "") if form.is_bound else "",
+                recipients_text=form.data.get("recipients", "")
+                if form.is_bound
+                else form.initial["recipients"],
+            )
+        )
+        context["balance"] = billing_selectors.balance_get(organization=self.organization)
+        return context
+
+    def post(self, request):
+        form = SendForm(request.POST)
+        context = {"form": form}
+        if form.is_valid():
+            try:
+                sent = services.message_send(
+                    organization=self.organization,
+                    actor=request.user,
+                    recipients=form.cleaned_data["recipients"],
+                    body=form.cleaned_data["body"],
+                    sender_name=form.cleaned_data["sender_name"] or None,
+                    send_at=form.cleaned_data["send_at"],
+                    channel=MessageChannel.DASHBOARD,
+                )
+            except ApplicationError as exc:
+                context.update(self._error_context(exc, form))
+                return self.render_to_response(self.get_context_data(**context), status=exc.status)
+            messages.success(request, _sent_summary(sent))
+            if len(sent) == 1:
+                return redirect("messaging:detail", message_id=sent[0].pk)
+            return redirect("messaging:log")
+        return self.render_to_response(self.get_context_data(**context), status=400)
+
+    def _error_context(self, exc: ApplicationError, form: SendForm) -> dict:
+        if exc.code == "invalid_recipients":
+            inputs = form.cleaned_data["recipients"]
+            bad = [
+                {"position": item["index"] + 1, "input": inputs[item["index"]], "message": item["message"]}
+                for item in (exc.details or {}).get("recipients", [])
+            ]
+            form.add_error(
+                "recipients", f"{len(bad)} of {len(inputs)} numbers are not valid; nothing was sent."
+            )
+            return {"bad_recipients": bad}
+        field = {
+            "empty_body": "body",
+            "body_too_long": "body",
+            "unknown_sender_name": "sender_name",
+            "invalid_send_at": "send_at",
+            "too_many_recipients": "recipients",
+            "no_recipients": "recipients",
+        }.get(exc.code)
+        if field:
+            form.add_error(field, exc.message)
+            return {}
+        return {
+            "send_error": exc.message,
+            "send_error_code": exc.code,
+            "billing_error": exc.code in BILLING_ERROR_CODES,
+        }
+
+
+def _sent_summary(sent) -> str:
+    queued = [m for m in sent if m.status == MessageStatus.QUEUED]
+    opted_out = len(sent) - len(queued)
+    total = sum((m.price for m in queued), Decimal("0"))
+    scheduled = queued[0].send_at if queued and queued[0].send_at else None
+    text = f"{len(queued)} message{'s' if len(queued) != 1 else ''} "
+    if scheduled:
+        text += f"scheduled for {timezone.localtime(scheduled):%Y-%m-%d %H:%M} (Philippine time)"
+    else:
+        text += "queued for sending"
+    text += f", {total} credits charged."
+    if opted_out:
+        text += f" {opted_out} recipient(s) opted out and were not charged."
+    return text
+
+
+class SegmentCountView(OrganizationViewMixin, View):
+    """htmx partial: encoding, characters, segments, room left and price of the body being typed."""
+
+    permission_required = Permission.VIEW
+
+    def get(self, request):
+        return self._render(request.GET)
+
+    def post(self, request):
+        return self._render(request.POST)
+
+    def _render(self, params):
+        context = segment_count_context(
+            organization=self.organization,
+            body=params.get("body", ""),
+            recipients_text=params.get("recipients", ""),
+        )
+        return render(self.request, "messaging/_segment_count.html", context)
+
+
+# --- bulk CSV ---
+
+
+class BulkUploadView(OrganizationViewMixin, TemplateView):
+    template_name = "messaging/bulk_upload.html"
+    permission_required = Permission.SEND_MESSAGES
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", kwargs.get("form") or BulkUploadForm())
+        context["max_rows"] = csv_import.MAX_ROWS
+        context["chunk_size"] = csv_import.CHUNK_SIZE
+        return context
+
+    def post(self, request):
+        form = BulkUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        try:
+            bulk = csv_import.bulk_send_upload(
+                organization=self.organization,
+                actor=request.user,
+                upload=form.cleaned_data["file"],
+                default_body=form.cleaned_data["body"],
+                sender_name=form.cleaned_data["sender_name"],
+            )
+        except ApplicationError as exc:
+            form.add_error("file", exc.message)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        return redirect("messaging:bulk_detail", bulk_id=bulk.id)
+
+
+class BulkDetailView(OrganizationViewMixin, TemplateView):
+    """The preview (before confirmation) or the progress (after)."""
+
+    template_name = "messaging/bulk_detail.html"
+    permission_required = Permission.SEND_MESSAGES
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        bulk = csv_import.bulk_send_get(organization=self.organization, bulk_id=kwargs["bulk_id"])
+        context["bulk"] = bulk
+        context["balance"] = billing_selectors.balance_get(organization=self.organization)
+        context["enough_credits"] = context["balance"] >= Decimal(bulk.price_total)
+        return context
+
+
+class BulkStartView(OrganizationViewMixin, View):
+    permission_required = Permission.SEND_MESSAGES
+
+    def post(self, request, bulk_id):
+        try:
+            csv_import.bulk_send_start(organization=self.organization, actor=request.user, bulk_id=bulk_id)
+        except ApplicationError as exc:
+            if exc.status == 404:
+                raise
+            messages.error(request, exc.message)
+        return redirect("messaging:bulk_detail", bulk_id=bulk_id)
+
+
+class BulkProgressView(OrganizationViewMixin, View):
+    """htmx partial polled every second until the run has finished."""
+
+    permission_required = Permission.SEND_MESSAGES
+
+    def get(self, request, bulk_id):
+        bulk = csv_import.bulk_send_get(organization=self.organization, bulk_id=bulk_id)
+        return render(request, "messaging/_bulk_progress.html", {"bulk": bulk})
+
+
+# --- log, detail, cancel, export ---
+
+
+def _log_filters(params):
+    """MessageFilters from the query string; the recipient may be typed in any accepted form (0917…)."""
+    params = params.copy()
+    to = (params.get("to") or "").strip()
+    if to:
+        try:
+            params["to"] = normalize_ph_number(to)
+        except InvalidPhoneNumber as exc:
+            raise ApplicationError(f"Recipient filter: {exc.message}", code="invalid_filter")
+    return selectors.MessageFilters.from_params(params)
+
+
+def _filter_query(params) -> str:
+    keep = {k: v for k, v in params.items() if k != "cursor" and v}
+    from urllib.parse import urlencode
+
+    return urlencode(keep)
+
+
+class MessageLogView(OrganizationViewMixin, TemplateView):
+    template_name = "messaging/log.html"
+    permission_required = Permission.VIEW
+
+    def get(self, request, *args, **kwargs):
+        context = self.get_context_data(**kwargs)
+        return self.render_to_response(context, status=400 if context.get("filter_error") else 200)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        params = self.request.GET
+        context["params"] = params
+        context["statuses"] = MessageStatus.choices
+        context["networks"] = Network.choices
+        context["channels"] = MessageChannel.choices
+        context["provider_names"] = ui_selectors.provider_names()
+        context["filter_query"] = _filter_query(params)
+        context["can_send"] = self.membership.has_perm(Permission.SEND_MESSAGES)
+        try:
+            filters = _log_filters(params)
+            page = selectors.message_page(
+                organization=self.organization, filters=filters, cursor=params.get("cursor") or None
+            )
+        except ApplicationError as exc:
+            context["filter_error"] = exc.message
+            context["rows"], context["next_cursor"] = [], None
+            return context
+        context["rows"] = page.results
+        context["next_cursor"] = page.next_cursor
+        context["in_flight_ids"] = ",".join(
+            str(m.pk) for m in page.results if m.status in ui_selectors.IN_FLIGHT_STATUSES
+        )
+        return context
+
+
+class MessageStatusesView(OrganizationViewMixin, View):
+    """htmx partial: fresh status badges (out-of-band swaps) for the log's in-flight rows, next poller."""
+
+    permission_required = Permission.VIEW
+
+    def get(self, request):
+        try:
+            ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()]
+        except ValueError:
+            ids = []
+        rows = ui_selectors.message_status_list(organization=self.organization, message_ids=ids)
+        still = ",".join(str(m.pk) for m in rows if m.status in ui_selectors.IN_FLIGHT_STATUSES)
+        return render(request, "messaging/_status_poll.html", {"rows": rows, "in_flight_ids": still})
+
+
+class MessageDetailView(OrganizationViewMixin, TemplateView):
+    template_name = "messaging/detail.html"
+    permission_required = Permission.VIEW
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        message = selectors.message_get(organization=self.organization, message_id=kwargs["message_id"])
+        context["message"] = message
+        context["attempts"] = selectors.message_attempt_list(
+            organization=self.organization, message_id=message.pk
+        )
+        context["can_cancel"] = message.status == MessageStatus.QUEUED and self.membership.has_perm(
+            Permission.SEND_MESSAGES
+        )
+        context["in_flight"] = message.status in ui_selectors.IN_FLIGHT_STATUSES
+        return context
+
+
+class MessageCancelView(OrganizationViewMixin, View):
+    permission_required = Permission.SEND_MESSAGES
+
+    def post(self, request, message_id):
+        try:
+            services.message_cancel(organization=self.organization, actor=request.user, message_id=message_id)
+        except ApplicationError as exc:
+            if exc.status == 404:
+                raise
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Message cancelled and refunded.")
+        return redirect("messaging:detail", message_id=message_id)
+
+
+EXPORT_COLUMNS = [
+    "id",
+    "created_at",
+    "to",
+    "network",
+    "sender_name",
+    "provider",
+    "channel",
+    "encoding",
+    "segments",
+    "price",
+    "status",
+    "send_at",
+    "sent_at",
+    "delivered_at",
+    "error_code",
+    "error_message",
+    "body",
+]
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """Free text is neutralised against spreadsheet formula injection (a leading = + - @ is a formula)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def export_rows(queryset):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
+    for m in queryset.iterator(chunk_size=EXPORT_CHUNK_SIZE):
+        yield writer.writerow(
+            [
+                m.pk,
+                _iso(m.created_at),
+                m.recipient,  # validated E.164: never a formula, kept as is for machines
+                m.network,
+                _cell(m.sender_name),
+                _cell(m.provider.name if m.provider_id else ""),
+                m.channel,
+                m.encoding,
+                m.segments,
+                m.price,
+                m.status,
+                _iso(m.send_at),
+                _iso(m.sent_at),
+                _iso(m.delivered_at),
+                _cell(m.error_code),
+                _cell(m.error_message),
+                _cell(m.body),
+            ]
+        )
+
+
+class MessageExportView(OrganizationViewMixin, View):
+    """The filtered log as CSV, streamed row by row (bounded memory whatever the size)."""
+
+    permission_required = Permission.VIEW
+
+    def get(self, request):
+        try:
+            filters = _log_filters(request.GET)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(reverse("messaging:log") + "?" + _filter_query(request.GET))
+        queryset = selectors.message_list(organization=self.organization, filters=filters)
+        audit_log_record(
+            event_type="message.log_exported",
+            organization=self.organization,
+            actor=request.user,
+            extra={"filters": _filter_query(request.GET)},
+        )
+        response = StreamingHttpResponse(export_rows(queryset), content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = (
+            f'attachment; filename="messages-{self.organization.slug}-{stamp}.csv"'
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+# --- webhook ---
+
+
+class WebhookView(OrganizationViewMixin, TemplateView):
+    template_name = "messaging/webhook.html"
+    permission_required = Permission.VIEW
+    DELIVERIES_SHOWN = 50
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        endpoint = selectors.webhook_endpoint_get(organization=self.organization)
+        context["endpoint"] = endpoint
+        context.setdefault("form", WebhookForm(initial={"url": endpoint.url if endpoint else ""}))
+        context["deliveries"] = list(
+            selectors.webhook_delivery_list(organization=self.organization)[: self.DELIVERIES_SHOWN]
+        )
+        context["can_manage"] = self.membership.has_perm(Permission.MANAGE_WEBHOOKS)
+        context["delivered_status"] = WebhookDeliveryStatus.DELIVERED
+        return context
+
+    def post(self, request):
+        if not self.membership.has_perm(Permission.MANAGE_WEBHOOKS):
+            raise PermissionDenied("Your role in this organization does not allow changing the webhook.")
+        action = request.POST.get("action", "set")
+        try:
+            if action == "set":
+                form = WebhookForm(request.POST)
+                if not form.is_valid():
+                    return self.render_to_response(self.get_context_data(form=form), status=400)
+                existed = selectors.webhook_endpoint_get(organization=self.organization) is not None
+                endpoint, secret = services.webhook_endpoint_set(
+                    organization=self.organization, actor=request.user, url=form.cleaned_data["url"]
+                )
+                if existed:
+                    messages.success(request, "Webhook URL changed; the signing secret stays the same.")
+                    return redirect("messaging:webhook")
+                # A new secret is shown once, in this response only.
+                return self.render_to_response(self.get_context_data(new_secret=secret), status=201)
+            if action == "delete":
+                services.webhook_endpoint_delete(organization=self.organization, actor=request.user)
+                messages.success(request, "Webhook removed. No more status events will be sent.")
+            elif action == "retry":
+                services.webhook_delivery_retry(
+                    organization=self.organization,
+                    actor=request.user,
+                    delivery_id=int(request.POST.get("delivery_id", "0")),
+                )
+                messages.success(request, "Delivery queued to be sent again.")
+            else:
+                raise ApplicationError("Unknown action.")
+        except ValueError:
+            messages.error(request, "Invalid input.")
+        except ApplicationError as exc:
+            if exc.status == 404 and action == "retry":
+                raise
+            if action == "set":
+                form = WebhookForm(request.POST)
+                form.is_valid()
+                form.add_error("url", exc.message)
+                return self.render_to_response(self.get_context_data(form=form), status=exc.status)
+            messages.error(request, exc.message)
+        return redirect("messaging:webhook")

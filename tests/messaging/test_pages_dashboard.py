@@ -1,0 +1,99 @@
+"""Dashboard contributions: panels, the 14-day chart data and template, and the site notice banner."""
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.billing.services import credits_adjust
+from messaging import services
+from messaging.dashboard import dashboard_chart, dashboard_panels
+from messaging.models import Message, MessageChannel, MessageStatus
+
+
+def make(organization, status, created_at, n=1):
+    Message.objects.bulk_create(
+        Message(
+            organization=organization,
+            recipient="+639171234567",
+            network="globe",
+            body="x",
+            sender_name="IPROGSMS",
+            encoding="gsm7",
+            segments=1,
+            price=Decimal("1"),
+            status=status,
+            channel=MessageChannel.API,
+            created_at=created_at,
+        )
+        for _ in range(n)
+    )
+
+
+def test_panels(org_a, org_b):
+    now = timezone.now()
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("123.50"), reason="test funds")
+    make(org_a, MessageStatus.DELIVERED, now - timedelta(minutes=1), n=3)
+    make(org_a, MessageStatus.FAILED, now - timedelta(minutes=1))
+    make(org_a, MessageStatus.QUEUED, now - timedelta(minutes=1))
+    make(org_a, MessageStatus.DELIVERED, now - timedelta(days=20), n=5)  # outside the 7 days
+    make(org_b, MessageStatus.FAILED, now, n=7)  # another organization
+    panels = {p["key"]: p for p in dashboard_panels(organization=org_a)}
+    assert set(panels) == {"messages_today", "delivered_rate", "balance", "monthly_usage"}
+    assert panels["messages_today"]["value"] == "5"
+    assert panels["delivered_rate"]["value"] == "75.0%"
+    assert panels["delivered_rate"]["hint"] == "3 of 4 with a final status"
+    assert panels["balance"]["value"] == "123.50"
+    assert all({"key", "label", "value", "hint"} <= set(p) for p in panels.values())
+
+
+def test_chart_counts_per_day_per_status(org_a, org_b):
+    now = timezone.now()
+    make(org_a, MessageStatus.DELIVERED, now, n=2)
+    make(org_a, MessageStatus.FAILED, now - timedelta(days=3))
+    make(org_a, MessageStatus.DELIVERED, now - timedelta(days=30))  # too old
+    make(org_b, MessageStatus.DELIVERED, now, n=9)
+    chart = dashboard_chart(organization=org_a)
+    assert len(chart["labels"]) == 14
+    datasets = {d["status"]: d["data"] for d in chart["datasets"]}
+    assert set(datasets) == {"delivered", "failed"}
+    assert datasets["delivered"][-1] == 2 and sum(datasets["delivered"]) == 2
+    assert sum(datasets["failed"]) == 1
+    assert chart["total"] == 3
+    html = render_to_string("messaging/_dashboard_chart.html", {"messaging_chart": chart})
+    assert 'id="messaging-chart"' in html
+    data = html.split('id="messaging-chart-data" type="application/json">')[1].split("</script>")[0]
+    assert json.loads(data)["total"] == 3
+
+
+def test_empty_chart_says_so(org_a):
+    html = render_to_string(
+        "messaging/_dashboard_chart.html", {"messaging_chart": dashboard_chart(organization=org_a)}
+    )
+    assert 'id="messaging-chart-empty"' in html
+
+
+def test_dashboard_shows_fallback_notice_once_published(client_owner_a):
+    services.notice_publish(
+        kind="fallback_route",
+        title="SMS Fallback Route",
+        body="Messages are going out with sender name iprogtech.",
+        dedupe_key="fallback-route:test",
+    )
+    html = client_owner_a.get(reverse("dashboard")).content.decode()
+    assert "SMS Fallback Route" in html and 'data-notice-kind="fallback_route"' in html
+    services.notice_withdraw(dedupe_key="fallback-route:test")
+    assert "SMS Fallback Route" not in client_owner_a.get(reverse("dashboard")).content.decode()
+
+
+def test_pages_render_for_each_member_role(login_as, org_a, owner_a, admin_a, developer_a, viewer_a):
+    for user in (owner_a, admin_a, developer_a, viewer_a):
+        client = login_as(user, org_a)
+        for name in ("messaging:log", "messaging:webhook"):
+            assert client.get(reverse(name)).status_code == 200, (user.email, name)
+        expected = 403 if user == viewer_a else 200
+        for name in ("messaging:send", "messaging:bulk"):
+            assert client.get(reverse(name)).status_code == expected, (user.email, name)
