@@ -5,7 +5,16 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts import services
-from accounts.models import APIKey, APIRequestLog, AuditLog, Invitation, LoginRecord, Membership, Organization, User
+from accounts.models import (
+    APIKey,
+    APIRequestLog,
+    AuditLog,
+    Invitation,
+    LoginRecord,
+    Membership,
+    Organization,
+    User,
+)
 from portal.errors import ApplicationError
 
 
@@ -78,7 +87,16 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "organization__name"]
     list_select_related = ["organization"]
     exclude = ["token_hash"]
-    readonly_fields = ["organization", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "accepted_by"]
+    readonly_fields = [
+        "organization",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -86,12 +104,30 @@ class InvitationAdmin(admin.ModelAdmin):
 
 @admin.register(APIKey)
 class APIKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "organization", "created_by", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "organization",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["name", "prefix", "organization__name", "organization__slug"]
     list_select_related = ["organization", "created_by"]
     exclude = ["key_hash"]  # never shown, not even to staff
-    readonly_fields = ["organization", "name", "prefix", "created_by", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    readonly_fields = [
+        "organization",
+        "name",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     actions = ["revoke"]
 
     def has_add_permission(self, request):
@@ -114,7 +150,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(LoginRecord)
 class LoginRecordAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "email_attempted", "succeeded", "ip_address", "browser", "operating_system", "device"]
+    list_display = [
+        "created_at",
+        "email_attempted",
+        "succeeded",
+        "ip_address",
+        "browser",
+        "operating_system",
+        "device",
+    ]
     list_filter = ["succeeded", "created_at"]
     search_fields = ["email_attempted", "ip_address", "user__email"]
     list_select_related = ["user"]
@@ -130,7 +174,15 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
 @admin.register(APIRequestLog)
 class APIRequestLogAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "method", "path", "status_code", "duration_ms", "organization", "ip_address"]
+    list_display = [
+        "created_at",
+        "method",
+        "path",
+        "status_code",
+        "duration_ms",
+        "organization",
+        "ip_address",
+    ]
     list_filter = ["method", "status_code", "created_at"]
     search_fields = ["path", "organization__slug", "ip_address"]
     list_select_related = ["organization"]

@@ -6,4 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and billing"
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401  (records logins: allauth/auth signals)
+        from accounts import (
+            receivers,  # noqa: F401  (records logins: allauth/auth signals)
+            schema,  # noqa: F401  (documents Bearer API keys in the OpenAPI schema)
+        )

@@ -6,7 +6,10 @@ from accounts.roles import Role
 class SignupExtraForm(forms.Form):
     full_name = forms.CharField(max_length=150, required=False, label="Your name")
     organization_name = forms.CharField(
-        max_length=120, required=False, label="Organization", help_text="Your company or team; you can rename it later."
+        max_length=120,
+        required=False,
+        label="Organization",
+        help_text="Your company or team; you can rename it later.",
     )
 
     def signup(self, request, user):

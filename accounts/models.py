@@ -162,7 +162,11 @@ class LoginRecord(models.Model):
     """Technical data the privacy policy says is collected: every sign-in attempt, successful or not."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="login_records"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="login_records",
     )
     email_attempted = models.CharField(max_length=254, blank=True)
     succeeded = models.BooleanField()
@@ -188,7 +192,9 @@ class AuditLog(models.Model):
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_logs"
     )
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     api_key = models.ForeignKey(APIKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event_type = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=64, blank=True)
@@ -211,7 +217,9 @@ class APIRequestLog(models.Model):
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="api_request_logs"
     )
     api_key = models.ForeignKey(APIKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=255)
     status_code = models.PositiveSmallIntegerField()

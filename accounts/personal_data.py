@@ -66,9 +66,7 @@ PERSONAL_DATA = [
         area=ErasureArea.ACCOUNTS,
         description="Pending e-mail confirmations.",
         fields={"created": ACCOUNT, "sent": ACCOUNT},
-        finders=(
-            Finder(By.USER, "email_address__user", DELETE_ROW, label="confirmations of your addresses"),
-        ),
+        finders=(Finder(By.USER, "email_address__user", DELETE_ROW, label="confirmations of your addresses"),),
     ),
     PersonalData(
         model="mfa.Authenticator",

@@ -3,8 +3,16 @@
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import APIKey, Invitation, InvitationStatus, LoginRecord, Membership, Organization, User
-from accounts.models import OrganizationStatus
+from accounts.models import (
+    APIKey,
+    Invitation,
+    InvitationStatus,
+    LoginRecord,
+    Membership,
+    Organization,
+    OrganizationStatus,
+    User,
+)
 from portal.errors import NotFound
 
 

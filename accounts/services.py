@@ -276,9 +276,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     if invitation.status == InvitationStatus.REVOKED:
         raise Conflict("This invitation was withdrawn.", code="invitation_revoked")
     if invitation.expires_at <= timezone.now():
-        raise ApplicationError(
-            "This invitation has expired; ask for a new one.", code="invitation_expired", status=410
-        )
+        raise ApplicationError("This invitation has expired; ask for a new one.", code="invitation_expired", status=410)
     if invitation.email.lower() != user.email.lower():
         raise PermissionDenied(f"This invitation was sent to {invitation.email}; sign in with that address.")
     membership, created = Membership.objects.get_or_create(
@@ -341,14 +339,22 @@ def api_key_create(
         expires_at=expires_at,
     )
     audit_log_record(
-        event_type="api_key.created", organization=organization, actor=actor, target=api_key, extra={"name": name}
+        event_type="api_key.created",
+        organization=organization,
+        actor=actor,
+        target=api_key,
+        extra={"name": name},
     )
     return api_key, raw_key
 
 
 @transaction.atomic
 def api_key_revoke(
-    *, organization: Organization, actor: User | None, api_key_id: int, actor_membership: Membership | None = None
+    *,
+    organization: Organization,
+    actor: User | None,
+    api_key_id: int,
+    actor_membership: Membership | None = None,
 ) -> APIKey:
     if actor_membership is not None:
         require_permission(membership=actor_membership, permission=Permission.MANAGE_API_KEYS)

@@ -87,7 +87,9 @@ class OrganizationSettingsView(OrganizationViewMixin, TemplateView):
                 if request.POST.get("confirm_slug") != self.organization.slug:
                     raise ApplicationError("Type the organization's slug to confirm.")
                 services.organization_close(
-                    organization=self.organization, actor_membership=self.membership, reason="deleted by owner"
+                    organization=self.organization,
+                    actor_membership=self.membership,
+                    reason="deleted by owner",
                 )
                 request.session.pop(ACTIVE_ORGANIZATION_SESSION_KEY, None)
                 messages.success(request, f"{self.organization.name} was deleted.")
@@ -175,9 +177,9 @@ class MembersView(OrganizationViewMixin, TemplateView):
 
 class InvitationAcceptView(LoginRequiredMixin, View):
     def get(self, request, token):
-        invitation = Invitation.objects.select_related("organization").filter(
-            token_hash=services._sha256(token)
-        ).first()
+        invitation = (
+            Invitation.objects.select_related("organization").filter(token_hash=services._sha256(token)).first()
+        )
         if invitation is None:
             raise Http404("This invitation link is not valid.")
         return render(request, "accounts/invitation_accept.html", {"invitation": invitation, "token": token})
@@ -190,7 +192,10 @@ class InvitationAcceptView(LoginRequiredMixin, View):
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return render(
-                request, "accounts/invitation_accept.html", {"error": exc.message, "token": token}, status=exc.status
+                request,
+                "accounts/invitation_accept.html",
+                {"error": exc.message, "token": token},
+                status=exc.status,
             )
         request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = membership.organization_id
         messages.success(request, f"Welcome to {membership.organization.name}.")

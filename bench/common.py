@@ -35,9 +35,7 @@ RECIPIENT_PREFIXES = ("+63917", "+63918", "+63927", "+63920")
 
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(
-        {"DJANGO_SETTINGS_MODULE": SETTINGS, "BENCH_DATABASE_URL": DATABASE_URL, "PYTHONUNBUFFERED": "1"}
-    )
+    env.update({"DJANGO_SETTINGS_MODULE": SETTINGS, "BENCH_DATABASE_URL": DATABASE_URL, "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
 
@@ -169,17 +167,13 @@ def database_recreate() -> None:
     """Drop and create the benchmark database, migrate it, and create the bare endpoint's table."""
     name = database_name()
     if not name.startswith("sms_portal_bench"):
-        raise RuntimeError(
-            f"refusing to drop {name!r}: the benchmark database name must start with sms_portal_bench"
-        )
+        raise RuntimeError(f"refusing to drop {name!r}: the benchmark database name must start with sms_portal_bench")
     for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
         result = _psql(sql)
         if result.returncode != 0:
             raise RuntimeError(f"{sql}: {result.stderr.strip()}")
     log(f"migrating {name}")
-    subprocess.run(
-        [str(PYTHON), "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=child_env(), check=True
-    )
+    subprocess.run([str(PYTHON), "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=child_env(), check=True)
     result = _psql(
         "CREATE TABLE IF NOT EXISTS bench_bare "
         "(id bigserial PRIMARY KEY, body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
@@ -261,9 +255,7 @@ def organizations_prepare(
         owner = User.objects.create_user(email=f"bench-owner{suffix}@bench.invalid", password=None)
         organization = organization_create(name=f"Bench Org{suffix}", owner=owner, slug=f"bench-org{suffix}")
         _, raw_key = api_key_create(organization=organization, actor=owner, name="bench")
-        credits_adjust(
-            organization=organization, actor=None, amount=credits, reason="benchmark credits", via="bench"
-        )
+        credits_adjust(organization=organization, actor=None, amount=credits, reason="benchmark credits", via="bench")
         prepared.append(BenchOrganization(organization_id=organization.pk, raw_key=raw_key))
     provider_seed_demo_chain(simulator_url=simulator_url)
     Provider.objects.update(monthly_quota=100_000_000)
@@ -277,7 +269,6 @@ def queued_messages_park() -> int:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE messaging_message SET status = 'cancelled', status_changed_at = now() "
-            "WHERE status = 'queued'"
+            "UPDATE messaging_message SET status = 'cancelled', status_changed_at = now() WHERE status = 'queued'"
         )
         return cursor.rowcount

@@ -74,9 +74,7 @@ def wrk_path() -> str | None:
     if apt:
         log("wrk not found; installing it with apt-get")
         try:
-            subprocess.run(
-                [apt, "install", "-y", "-qq", "wrk"], capture_output=True, timeout=300, check=False
-            )
+            subprocess.run([apt, "install", "-y", "-qq", "wrk"], capture_output=True, timeout=300, check=False)
         except (OSError, subprocess.TimeoutExpired) as error:
             log(f"apt-get install wrk failed: {error}")
     return shutil.which("wrk")
@@ -149,9 +147,7 @@ def run_wrk(
         Path(script.name).unlink(missing_ok=True)
     match = re.search(r"BENCH_JSON (\{.*\})", result.stdout)
     if result.returncode != 0 or not match:
-        raise RuntimeError(
-            f"wrk failed ({result.returncode}): {result.stdout[-2000:]} {result.stderr[-2000:]}"
-        )
+        raise RuntimeError(f"wrk failed ({result.returncode}): {result.stdout[-2000:]} {result.stderr[-2000:]}")
     data = json.loads(match.group(1))
     return LoadResult(
         requests=data["requests"],
@@ -287,9 +283,7 @@ def gunicorn_start(processes: Processes, log_dir: Path) -> tuple[subprocess.Pope
         "--error-logfile",
         str(log_dir / "gunicorn.log"),
     ]
-    process = processes.start(
-        "gunicorn", args, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = processes.start("gunicorn", args, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"
     wait_http(f"{base_url}/bench/bare", process=process, timeout=60)
     return process, base_url
@@ -383,9 +377,7 @@ def run(
 
             warm = load(warmup_seconds)
             if warm.requests == 0 or warm.non_2xx == warm.requests:
-                raise RuntimeError(
-                    f"{name}: warm-up got no successful answer ({warm}); see {log_dir}/gunicorn.log"
-                )
+                raise RuntimeError(f"{name}: warm-up got no successful answer ({warm}); see {log_dir}/gunicorn.log")
             time.sleep(1)  # let the warm-up's last requests commit
             before = _count(count_sql)
             app_before, db_before = cpu_snapshot(server.pid)

@@ -50,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         or not 1 <= args.workers <= 8
         or not 1 <= args.orgs <= 64
     ):
-        parser.error(
-            "keep it bounded: --seconds 1..120, --messages 1000..200000, --workers 1..8, --orgs 1..64"
-        )
+        parser.error("keep it bounded: --seconds 1..120, --messages 1000..200000, --workers 1..8, --orgs 1..64")
 
     signal.signal(signal.SIGTERM, _interrupt)
     log_dir = Path(tempfile.mkdtemp(prefix="sms-portal-bench-"))
@@ -125,8 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(
                 (
                     f"dispatch to simulator, {result.messages:,} msgs, {result.workers} workers",
-                    f"{result.dispatch_rate:,.0f} msg/s "
-                    f"({result.sent:,} sent in {result.dispatch_seconds:.1f} s)",
+                    f"{result.dispatch_rate:,.0f} msg/s ({result.sent:,} sent in {result.dispatch_seconds:.1f} s)",
                     f">= {DISPATCH_GOAL_PER_SECOND:,} msg/s, all sent",
                     "yes" if result.dispatch_rate >= DISPATCH_GOAL_PER_SECOND and complete else "NO",
                 )
@@ -174,9 +171,7 @@ def _load_average() -> str:
 
 def _print_table(rows: list[tuple[str, str, str, str]]) -> None:
     header = ("what", "figure", "goal", "met?")
-    widths = [
-        max(len(header[i]), *(len(row[i]) for row in rows)) if rows else len(header[i]) for i in range(4)
-    ]
+    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) if rows else len(header[i]) for i in range(4)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     print()
     print(line.format(*header))

@@ -116,9 +116,7 @@ class ProviderAdmin(admin.ModelAdmin):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request):
-        usage = ProviderMonthlyUsage.objects.filter(
-            provider=OuterRef("pk"), month=month_start(timezone.now())
-        )
+        usage = ProviderMonthlyUsage.objects.filter(provider=OuterRef("pk"), month=month_start(timezone.now()))
         return (
             super()
             .get_queryset(request)

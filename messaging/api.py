@@ -112,12 +112,8 @@ class MessageListCreateAPI(OrganizationAPIView):
     def post(self, request):
         key = request.headers.get("Idempotency-Key")
         if key:
-            request_hash = services.idempotency_request_hash(
-                method="POST", path=request.path, data=request.data
-            )
-            stored = services.idempotency_lookup(
-                organization=self.organization, key=key, request_hash=request_hash
-            )
+            request_hash = services.idempotency_request_hash(method="POST", path=request.path, data=request.data)
+            stored = services.idempotency_lookup(organization=self.organization, key=key, request_hash=request_hash)
             if stored is not None:
                 return self._replay(stored)
         serializer = MessageSendInput(data=request.data)
@@ -148,9 +144,7 @@ class MessageListCreateAPI(OrganizationAPIView):
             if not key:
                 raise
             # The same key committed concurrently by another request: replay its answer.
-            stored = services.idempotency_lookup(
-                organization=self.organization, key=key, request_hash=request_hash
-            )
+            stored = services.idempotency_lookup(organization=self.organization, key=key, request_hash=request_hash)
             if stored is None:
                 raise
             return self._replay(stored)
@@ -158,9 +152,7 @@ class MessageListCreateAPI(OrganizationAPIView):
 
     @staticmethod
     def _replay(stored):
-        return Response(
-            stored.response_body, status=stored.response_status, headers={"Idempotent-Replayed": "true"}
-        )
+        return Response(stored.response_body, status=stored.response_status, headers={"Idempotent-Replayed": "true"})
 
 
 class MessageDetailAPI(OrganizationAPIView):
@@ -262,9 +254,7 @@ class OtpVerifyAPI(OrganizationAPIView):
 class NoticeListAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
 
-    @extend_schema(
-        operation_id="notices_list", summary="Active site notices", responses={200: NoticeListOutput}
-    )
+    @extend_schema(operation_id="notices_list", summary="Active site notices", responses={200: NoticeListOutput})
     def get(self, request):
         return Response({"results": NoticeOutput(selectors.notice_list_active(), many=True).data})
 

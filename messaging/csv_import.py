@@ -231,9 +231,7 @@ def _store_upload(upload, path: Path) -> None:
             destination.write(chunk)
 
 
-def bulk_send_upload(
-    *, organization, actor, upload, default_body: str = "", sender_name: str = ""
-) -> BulkSend:
+def bulk_send_upload(*, organization, actor, upload, default_body: str = "", sender_name: str = "") -> BulkSend:
     """Store the upload privately, validate every row (streaming) and return the preview state.
 
     A problem with the file itself (not UTF-8, no number column, too many rows, empty) raises ApplicationError

@@ -38,9 +38,7 @@ def dashboard_panels(*, organization) -> list[dict]:
     today_counts = selectors.message_status_counts(
         organization=organization, since=ui_selectors.manila_day_start(ui_selectors.manila_today())
     )
-    week_counts = selectors.message_status_counts(
-        organization=organization, since=timezone.now() - timedelta(days=7)
-    )
+    week_counts = selectors.message_status_counts(organization=organization, since=timezone.now() - timedelta(days=7))
     settled = sum(week_counts[status] for status in SETTLED_STATUSES)
     delivered = week_counts[MessageStatus.DELIVERED]
     balance = billing_selectors.balance_get(organization=organization)
@@ -58,9 +56,7 @@ def dashboard_panels(*, organization) -> list[dict]:
             "key": "delivered_rate",
             "label": "Delivered, last 7 days",
             "value": f"{100 * delivered / settled:.1f}%" if settled else "—",
-            "hint": f"{delivered:,} of {settled:,} with a final status"
-            if settled
-            else "No final statuses yet",
+            "hint": f"{delivered:,} of {settled:,} with a final status" if settled else "No final statuses yet",
         },
         {
             "key": "balance",

@@ -75,9 +75,7 @@ class BulkUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(
-                f"The file is too large; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB."
-            )
+            raise forms.ValidationError(f"The file is too large; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB.")
         return upload
 
 

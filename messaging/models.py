@@ -83,9 +83,7 @@ class Provider(models.Model):
     base_url = models.URLField(max_length=300)
     credentials = EncryptedTextField(blank=True, default="", help_text="JSON object, encrypted at rest")
     sender_name = models.CharField(max_length=11, help_text="Sender name used on this route")
-    networks = models.JSONField(
-        default=list, blank=True, help_text="Network codes covered; empty = all networks"
-    )
+    networks = models.JSONField(default=list, blank=True, help_text="Network codes covered; empty = all networks")
     monthly_quota = models.PositiveIntegerField(
         null=True, blank=True, help_text="Messages per calendar month (Asia/Manila); empty = unlimited"
     )
@@ -133,18 +131,14 @@ class ProviderMonthlyUsage(models.Model):
     messages = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "month"], name="provider_usage_unique_month")
-        ]
+        constraints = [models.UniqueConstraint(fields=["provider", "month"], name="provider_usage_unique_month")]
 
     def __str__(self) -> str:
         return f"{self.provider_id} {self.month:%Y-%m}: {self.messages}"
 
 
 class Message(models.Model):
-    organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, related_name="messages"
-    )
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="messages")
     recipient = models.CharField(max_length=16, help_text="E.164")
     network = models.CharField(max_length=10, choices=Network.choices)
     body = models.TextField()
@@ -158,13 +152,9 @@ class Message(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    api_key = models.ForeignKey(
-        "accounts.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    api_key = models.ForeignKey("accounts.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    provider = models.ForeignKey(
-        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
-    )
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
     provider_message_id = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
@@ -236,9 +226,7 @@ class DispatchAttempt(models.Model):
     status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.IN_FLIGHT)
     sender_name = models.CharField(max_length=11, blank=True)
     reason = models.CharField(max_length=200, blank=True, help_text="Why this provider took it")
-    skipped = models.JSONField(
-        default=list, blank=True, help_text="[{provider, name, reason, detail}] skipped first"
-    )
+    skipped = models.JSONField(default=list, blank=True, help_text="[{provider, name, reason, detail}] skipped first")
     batch_id = models.UUIDField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
@@ -249,17 +237,12 @@ class DispatchAttempt(models.Model):
     class Meta:
         ordering = ["message_id", "attempt_number"]
         indexes = [
-            models.Index(
-                fields=["started_at"], condition=Q(status="in_flight"), name="attempt_in_flight_idx"
-            ),
+            models.Index(fields=["started_at"], condition=Q(status="in_flight"), name="attempt_in_flight_idx"),
             models.Index(fields=["message", "provider", "status"], name="attempt_message_provider_idx"),
         ]
 
     def __str__(self) -> str:
-        return (
-            f"Attempt {self.attempt_number} of message {self.message_id} via {self.provider_id}: "
-            + self.status
-        )
+        return f"Attempt {self.attempt_number} of message {self.message_id} via {self.provider_id}: " + self.status
 
     @property
     def reference(self) -> str:
@@ -270,6 +253,10 @@ class DispatchAttempt(models.Model):
 class NoticeKind(models.TextChoices):
     FALLBACK_ROUTE = "fallback_route", "Fallback route"  # published by the engine when the primary is skipped
     ANNOUNCEMENT = "announcement", "Announcement"  # written by staff
+    PRIVACY_POLICY = (
+        "privacy_policy",
+        "Privacy policy change",
+    )  # published when a material policy version takes effect
 
 
 class Notice(models.Model):
@@ -351,9 +338,7 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="webhook_delivery_org_idx"),
-            models.Index(
-                fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_delivery_due_idx"
-            ),
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_delivery_due_idx"),
         ]
 
     def __str__(self) -> str:
@@ -375,9 +360,7 @@ class OtpChallenge(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["organization", "phone_number", "-created_at"], name="otp_lookup_idx")
-        ]
+        indexes = [models.Index(fields=["organization", "phone_number", "-created_at"], name="otp_lookup_idx")]
 
     def __str__(self) -> str:
         return f"OTP for {self.phone_number} ({self.created_at:%Y-%m-%d %H:%M})"
@@ -395,9 +378,7 @@ class IdempotencyKey(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "key"], name="idempotency_key_unique_per_org")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="idempotency_key_unique_per_org")]
 
     def __str__(self) -> str:
         return f"{self.organization_id}:{self.key}"
@@ -418,18 +399,14 @@ class DeliveryReceipt(models.Model):
     error_message = models.TextField(blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
-    message = models.ForeignKey(
-        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts"
-    )
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts")
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
         indexes = [
             models.Index(fields=["provider", "provider_message_id"], name="receipt_provider_msgid_idx"),
-            models.Index(
-                fields=["received_at"], condition=Q(message__isnull=True), name="receipt_unmatched_idx"
-            ),
+            models.Index(fields=["received_at"], condition=Q(message__isnull=True), name="receipt_unmatched_idx"),
         ]
 
     def __str__(self) -> str:

@@ -85,9 +85,7 @@ def normalize_ph_number(raw: str) -> str:
         )
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if parsed.country_code != 63 or not _E164_MOBILE.fullmatch(e164):
-        raise InvalidPhoneNumber(
-            f"{_echo(raw)} is not a Philippine mobile number", details={"input": raw[:_MAX_ECHO]}
-        )
+        raise InvalidPhoneNumber(f"{_echo(raw)} is not a Philippine mobile number", details={"input": raw[:_MAX_ECHO]})
     return e164
 
 

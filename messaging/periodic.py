@@ -13,4 +13,6 @@ SCHEDULE = [
     ("messaging.tasks.refresh_fallback_notice", 300),
     # Idempotency-Key answers expire after 24 hours.
     ("messaging.tasks.purge_idempotency_keys", 3600),
+    # Uploaded CSV files and bulk-send reports are kept only as long as the customer needs them.
+    ("messaging.csv_import.purge_bulk_sends", 3600),
 ]

@@ -36,11 +36,7 @@ PERSONAL_DATA = [
         area=ErasureArea.MESSAGES,
         description="Status events sent to an organization's webhook; the payload names the recipient.",
         fields={},
-        finders=(
-            Finder(
-                By.PHONE, "payload", {"payload": SCRUB, "last_error": SCRUB}, lookup="icontains", export=()
-            ),
-        ),
+        finders=(Finder(By.PHONE, "payload", {"payload": SCRUB, "last_error": SCRUB}, lookup="icontains", export=()),),
     ),
     PersonalData(
         model="messaging.IdempotencyKey",
@@ -59,9 +55,7 @@ PERSONAL_DATA = [
             "created_at": USAGE,
             "verified_at": USAGE,
         },
-        finders=(
-            Finder(By.PHONE, "phone_number", DELETE_ROW, label="one-time passwords sent to your number"),
-        ),
+        finders=(Finder(By.PHONE, "phone_number", DELETE_ROW, label="one-time passwords sent to your number"),),
     ),
     PersonalData(
         model="messaging.Message",

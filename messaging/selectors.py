@@ -35,9 +35,7 @@ MAX_PAGE_SIZE = 200
 
 
 def message_get(*, organization, message_id: int) -> Message:
-    message = (
-        Message.objects.select_related("provider").filter(organization=organization, id=message_id).first()
-    )
+    message = Message.objects.select_related("provider").filter(organization=organization, id=message_id).first()
     if message is None:
         raise NotFound("No such message.")
     return message
@@ -177,9 +175,7 @@ def message_status_counts(*, organization, since: datetime | None = None) -> dic
 def message_attempt_list(*, organization, message_id: int) -> list[DispatchAttempt]:
     """The routing decisions / hand-overs of one message, oldest first (stored, not recomputed)."""
     message = message_get(organization=organization, message_id=message_id)
-    return list(
-        DispatchAttempt.objects.filter(message=message).select_related("provider").order_by("attempt_number")
-    )
+    return list(DispatchAttempt.objects.filter(message=message).select_related("provider").order_by("attempt_number"))
 
 
 # --- notices ---

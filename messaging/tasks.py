@@ -35,9 +35,7 @@ def poll_delivery_status() -> int:
 @task()
 def deliver_webhooks(delivery_ids: list[int]) -> int:
     """POST these status events to the customers' webhooks (first try; retries go through retry_webhooks)."""
-    return sum(
-        1 for delivery_id in delivery_ids if services.webhook_deliver(delivery_id=delivery_id) is not None
-    )
+    return sum(1 for delivery_id in delivery_ids if services.webhook_deliver(delivery_id=delivery_id) is not None)
 
 
 @task()

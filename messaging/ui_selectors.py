@@ -39,9 +39,7 @@ def message_status_list(*, organization, message_ids: list[int]) -> list[Message
     )
 
 
-def message_daily_status_counts(
-    *, organization, days: int = 14
-) -> tuple[list[date], dict[tuple[date, str], int]]:
+def message_daily_status_counts(*, organization, days: int = 14) -> tuple[list[date], dict[tuple[date, str], int]]:
     """The last `days` Manila calendar days (oldest first) and {(day, status): messages created that day}."""
     today = manila_today()
     day_list = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]

@@ -70,9 +70,7 @@ class SendView(OrganizationViewMixin, TemplateView):
             segment_count_context(
                 organization=self.organization,
                 body=form.data.get("body", "") if form.is_bound else "",
-                recipients_text=form.data.get("recipients", "")
-                if form.is_bound
-                else form.initial["recipients"],
+                recipients_text=form.data.get("recipients", "") if form.is_bound else form.initial["recipients"],
             )
         )
         context["balance"] = billing_selectors.balance_get(organization=self.organization)
@@ -108,9 +106,7 @@ class SendView(OrganizationViewMixin, TemplateView):
                 {"position": item["index"] + 1, "input": inputs[item["index"]], "message": item["message"]}
                 for item in (exc.details or {}).get("recipients", [])
             ]
-            form.add_error(
-                "recipients", f"{len(bad)} of {len(inputs)} numbers are not valid; nothing was sent."
-            )
+            form.add_error("recipients", f"{len(bad)} of {len(inputs)} numbers are not valid; nothing was sent.")
             return {"bad_recipients": bad}
         field = {
             "empty_body": "body",
@@ -316,9 +312,7 @@ class MessageDetailView(OrganizationViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         message = selectors.message_get(organization=self.organization, message_id=kwargs["message_id"])
         context["message"] = message
-        context["attempts"] = selectors.message_attempt_list(
-            organization=self.organization, message_id=message.pk
-        )
+        context["attempts"] = selectors.message_attempt_list(organization=self.organization, message_id=message.pk)
         context["can_cancel"] = message.status == MessageStatus.QUEUED and self.membership.has_perm(
             Permission.SEND_MESSAGES
         )
@@ -425,9 +419,7 @@ class MessageExportView(OrganizationViewMixin, View):
         )
         response = StreamingHttpResponse(export_rows(queryset), content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = (
-            f'attachment; filename="messages-{self.organization.slug}-{stamp}.csv"'
-        )
+        response["Content-Disposition"] = f'attachment; filename="messages-{self.organization.slug}-{stamp}.csv"'
         response["Cache-Control"] = "no-store"
         return response
 

@@ -64,7 +64,12 @@ def exception_handler(exc, context):
             message = _first_message(details) or "Invalid input."
             return error_response(code="invalid", message=message, status_code=400, details=details)
         detail_code = exc.get_codes() if isinstance(exc.get_codes(), str) else None
-        if detail_code and detail_code not in ("not_authenticated", "authentication_failed", "permission_denied", "error"):
+        if detail_code and detail_code not in (
+            "not_authenticated",
+            "authentication_failed",
+            "permission_denied",
+            "error",
+        ):
             code = detail_code
         return error_response(code=code, message=str(exc.detail), status_code=exc.status_code, headers=headers)
     return None
@@ -144,7 +149,9 @@ class OrganizationAPIView(_LoggedAPIView):
             self.organization = request.auth.organization
             granted = API_KEY_PERMISSIONS
         else:
-            organization_id = request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY) if hasattr(request, "session") else None
+            organization_id = (
+                request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY) if hasattr(request, "session") else None
+            )
             if not organization_id:
                 raise exceptions.PermissionDenied("Choose an organization first.", code="no_organization")
             try:

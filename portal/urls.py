@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("billing/", include("accounts.billing.urls")),
     path("messages/", include("messaging.urls")),
+    path("privacy/data/", include("privacy.data_urls")),
     path("privacy/", include("privacy.urls")),
     path("", include("accounts.urls")),
 ]

@@ -155,9 +155,9 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         RequestEvidenceInline,
         ReminderSentInline,
     ]
-    readonly_fields = [
-        f.name for f in DataSubjectRequest._meta.fields if f.name not in ("resolution_note",)
-    ] + ["live_due_at"]
+    readonly_fields = [f.name for f in DataSubjectRequest._meta.fields if f.name not in ("resolution_note",)] + [
+        "live_due_at"
+    ]
     fieldsets = (
         ("Request", {"fields": ("kind", "status", "channel", "details", "requested_changes", "objections")}),
         (
@@ -266,9 +266,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             action="action_verify",
             title="How was the identity checked?",
             label="Verified",
-            call=lambda obj, note: services.request_verify_by_staff(
-                request=obj, actor=request.user, note=note
-            ),
+            call=lambda obj, note: services.request_verify_by_staff(request=obj, actor=request.user, note=note),
         )
 
     @admin.action(description="Assign to…")

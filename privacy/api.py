@@ -54,9 +54,7 @@ class PrivacyRequestListAPI(UserAPIView):
     class Input(serializers.Serializer):
         kind = serializers.ChoiceField(choices=RequestKind.choices)
         details = serializers.CharField(required=False, allow_blank=True, max_length=10000, default="")
-        requested_changes = serializers.DictField(
-            child=serializers.CharField(allow_blank=True), required=False
-        )
+        requested_changes = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
         objections = serializers.ListField(child=serializers.CharField(), required=False)
 
     @extend_schema(summary="My privacy requests", responses=RequestOutput(many=True))
@@ -66,9 +64,7 @@ class PrivacyRequestListAPI(UserAPIView):
 
     @extend_schema(
         summary="Make a privacy request",
-        description=(
-            "Access, update, delete or object, for the signed-in person. Acknowledged by e-mail at once."
-        ),
+        description=("Access, update, delete or object, for the signed-in person. Acknowledged by e-mail at once."),
         request=Input,
         responses={201: RequestOutput},
     )

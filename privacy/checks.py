@@ -108,8 +108,7 @@ def check_models(model_list: Iterable[type[models.Model]], reg: Registry) -> lis
         if missing:
             errors.append(
                 checks.Error(
-                    f"{label}: personal-looking field(s) {', '.join(missing)} are neither exported, erased "
-                    "nor kept.",
+                    f"{label}: personal-looking field(s) {', '.join(missing)} are neither exported, erased nor kept.",
                     hint="Add them to fields, a finder's erase rules, or `kept` (with a ground).",
                     obj=model,
                     id="privacy.E003",
@@ -119,9 +118,7 @@ def check_models(model_list: Iterable[type[models.Model]], reg: Registry) -> lis
         for finder in entry.finders:
             paths += list(finder.erase_fields())
         bad = sorted({path for path in paths if not _path_exists(model, path)})
-        bad += sorted(
-            {name for finder in entry.finders for name in (finder.export or ()) if name not in entry.fields}
-        )
+        bad += sorted({name for finder in entry.finders for name in (finder.export or ()) if name not in entry.fields})
         if bad:
             errors.append(
                 checks.Error(

@@ -216,9 +216,7 @@ class DataExportAdmin(ReadOnlyAdmin):
 
 
 class LegalHoldForm(forms.ModelForm):
-    email = forms.EmailField(
-        required=False, help_text="Hold a person by e-mail (only a keyed hash is stored)"
-    )
+    email = forms.EmailField(required=False, help_text="Hold a person by e-mail (only a keyed hash is stored)")
     phone_number = forms.CharField(required=False, help_text="…or by phone number (E.164; hashed)")
 
     class Meta:
@@ -233,9 +231,7 @@ class LegalHoldForm(forms.ModelForm):
             data.get("organization") is not None,
         ]
         if self.instance.pk is None and sum(named) != 1:
-            raise forms.ValidationError(
-                "Name exactly one of: an e-mail address, a phone number, an organization."
-            )
+            raise forms.ValidationError("Name exactly one of: an e-mail address, a phone number, an organization.")
         return data
 
 
@@ -268,11 +264,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
 
     @admin.display(description="on")
     def target(self, hold):
-        return (
-            f"organization {hold.organization}"
-            if hold.organization_id
-            else f"person {hold.subject_hash[:12]}…"
-        )
+        return f"organization {hold.organization}" if hold.organization_id else f"person {hold.subject_hash[:12]}…"
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -49,9 +49,7 @@ class Suppression(models.Model):
     """ "Do not send to me": every organization's sending asks `suppressed_numbers` before it charges or
     sends."""
 
-    phone_hash = models.CharField(
-        max_length=64, help_text="keyed_hash of the E.164 number; the number is not kept"
-    )
+    phone_hash = models.CharField(max_length=64, help_text="keyed_hash of the E.164 number; the number is not kept")
     source = models.CharField(max_length=16, choices=SuppressionSource.choices)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
@@ -90,9 +88,7 @@ class ProcessingKind(models.TextChoices):
 class ProcessingObjection(models.Model):
     """A person's "no" to one optional processing; withdrawing it keeps the row, so the history stays."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="processing_objections"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="processing_objections")
     processing = models.CharField(max_length=32, choices=ProcessingKind.choices)
     created_at = models.DateTimeField(default=timezone.now)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
@@ -267,9 +263,7 @@ class ErasureTask(models.Model):
 
     job = models.ForeignKey(ErasureJob, on_delete=models.CASCADE, related_name="tasks")
     area = models.CharField(max_length=16, choices=ErasureArea.choices)
-    status = models.CharField(
-        max_length=16, choices=ErasureTaskStatus.choices, default=ErasureTaskStatus.PENDING
-    )
+    status = models.CharField(max_length=16, choices=ErasureTaskStatus.choices, default=ErasureTaskStatus.PENDING)
     rows_found = models.PositiveIntegerField(default=0)
     rows_changed = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -339,11 +333,7 @@ class LegalHold(models.Model):
         ]
 
     def __str__(self) -> str:
-        target = (
-            f"organization {self.organization_id}"
-            if self.organization_id
-            else f"person {self.subject_hash[:12]}…"
-        )
+        target = f"organization {self.organization_id}" if self.organization_id else f"person {self.subject_hash[:12]}…"
         return f"Legal hold on {target}" + (" (released)" if self.released_at else "")
 
 

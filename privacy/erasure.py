@@ -113,9 +113,7 @@ class Subject:
     def identifiers(self) -> list[str]:
         """Strings that must not survive anywhere, longest first (so a variant inside another is replaced
         once)."""
-        return sorted(
-            {value for value in [self.email, *self.phone_variants()] if value}, key=len, reverse=True
-        )
+        return sorted({value for value in [self.email, *self.phone_variants()] if value}, key=len, reverse=True)
 
 
 def _finder_q(finder: Finder, subject: Subject) -> Q | None:
@@ -167,9 +165,7 @@ def _empty_value(model_field: models.Field) -> Any:
         return type(default)() if isinstance(default, dict | list) else {}
     if isinstance(model_field, models.CharField | models.TextField):
         return ""
-    raise ValueError(
-        f"{model_field.model._meta.label}.{model_field.name} cannot be emptied (not null, not text)"
-    )
+    raise ValueError(f"{model_field.model._meta.label}.{model_field.name} cannot be emptied (not null, not text)")
 
 
 def erased_hash(value: str, *, max_length: int | None) -> str:
@@ -263,9 +259,7 @@ def apply_finder(entry: PersonalData, finder: Finder, subject: Subject) -> Count
             continue
         if rule.strategy == Strategy.NULL:
             bulk[model_field.attname] = _empty_value(model_field)
-        elif rule.strategy == Strategy.CONSTANT and not (
-            isinstance(rule.value, str) and "{pk}" in rule.value
-        ):
+        elif rule.strategy == Strategy.CONSTANT and not (isinstance(rule.value, str) and "{pk}" in rule.value):
             bulk[model_field.attname] = rule.value
         elif rule.strategy == Strategy.DELETE_ROW:
             raise ValueError(f"{entry.model}.{name}: DELETE_ROW applies to rows, not fields")
@@ -367,9 +361,7 @@ def _correspondence_pending(subject: Subject) -> bool:
     if subject.email:
         query |= Q(request__email__iexact=subject.email)
     recent = timezone.now() - timedelta(days=1)
-    return RequestMessage.objects.filter(
-        query, sent_at__isnull=True, error="", created_at__gte=recent
-    ).exists()
+    return RequestMessage.objects.filter(query, sent_at__isnull=True, error="", created_at__gte=recent).exists()
 
 
 AREA_HOOKS: dict[str, list[Callable[[Subject], Counts]]] = {
@@ -399,9 +391,7 @@ def _subject_organization_ids(subject: Subject) -> set[int]:
 
     ids: set[int] = set()
     if subject.user_id is not None:
-        ids |= set(
-            Membership.objects.filter(user_id=subject.user_id).values_list("organization_id", flat=True)
-        )
+        ids |= set(Membership.objects.filter(user_id=subject.user_id).values_list("organization_id", flat=True))
     if subject.phone:
         ids |= set(
             Message.objects.filter(recipient__in=subject.phone_variants())
@@ -444,9 +434,7 @@ def legal_hold_place(
         reason=reason.strip(),
         placed_by=actor,
     )
-    audit_log_record(
-        event_type="privacy.legal_hold_placed", organization=organization, actor=actor, target=hold
-    )
+    audit_log_record(event_type="privacy.legal_hold_placed", organization=organization, actor=actor, target=hold)
     return hold
 
 
@@ -529,9 +517,7 @@ def erasure_job_cancel(*, job: ErasureJob, actor: User | None, reason: str) -> E
     job.phone_number = ""
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "email", "phone_number", "finished_at"])
-    audit_log_record(
-        event_type="privacy.erasure_cancelled", actor=actor, target=job, extra={"reason": reason}
-    )
+    audit_log_record(event_type="privacy.erasure_cancelled", actor=actor, target=job, extra={"reason": reason})
     return job
 
 
@@ -599,9 +585,7 @@ def _run_task(job: ErasureJob, task: ErasureTask, subject: Subject, now) -> None
     task.started_at = task.started_at or now
     try:
         if task.area == ErasureArea.PRIVACY and _correspondence_pending(subject):
-            raise ErasureDeferred(
-                "Waiting for the request's last e-mail to be sent before erasing its address."
-            )
+            raise ErasureDeferred("Waiting for the request's last e-mail to be sent before erasing its address.")
         counts = erase_area(area=task.area, subject=subject)
     except ErasureDeferred as exc:
         task.status = ErasureTaskStatus.RETRYING
@@ -636,9 +620,7 @@ def _run_task(job: ErasureJob, task: ErasureTask, subject: Subject, now) -> None
 def _due(task: ErasureTask, now) -> bool:
     if task.status in (ErasureTaskStatus.PENDING, ErasureTaskStatus.ON_HOLD):
         return True
-    return task.status == ErasureTaskStatus.RETRYING and (
-        task.next_attempt_at is None or task.next_attempt_at <= now
-    )
+    return task.status == ErasureTaskStatus.RETRYING and (task.next_attempt_at is None or task.next_attempt_at <= now)
 
 
 def erasure_job_run(*, job_id: int, now=None) -> ErasureJob:
@@ -713,9 +695,7 @@ def _finish_if_settled(job: ErasureJob, tasks: dict[str, ErasureTask], subject: 
         failed = [t for t in tasks.values() if t.status == ErasureTaskStatus.FAILED]
         job.status = ErasureStatus.FAILED
         job.save(update_fields=["status"])
-        audit_log_record(
-            event_type="privacy.erasure_failed", target=job, extra={"areas": [t.area for t in failed]}
-        )
+        audit_log_record(event_type="privacy.erasure_failed", target=job, extra={"areas": [t.area for t in failed]})
         _report(job, status="failed", error="; ".join(f"{t.area}: {t.last_error}" for t in failed))
     return job
 
@@ -773,9 +753,7 @@ class ReplayResult:
     per_area: dict[str, Counts] = field(default_factory=dict)
 
 
-def _matching_values(
-    entry: PersonalData, finder: Finder, wanted: set[str], purpose: str, normalise
-) -> set[str]:
+def _matching_values(entry: PersonalData, finder: Finder, wanted: set[str], purpose: str, normalise) -> set[str]:
     """Distinct values of a finder's column whose keyed hash is in `wanted` (read as a stream)."""
     model = entry.model_class
     found = set()
@@ -808,15 +786,11 @@ def erasures_replay() -> ReplayResult:
                 # Free-text finders cannot be enumerated; related paths repeat a column found directly.
                 continue
             if finder.by == By.EMAIL and email_hashes:
-                emails |= _matching_values(
-                    entry, finder, email_hashes, EMAIL_HASH_PURPOSE, lambda v: v.strip().lower()
-                )
+                emails |= _matching_values(entry, finder, email_hashes, EMAIL_HASH_PURPOSE, lambda v: v.strip().lower())
             elif finder.by == By.PHONE and phone_hashes:
                 phones |= _matching_values(entry, finder, phone_hashes, PHONE_HASH_PURPOSE, canonical_phone)
     subjects: list[Subject] = []
-    users_by_email = (
-        dict(User.objects.filter(email__in=list(emails)).values_list("email", "pk")) if emails else {}
-    )
+    users_by_email = dict(User.objects.filter(email__in=list(emails)).values_list("email", "pk")) if emails else {}
     for email in emails:
         subjects.append(Subject.build(user_id=users_by_email.get(email), email=email))
     for phone in phones:

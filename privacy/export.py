@@ -145,10 +145,7 @@ def _sections(subject: Subject, category: str):
             query = Q()
             for _, finder_query in found:
                 query |= finder_query
-            label = (
-                "; ".join(dict.fromkeys(finder.label for finder, _ in found if finder.label))
-                or entry.description
-            )
+            label = "; ".join(dict.fromkeys(finder.label for finder, _ in found if finder.label)) or entry.description
             qs = entry.model_class._base_manager.filter(query)
             if any("__" in finder.path for finder, _ in found):
                 qs = qs.distinct()
@@ -277,9 +274,7 @@ def export_build(*, export_id: int) -> DataExport:
     except Exception as exc:
         partial_path.unlink(missing_ok=True)
         logger.exception("export %s failed", export.pk)
-        DataExport.objects.filter(pk=export.pk).update(
-            status=ExportStatus.FAILED, last_error=f"{exc!r}"[:2000]
-        )
+        DataExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, last_error=f"{exc!r}"[:2000])
         export.refresh_from_db()
         _report(export, status="failed", error=export.last_error)
         return export
@@ -382,9 +377,7 @@ def export_create(
     )
     from accounts.services import audit_log_record
 
-    audit_log_record(
-        event_type="privacy.export_started", actor=actor, target=export, extra={"request": request_id}
-    )
+    audit_log_record(event_type="privacy.export_started", actor=actor, target=export, extra={"request": request_id})
     transaction.on_commit(lambda: export_build_task.enqueue(export_id=export.pk))
     return export
 
@@ -402,9 +395,7 @@ def export_download(
     if export is None:
         raise NotFound("No such export.")
     if isinstance(token_or_user, str):
-        allowed = bool(export.token_hash) and hmac.compare_digest(
-            export.token_hash, token_hash(token_or_user)
-        )
+        allowed = bool(export.token_hash) and hmac.compare_digest(export.token_hash, token_hash(token_or_user))
         user = None
     else:
         user = token_or_user if getattr(token_or_user, "is_authenticated", False) else None

@@ -32,9 +32,7 @@ class _RequestFieldsMixin(forms.Form):
         help_text="Anything that helps us find your data or understand the request.",
     )
     change_full_name = forms.CharField(label=UPDATE_FIELD_LABELS["full_name"], required=False, max_length=150)
-    change_phone_number = forms.CharField(
-        label=UPDATE_FIELD_LABELS["phone_number"], required=False, max_length=20
-    )
+    change_phone_number = forms.CharField(label=UPDATE_FIELD_LABELS["phone_number"], required=False, max_length=20)
     change_email = forms.EmailField(label=UPDATE_FIELD_LABELS["email"], required=False)
     change_other = forms.CharField(
         label=UPDATE_FIELD_LABELS["other"],

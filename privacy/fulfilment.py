@@ -72,8 +72,7 @@ def objection_apply(*, request, actor=None) -> None:
         elif objection in ProcessingKind.values:
             if not request.user_id:
                 raise Conflict(
-                    f"The objection to {objection} applies to a portal account, and none is linked to this "
-                    "request.",
+                    f"The objection to {objection} applies to a portal account, and none is linked to this request.",
                     code="no_account",
                 )
             processing_objection_add(user=request.user, processing=objection, actor=actor)

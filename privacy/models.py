@@ -108,9 +108,7 @@ class DataSubjectRequest(models.Model):
     phone_number = models.CharField(max_length=20, blank=True, help_text="E.164, or empty")
     details = models.TextField(blank=True, help_text="What the requester asked, in their words")
     requested_changes = models.JSONField(default=dict, blank=True, help_text="Update: field -> new value")
-    objections = models.JSONField(
-        default=list, blank=True, help_text="Object: processing activities objected to"
-    )
+    objections = models.JSONField(default=list, blank=True, help_text="Object: processing activities objected to")
 
     verification_method = models.CharField(max_length=16, choices=VerificationMethod.choices)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -132,9 +130,7 @@ class DataSubjectRequest(models.Model):
     extended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    due_at = models.DateTimeField(
-        db_index=True, help_text="Derived by privacy.sla from the rule and its inputs"
-    )
+    due_at = models.DateTimeField(db_index=True, help_text="Derived by privacy.sla from the rule and its inputs")
 
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -224,12 +220,8 @@ class RequestMessage(models.Model):
 
     request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=32, help_text="acknowledgement, verification, question, rejection, …")
-    direction = models.CharField(
-        max_length=16, choices=MessageDirection.choices, default=MessageDirection.OUTBOUND
-    )
-    channel = models.CharField(
-        max_length=8, choices=MessageChannelKind.choices, default=MessageChannelKind.EMAIL
-    )
+    direction = models.CharField(max_length=16, choices=MessageDirection.choices, default=MessageDirection.OUTBOUND)
+    channel = models.CharField(max_length=8, choices=MessageChannelKind.choices, default=MessageChannelKind.EMAIL)
     recipients = models.JSONField(default=list)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
@@ -338,9 +330,7 @@ class Holiday(models.Model):
 class PolicyVersion(models.Model):
     version = models.PositiveIntegerField(unique=True)
     title = models.CharField(max_length=120, default="Privacy Policy")
-    body_markdown = models.TextField(
-        help_text="Markdown subset: headings (#), lists (-), **bold**, paragraphs"
-    )
+    body_markdown = models.TextField(help_text="Markdown subset: headings (#), lists (-), **bold**, paragraphs")
     last_updated = models.DateField(help_text='Shown as "Last Updated" on the policy')
     effective_date = models.DateField()
     material_change = models.BooleanField(
@@ -351,9 +341,7 @@ class PolicyVersion(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    notified_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the e-mail to every user finished"
-    )
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When the e-mail to every user finished")
     notified_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -365,20 +353,14 @@ class PolicyVersion(models.Model):
 
 
 class PolicyAcknowledgement(models.Model):
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_acknowledgements"
-    )
-    policy_version = models.ForeignKey(
-        PolicyVersion, on_delete=models.PROTECT, related_name="acknowledgements"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_acknowledgements")
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="acknowledgements")
     acknowledged_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         ordering = ["-acknowledged_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "policy_version"], name="policy_ack_once_per_version")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "policy_version"], name="policy_ack_once_per_version")]
 
     def __str__(self) -> str:
         return f"{self.user_id} acknowledged v{self.policy_version_id}"
@@ -405,14 +387,10 @@ class ContactInquiry(models.Model):
     )
     subject = models.CharField(max_length=200)
     message = models.TextField()
-    is_privacy = models.BooleanField(
-        default=False, help_text="About personal data (routed to the privacy officer)"
-    )
+    is_privacy = models.BooleanField(default=False, help_text="About personal data (routed to the privacy officer)")
     status = models.CharField(max_length=16, choices=InquiryStatus.choices, default=InquiryStatus.OPEN)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    sla_rule = models.CharField(
-        max_length=48, choices=SlaRule.choices, default=SlaRule.INQUIRY_48_BUSINESS_HOURS
-    )
+    sla_rule = models.CharField(max_length=48, choices=SlaRule.choices, default=SlaRule.INQUIRY_48_BUSINESS_HOURS)
     due_at = models.DateTimeField(db_index=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

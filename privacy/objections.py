@@ -68,9 +68,7 @@ def user_allows(*, user, processing: str) -> bool:
     Unknown processing kinds are a programming error (a typo would silently allow everything), so they raise.
     """
     if processing not in ProcessingKind.values:
-        raise ValueError(
-            f"Unknown processing {processing!r}; expected one of {', '.join(ProcessingKind.values)}"
-        )
+        raise ValueError(f"Unknown processing {processing!r}; expected one of {', '.join(ProcessingKind.values)}")
     if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
         return True
     return not ProcessingObjection.objects.filter(
@@ -93,9 +91,7 @@ def suppression_add(*, phone_number: str, source: str, actor=None) -> Suppressio
     if not number:
         raise ApplicationError("A phone number is required.", code="invalid_number")
     hashed = keyed_hash(number, purpose=PHONE_HASH_PURPOSE)
-    existing = (
-        Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
-    )
+    existing = Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
     if existing is not None:
         return existing
     suppression = Suppression.objects.create(phone_hash=hashed, source=source, created_by=_real_user(actor))
@@ -113,9 +109,7 @@ def suppression_remove(*, phone_number: str, actor=None, reason: str = "") -> bo
     """Lift a suppression (the person asked to receive messages again, e.g. replied START). True if one was
     active."""
     hashed = phone_hash(phone_number)
-    suppression = (
-        Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
-    )
+    suppression = Suppression.objects.select_for_update().filter(phone_hash=hashed, removed_at__isnull=True).first()
     if suppression is None:
         return False
     suppression.removed_at = timezone.now()
@@ -137,9 +131,7 @@ def processing_objection_add(*, user, processing: str, actor=None) -> Processing
             f"Unknown processing {processing!r}; use one of {', '.join(ProcessingKind.values)}.",
             code="invalid_processing",
         )
-    existing = ProcessingObjection.objects.filter(
-        user=user, processing=processing, withdrawn_at__isnull=True
-    ).first()
+    existing = ProcessingObjection.objects.filter(user=user, processing=processing, withdrawn_at__isnull=True).first()
     if existing is not None:
         return existing
     objection = ProcessingObjection.objects.create(user=user, processing=processing)
@@ -154,9 +146,9 @@ def processing_objection_add(*, user, processing: str, actor=None) -> Processing
 
 @transaction.atomic
 def processing_objection_withdraw(*, user, processing: str, actor=None) -> bool:
-    updated = ProcessingObjection.objects.filter(
-        user=user, processing=processing, withdrawn_at__isnull=True
-    ).update(withdrawn_at=timezone.now())
+    updated = ProcessingObjection.objects.filter(user=user, processing=processing, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now()
+    )
     if updated:
         audit_log_record(
             event_type="privacy.objection_withdrawn",

@@ -14,9 +14,7 @@ USAGE = Category.USAGE_DATA
 ACCOUNT = Category.ACCOUNT_INFORMATION
 TECHNICAL = Category.TECHNICAL_DATA
 
-COMPLIANCE_GROUND = (
-    "Record of compliance (Data Privacy Act sec. 21, accountability); kept without contact details."
-)
+COMPLIANCE_GROUND = "Record of compliance (Data Privacy Act sec. 21, accountability); kept without contact details."
 ERASURE_JOB_GROUND = "Encrypted at rest and blanked when the erasure finishes; needed to run it."
 
 
@@ -219,7 +217,6 @@ EXCLUDED = {
     "privacy.ErasureLedgerEntry": "Keyed hashes only; kept so erasures are re-applied after a restore.",
     "privacy.Holiday": "Names of public holidays.",
     "django_tasks_database.DBTaskResult": (
-        "Queue and backend names; task arguments are ids only (house rule), never e-mail addresses or "
-        "numbers."
+        "Queue and backend names; task arguments are ids only (house rule), never e-mail addresses or numbers."
     ),
 }

@@ -162,9 +162,7 @@ class Registry:
     sources: dict[str, str]  # model label -> module that declared it
 
     def entries_in_area(self, area: str) -> list[PersonalData]:
-        return [
-            entry for entry in self.entries.values() if entry.area == area and entry.model_class is not None
-        ]
+        return [entry for entry in self.entries.values() if entry.area == area and entry.model_class is not None]
 
     def available(self) -> Iterator[PersonalData]:
         return (entry for entry in self.entries.values() if entry.model_class is not None)
@@ -195,9 +193,7 @@ def build_registry(module_names: list[str] | None = None) -> Registry:
         module = importlib.import_module(module_name)
         for entry in getattr(module, "PERSONAL_DATA", []):
             if entry.model in sources:
-                raise RegistryError(
-                    f"{entry.model} is declared twice: in {sources[entry.model]} and {module_name}"
-                )
+                raise RegistryError(f"{entry.model} is declared twice: in {sources[entry.model]} and {module_name}")
             entries[entry.model] = entry
             sources[entry.model] = module_name
         for label, reason in getattr(module, "EXCLUDED", {}).items():

@@ -121,10 +121,7 @@ class Holds:
         return cls(organization_ids=organization_ids, subject_hashes=subject_hashes, user_ids=user_ids)
 
     def phone_held(self, phone: str) -> bool:
-        return (
-            bool(phone)
-            and keyed_hash(canonical_phone(phone), purpose=PHONE_HASH_PURPOSE) in self.subject_hashes
-        )
+        return bool(phone) and keyed_hash(canonical_phone(phone), purpose=PHONE_HASH_PURPOSE) in self.subject_hashes
 
     def email_held(self, email: str) -> bool:
         return bool(email) and keyed_hash(email, purpose=EMAIL_HASH_PURPOSE) in self.subject_hashes
@@ -235,9 +232,7 @@ def _closed_organizations_past(cutoff) -> models.QuerySet:
     """Closed organizations with billing rows but no billing activity since the cutoff."""
     from accounts.models import Organization, OrganizationStatus
 
-    has_billing = (
-        Q(ledger_entries__isnull=False) | Q(payments__isnull=False) | Q(credit_account__isnull=False)
-    )
+    has_billing = Q(ledger_entries__isnull=False) | Q(payments__isnull=False) | Q(credit_account__isnull=False)
     recent = (
         Q(ledger_entries__created_at__gte=cutoff)
         | Q(payments__created_at__gte=cutoff)
@@ -271,17 +266,17 @@ def _purges() -> dict[str, Purge]:
     Message = _message_model()
     return {
         RetentionCategory.MESSAGE_BODIES: Purge(
-            queryset=lambda cutoff: Message.objects.filter(
-                created_at__lt=cutoff, status__in=_final_statuses()
-            ).exclude(body=""),
+            queryset=lambda cutoff: Message.objects.filter(created_at__lt=cutoff, status__in=_final_statuses()).exclude(
+                body=""
+            ),
             hold_fields=("organization_id", "recipient"),
             held=_held_org_or_phone,
             apply=_blank_bodies,
         ),
         RetentionCategory.MESSAGE_METADATA: Purge(
-            queryset=lambda cutoff: Message.objects.filter(
-                created_at__lt=cutoff, status__in=_final_statuses()
-            ).exclude(recipient__startswith="h:"),
+            queryset=lambda cutoff: Message.objects.filter(created_at__lt=cutoff, status__in=_final_statuses()).exclude(
+                recipient__startswith="h:"
+            ),
             hold_fields=("organization_id", "recipient"),
             held=_held_org_or_phone,
             apply=_pseudonymise_recipients,
@@ -347,9 +342,7 @@ class CategoryResult:
 def _rules() -> dict[str, tuple[int, bool]]:
     rows = {rule.category: (rule.keep_days, rule.enabled) for rule in RetentionRule.objects.all()}
     defaults = settings.PRIVACY_RETENTION_DEFAULTS
-    return {
-        category: rows.get(category, (int(defaults[category]), True)) for category in RetentionCategory.values
-    }
+    return {category: rows.get(category, (int(defaults[category]), True)) for category in RetentionCategory.values}
 
 
 def _batches(qs: models.QuerySet, fields: Iterable[str], batch_size: int):
@@ -365,9 +358,7 @@ def _batches(qs: models.QuerySet, fields: Iterable[str], batch_size: int):
         last = rows[-1]["pk"]
 
 
-def retention_run(
-    *, dry_run: bool = False, now=None, categories: Iterable[str] | None = None
-) -> list[CategoryResult]:
+def retention_run(*, dry_run: bool = False, now=None, categories: Iterable[str] | None = None) -> list[CategoryResult]:
     """Purge every category past its rule (or, with dry_run, only count). Returns one result per category."""
     now = now or timezone.now()
     holds = Holds.load()
@@ -384,11 +375,7 @@ def retention_run(
             result.skipped = "rule disabled"
             continue
         purge = purges[category]
-        log = (
-            None
-            if dry_run
-            else PurgeLog.objects.create(category=category, keep_days=keep_days, cutoff=cutoff)
-        )
+        log = None if dry_run else PurgeLog.objects.create(category=category, keep_days=keep_days, cutoff=cutoff)
         try:
             for rows in _batches(purge.queryset(cutoff), purge.hold_fields, batch_size):
                 free = [row["pk"] for row in rows if not purge.held(holds, row)]

@@ -95,9 +95,7 @@ class BoardRow:
 def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[BoardRow]:
     """Every open request with its live deadline and band. Two queries, whatever the number of rows."""
     now = now or timezone.now()
-    statuses = (
-        list(OPEN_STATUSES) if filters.show_unverified else [s for s in OPEN_STATUSES if s != "submitted"]
-    )
+    statuses = list(OPEN_STATUSES) if filters.show_unverified else [s for s in OPEN_STATUSES if s != "submitted"]
     queryset = (
         DataSubjectRequest.objects.filter(status__in=statuses)
         .select_related("assignee", "user", "duplicate_of")
@@ -136,8 +134,7 @@ def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[Bo
                 paused=paused,
                 failed_steps=[s for s in request.unfinished_steps if s.status == StepStatus.FAILED],
                 stuck_steps=[s for s in request.unfinished_steps if step_is_stuck(s, now=now)],
-                first_response_overdue=request.first_response_at is None
-                and now > request.first_response_due_at,
+                first_response_overdue=request.first_response_at is None and now > request.first_response_due_at,
             )
         )
     return rows
@@ -244,9 +241,7 @@ def board_metrics(*, months: int = 12, now: datetime | None = None) -> dict:
 def policy_current(*, today=None) -> PolicyVersion | None:
     today = today or timezone.localdate()
     return (
-        PolicyVersion.objects.filter(published_at__isnull=False, effective_date__lte=today)
-        .order_by("-version")
-        .first()
+        PolicyVersion.objects.filter(published_at__isnull=False, effective_date__lte=today).order_by("-version").first()
     )
 
 

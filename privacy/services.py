@@ -59,9 +59,7 @@ NPC_COMPLAINT_NOTICE = (
 )
 EMAIL_VERIFY_SALT = "privacy.request.verify-email"
 UPDATABLE_FIELDS = ("full_name", "phone_number", "email", "other")
-ERASED_EMAIL_SUFFIX = (
-    "@erased.invalid"  # privacy-data's placeholder once a request's contact details are erased
-)
+ERASED_EMAIL_SUFFIX = "@erased.invalid"  # privacy-data's placeholder once a request's contact details are erased
 SMS_OBJECTION = "sms"  # "stop sending SMS to my number": privacy-data turns it into a suppression
 OTP_TEMPLATE = "Your privacy request code is :otp. It expires in 5 minutes. Do not share it."
 COMPLETION_NOTES = {
@@ -139,9 +137,7 @@ def _require_staff(actor) -> None:
 def _lock(request: DataSubjectRequest) -> DataSubjectRequest:
     # Lock the request row only: PostgreSQL refuses FOR UPDATE on the nullable side of the joins.
     return (
-        DataSubjectRequest.objects.select_for_update(of=("self",))
-        .select_related("user", "assignee")
-        .get(pk=request.pk)
+        DataSubjectRequest.objects.select_for_update(of=("self",)).select_related("user", "assignee").get(pk=request.pk)
     )
 
 
@@ -157,9 +153,7 @@ def _refresh_due(request: DataSubjectRequest) -> None:
     )
 
 
-def _event(
-    request, *, action, actor=None, actor_label="", from_status="", to_status="", note=""
-) -> RequestEvent:
+def _event(request, *, action, actor=None, actor_label="", from_status="", to_status="", note="") -> RequestEvent:
     if not actor_label:
         actor_label = "staff" if _is_staff_actor(actor) else ("user" if actor is not None else "system")
     return RequestEvent.objects.create(
@@ -257,9 +251,7 @@ def request_message_deliver(*, message_id: int) -> RequestMessage:
             from_email=None,
             recipient_list=list(message.recipients),
         )
-    except (
-        Exception
-    ) as exc:  # the log must say why the requester was not told, whatever the mail backend raised
+    except Exception as exc:  # the log must say why the requester was not told, whatever the mail backend raised
         logger.exception("privacy e-mail %s could not be sent", message_id)
         RequestMessage.objects.filter(pk=message_id).update(error=str(exc)[:2000])
         message.error = str(exc)
@@ -307,9 +299,7 @@ def _clean_changes(kind: str, requested_changes) -> dict:
     if kind != RequestKind.UPDATE:
         return {}
     if not isinstance(requested_changes, dict):
-        raise ApplicationError(
-            "requested_changes must be an object of field → new value.", code="invalid_changes"
-        )
+        raise ApplicationError("requested_changes must be an object of field → new value.", code="invalid_changes")
     cleaned = {}
     for field, value in requested_changes.items():
         if field not in UPDATABLE_FIELDS:
@@ -321,16 +311,12 @@ def _clean_changes(kind: str, requested_changes) -> dict:
         if value:
             cleaned[field] = value[:500]
     if not cleaned:
-        raise ApplicationError(
-            "Say what should be corrected (at least one new value).", code="invalid_changes"
-        )
+        raise ApplicationError("Say what should be corrected (at least one new value).", code="invalid_changes")
     if "email" in cleaned:
         try:
             validate_email(cleaned["email"])
         except ValidationError:
-            raise ApplicationError(
-                f"{cleaned['email']!r} is not a valid e-mail address.", code="invalid_changes"
-            )
+            raise ApplicationError(f"{cleaned['email']!r} is not a valid e-mail address.", code="invalid_changes")
     if "phone_number" in cleaned:
         cleaned["phone_number"] = _normalise_phone(cleaned["phone_number"])
     return cleaned
@@ -354,9 +340,7 @@ def _clean_objections(kind: str, objections) -> list[str]:
             code="invalid_objections",
         )
     if not values:
-        raise ApplicationError(
-            "Choose at least one processing activity to object to.", code="invalid_objections"
-        )
+        raise ApplicationError("Choose at least one processing activity to object to.", code="invalid_objections")
     return values
 
 
@@ -418,9 +402,7 @@ def request_submit(
     changes = _clean_changes(kind, requested_changes or {})
     objection_values = _clean_objections(kind, objections)
     if kind == RequestKind.OBJECT and SMS_OBJECTION in objection_values and not phone_number:
-        raise ApplicationError(
-            "Give the mobile number that should receive no more SMS.", code="phone_required"
-        )
+        raise ApplicationError("Give the mobile number that should receive no more SMS.", code="phone_required")
 
     token = secrets.token_urlsafe(32)
     received_at = received_at or timezone.now()
@@ -443,9 +425,7 @@ def request_submit(
     )
     _refresh_due(request)
     request.save()
-    _event(
-        request, action="submitted", actor=user, actor_label="requester", to_status=RequestStatus.SUBMITTED
-    )
+    _event(request, action="submitted", actor=user, actor_label="requester", to_status=RequestStatus.SUBMITTED)
     audit_log_record(event_type="privacy.request.submitted", actor=user, target=request, extra={"kind": kind})
 
     verify_line = ""
@@ -454,9 +434,7 @@ def request_submit(
     elif verification_method == VerificationMethod.SMS:
         sent, error = _send_sms_code(request)
         if sent:
-            verify_line = (
-                "\nWe sent a one-time code by SMS; enter it on the status page to confirm it is you.\n"
-            )
+            verify_line = "\nWe sent a one-time code by SMS; enter it on the status page to confirm it is you.\n"
         else:
             # The code could not be sent (no credits, provider down): fall back to the e-mail link.
             request.verification_method = VerificationMethod.EMAIL
@@ -544,20 +522,14 @@ def _find_original(request: DataSubjectRequest) -> DataSubjectRequest | None:
     )
 
 
-def _verify(
-    request: DataSubjectRequest, *, actor=None, actor_label: str = "", note: str = ""
-) -> DataSubjectRequest:
+def _verify(request: DataSubjectRequest, *, actor=None, actor_label: str = "", note: str = "") -> DataSubjectRequest:
     request.verified_at = timezone.now()
-    _transition(
-        request, to=RequestStatus.VERIFIED, actor=actor, actor_label=actor_label, note=note, action="verified"
-    )
+    _transition(request, to=RequestStatus.VERIFIED, actor=actor, actor_label=actor_label, note=note, action="verified")
     original = _find_original(request)
     if original is not None:
         request.duplicate_of = original
         request.save(update_fields=["duplicate_of", "updated_at"])
-        _event(
-            request, action="flagged_duplicate", actor_label="system", note=f"Same as {original.reference}"
-        )
+        _event(request, action="flagged_duplicate", actor_label="system", note=f"Same as {original.reference}")
         _queue_message(
             request,
             kind="duplicate",
@@ -576,14 +548,10 @@ def request_verify_email(*, signed: str) -> DataSubjectRequest:
     try:
         data = signing.loads(signed, salt=EMAIL_VERIFY_SALT, max_age=sla.UNVERIFIED_LIFETIME)
     except signing.SignatureExpired:
-        raise ApplicationError(
-            "This link has expired; send the request again.", code="link_expired", status=410
-        )
+        raise ApplicationError("This link has expired; send the request again.", code="link_expired", status=410)
     except signing.BadSignature:
         raise NotFound("This link is not valid.", code="link_invalid")
-    request = (
-        DataSubjectRequest.objects.select_for_update().filter(pk=data.get("r"), email=data.get("e")).first()
-    )
+    request = DataSubjectRequest.objects.select_for_update().filter(pk=data.get("r"), email=data.get("e")).first()
     if request is None:
         raise NotFound("This link is not valid.", code="link_invalid")
     if request.status != RequestStatus.SUBMITTED:
@@ -601,9 +569,7 @@ def request_verify_sms(*, request: DataSubjectRequest, code: str) -> DataSubject
         if request.status != RequestStatus.SUBMITTED:
             return request
         if request.verification_method != VerificationMethod.SMS:
-            raise Conflict(
-                "This request is verified by e-mail link, not by SMS code.", code="not_awaiting_code"
-            )
+            raise Conflict("This request is verified by e-mail link, not by SMS code.", code="not_awaiting_code")
         valid = otp_verify(
             organization=privacy_operator_organization(),
             phone_number=request.phone_number,
@@ -611,9 +577,7 @@ def request_verify_sms(*, request: DataSubjectRequest, code: str) -> DataSubject
         )
         if valid:
             return _verify(request, actor_label="requester", note="SMS one-time code")
-        _event(
-            request, action="verification_failed", actor_label="requester", note="Wrong or expired SMS code"
-        )
+        _event(request, action="verification_failed", actor_label="requester", note="Wrong or expired SMS code")
     raise ApplicationError("That code is wrong or has expired.", code="invalid_code")
 
 
@@ -634,9 +598,7 @@ def request_verify_by_staff(*, request: DataSubjectRequest, actor: User, note: s
 def request_assign(*, request: DataSubjectRequest, actor: User, assignee: User | None) -> DataSubjectRequest:
     _require_staff(actor)
     if assignee is not None and not assignee.is_staff:
-        raise ApplicationError(
-            f"{assignee.email} is not staff; assign a member of the privacy team.", code="not_staff"
-        )
+        raise ApplicationError(f"{assignee.email} is not staff; assign a member of the privacy team.", code="not_staff")
     request = _lock(request)
     previous = request.assignee
     request.assignee = assignee
@@ -665,9 +627,7 @@ def request_message_send(
     if not body.strip():
         raise ApplicationError("The message is empty.", code="body_required")
     request = _lock(request)
-    message = _queue_message(
-        request, kind="answer", subject=subject or "About your request", body=body, actor=actor
-    )
+    message = _queue_message(request, kind="answer", subject=subject or "About your request", body=body, actor=actor)
     if substantive and request.first_response_at is None:
         request.first_response_at = timezone.now()
         request.save(update_fields=["first_response_at", "updated_at"])
@@ -683,9 +643,7 @@ def request_ask_requester(*, request: DataSubjectRequest, actor: User, question:
     if not question.strip():
         raise ApplicationError("Write the question for the requester.", code="question_required")
     request = _lock(request)
-    _transition(
-        request, to=RequestStatus.AWAITING_REQUESTER, actor=actor, note=question, action="asked_requester"
-    )
+    _transition(request, to=RequestStatus.AWAITING_REQUESTER, actor=actor, note=question, action="asked_requester")
     _queue_message(
         request,
         kind="question",
@@ -703,9 +661,7 @@ def request_ask_requester(*, request: DataSubjectRequest, actor: User, question:
 
 
 @transaction.atomic
-def request_requester_reply(
-    *, request: DataSubjectRequest, body: str, actor: User | None = None
-) -> DataSubjectRequest:
+def request_requester_reply(*, request: DataSubjectRequest, body: str, actor: User | None = None) -> DataSubjectRequest:
     if not body.strip():
         raise ApplicationError("Write your answer.", code="body_required")
     request = _lock(request)
@@ -746,9 +702,7 @@ def request_extend(*, request: DataSubjectRequest, actor: User, reason: str) -> 
     _require_staff(actor)
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError(
-            "An extension needs a reason; it is sent to the requester.", code="reason_required"
-        )
+        raise ApplicationError("An extension needs a reason; it is sent to the requester.", code="reason_required")
     request = _lock(request)
     if not request.is_open:
         raise InvalidTransition("Only an open request can be extended.")
@@ -773,9 +727,7 @@ def request_extend(*, request: DataSubjectRequest, actor: User, reason: str) -> 
     request.save()
     new_due = sla.current_due_at(due_at=request.due_at, paused_since=request.paused_since, now=now)
     _event(request, action="extended", actor=actor, note=reason)
-    audit_log_record(
-        event_type="privacy.request.extended", actor=actor, target=request, extra={"reason": reason}
-    )
+    audit_log_record(event_type="privacy.request.extended", actor=actor, target=request, extra={"reason": reason})
     _queue_message(
         request,
         kind="extension",
@@ -822,9 +774,7 @@ def request_complete(
     request = _lock(request)
     failed = list(request.steps.filter(status=StepStatus.FAILED).values_list("step", flat=True))
     if failed:
-        raise Conflict(
-            f"Steps {', '.join(failed)} failed; re-run them before completing.", code="steps_failed"
-        )
+        raise Conflict(f"Steps {', '.join(failed)} failed; re-run them before completing.", code="steps_failed")
     request.resolution_note = note.strip() or request.resolution_note
     request.needs_attention = False
     _answered(request)
@@ -837,9 +787,7 @@ def request_complete(
         action="completed",
     )
     if request.email.endswith(ERASED_EMAIL_SUFFIX):
-        _event(
-            request, action="completion_not_sent", actor_label="system", note="Contact details were erased"
-        )
+        _event(request, action="completion_not_sent", actor_label="system", note="Contact details were erased")
         _close_duplicates(request, to=RequestStatus.COMPLETED, actor=actor)
         return request
     _queue_message(
@@ -863,9 +811,7 @@ def request_reject(*, request: DataSubjectRequest, actor: User, reason: str) -> 
     _require_staff(actor)
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError(
-            "A rejection needs a reason; it is sent to the requester.", code="reason_required"
-        )
+        raise ApplicationError("A rejection needs a reason; it is sent to the requester.", code="reason_required")
     request = _lock(request)
     request.rejection_reason = reason
     request.needs_attention = False
@@ -886,15 +832,11 @@ def request_reject(*, request: DataSubjectRequest, actor: User, reason: str) -> 
 
 
 @transaction.atomic
-def request_withdraw(
-    *, request: DataSubjectRequest, actor: User | None = None, note: str = ""
-) -> DataSubjectRequest:
+def request_withdraw(*, request: DataSubjectRequest, actor: User | None = None, note: str = "") -> DataSubjectRequest:
     """The requester (status page, privacy centre, API) or staff on their behalf withdraws the request."""
     request = _lock(request)
     label = "staff" if _is_staff_actor(actor) else "requester"
-    _transition(
-        request, to=RequestStatus.WITHDRAWN, actor=actor, actor_label=label, note=note, action="withdrawn"
-    )
+    _transition(request, to=RequestStatus.WITHDRAWN, actor=actor, actor_label=label, note=note, action="withdrawn")
     _queue_message(
         request,
         kind="withdrawal",
@@ -942,9 +884,7 @@ def _ensure_in_progress(request: DataSubjectRequest, *, actor, action: str) -> N
 
 def _require_kind(request: DataSubjectRequest, kind: str) -> None:
     if request.kind != kind:
-        raise Conflict(
-            f"{request.reference} is an {request.kind} request, not {kind}.", code="wrong_request_kind"
-        )
+        raise Conflict(f"{request.reference} is an {request.kind} request, not {kind}.", code="wrong_request_kind")
 
 
 @transaction.atomic
@@ -1063,9 +1003,7 @@ def request_apply_updates(*, request: DataSubjectRequest, actor: User) -> DataSu
         step="update",
         defaults={"status": StepStatus.SUCCEEDED, "updated_at": timezone.now()},
     )
-    note = "We corrected: " + ", ".join(
-        f for f in ("full_name", "phone_number", "email") if before[f] != after[f]
-    )
+    note = "We corrected: " + ", ".join(f for f in ("full_name", "phone_number", "email") if before[f] != after[f])
     if "other" in changes:
         note += f". Other corrections you asked for are noted by staff: {changes['other']}"
     _event(request, action="updates_applied", actor=actor, note=note)
@@ -1189,9 +1127,7 @@ def requests_expire_unverified(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             request = DataSubjectRequest.objects.select_for_update().get(pk=pk)
             if request.status == RequestStatus.SUBMITTED:
-                _transition(
-                    request, to=RequestStatus.EXPIRED, actor_label="system", note="Not verified within 7 days"
-                )
+                _transition(request, to=RequestStatus.EXPIRED, actor_label="system", note="Not verified within 7 days")
     return len(ids)
 
 
@@ -1314,9 +1250,7 @@ def requests_escalate_overdue(*, now: datetime | None = None) -> int:
     overdue = _workable().filter(due_at__lt=now).exclude(status=RequestStatus.AWAITING_REQUESTER)
     for request in overdue.iterator(chunk_size=200):
         with transaction.atomic():
-            if not _reminder_once(
-                key=f"overdue:{today}", request=request, sent_to=[settings.PRIVACY_OFFICER_EMAIL]
-            ):
+            if not _reminder_once(key=f"overdue:{today}", request=request, sent_to=[settings.PRIVACY_OFFICER_EMAIL]):
                 continue
             _queue_message(
                 request,
@@ -1374,9 +1308,7 @@ def policy_publish(*, policy_version: PolicyVersion, actor: User | None) -> Poli
         raise Conflict(f"Version {policy.version} is already published.", code="already_published")
     newer = PolicyVersion.objects.filter(published_at__isnull=False, version__gte=policy.version).first()
     if newer is not None:
-        raise Conflict(
-            f"Version {newer.version} is already published; publish a higher version.", code="version_order"
-        )
+        raise Conflict(f"Version {newer.version} is already published; publish a higher version.", code="version_order")
     if not policy.body_markdown.strip():
         raise ApplicationError("The policy text is empty.", code="empty_policy")
     policy.published_at = timezone.now()
@@ -1391,9 +1323,9 @@ def policy_publish(*, policy_version: PolicyVersion, actor: User | None) -> Poli
     if policy.material_change:
         from messaging.services import notice_publish, notice_withdraw
 
-        for earlier in PolicyVersion.objects.filter(
-            material_change=True, version__lt=policy.version
-        ).values_list("version", flat=True):
+        for earlier in PolicyVersion.objects.filter(material_change=True, version__lt=policy.version).values_list(
+            "version", flat=True
+        ):
             notice_withdraw(dedupe_key=f"privacy_policy:v{earlier}", actor=actor)
 
         summary = policy.summary_of_changes.strip() or "We changed how we handle your personal data."
@@ -1447,9 +1379,7 @@ def policy_acknowledge(*, user: User, policy_version: PolicyVersion, ip: str | N
         user=user, policy_version=policy_version, defaults={"ip_address": ip}
     )
     if created:
-        audit_log_record(
-            event_type="privacy.policy_acknowledged", actor=user, target=policy_version, extra={"ip": ip}
-        )
+        audit_log_record(event_type="privacy.policy_acknowledged", actor=user, target=policy_version, extra={"ip": ip})
     return acknowledgement
 
 
@@ -1514,8 +1444,7 @@ def inquiry_submit(
         send_mail(
             subject=f"New inquiry: {inquiry.subject}",
             message=(
-                f"From {inquiry.full_name} <{inquiry.email}>, due {inquiry.due_at:%Y-%m-%d %H:%M}:\n\n"
-                f"{inquiry.message}"
+                f"From {inquiry.full_name} <{inquiry.email}>, due {inquiry.due_at:%Y-%m-%d %H:%M}:\n\n{inquiry.message}"
             ),
             from_email=None,
             recipient_list=staff,

@@ -29,6 +29,7 @@ from privacy.forms import (
 )
 from privacy.models import RequestChannel, RequestKind, RequestStatus, VerificationMethod
 from privacy.policy_markdown import render_policy_markdown
+from privacy.retention import retention_rules_public
 from privacy.sla import Band
 
 PUBLIC_FORM_LIMIT_PER_HOUR = 10
@@ -83,9 +84,7 @@ class PrivacyCentreView(View):
             {
                 "form": form or UserRequestForm(),
                 "requests": selectors.request_list_for_user(user=user),
-                "profile_form": ProfileForm(
-                    initial={"full_name": user.full_name, "phone_number": user.phone_number}
-                ),
+                "profile_form": ProfileForm(initial={"full_name": user.full_name, "phone_number": user.phone_number}),
                 "policy": selectors.policy_current(),
                 "pending_policy": selectors.policy_pending_acknowledgement(user=user),
             },
@@ -106,9 +105,7 @@ class PrivacyCentreView(View):
         except ApplicationError as exc:
             form.add_error(None, exc.message)
             return self.get(request, form=form)
-        messages.success(
-            request, f"We received your request {dsr.reference}; an acknowledgement is on its way."
-        )
+        messages.success(request, f"We received your request {dsr.reference}; an acknowledgement is on its way.")
         return redirect("privacy:my_request", request_id=dsr.pk)
 
 
@@ -146,9 +143,7 @@ class MyRequestView(View):
                 form = RequesterReplyForm(request.POST)
                 if not form.is_valid():
                     return self.get(request, request_id, reply_form=form)
-                services.request_requester_reply(
-                    request=dsr, body=form.cleaned_data["body"], actor=request.user
-                )
+                services.request_requester_reply(request=dsr, body=form.cleaned_data["body"], actor=request.user)
                 messages.success(request, "Thank you; we continue with your request.")
             else:
                 raise ApplicationError("Unknown action.")
@@ -210,9 +205,7 @@ class PublicRequestView(View):
             form.add_error(None, exc.message)
             return self.get(request, form=form)
         if dsr.last_error:
-            messages.warning(
-                request, "We could not send an SMS code just now; we e-mailed you a link instead."
-            )
+            messages.warning(request, "We could not send an SMS code just now; we e-mailed you a link instead.")
         return redirect("privacy:request_status", token=token)
 
 
@@ -231,9 +224,7 @@ class RequestVerifyEmailView(View):
             dsr = services.request_verify_email(signed=signed)
         except ApplicationError as exc:
             return _private(
-                render(
-                    request, self.template_name, {"signed": signed, "error": exc.message}, status=exc.status
-                )
+                render(request, self.template_name, {"signed": signed, "error": exc.message}, status=exc.status)
             )
         return _private(render(request, self.template_name, {"signed": signed, "verified": dsr}))
 
@@ -322,6 +313,7 @@ def policy_view(request, version: int | None = None):
             "policy_html": render_policy_markdown(policy.body_markdown),
             "versions": selectors.policy_list_published(),
             "is_current": version is None,
+            "retention_rules": retention_rules_public(),
         },
     )
 

@@ -120,8 +120,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Adjusted {account.organization} by {entry.amount}; "
-                    f"the balance is now {entry.balance_after}.",
+                    f"Adjusted {account.organization} by {entry.amount}; the balance is now {entry.balance_after}.",
                     messages.SUCCESS,
                 )
                 return redirect("admin:accounts_creditaccount_change", account.pk)
@@ -265,9 +264,7 @@ class PaymentAdmin(admin.ModelAdmin):
     def fail_selected(self, request, queryset):
         failed = 0
         for payment_id in queryset.filter(status=PaymentStatus.PENDING).values_list("id", flat=True):
-            services.payment_fail(
-                payment_id=payment_id, actor=request.user, reason=f"Marked failed by {request.user}"
-            )
+            services.payment_fail(payment_id=payment_id, actor=request.user, reason=f"Marked failed by {request.user}")
             failed += 1
         self.message_user(request, f"{failed} payment(s) marked failed.", messages.SUCCESS)
 

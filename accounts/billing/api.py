@@ -19,12 +19,8 @@ MAX_PAGE_SIZE = 200
 class BalanceOutput(serializers.Serializer):
     balance = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=True)
     currency = serializers.CharField()
-    monthly_limit = serializers.IntegerField(
-        allow_null=True, help_text="Segments per calendar month; null = none"
-    )
-    used_this_month = serializers.IntegerField(
-        help_text="Segments charged this month (Asia/Manila), net of refunds"
-    )
+    monthly_limit = serializers.IntegerField(allow_null=True, help_text="Segments per calendar month; null = none")
+    used_this_month = serializers.IntegerField(help_text="Segments charged this month (Asia/Manila), net of refunds")
     price_per_segment = serializers.DecimalField(max_digits=10, decimal_places=4, coerce_to_string=True)
 
 
@@ -89,16 +85,12 @@ def _page(queryset, *, limit: int, before_id: int | None):
 
 
 def _page_schema(name: str, item: serializers.Serializer):
-    return inline_serializer(
-        name, {"results": item, "next_before": serializers.IntegerField(allow_null=True)}
-    )
+    return inline_serializer(name, {"results": item, "next_before": serializers.IntegerField(allow_null=True)})
 
 
 PAGE_PARAMETERS = [
     OpenApiParameter("limit", int, description="1 to 200, default 50"),
-    OpenApiParameter(
-        "before", int, description="Return items with an id below this (the `next_before` value)"
-    ),
+    OpenApiParameter("before", int, description="Return items with an id below this (the `next_before` value)"),
 ]
 
 
@@ -139,9 +131,7 @@ class LedgerListAPIView(OrganizationAPIView):
     )
     def get(self, request):
         limit, before_id = _page_params(request)
-        entries = selectors.ledger_entry_list(
-            organization=self.organization, kind=request.query_params.get("kind")
-        )
+        entries = selectors.ledger_entry_list(organization=self.organization, kind=request.query_params.get("kind"))
         rows, next_before = _page(entries, limit=limit, before_id=before_id)
         return Response({"results": LedgerEntryOutput(rows, many=True).data, "next_before": next_before})
 

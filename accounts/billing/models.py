@@ -65,18 +65,14 @@ class PricePlan(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"], condition=Q(is_default=True), name="priceplan_one_default"
-            ),
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="priceplan_one_default"),
             # At least 0.01 so that every message costs at least one cent of a credit (no zero-amount ledger
             # entries).
             models.CheckConstraint(
                 condition=Q(price_per_segment__gte=Decimal("0.01")),
                 name="priceplan_segment_price_at_least_cent",
             ),
-            models.CheckConstraint(
-                condition=Q(credit_price_php__gt=0), name="priceplan_credit_price_positive"
-            ),
+            models.CheckConstraint(condition=Q(credit_price_php__gt=0), name="priceplan_credit_price_positive"),
         ]
 
     def __str__(self) -> str:
@@ -141,9 +137,7 @@ class LedgerEntry(models.Model):
     entries of one organization in id order form a chain that `billing_audit` checks.
     """
 
-    organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="ledger_entries"
-    )
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="ledger_entries")
     kind = models.CharField(max_length=16, choices=LedgerEntryKind.choices)
     amount = _credits_field()
     balance_after = _credits_field()
@@ -176,12 +170,8 @@ class LedgerEntry(models.Model):
             models.UniqueConstraint(
                 fields=["message_id"], condition=Q(kind="charge"), name="ledger_one_charge_per_message"
             ),
-            models.UniqueConstraint(
-                fields=["payment"], condition=Q(kind="topup"), name="ledger_one_topup_per_payment"
-            ),
-            models.CheckConstraint(
-                condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"
-            ),
+            models.UniqueConstraint(fields=["payment"], condition=Q(kind="topup"), name="ledger_one_topup_per_payment"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
             models.CheckConstraint(
                 condition=(
@@ -223,9 +213,7 @@ class Payment(models.Model):
     """Money paid (or being paid) by an organization, in PHP. Confirming it is the only way money becomes
     credits."""
 
-    organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="payments"
-    )
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(max_length=24, choices=PaymentMethod.choices)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
     amount_php = models.DecimalField(max_digits=12, decimal_places=2)
@@ -275,9 +263,7 @@ class ReceiptCounter(models.Model):
 class Receipt(models.Model):
     """Issued once per confirmed payment. Billed-to and amounts are copies: a receipt never changes."""
 
-    organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="receipts"
-    )
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="receipts")
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
     number = models.CharField(max_length=32, unique=True)
     year = models.PositiveSmallIntegerField()
@@ -292,9 +278,7 @@ class Receipt(models.Model):
     class Meta:
         ordering = ["-issued_at", "-id"]
         indexes = [models.Index(fields=["organization", "-issued_at"], name="receipt_org_issued")]
-        constraints = [
-            models.UniqueConstraint(fields=["year", "sequence"], name="receipt_unique_year_sequence")
-        ]
+        constraints = [models.UniqueConstraint(fields=["year", "sequence"], name="receipt_unique_year_sequence")]
 
     def __str__(self) -> str:
         return self.number

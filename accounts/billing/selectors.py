@@ -49,9 +49,7 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     """[start, end) of a calendar month in the billing time zone, as aware datetimes."""
     tz = billing_tz()
     first = month.replace(day=1)
-    return datetime.combine(first, time.min, tzinfo=tz), datetime.combine(
-        next_month(first), time.min, tzinfo=tz
-    )
+    return datetime.combine(first, time.min, tzinfo=tz), datetime.combine(next_month(first), time.min, tzinfo=tz)
 
 
 def parse_month(raw: str | None) -> date:
@@ -99,9 +97,7 @@ def credit_account_get(*, organization: Organization) -> CreditAccount | None:
 
 
 def balance_get(*, organization: Organization) -> Decimal:
-    balance = (
-        CreditAccount.objects.filter(organization=organization).values_list("balance", flat=True).first()
-    )
+    balance = CreditAccount.objects.filter(organization=organization).values_list("balance", flat=True).first()
     return balance if balance is not None else ZERO
 
 
@@ -186,11 +182,7 @@ def payment_get(*, organization: Organization, payment_id: int) -> Payment:
 
 
 def receipt_list(*, organization: Organization) -> QuerySet[Receipt]:
-    return (
-        Receipt.objects.filter(organization=organization)
-        .select_related("payment")
-        .order_by("-issued_at", "-id")
-    )
+    return Receipt.objects.filter(organization=organization).select_related("payment").order_by("-issued_at", "-id")
 
 
 def receipt_get(*, organization: Organization, number: str) -> Receipt:
@@ -250,19 +242,14 @@ class Statement:
 
 def statement_get(*, organization: Organization, month: date) -> Statement:
     start, end = month_bounds(month)
-    in_month = LedgerEntry.objects.filter(
-        organization=organization, created_at__gte=start, created_at__lt=end
-    )
+    in_month = LedgerEntry.objects.filter(organization=organization, created_at__gte=start, created_at__lt=end)
     rows = {
         row["kind"]: row
-        for row in in_month.values("kind")
-        .annotate(credits=Sum("amount"), segment_total=Sum("segments"))
-        .order_by()
+        for row in in_month.values("kind").annotate(credits=Sum("amount"), segment_total=Sum("segments")).order_by()
     }
     # Sums are re-quantized: SQLite returns Decimal("8") for a sum of 8.00s.
     totals = {
-        kind: quantize_credits(rows[kind]["credits"]) if kind in rows else ZERO
-        for kind in LedgerEntryKind.values
+        kind: quantize_credits(rows[kind]["credits"]) if kind in rows else ZERO for kind in LedgerEntryKind.values
     }
     before = (
         LedgerEntry.objects.filter(organization=organization, created_at__lt=start)
@@ -273,9 +260,7 @@ def statement_get(*, organization: Organization, month: date) -> Statement:
     opening = before if before is not None else ZERO
     last_in_month = in_month.order_by("-id").values_list("balance_after", flat=True).first()
     closing = last_in_month if last_in_month is not None else opening
-    topups = list(
-        in_month.filter(kind=LedgerEntryKind.TOPUP).select_related("payment__receipt").order_by("id")
-    )
+    topups = list(in_month.filter(kind=LedgerEntryKind.TOPUP).select_related("payment__receipt").order_by("id"))
     traffic, available = _traffic_by_network_and_provider(organization=organization, start=start, end=end)
     return Statement(
         organization=organization,
@@ -362,13 +347,11 @@ def billing_audit_differences() -> list[str]:
             differences.append(f"{slug}: ledger sums to {ledger_total} but there is no credit account row")
         elif balance != ledger_total:
             differences.append(
-                f"{slug}: balance {balance} != ledger sum {ledger_total} "
-                f"(difference {balance - ledger_total})"
+                f"{slug}: balance {balance} != ledger sum {ledger_total} (difference {balance - ledger_total})"
             )
         if organization_id in last_after and last_after[organization_id] != ledger_total:
             differences.append(
-                f"{slug}: last entry's balance_after {last_after[organization_id]} "
-                f"!= ledger sum {ledger_total}"
+                f"{slug}: last entry's balance_after {last_after[organization_id]} != ledger sum {ledger_total}"
             )
         if account is not None and account.usage_month == current_month:
             derived = usage_from_ledger(organization_id=organization_id, month=current_month)

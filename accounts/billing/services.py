@@ -71,9 +71,7 @@ def _low_balance_check(*, account: CreditAccount) -> None:
         return
     if account.balance < threshold and not account.low_balance_alerted:
         account.low_balance_alerted = True
-        transaction.on_commit(
-            partial(tasks.low_balance_alert_send.enqueue, organization_id=account.organization_id)
-        )
+        transaction.on_commit(partial(tasks.low_balance_alert_send.enqueue, organization_id=account.organization_id))
     elif account.balance >= threshold and account.low_balance_alerted:
         account.low_balance_alerted = False
 
@@ -128,9 +126,7 @@ def _validated_items(message_ids_and_segments: Iterable[tuple[int, int]]) -> lis
                 code="invalid_segments",
             )
         if message_id in seen:
-            raise ApplicationError(
-                f"Message {message_id} appears twice in one charge.", code="duplicate_message"
-            )
+            raise ApplicationError(f"Message {message_id} appears twice in one charge.", code="duplicate_message")
         seen.add(message_id)
     return items
 
@@ -203,9 +199,7 @@ def message_charge(
     account.usage_month = current_month
     account.usage_segments = used + total_segments
     _low_balance_check(account=account)
-    account.save(
-        update_fields=["balance", "usage_month", "usage_segments", "low_balance_alerted", "updated_at"]
-    )
+    account.save(update_fields=["balance", "usage_month", "usage_segments", "low_balance_alerted", "updated_at"])
     return prices
 
 
@@ -274,9 +268,7 @@ def credits_adjust(
             "would overdraw it.",
             details={"balance": str(account.balance), "amount": str(amount)},
         )
-    entry = _append(
-        account=account, kind=LedgerEntryKind.ADJUSTMENT, amount=amount, reason=reason, actor=actor
-    )
+    entry = _append(account=account, kind=LedgerEntryKind.ADJUSTMENT, amount=amount, reason=reason, actor=actor)
     audit_log_record(
         event_type="billing.credits_adjusted",
         organization=organization,
@@ -303,9 +295,7 @@ def credits_expire(
     to_remove = account.balance if amount is None else min(quantize_credits(amount), account.balance)
     if to_remove <= 0:
         return None
-    entry = _append(
-        account=account, kind=LedgerEntryKind.EXPIRY, amount=-to_remove, reason=reason, actor=actor
-    )
+    entry = _append(account=account, kind=LedgerEntryKind.EXPIRY, amount=-to_remove, reason=reason, actor=actor)
     audit_log_record(
         event_type="billing.credits_expired",
         organization=organization,
@@ -400,26 +390,19 @@ def payment_record(
 def payment_confirm(*, payment_id: int, actor: User | None) -> Payment:
     """Money received: add the credits and issue the receipt, exactly once (a second call changes nothing)."""
     payment = (
-        Payment.objects.select_for_update(of=("self",))
-        .select_related("organization")
-        .filter(id=payment_id)
-        .first()
+        Payment.objects.select_for_update(of=("self",)).select_related("organization").filter(id=payment_id).first()
     )
     if payment is None:
         raise NotFound("No such payment.")
     if payment.status == PaymentStatus.CONFIRMED:
         return payment
     if payment.status == PaymentStatus.FAILED:
-        raise PaymentStateError(
-            f"Payment {payment.id} was marked failed ({payment.failure_reason}); record a new one."
-        )
+        raise PaymentStateError(f"Payment {payment.id} was marked failed ({payment.failure_reason}); record a new one.")
     organization = payment.organization
     account = _account_for_update(organization=organization)
     if payment.credits is None:
         plan = price_plan_for(organization=organization, account=account)
-        payment.credits = credits_for_payment(
-            amount_php=payment.amount_php, credit_price_php=plan.credit_price_php
-        )
+        payment.credits = credits_for_payment(amount_php=payment.amount_php, credit_price_php=plan.credit_price_php)
     if payment.credits <= 0:
         raise ApplicationError(
             f"₱{payment.amount_php} buys {payment.credits} credits; enter the credits by hand.",
@@ -457,17 +440,13 @@ def payment_fail(*, payment_id: int, actor: User | None, reason: str) -> Payment
     if not reason:
         raise ApplicationError("Marking a payment failed needs a reason.", code="reason_required")
     payment = (
-        Payment.objects.select_for_update(of=("self",))
-        .select_related("organization")
-        .filter(id=payment_id)
-        .first()
+        Payment.objects.select_for_update(of=("self",)).select_related("organization").filter(id=payment_id).first()
     )
     if payment is None:
         raise NotFound("No such payment.")
     if payment.status == PaymentStatus.CONFIRMED:
         raise PaymentStateError(
-            f"Payment {payment.id} is confirmed and its credits were added; "
-            "take them back with an adjustment."
+            f"Payment {payment.id} is confirmed and its credits were added; take them back with an adjustment."
         )
     if payment.status == PaymentStatus.PENDING:
         payment.status = PaymentStatus.FAILED
@@ -522,9 +501,7 @@ def low_balance_threshold_set(
 ) -> CreditAccount:
     require_permission(membership=actor_membership, permission=Permission.MANAGE_BILLING)
     if threshold is not None and (
-        not threshold.is_finite()
-        or not 0 <= threshold < AMOUNT_LIMIT
-        or quantize_credits(threshold) != threshold
+        not threshold.is_finite() or not 0 <= threshold < AMOUNT_LIMIT or quantize_credits(threshold) != threshold
     ):
         raise ApplicationError(
             "The threshold must be zero or more credits with at most two decimals.", code="invalid_threshold"
@@ -592,7 +569,5 @@ def price_plan_make_default(*, plan: PricePlan, actor: User | None) -> PricePlan
     PricePlan.objects.filter(is_default=True).exclude(id=plan.id).update(is_default=False)
     PricePlan.objects.filter(id=plan.id).update(is_default=True)
     plan.is_default = True
-    audit_log_record(
-        event_type="billing.price_plan_default", actor=actor, target=plan, extra={"name": plan.name}
-    )
+    audit_log_record(event_type="billing.price_plan_default", actor=actor, target=plan, extra={"name": plan.name})
     return plan

@@ -18,9 +18,7 @@ def low_balance_alert_send(*, organization_id: int) -> int:
     from accounts.billing.models import CreditAccount
     from accounts.billing.selectors import low_balance_recipients
 
-    account = (
-        CreditAccount.objects.select_related("organization").filter(organization_id=organization_id).first()
-    )
+    account = CreditAccount.objects.select_related("organization").filter(organization_id=organization_id).first()
     if account is None or account.low_balance_threshold is None or not account.low_balance_alerted:
         return 0
     if account.balance >= account.low_balance_threshold:

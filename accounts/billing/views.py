@@ -37,9 +37,9 @@ class BillingOverviewView(OrganizationViewMixin, TemplateView):
         plan = selectors.price_plan_for(organization=self.organization, account=account)
         balance = account.balance if account is not None else selectors.ZERO
         threshold = account.low_balance_threshold if account is not None else None
-        ledger_page = Paginator(
-            selectors.ledger_entry_list(organization=self.organization), LEDGER_PAGE_SIZE
-        ).get_page(self.request.GET.get("page"))
+        ledger_page = Paginator(selectors.ledger_entry_list(organization=self.organization), LEDGER_PAGE_SIZE).get_page(
+            self.request.GET.get("page")
+        )
         context.update(
             balance=balance,
             plan=plan,
@@ -51,8 +51,7 @@ class BillingOverviewView(OrganizationViewMixin, TemplateView):
             threshold=threshold,
             below_threshold=threshold is not None and balance < threshold,
             can_manage=self.membership.has_perm(Permission.MANAGE_BILLING),
-            threshold_form=kwargs.get("threshold_form")
-            or LowBalanceThresholdForm(initial={"threshold": threshold}),
+            threshold_form=kwargs.get("threshold_form") or LowBalanceThresholdForm(initial={"threshold": threshold}),
             ledger_page=ledger_page,
             payments=list(selectors.payment_list(organization=self.organization)[:RECENT_PAYMENTS]),
             issuer=settings.BILLING_RECEIPT_ISSUER,
@@ -128,9 +127,7 @@ class StatementCSVView(OrganizationViewMixin, _MonthMixin, View):
             return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
         statement = selectors.statement_get(organization=self.organization, month=month)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="statement-{self.organization.slug}-{month:%Y-%m}.csv"'
-        )
+        response["Content-Disposition"] = f'attachment; filename="statement-{self.organization.slug}-{month:%Y-%m}.csv"'
         writer = csv.writer(response)
         writer.writerow(["Statement", _cell(self.organization.name), f"{month:%Y-%m}", "credits"])
         writer.writerow(["Opening balance", statement.opening_balance])

@@ -28,9 +28,7 @@ def _registry() -> dict[str, type[ProviderAdapter]]:
             message = f"SMS_PROVIDER_ADAPTERS: cannot import {dotted_path!r}: {error}"
             raise ImproperlyConfigured(message) from error
         if not (isinstance(adapter_class, type) and issubclass(adapter_class, ProviderAdapter)):
-            raise ImproperlyConfigured(
-                f"SMS_PROVIDER_ADAPTERS: {dotted_path!r} is not a ProviderAdapter subclass"
-            )
+            raise ImproperlyConfigured(f"SMS_PROVIDER_ADAPTERS: {dotted_path!r} is not a ProviderAdapter subclass")
         if not adapter_class.code:
             raise ImproperlyConfigured(f"SMS_PROVIDER_ADAPTERS: {dotted_path!r} has no code")
         if adapter_class.code in adapters:
@@ -54,9 +52,7 @@ def get_adapter_class(code: str) -> type[ProviderAdapter]:
     try:
         return _registry()[code]
     except KeyError:
-        raise ProviderConfigError(
-            f"No SMS provider adapter with code {code!r}", code="provider_unknown_adapter"
-        )
+        raise ProviderConfigError(f"No SMS provider adapter with code {code!r}", code="provider_unknown_adapter")
 
 
 def adapter_choices() -> list[tuple[str, str]]:

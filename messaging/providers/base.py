@@ -164,9 +164,7 @@ class ProviderAdapter:
     # Keys expected in `credentials`; the admin form and `check_config()` use them.
     credential_fields: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(
-        self, *, base_url: str, credentials: dict[str, Any], sender_name: str, timeout: float
-    ) -> None:
+    def __init__(self, *, base_url: str, credentials: dict[str, Any], sender_name: str, timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = dict(credentials or {})
         self.sender_name = sender_name

@@ -52,9 +52,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 class HTTPProviderAdapter(ProviderAdapter):
     """Adds a session and a `_request` that never waits forever and never leaks a requests exception."""
 
-    def __init__(
-        self, *, base_url: str, credentials: dict[str, Any], sender_name: str, timeout: float
-    ) -> None:
+    def __init__(self, *, base_url: str, credentials: dict[str, Any], sender_name: str, timeout: float) -> None:
         super().__init__(base_url=base_url, credentials=credentials, sender_name=sender_name, timeout=timeout)
         if not self.base_url.startswith(("http://", "https://")):
             raise ProviderConfigError(
@@ -115,9 +113,7 @@ class HTTPProviderAdapter(ProviderAdapter):
     ) -> None:
         for index, item in sendable:
             try:
-                outcomes[index] = self.send(
-                    recipient=item.recipient, body=item.body, reference=item.reference
-                )
+                outcomes[index] = self.send(recipient=item.recipient, body=item.body, reference=item.reference)
             except ProviderRejected as error:
                 outcomes[index] = error
 

@@ -149,9 +149,7 @@ class IprogAdapter(HTTPProviderAdapter):
         )
         data = self._checked_body(response, action="status")
         payload = data.get("data") if isinstance(data.get("data"), dict) else data
-        raw_state = (
-            payload.get("message_status") or payload.get("sms_status") or payload.get("delivery_status")
-        )
+        raw_state = payload.get("message_status") or payload.get("sms_status") or payload.get("delivery_status")
         return DeliveryReport(
             provider_message_id=str(payload.get("message_id") or provider_message_id),
             state=_state(raw_state),

@@ -54,9 +54,7 @@ _STATES = {
     "expired": DeliveryState.EXPIRED,
     "rejected": DeliveryState.REJECTED,
 }
-_NO_CREDITS = re.compile(
-    r"(balance|credit).*(not sufficient|insufficient|not enough)|no (more )?credits", re.I
-)
+_NO_CREDITS = re.compile(r"(balance|credit).*(not sufficient|insufficient|not enough)|no (more )?credits", re.I)
 _CONFIG_FIELDS = ("apikey", "sendername")
 _REJECT_FIELDS = ("number", "message")
 

@@ -73,9 +73,7 @@ def _apply(receipts: list[DeliveryReceipt], *, now: datetime) -> int:
             new_status,
             now=receipt.occurred_at or now,
             error_code=error,
-            error_message=(receipt.error_message or f"The network reported {receipt.state}.")
-            if error
-            else None,
+            error_message=(receipt.error_message or f"The network reported {receipt.state}.") if error else None,
         )
         if new_status in REFUNDED_STATUSES and message.price:
             billing_services.message_refund(

@@ -136,13 +136,11 @@ def _usage_rows(providers: list[Provider], month) -> dict[int, int]:
 
 def _adjust_usage(provider_id: int, month, delta: int) -> None:
     if delta > 0:
-        ProviderMonthlyUsage.objects.filter(provider_id=provider_id, month=month).update(
+        ProviderMonthlyUsage.objects.filter(provider_id=provider_id, month=month).update(messages=F("messages") + delta)
+    elif delta < 0:
+        ProviderMonthlyUsage.objects.filter(provider_id=provider_id, month=month, messages__gte=-delta).update(
             messages=F("messages") + delta
         )
-    elif delta < 0:
-        ProviderMonthlyUsage.objects.filter(
-            provider_id=provider_id, month=month, messages__gte=-delta
-        ).update(messages=F("messages") + delta)
 
 
 _MESSAGE_CLAIM_FIELDS = [
@@ -176,9 +174,7 @@ def _claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
         primary = primary_of(chain)
 
         failed_pairs = (
-            DispatchAttempt.objects.filter(
-                message__in=[m.pk for m in messages], status=AttemptStatus.RETRYABLE_ERROR
-            )
+            DispatchAttempt.objects.filter(message__in=[m.pk for m in messages], status=AttemptStatus.RETRYABLE_ERROR)
             .exclude(error_code=NOT_ATTEMPTED_CODE)
             .values("message_id", "provider_id")
             .annotate(failures=Count("id"))
@@ -198,9 +194,7 @@ def _claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
 
         for message in messages:
             if _deadline(message) <= now:
-                _fail(
-                    message, now=now, code="send_deadline_passed", text="Could not be sent in time; refunded."
-                )
+                _fail(message, now=now, code="send_deadline_passed", text="Could not be sent in time; refunded.")
                 changed_for_webhook.append(message)
                 continue
             decision = choose_route(
@@ -212,9 +206,7 @@ def _claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
             message.attempts += 1
             skipped = [skip.as_dict() for skip in decision.skipped]
             if decision.state is None:
-                reasons = (
-                    "; ".join(f"{s['name']}: {s['reason']}" for s in skipped) or "no provider configured"
-                )
+                reasons = "; ".join(f"{s['name']}: {s['reason']}" for s in skipped) or "no provider configured"
                 attempts.append(
                     DispatchAttempt(
                         message=message,
@@ -290,10 +282,7 @@ def _claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
         elif primary_took_traffic:
             fallback_notice_withdraw(primary=primary)
         webhook_events_record(messages=changed_for_webhook)
-        return [
-            DispatchGroup(provider=states[pk].provider, items=items, month=month)
-            for pk, items in groups.items()
-        ]
+        return [DispatchGroup(provider=states[pk].provider, items=items, month=month) for pk, items in groups.items()]
 
 
 def _call(group: DispatchGroup) -> list[SendResult | ProviderError]:
@@ -316,9 +305,7 @@ def _call(group: DispatchGroup) -> list[SendResult | ProviderError]:
                 if route_error is not None:  # the route is closed: do not offer it the rest
                     outcomes.extend([route_error] * len(chunk))
                     continue
-                items = [
-                    OutboundSMS(recipient=m.recipient, body=m.body, reference=a.reference) for a, m in chunk
-                ]
+                items = [OutboundSMS(recipient=m.recipient, body=m.body, reference=a.reference) for a, m in chunk]
                 try:
                     results = adapter.send_bulk(items=items)
                     if len(results) != len(items):
@@ -330,9 +317,7 @@ def _call(group: DispatchGroup) -> list[SendResult | ProviderError]:
                     results = [error] * len(items)
                 except Exception as error:  # a bug in an adapter must not leave the batch in flight
                     logger.exception("adapter %s send_bulk crashed", provider.adapter)
-                    results = [
-                        ProviderConnectionError(f"adapter error: {error}", code="adapter_error")
-                    ] * len(items)
+                    results = [ProviderConnectionError(f"adapter error: {error}", code="adapter_error")] * len(items)
                 outcomes.extend(results)
         else:
             consecutive_failures = 0
@@ -342,14 +327,10 @@ def _call(group: DispatchGroup) -> list[SendResult | ProviderError]:
                     outcomes.append(route_error)
                     continue
                 if consecutive_failures >= settings.SMS_CIRCUIT_FAILURE_THRESHOLD:
-                    outcomes.append(
-                        _NotAttempted(f"{provider.name} failed the previous messages of this batch")
-                    )
+                    outcomes.append(_NotAttempted(f"{provider.name} failed the previous messages of this batch"))
                     continue
                 try:
-                    outcome = adapter.send(
-                        recipient=message.recipient, body=message.body, reference=attempt.reference
-                    )
+                    outcome = adapter.send(recipient=message.recipient, body=message.body, reference=attempt.reference)
                 except ProviderError as error:
                     outcome = error
                 except Exception as error:
@@ -362,9 +343,7 @@ def _call(group: DispatchGroup) -> list[SendResult | ProviderError]:
     return outcomes
 
 
-def _record(
-    group: DispatchGroup, outcomes: list[SendResult | ProviderError], summary: DispatchSummary
-) -> None:
+def _record(group: DispatchGroup, outcomes: list[SendResult | ProviderError], summary: DispatchSummary) -> None:
     """Step 3: write the outcomes of one provider group (skipping attempts that are no longer in flight)."""
     now = timezone.now()
     with transaction.atomic():
@@ -412,11 +391,7 @@ def _record(
                 message.provider_message_id = outcome.provider_message_id
                 message.sender_name = provider.sender_name
                 message.error_code, message.error_message = "", ""
-                new_status = (
-                    MessageStatus.DELIVERED
-                    if outcome.state == DeliveryState.DELIVERED
-                    else MessageStatus.SENT
-                )
+                new_status = MessageStatus.DELIVERED if outcome.state == DeliveryState.DELIVERED else MessageStatus.SENT
                 status_set(message, new_status, now=now)
                 accepted_ids.append(outcome.provider_message_id)
                 webhook_messages.append(message)
@@ -529,15 +504,13 @@ def _write_outcomes(
     ]
     accepted_attempt_ids = {attempt.pk for attempt, _ in accepted}
     if accepted:
-        DispatchAttempt.objects.bulk_update(
-            [a for a, _ in accepted], ["provider_message_id"], batch_size=1000
-        )
+        DispatchAttempt.objects.bulk_update([a for a, _ in accepted], ["provider_message_id"], batch_size=1000)
         DispatchAttempt.objects.filter(id__in=accepted_attempt_ids).update(
             status=AttemptStatus.ACCEPTED, finished_at=now
         )
-        provider_id = DispatchAttempt.objects.filter(
-            message_id=OuterRef("pk"), status=AttemptStatus.ACCEPTED
-        ).order_by("-id")
+        provider_id = DispatchAttempt.objects.filter(message_id=OuterRef("pk"), status=AttemptStatus.ACCEPTED).order_by(
+            "-id"
+        )
         Message.objects.filter(id__in=[m.pk for _, m in accepted]).update(
             status=MessageStatus.SENT,
             status_changed_at=now,
@@ -673,9 +646,7 @@ def dispatch_reconcile_stale(*, now: datetime | None = None) -> ReconcileSummary
                     continue  # cannot ask now: left in flight, asked again next run
                 items.append((attempt, attempt.message))
                 if found is None:
-                    outcomes.append(
-                        _NeverReceived("the provider has no record of this hand-over; sent again")
-                    )
+                    outcomes.append(_NeverReceived("the provider has no record of this hand-over; sent again"))
                     summary.requeued += 1
                 else:
                     outcomes.append(found)
@@ -758,9 +729,7 @@ def dispatch_attempt_resolve(*, attempt_id: int, decision: str, actor=None) -> D
             )
         message.save()
         webhook_events_record(messages=[message])
-    attempt.status = (
-        AttemptStatus.ACCEPTED if decision == AttemptDecision.MARK_SENT else AttemptStatus.ABANDONED
-    )
+    attempt.status = AttemptStatus.ACCEPTED if decision == AttemptDecision.MARK_SENT else AttemptStatus.ABANDONED
     attempt.error_message = f"{attempt.error_message} Staff decision: {decision}."
     attempt.save(update_fields=["status", "error_message"])
     audit_log_record(

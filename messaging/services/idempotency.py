@@ -35,9 +35,7 @@ def idempotency_lookup(*, organization, key: str, request_hash: str) -> Idempote
         stored.delete()
         return None
     if stored.request_hash != request_hash:
-        raise Conflict(
-            "This Idempotency-Key was already used with a different request.", code="idempotency_key_reused"
-        )
+        raise Conflict("This Idempotency-Key was already used with a different request.", code="idempotency_key_reused")
     return stored
 
 

@@ -17,9 +17,7 @@ def notice_publish(*, kind: str, title: str, body: str, dedupe_key: str, actor=N
         raise ApplicationError(f"Unknown notice kind {kind!r}.", code="invalid_notice_kind")
     if not title.strip() or not body.strip() or not dedupe_key.strip():
         raise ApplicationError("A notice needs a title, a body and a dedupe key.", code="invalid_notice")
-    active = (
-        Notice.objects.select_for_update().filter(dedupe_key=dedupe_key, withdrawn_at__isnull=True).first()
-    )
+    active = Notice.objects.select_for_update().filter(dedupe_key=dedupe_key, withdrawn_at__isnull=True).first()
     if active is not None:
         if (active.title, active.body) != (title, body):
             active.title, active.body = title, body
@@ -27,31 +25,23 @@ def notice_publish(*, kind: str, title: str, body: str, dedupe_key: str, actor=N
         return active
     try:
         with transaction.atomic():
-            notice = Notice.objects.create(
-                kind=kind, title=title, body=body, dedupe_key=dedupe_key, published_by=actor
-            )
+            notice = Notice.objects.create(kind=kind, title=title, body=body, dedupe_key=dedupe_key, published_by=actor)
     except IntegrityError:  # published concurrently by another worker: theirs is the one
         return Notice.objects.get(dedupe_key=dedupe_key, withdrawn_at__isnull=True)
-    audit_log_record(
-        event_type="notice.published", actor=actor, target=notice, extra={"dedupe_key": dedupe_key}
-    )
+    audit_log_record(event_type="notice.published", actor=actor, target=notice, extra={"dedupe_key": dedupe_key})
     return notice
 
 
 @transaction.atomic
 def notice_withdraw(*, dedupe_key: str, actor=None) -> None:
     """Withdraw the active notice with this key; nothing happens when none is active."""
-    withdrawn = list(
-        Notice.objects.select_for_update().filter(dedupe_key=dedupe_key, withdrawn_at__isnull=True)
-    )
+    withdrawn = list(Notice.objects.select_for_update().filter(dedupe_key=dedupe_key, withdrawn_at__isnull=True))
     now = timezone.now()
     for notice in withdrawn:
         notice.withdrawn_at = now
         notice.withdrawn_by = actor
         notice.save(update_fields=["withdrawn_at", "withdrawn_by"])
-        audit_log_record(
-            event_type="notice.withdrawn", actor=actor, target=notice, extra={"dedupe_key": dedupe_key}
-        )
+        audit_log_record(event_type="notice.withdrawn", actor=actor, target=notice, extra={"dedupe_key": dedupe_key})
 
 
 def fallback_dedupe_key(primary: Provider) -> str:

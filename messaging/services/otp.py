@@ -35,9 +35,7 @@ def otp_send(*, organization, phone_number: str, template: str, actor=None, api_
     or returned.
     """
     if not isinstance(template, str) or OTP_PLACEHOLDER not in template:
-        raise ApplicationError(
-            'The template must contain ":otp" where the code goes.', code="invalid_otp_template"
-        )
+        raise ApplicationError('The template must contain ":otp" where the code goes.', code="invalid_otp_template")
     phone_number = normalize_ph_number(phone_number)
     now = timezone.now()
     recent = OtpChallenge.objects.filter(
@@ -79,9 +77,7 @@ def otp_verify(*, organization, phone_number: str, code: str) -> bool:
     now = timezone.now()
     challenge = (
         lock_rows(OtpChallenge.objects)
-        .filter(
-            organization=organization, phone_number=phone_number, verified_at__isnull=True, expires_at__gt=now
-        )
+        .filter(organization=organization, phone_number=phone_number, verified_at__isnull=True, expires_at__gt=now)
         .order_by("-created_at", "-id")
         .first()
     )

@@ -30,13 +30,9 @@ def provider_credentials(provider: Provider) -> dict:
     try:
         value = json.loads(provider.credentials)
     except json.JSONDecodeError:
-        raise ProviderConfigError(
-            f"{provider.name}: credentials are not valid JSON", code="provider_credentials"
-        )
+        raise ProviderConfigError(f"{provider.name}: credentials are not valid JSON", code="provider_credentials")
     if not isinstance(value, dict):
-        raise ProviderConfigError(
-            f"{provider.name}: credentials must be a JSON object", code="provider_credentials"
-        )
+        raise ProviderConfigError(f"{provider.name}: credentials must be a JSON object", code="provider_credentials")
     return value
 
 

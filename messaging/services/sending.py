@@ -105,9 +105,7 @@ def _validate_send_at(send_at: datetime | None, now: datetime) -> datetime | Non
     if send_at is None:
         return None
     if timezone.is_naive(send_at):
-        raise ApplicationError(
-            "send_at needs a time zone (e.g. 2026-12-01T09:00:00+08:00).", code="invalid_send_at"
-        )
+        raise ApplicationError("send_at needs a time zone (e.g. 2026-12-01T09:00:00+08:00).", code="invalid_send_at")
     if send_at <= now:
         return None  # due already: send now
     if send_at > now + MAX_SCHEDULE_AHEAD:
@@ -224,10 +222,7 @@ def message_cancel(*, organization: Organization, actor=None, api_key=None, mess
     A message already handed to a provider (sending or later) cannot be called back: 409 `not_cancellable`.
     """
     message = (
-        lock_rows(Message.objects)
-        .select_related("provider")
-        .filter(organization=organization, id=message_id)
-        .first()
+        lock_rows(Message.objects).select_related("provider").filter(organization=organization, id=message_id).first()
     )
     if message is None:
         raise NotFound("No such message.")

@@ -74,9 +74,7 @@ def webhook_endpoint_set(
     """Create or change the organization's webhook; returns it with its secret (generated when not given)."""
     url = _validate_webhook_url(url)
     if secret is not None and len(secret) < 16:
-        raise ApplicationError(
-            "A webhook secret needs at least 16 characters.", code="invalid_webhook_secret"
-        )
+        raise ApplicationError("A webhook secret needs at least 16 characters.", code="invalid_webhook_secret")
     endpoint = WebhookEndpoint.objects.select_for_update().filter(organization=organization).first()
     if endpoint is None:
         endpoint = WebhookEndpoint(organization=organization)
@@ -204,9 +202,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
         delivery.delivered_at = finished
     elif delivery.attempts >= settings.SMS_WEBHOOK_MAX_ATTEMPTS:
         delivery.status = WebhookDeliveryStatus.FAILED
-        logger.warning(
-            "webhook delivery %s given up after %s tries: %s", delivery.pk, delivery.attempts, error
-        )
+        logger.warning("webhook delivery %s given up after %s tries: %s", delivery.pk, delivery.attempts, error)
     else:
         delivery.next_attempt_at = finished + _backoff(delivery.attempts)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -222,9 +218,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
 def webhook_deliver_due(*, limit: int = 200) -> int:
     """Try every pending delivery whose time has come (the periodic retry job); returns how many."""
     ids = list(
-        WebhookDelivery.objects.filter(
-            status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now()
-        )
+        WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]
     )
@@ -234,9 +228,7 @@ def webhook_deliver_due(*, limit: int = 200) -> int:
 @transaction.atomic
 def webhook_delivery_retry(*, organization, actor=None, delivery_id: int) -> WebhookDelivery:
     """Send a failed delivery again (a button in the customer's delivery log)."""
-    delivery = (
-        WebhookDelivery.objects.select_for_update().filter(organization=organization, id=delivery_id).first()
-    )
+    delivery = WebhookDelivery.objects.select_for_update().filter(organization=organization, id=delivery_id).first()
     if delivery is None:
         raise NotFound("No such webhook delivery.")
     if delivery.status == WebhookDeliveryStatus.DELIVERED:

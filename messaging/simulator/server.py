@@ -175,9 +175,7 @@ class ProviderSimulator:
         self._server = server
         self.port = server.server_address[1]
         serve = threading.Thread(target=server.serve_forever, name="provider-simulator", daemon=True)
-        dispatch = threading.Thread(
-            target=self._dispatch_callbacks, name="provider-simulator-dlr", daemon=True
-        )
+        dispatch = threading.Thread(target=self._dispatch_callbacks, name="provider-simulator-dlr", daemon=True)
         self._threads = [serve, dispatch]
         for thread in self._threads:
             thread.start()
@@ -381,9 +379,7 @@ class ProviderSimulator:
         self, api: str, action: str, settings: ApiSettings, params: dict[str, Any]
     ) -> tuple[int, Any, dict[str, str]]:
         numbers_field = "phone_number" if api == "iprog" else "number"
-        raw_numbers = [
-            part.strip() for part in str(params.get(numbers_field) or "").split(",") if part.strip()
-        ]
+        raw_numbers = [part.strip() for part in str(params.get(numbers_field) or "").split(",") if part.strip()]
         body = str(params.get("message") or "")
         if not body.strip():
             self._count(api, "rejected")
@@ -596,9 +592,7 @@ class ProviderSimulator:
     def _dispatch_callbacks(self) -> None:
         while not self._stopping.is_set():
             with self._callback_ready:
-                while not self._stopping.is_set() and (
-                    not self._callbacks or self._callbacks[0][0] > time.monotonic()
-                ):
+                while not self._stopping.is_set() and (not self._callbacks or self._callbacks[0][0] > time.monotonic()):
                     timeout = self._callbacks[0][0] - time.monotonic() if self._callbacks else None
                     self._callback_ready.wait(timeout=timeout)
                 if self._stopping.is_set():
@@ -677,9 +671,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError("JSON body must be an object")
             params.update(data)
         else:
-            params.update(
-                {key: values[-1] for key, values in parse_qs(raw.decode("utf-8", "replace")).items()}
-            )
+            params.update({key: values[-1] for key, values in parse_qs(raw.decode("utf-8", "replace")).items()})
         return params
 
     def _respond(self, status: int, body: Any, headers: dict[str, str]) -> None:

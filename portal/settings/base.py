@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "privacy.context_processors.policy_banner",
             ],
         },
     },
@@ -168,6 +169,7 @@ elif TASK_BACKEND == "immediate":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 
 # --- Encryption at rest: Fernet keys, newest first (old ones still decrypt during rotation) ---
 def _derived_fernet_key(secret: str) -> str:

@@ -10,9 +10,7 @@ from .base import DATABASES, REST_FRAMEWORK, env
 DEBUG = False
 ROOT_URLCONF = "portal.bench_urls"
 
-DATABASES["default"] = env.db(
-    "BENCH_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/sms_portal_bench"
-)
+DATABASES["default"] = env.db("BENCH_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/sms_portal_bench")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = 600
 

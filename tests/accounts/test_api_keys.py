@@ -41,7 +41,11 @@ def test_revoked_key_is_refused(api_key_a, org_a, developer_a):
     api_key_revoke(organization=org_a, actor=developer_a, api_key_id=api_key.id)
     response = bearer_client(raw_key).get("/api/v1/me")
     assert response.status_code == 401
-    assert response.json()["error"] == {"code": "api_key_revoked", "message": "This API key was revoked.", "details": {}}
+    assert response.json()["error"] == {
+        "code": "api_key_revoked",
+        "message": "This API key was revoked.",
+        "details": {},
+    }
 
 
 def test_expired_key_is_refused(org_a, developer_a):
@@ -71,7 +75,11 @@ def test_last_used_is_recorded_and_requests_are_logged(api_client_a, api_key_a, 
     assert api_key_a[0].last_used_at is not None
     log = APIRequestLog.objects.get()
     assert (log.organization_id, log.api_key_id, log.method, log.path, log.status_code) == (
-        org_a.id, api_key_a[0].id, "GET", "/api/v1/me", 200
+        org_a.id,
+        api_key_a[0].id,
+        "GET",
+        "/api/v1/me",
+        200,
     )
 
 

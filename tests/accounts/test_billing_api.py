@@ -87,9 +87,7 @@ def test_other_organizations_ledger_payment_and_receipt_are_404(api_client_a, ap
     entry = LedgerEntry.objects.filter(organization=billed_a.organization).first()
     receipt_number = billed_a.receipt.number
     assert api_client_a.get(f"/api/v1/billing/ledger/{entry.id}").status_code == 200
-    assert (
-        api_client_a.get(f"/api/v1/billing/payments/{billed_a.id}").json()["receipt_number"] == receipt_number
-    )
+    assert api_client_a.get(f"/api/v1/billing/payments/{billed_a.id}").json()["receipt_number"] == receipt_number
     assert api_client_a.get(f"/api/v1/billing/receipts/{receipt_number}").json()["credits"] == "50.00"
     for url in (
         f"/api/v1/billing/ledger/{entry.id}",

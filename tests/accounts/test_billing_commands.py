@@ -85,9 +85,7 @@ def test_credits_adjust_adds_and_removes_through_the_ledger(org_a):
 
 def test_credits_adjust_refuses_to_overdraw_unknown_orgs_and_bad_input(org_a):
     fund(org_a, "5.00")
-    with pytest.raises(
-        CommandError, match=r"balance of alpha is 5.00 credits; removing 5.01 credits would overdraw"
-    ):
+    with pytest.raises(CommandError, match=r"balance of alpha is 5.00 credits; removing 5.01 credits would overdraw"):
         run("credits_adjust", "alpha", "-5.01", "--reason", "too much")
     with pytest.raises(CommandError, match="No organization with slug 'nope'"):
         run("credits_adjust", "nope", "5", "--reason", "x")
@@ -175,9 +173,7 @@ def test_admin_pending_payment_then_confirm_action(staff_client, org_a):
     assert payment.status == PaymentStatus.PENDING
     assert balance_get(organization=org_a) == Decimal("0.00")
     for _ in range(2):  # the action run twice confirms once
-        staff_client.post(
-            "/admin/accounts/payment/", {"action": "confirm_selected", "_selected_action": [payment.id]}
-        )
+        staff_client.post("/admin/accounts/payment/", {"action": "confirm_selected", "_selected_action": [payment.id]})
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CONFIRMED
     assert balance_get(organization=org_a) == Decimal("120.00")
@@ -210,9 +206,7 @@ def test_admin_adjustment_requires_a_reason_and_cannot_overdraw(staff_client, or
     response = staff_client.post(url, {"amount": "-4", "reason": "duplicate SMS"})
     assert response.status_code == 302
     assert balance_get(organization=org_a) == Decimal("6.00")
-    assert LedgerEntry.objects.filter(
-        reason="duplicate SMS", actor__email="staff@sms-portal.example"
-    ).exists()
+    assert LedgerEntry.objects.filter(reason="duplicate SMS", actor__email="staff@sms-portal.example").exists()
 
 
 def test_admin_ledger_is_read_only_and_searchable(staff_client, org_a):

@@ -45,15 +45,9 @@ def test_bulk_price_is_the_sum_of_rounded_message_prices():
 
 
 def test_credits_for_payment():
-    assert credits_for_payment(amount_php=Decimal("100.00"), credit_price_php=Decimal("0.5000")) == Decimal(
-        "200.00"
-    )
-    assert credits_for_payment(amount_php=Decimal("100.00"), credit_price_php=Decimal("0.3000")) == Decimal(
-        "333.33"
-    )
-    assert credits_for_payment(amount_php=Decimal("0.01"), credit_price_php=Decimal("0.0300")) == Decimal(
-        "0.33"
-    )
+    assert credits_for_payment(amount_php=Decimal("100.00"), credit_price_php=Decimal("0.5000")) == Decimal("200.00")
+    assert credits_for_payment(amount_php=Decimal("100.00"), credit_price_php=Decimal("0.3000")) == Decimal("333.33")
+    assert credits_for_payment(amount_php=Decimal("0.01"), credit_price_php=Decimal("0.0300")) == Decimal("0.33")
 
 
 def test_parse_decimal_accepts_text_and_refuses_floats_and_non_numbers():

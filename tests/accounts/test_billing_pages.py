@@ -86,9 +86,7 @@ def test_receipt_list_and_printable_receipt(client_owner_a, receipt_a, django_as
     page = client_owner_a.get(f"/billing/receipts/{receipt_a.number}/")
     body = page.content.decode()
     assert page.status_code == 200
-    assert (
-        "@media print" in body and receipt_a.number in body and "BDO-777" in body and "Alpha Retail" in body
-    )
+    assert "@media print" in body and receipt_a.number in body and "BDO-777" in body and "Alpha Retail" in body
     download = client_owner_a.get(f"/billing/receipts/{receipt_a.number}/?download=1")
     assert download["Content-Disposition"] == f'attachment; filename="{receipt_a.number}.html"'
 
@@ -106,9 +104,7 @@ def test_statement_figures_and_csv(client_owner_a, org_a, org_b):
     with freeze_time(datetime(2026, 10, 20, 12, 0, tzinfo=MANILA)):
         fund(org_a, "10.00")  # before the month: opening balance
     with freeze_time(datetime(2026, 11, 3, 9, 0, tzinfo=MANILA)):
-        payment_record(
-            organization=org_a, actor=None, method="gcash", amount_php=Decimal("50.00"), reference="=cmd"
-        )
+        payment_record(organization=org_a, actor=None, method="gcash", amount_php=Decimal("50.00"), reference="=cmd")
         message_charge(organization=org_a, message_ids_and_segments=[(1, 2), (2, 3)])
         message_refund(organization=org_a, message_id=2, reason="failed")
         credits_adjust(organization=org_a, actor=None, amount=Decimal("-1.50"), reason="correction")
@@ -163,12 +159,8 @@ def test_statement_is_scoped_to_the_organization(client_owner_b, org_a):
 def test_statement_traffic_per_network_and_provider(client_owner_a, org_a, org_b):
     from messaging.models import Message, MessageStatus, Provider
 
-    iprog = Provider.objects.create(
-        name="IPROG", adapter="iprog", base_url="http://x.test", sender_name="ALPHA"
-    )
-    sema = Provider.objects.create(
-        name="Semaphore", adapter="semaphore", base_url="http://y.test", sender_name="A"
-    )
+    iprog = Provider.objects.create(name="IPROG", adapter="iprog", base_url="http://x.test", sender_name="ALPHA")
+    sema = Provider.objects.create(name="Semaphore", adapter="semaphore", base_url="http://y.test", sender_name="A")
 
     def message(org, network, provider, segments, status, when):
         return Message(
@@ -194,9 +186,7 @@ def test_statement_traffic_per_network_and_provider(client_owner_a, org_a, org_b
             message(org_a, "smart", iprog, 1, MessageStatus.EXPIRED, november),
             message(org_a, "smart", None, 1, MessageStatus.QUEUED, november),
             message(org_a, "smart", iprog, 5, MessageStatus.REJECTED, november),  # never sent
-            message(
-                org_a, "smart", iprog, 7, MessageStatus.DELIVERED, datetime(2026, 12, 1, 0, 1, tzinfo=MANILA)
-            ),
+            message(org_a, "smart", iprog, 7, MessageStatus.DELIVERED, datetime(2026, 12, 1, 0, 1, tzinfo=MANILA)),
             message(org_b, "globe", iprog, 9, MessageStatus.DELIVERED, november),  # another organization
         ]
     )
@@ -235,9 +225,7 @@ def test_statement_traffic_per_network_and_provider(client_owner_a, org_a, org_b
             "billable_segments": 1,
         },
     ]
-    rows = list(
-        csv.reader(io.StringIO(client_owner_a.get("/billing/statements/csv/?month=2026-11").content.decode()))
-    )
+    rows = list(csv.reader(io.StringIO(client_owner_a.get("/billing/statements/csv/?month=2026-11").content.decode())))
     assert ["globe", "Semaphore", "1", "3", "0", "3"] in rows
 
 
@@ -264,9 +252,7 @@ def test_billing_summary_for_the_dashboard(org_a):
     }
 
 
-def test_statement_page_query_count_does_not_grow_with_top_ups(
-    client_owner_a, org_a, django_assert_max_num_queries
-):
+def test_statement_page_query_count_does_not_grow_with_top_ups(client_owner_a, org_a, django_assert_max_num_queries):
     for n in range(12):
         payment_record(organization=org_a, actor=None, method="gcash", amount_php=Decimal(f"{n + 1}.00"))
     with django_assert_max_num_queries(14):

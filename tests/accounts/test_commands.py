@@ -26,15 +26,27 @@ def test_create_api_key_unknown_org(db):
 
 
 def test_production_settings_refuse_to_start_without_secret_key():
-    env = {"DJANGO_SETTINGS_MODULE": "portal.settings.production", "PATH": "/usr/bin:/bin", "ALLOWED_HOSTS": "x.example"}
+    env = {
+        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+        "PATH": "/usr/bin:/bin",
+        "ALLOWED_HOSTS": "x.example",
+    }
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=False,
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
     env = {**env, "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": ""}
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=False,
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0 and "ALLOWED_HOSTS" in result.stderr

@@ -15,7 +15,12 @@ from tests.conftest import make_user
 def invite(org_a, admin_a, django_capture_on_commit_callbacks):
     admin_membership = Membership.objects.get(user=admin_a, organization=org_a)
     with django_capture_on_commit_callbacks(execute=True):
-        return invitation_create(organization=org_a, actor_membership=admin_membership, email="New@Person.example", role=Role.DEVELOPER)
+        return invitation_create(
+            organization=org_a,
+            actor_membership=admin_membership,
+            email="New@Person.example",
+            role=Role.DEVELOPER,
+        )
 
 
 def test_invitation_is_emailed_with_a_token_we_do_not_store(invite):
@@ -68,7 +73,10 @@ def test_unknown_token(db):
 def test_viewer_cannot_invite(org_a, viewer_a):
     with pytest.raises(PermissionDenied):
         invitation_create(
-            organization=org_a, actor_membership=Membership.objects.get(user=viewer_a), email="a@b.example", role="viewer"
+            organization=org_a,
+            actor_membership=Membership.objects.get(user=viewer_a),
+            email="a@b.example",
+            role="viewer",
         )
 
 

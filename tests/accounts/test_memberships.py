@@ -12,7 +12,9 @@ def m(user, org):
 
 def test_admin_changes_a_role_and_it_is_audited(org_a, admin_a, viewer_a):
     target = m(viewer_a, org_a)
-    membership_change_role(organization=org_a, actor_membership=m(admin_a, org_a), membership_id=target.id, role=Role.DEVELOPER)
+    membership_change_role(
+        organization=org_a, actor_membership=m(admin_a, org_a), membership_id=target.id, role=Role.DEVELOPER
+    )
     target.refresh_from_db()
     assert target.role == Role.DEVELOPER
     log = AuditLog.objects.get(event_type="membership.role_changed")
@@ -22,14 +24,20 @@ def test_admin_changes_a_role_and_it_is_audited(org_a, admin_a, viewer_a):
 def test_developer_cannot_manage_members(org_a, developer_a, viewer_a):
     with pytest.raises(PermissionDenied):
         membership_change_role(
-            organization=org_a, actor_membership=m(developer_a, org_a), membership_id=m(viewer_a, org_a).id, role="admin"
+            organization=org_a,
+            actor_membership=m(developer_a, org_a),
+            membership_id=m(viewer_a, org_a).id,
+            role="admin",
         )
 
 
 def test_admin_cannot_make_an_owner(org_a, admin_a, viewer_a):
     with pytest.raises(PermissionDenied):
         membership_change_role(
-            organization=org_a, actor_membership=m(admin_a, org_a), membership_id=m(viewer_a, org_a).id, role="owner"
+            organization=org_a,
+            actor_membership=m(admin_a, org_a),
+            membership_id=m(viewer_a, org_a).id,
+            role="owner",
         )
 
 
@@ -46,7 +54,10 @@ def test_last_owner_cannot_be_demoted_or_removed(org_a, owner_a):
 def test_other_organizations_membership_is_not_found(org_a, owner_a, owner_b, org_b):
     with pytest.raises(NotFound):
         membership_change_role(
-            organization=org_a, actor_membership=m(owner_a, org_a), membership_id=m(owner_b, org_b).id, role="viewer"
+            organization=org_a,
+            actor_membership=m(owner_a, org_a),
+            membership_id=m(owner_b, org_b).id,
+            role="viewer",
         )
     with pytest.raises(NotFound):
         membership_remove(organization=org_a, actor_membership=m(owner_a, org_a), membership_id=m(owner_b, org_b).id)
@@ -63,7 +74,9 @@ def test_transfer_ownership_keeps_one_owner_at_least(org_a, owner_a, admin_a):
 def test_only_owner_transfers(org_a, admin_a, viewer_a):
     with pytest.raises(PermissionDenied):
         organization_transfer_ownership(
-            organization=org_a, actor_membership=m(admin_a, org_a), new_owner_membership_id=m(viewer_a, org_a).id
+            organization=org_a,
+            actor_membership=m(admin_a, org_a),
+            new_owner_membership_id=m(viewer_a, org_a).id,
         )
 
 

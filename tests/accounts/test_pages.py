@@ -83,7 +83,9 @@ def test_membership_is_checked_on_every_request(login_as, viewer_a, org_a):
     assert response.status_code == 302 and response.url.endswith("/organizations/new/")
 
 
-@pytest.mark.parametrize("url", ["/dashboard/", "/organization/members/", "/organization/api-keys/", "/account/sign-ins/"])
+@pytest.mark.parametrize(
+    "url", ["/dashboard/", "/organization/members/", "/organization/api-keys/", "/account/sign-ins/"]
+)
 def test_pages_need_sign_in(client, url):
     response = client.get(url)
     assert response.status_code == 302 and "/accounts/login/" in response.url

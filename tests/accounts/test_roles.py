@@ -4,7 +4,12 @@ from accounts.roles import API_KEY_PERMISSIONS, Permission, Role, role_has_permi
 
 EXPECTED = {
     Role.VIEWER: {Permission.VIEW},
-    Role.DEVELOPER: {Permission.VIEW, Permission.SEND_MESSAGES, Permission.MANAGE_API_KEYS, Permission.MANAGE_WEBHOOKS},
+    Role.DEVELOPER: {
+        Permission.VIEW,
+        Permission.SEND_MESSAGES,
+        Permission.MANAGE_API_KEYS,
+        Permission.MANAGE_WEBHOOKS,
+    },
     Role.ADMIN: {
         Permission.VIEW,
         Permission.SEND_MESSAGES,

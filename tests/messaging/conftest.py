@@ -48,9 +48,7 @@ class ReceiptSink:
             def do_POST(self):  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with sink._lock:
-                    sink.received.append(
-                        {"path": self.path, "body": json.loads(raw), "headers": dict(self.headers)}
-                    )
+                    sink.received.append({"path": self.path, "body": json.loads(raw), "headers": dict(self.headers)})
                 self.send_response(204)
                 self.end_headers()
 

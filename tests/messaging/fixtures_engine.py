@@ -200,9 +200,7 @@ class WebhookReceiver:
     @staticmethod
     def signature_valid(request: dict, secret: str) -> bool:
         timestamp = request["headers"]["X-Portal-Timestamp"]
-        expected = hmac.new(
-            secret.encode(), f"{timestamp}.".encode() + request["raw"], hashlib.sha256
-        ).hexdigest()
+        expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + request["raw"], hashlib.sha256).hexdigest()
         return hmac.compare_digest(request["headers"]["X-Portal-Signature"], f"sha256={expected}")
 
     def close(self) -> None:

@@ -46,9 +46,7 @@ def test_send_one_number_answers_201_with_the_message(
     chain, funded_org_a, api_client_a, django_capture_on_commit_callbacks, provider_simulator
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = api_client_a.post(
-            "/api/v1/messages", {"to": "0917 123 4567", "body": "Hello"}, format="json"
-        )
+        response = api_client_a.post("/api/v1/messages", {"to": "0917 123 4567", "body": "Hello"}, format="json")
     assert response.status_code == 201, response.json()
     [message] = response.json()["results"]
     assert set(message) >= MESSAGE_KEYS
@@ -87,9 +85,7 @@ def test_send_without_credits_is_402(chain, org_a, api_client_a):
 
 def test_viewer_session_cannot_send(chain, funded_org_a, login_as, viewer_a):
     client = login_as(viewer_a, funded_org_a)
-    response = client.post(
-        "/api/v1/messages", {"to": "09171234567", "body": "x"}, content_type="application/json"
-    )
+    response = client.post("/api/v1/messages", {"to": "09171234567", "body": "x"}, content_type="application/json")
     assert response.status_code == 403
     assert client.get("/api/v1/messages").status_code == 200
 
@@ -100,9 +96,7 @@ def test_idempotency_key_replays_and_refuses_a_different_body(
     payload = {"to": ["09171234567", "09181234567"], "body": "Once"}
     with django_capture_on_commit_callbacks(execute=True):
         first = api_client_a.post("/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="order-42")
-        replay = api_client_a.post(
-            "/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="order-42"
-        )
+        replay = api_client_a.post("/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="order-42")
     assert first.status_code == replay.status_code == 201
     assert replay.json() == first.json()
     assert replay.headers["Idempotent-Replayed"] == "true"
@@ -115,9 +109,7 @@ def test_idempotency_key_replays_and_refuses_a_different_body(
     assert other.json()["error"]["code"] == "idempotency_key_reused"
     # Keys are per organization: the other organization's same key is a new request.
     with django_capture_on_commit_callbacks(execute=True):
-        theirs = api_client_b.post(
-            "/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="order-42"
-        )
+        theirs = api_client_b.post("/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="order-42")
     assert theirs.status_code == 201
     assert {m["id"] for m in theirs.json()["results"]}.isdisjoint({m["id"] for m in first.json()["results"]})
     assert Message.objects.count() == 4
@@ -127,15 +119,9 @@ def test_idempotency_key_expires_after_24_hours(chain, funded_org_a, api_client_
     from messaging.models import IdempotencyKey
 
     payload = {"to": "09171234567", "body": "Once"}
-    assert (
-        api_client_a.post("/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code
-        == 201
-    )
+    assert api_client_a.post("/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
     IdempotencyKey.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert (
-        api_client_a.post("/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code
-        == 201
-    )
+    assert api_client_a.post("/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
     assert Message.objects.count() == 2
 
 
@@ -159,12 +145,8 @@ def test_list_is_scoped_filtered_paginated_with_bounded_queries(
 
 def test_list_filters(sent_a, sent_b, api_client_a, funded_org_a):
     Message.objects.filter(pk=sent_a[0].pk).update(status=MessageStatus.DELIVERED, network="smart")
-    assert [m["id"] for m in api_client_a.get("/api/v1/messages?status=delivered").json()["results"]] == [
-        sent_a[0].pk
-    ]
-    assert [m["id"] for m in api_client_a.get("/api/v1/messages?network=smart").json()["results"]] == [
-        sent_a[0].pk
-    ]
+    assert [m["id"] for m in api_client_a.get("/api/v1/messages?status=delivered").json()["results"]] == [sent_a[0].pk]
+    assert [m["id"] for m in api_client_a.get("/api/v1/messages?network=smart").json()["results"]] == [sent_a[0].pk]
     by_provider = api_client_a.get("/api/v1/messages", {"provider": "IPROGSMS"}).json()["results"]
     assert len(by_provider) == 3
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
@@ -208,9 +190,7 @@ def test_cancel_scheduled_refunds_and_other_org_is_404(
 
 def test_explain(chain, funded_org_a, api_client_a, api_client_b, funded_org_b):
     primary, fallback = chain
-    response = api_client_a.post(
-        "/api/v1/messages/explain", {"to": "09171234567", "body": "Hello"}, format="json"
-    )
+    response = api_client_a.post("/api/v1/messages/explain", {"to": "09171234567", "body": "Hello"}, format="json")
     assert response.status_code == 200
     assert response.json()["provider"] == "IPROGSMS"
     assert response.json()["sender_name"] == "IPROGSMS"
@@ -225,10 +205,7 @@ def test_explain(chain, funded_org_a, api_client_a, api_client_b, funded_org_b):
     assert explained["encoding"] == "ucs2"
     assert explained["skipped"][0]["reason"] == "monthly_quota_used"
     assert not Message.objects.exists() and charges(funded_org_a) == [] and charges(funded_org_b) == []
-    assert (
-        api_client_a.post("/api/v1/messages/explain", {"to": "123", "body": "x"}, format="json").status_code
-        == 400
-    )
+    assert api_client_a.post("/api/v1/messages/explain", {"to": "123", "body": "x"}, format="json").status_code == 400
 
 
 def test_otp_send_and_verify_over_the_api(
@@ -245,13 +222,9 @@ def test_otp_send_and_verify_over_the_api(
     code = provider_simulator.sent[0]["message"].removeprefix("Your code is ")
     assert len(code) == 6 and code.isdigit()
     # The other organization cannot verify organization A's code.
-    other = api_client_b.post(
-        "/api/v1/otp/verify", {"phone_number": "09171234567", "code": code}, format="json"
-    )
+    other = api_client_b.post("/api/v1/otp/verify", {"phone_number": "09171234567", "code": code}, format="json")
     assert other.json() == {"valid": False}
-    verify = api_client_a.post(
-        "/api/v1/otp/verify", {"phone_number": "09171234567", "code": code}, format="json"
-    )
+    verify = api_client_a.post("/api/v1/otp/verify", {"phone_number": "09171234567", "code": code}, format="json")
     assert verify.json() == {"valid": True}
     bad_template = api_client_a.post(
         "/api/v1/otp/send", {"phone_number": "09171234567", "template": "no code"}, format="json"
@@ -267,9 +240,7 @@ def test_notices(chain, api_client_a, client_owner_b):
     assert client_owner_b.get("/api/v1/notices").json()["results"][0]["title"] == "Maintenance"
 
 
-def test_webhook_endpoint_api_is_per_organization(
-    chain, api_client_a, api_client_b, login_as, viewer_a, org_a
-):
+def test_webhook_endpoint_api_is_per_organization(chain, api_client_a, api_client_b, login_as, viewer_a, org_a):
     response = api_client_a.put("/api/v1/webhook", {"url": "http://127.0.0.1:9/hook"}, format="json")
     assert response.status_code == 200
     assert response.json()["secret"].startswith("whsec_")
@@ -277,9 +248,7 @@ def test_webhook_endpoint_api_is_per_organization(
     assert api_client_b.get("/api/v1/webhook").status_code == 404
     assert api_client_b.get("/api/v1/webhook/deliveries").json() == {"results": []}
     viewer = login_as(viewer_a, org_a)
-    assert (
-        viewer.put("/api/v1/webhook", {"url": "http://x"}, content_type="application/json").status_code == 403
-    )
+    assert viewer.put("/api/v1/webhook", {"url": "http://x"}, content_type="application/json").status_code == 403
     assert api_client_a.delete("/api/v1/webhook").status_code == 204
     assert api_client_b.delete("/api/v1/webhook").status_code == 404
 
@@ -299,9 +268,7 @@ def test_schema_documents_the_endpoints(api_client_a, client_owner_a):
         assert path in text
 
 
-def test_send_1000_recipients_in_bounded_queries(
-    chain, funded_org_a, api_client_a, django_assert_max_num_queries
-):
+def test_send_1000_recipients_in_bounded_queries(chain, funded_org_a, api_client_a, django_assert_max_num_queries):
     from django.db import connection
 
     # Bulk writes: a few statements on PostgreSQL; SQLite splits each bulk insert by its 999-variable limit.

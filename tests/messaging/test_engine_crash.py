@@ -64,9 +64,7 @@ def assert_each_sent_once(simulator, org):
     expected = set(Message.objects.filter(organization=org).values_list("recipient", flat=True))
     assert set(recipients) == expected
     assert set(recipients.values()) == {1}
-    assert set(Message.objects.filter(organization=org).values_list("status", flat=True)) == {
-        MessageStatus.SENT
-    }
+    assert set(Message.objects.filter(organization=org).values_list("status", flat=True)) == {MessageStatus.SENT}
     assert not DispatchAttempt.objects.filter(status=AttemptStatus.IN_FLIGHT).exists()
     assert len(charges(org)) == Message.objects.filter(organization=org).count()
     assert refunds(org) == []
@@ -114,10 +112,7 @@ def test_provider_that_cannot_be_asked_is_never_resent_blindly(
     assert summary.unknown == 4
     unknown = list(DispatchAttempt.objects.filter(status=AttemptStatus.UNKNOWN))
     assert len(unknown) == 4
-    assert (
-        Message.objects.filter(status=MessageStatus.SENDING, error_code="dispatch_outcome_unknown").count()
-        == 4
-    )
+    assert Message.objects.filter(status=MessageStatus.SENDING, error_code="dispatch_outcome_unknown").count() == 4
     assert len(provider_simulator.sent) == (4 if target == "_call" else 8)  # nothing resent on its own
     assert "need a send decision" in mailoutbox[0].subject
 
@@ -129,9 +124,7 @@ def test_provider_that_cannot_be_asked_is_never_resent_blindly(
     assert_each_sent_once(provider_simulator, funded_org_a)
 
 
-def test_unknown_outcome_given_up_is_refunded_once(
-    provider_simulator, fast_retries, funded_org_a, monkeypatch
-):
+def test_unknown_outcome_given_up_is_refunded_once(provider_simulator, fast_retries, funded_org_a, monkeypatch):
     make_chain(provider_simulator, lookup=False)
     queue(funded_org_a, 1)
     kill_on_call(monkeypatch, "_call", call_number=1)
@@ -151,9 +144,7 @@ def test_unknown_outcome_given_up_is_refunded_once(
     assert len(refunds(funded_org_a)) == 1
 
 
-def test_slow_call_finishing_after_reconcile_still_records_the_answer(
-    provider_simulator, fast_retries, funded_org_a
-):
+def test_slow_call_finishing_after_reconcile_still_records_the_answer(provider_simulator, fast_retries, funded_org_a):
     make_chain(provider_simulator, lookup=False)
     queue(funded_org_a, 2)
     groups = dispatch_module._claim(now=timezone.now(), limit=10)

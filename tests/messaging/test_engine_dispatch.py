@@ -43,9 +43,7 @@ def test_primary_quota_50_then_fallback_100_sent_once_each(
     assert sorted(e.message_id for e in charges(funded_org_a)) == sorted(m.pk for m in rows)
     assert refunds(funded_org_a) == []
     # The routing decision is stored with the reason the primary was skipped.
-    fallback_attempt = DispatchAttempt.objects.filter(
-        provider=fallback, status=AttemptStatus.ACCEPTED
-    ).first()
+    fallback_attempt = DispatchAttempt.objects.filter(provider=fallback, status=AttemptStatus.ACCEPTED).first()
     assert fallback_attempt.sender_name == "iprogtech"
     assert fallback_attempt.skipped[0]["name"] == "IPROGSMS"
     assert fallback_attempt.skipped[0]["reason"] == "monthly_quota_used"
@@ -67,9 +65,7 @@ def test_provider_limit_answer_marks_route_exhausted_until_next_month(
     assert Message.objects.filter(provider=fallback, status=MessageStatus.SENT).count() == 30
     primary.refresh_from_db()
     assert primary.exhausted_until == next_month_start(timezone.now())
-    assert (
-        DispatchAttempt.objects.filter(provider=primary, status=AttemptStatus.ROUTE_EXHAUSTED).count() == 30
-    )
+    assert DispatchAttempt.objects.filter(provider=primary, status=AttemptStatus.ROUTE_EXHAUSTED).count() == 30
     assert len(provider_simulator.sent) == 30
     assert len(charges(funded_org_a)) == 30 and refunds(funded_org_a) == []
     assert Notice.objects.filter(withdrawn_at__isnull=True, kind="fallback_route").count() == 1
@@ -156,10 +152,7 @@ def test_circuit_half_open_sends_one_probe_and_closes_on_success(
     assert summary.by_provider.get("iprogtech fallback", 0) == 3
     with django_capture_on_commit_callbacks(execute=True):
         send(funded_org_a, numbers(2, start=90))
-    assert (
-        Message.objects.filter(recipient__in=["+639170000090", "+639170000091"], provider=primary).count()
-        == 2
-    )
+    assert Message.objects.filter(recipient__in=["+639170000090", "+639170000091"], provider=primary).count() == 2
     assert not Notice.objects.filter(withdrawn_at__isnull=True).exists()
 
 

@@ -64,16 +64,12 @@ def test_two_workers_send_each_message_once_and_respect_the_quota(provider_simul
     assert Message.objects.filter(status=MessageStatus.SENT).count() == 200
     assert Message.objects.filter(provider=primary).count() == 50
     assert Message.objects.filter(provider=fallback, sender_name="iprogtech").count() == 150
-    accepted = DispatchAttempt.objects.filter(status=AttemptStatus.ACCEPTED).values_list(
-        "message_id", flat=True
-    )
+    accepted = DispatchAttempt.objects.filter(status=AttemptStatus.ACCEPTED).values_list("message_id", flat=True)
     assert len(accepted) == len(set(accepted)) == 200
     assert primary.monthly_usage.get().messages == 50
 
 
-def test_concurrent_requests_with_one_idempotency_key_send_once(
-    provider_simulator, fast_retries, funded, api_key_a
-):
+def test_concurrent_requests_with_one_idempotency_key_send_once(provider_simulator, fast_retries, funded, api_key_a):
     make_chain(provider_simulator)
     answers = []
 

@@ -119,9 +119,7 @@ def test_admin_pages_and_route_explain(staff_client, chain, funded_org_a, django
     from messaging.services import message_send
 
     with django_capture_on_commit_callbacks(execute=True):
-        [message] = message_send(
-            organization=funded_org_a, recipients=["09171234567"], body="x", channel="api"
-        )
+        [message] = message_send(organization=funded_org_a, recipients=["09171234567"], body="x", channel="api")
     for url in [
         "/admin/messaging/provider/",
         "/admin/messaging/message/",

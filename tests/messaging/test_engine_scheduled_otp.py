@@ -34,9 +34,7 @@ def test_scheduled_message_waits_for_send_at(
     assert len(provider_simulator.sent) == 1
 
 
-def test_cancel_before_sending_refunds_once_and_never_sends(
-    chain, funded_org_a, funded_org_b, provider_simulator
-):
+def test_cancel_before_sending_refunds_once_and_never_sends(chain, funded_org_a, funded_org_b, provider_simulator):
     send_at = timezone.now() + timedelta(hours=1)
     [message] = message_send(
         organization=funded_org_a, recipients=["09171234567"], body="Later", send_at=send_at, channel="api"
@@ -55,9 +53,7 @@ def test_cancel_before_sending_refunds_once_and_never_sends(
 
 def test_sent_message_cannot_be_cancelled(chain, funded_org_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        [message] = message_send(
-            organization=funded_org_a, recipients=["09171234567"], body="Now", channel="api"
-        )
+        [message] = message_send(organization=funded_org_a, recipients=["09171234567"], body="Now", channel="api")
     with pytest.raises(ApplicationError):
         message_cancel(organization=funded_org_a, message_id=message.pk)
     assert refunds(funded_org_a) == []
@@ -125,9 +121,7 @@ def test_otp_attempt_limit_and_expiry(
     assert otp_verify(organization=funded_org_a, phone_number="09171234567", code=code) is False  # locked
 
     with django_capture_on_commit_callbacks(execute=True):
-        challenge = otp_send(
-            organization=funded_org_a, phone_number="09171234567", template=":otp is your code"
-        )
+        challenge = otp_send(organization=funded_org_a, phone_number="09171234567", template=":otp is your code")
     code = provider_simulator.sent[-1]["message"].split()[0]
     OtpChallenge.objects.filter(pk=challenge.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert otp_verify(organization=funded_org_a, phone_number="09171234567", code=code) is False

@@ -18,12 +18,8 @@ def test_status_changes_are_posted_signed(
 ):
     _, secret = webhook_endpoint_set(organization=funded_org_a, url=webhook_receiver.url)
     with django_capture_on_commit_callbacks(execute=True):
-        [message] = message_send(
-            organization=funded_org_a, recipients=["09171234567"], body="Hi", channel="api"
-        )
-        message_send(
-            organization=funded_org_b, recipients=["09171234567"], body="Not for A's hook", channel="api"
-        )
+        [message] = message_send(organization=funded_org_a, recipients=["09171234567"], body="Hi", channel="api")
+        message_send(organization=funded_org_b, recipients=["09171234567"], body="Not for A's hook", channel="api")
     [request] = webhook_receiver.requests
     assert WebhookReceiverCheck.valid(request, secret)
     assert not WebhookReceiverCheck.valid(request, "another-secret-of-16+")
@@ -101,9 +97,7 @@ def test_private_addresses_refused_unless_allowed(funded_org_a, settings):
             raise AssertionError(f"{url} was accepted")
 
 
-def test_disabled_endpoint_gets_nothing(
-    chain, funded_org_a, webhook_receiver, django_capture_on_commit_callbacks
-):
+def test_disabled_endpoint_gets_nothing(chain, funded_org_a, webhook_receiver, django_capture_on_commit_callbacks):
     webhook_endpoint_set(organization=funded_org_a, url=webhook_receiver.url, enabled=False)
     with django_capture_on_commit_callbacks(execute=True):
         message_send(organization=funded_org_a, recipients=["09171234567"], body="Hi", channel="api")

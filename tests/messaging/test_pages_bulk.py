@@ -84,10 +84,7 @@ def test_upload_page_renders_and_viewer_is_refused(client_dev_a, login_as, viewe
 
 
 def test_preview_reports_bad_rows_by_number(client_dev_a, org_a, chain):
-    text = (
-        "Name,Phone,Message\nAna,09171234567,\nBen,12345,\n\n"
-        "Cy,+639181234567,Own text\nDi,,\nEd,09191234567,\n"
-    )
+    text = "Name,Phone,Message\nAna,09171234567,\nBen,12345,\n\nCy,+639181234567,Own text\nDi,,\nEd,09191234567,\n"
     response = upload(client_dev_a, text, body="Common body")
     bulk_id = bulk_id_of(response)
     page = client_dev_a.get(reverse("messaging:bulk_detail", args=[bulk_id]))
@@ -117,9 +114,7 @@ def test_rows_without_message_and_no_common_body_are_errors(client_dev_a, org_a,
         ("number\n0917123456\xe9\n".encode("latin-1"), "not UTF-8"),
     ],
 )
-def test_file_level_errors_are_clear_and_keep_nothing(
-    client_dev_a, chain, private_storage, content, expected
-):
+def test_file_level_errors_are_clear_and_keep_nothing(client_dev_a, chain, private_storage, content, expected):
     response = client_dev_a.post(
         reverse("messaging:bulk"),
         {"file": SimpleUploadedFile("x.csv", content, content_type="text/csv"), "body": "Hi"},
@@ -216,9 +211,7 @@ def test_credits_running_out_stops_and_reports_rows_not_sent(
     assert 'id="bulk-error"' in html and 'id="bulk-not-sent">4<' in html
 
 
-def test_other_organization_gets_404(
-    client_dev_a, client_owner_b, org_a, chain, django_capture_on_commit_callbacks
-):
+def test_other_organization_gets_404(client_dev_a, client_owner_b, org_a, chain, django_capture_on_commit_callbacks):
     bulk_id = bulk_id_of(upload(client_dev_a, "number\n09171234567\n", body="Hi"))
     assert client_owner_b.get(reverse("messaging:bulk_detail", args=[bulk_id])).status_code == 404
     assert client_owner_b.get(reverse("messaging:bulk_progress", args=[bulk_id])).status_code == 404

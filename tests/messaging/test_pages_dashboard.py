@@ -70,9 +70,7 @@ def test_chart_counts_per_day_per_status(org_a, org_b):
 
 
 def test_empty_chart_says_so(org_a):
-    html = render_to_string(
-        "messaging/_dashboard_chart.html", {"messaging_chart": dashboard_chart(organization=org_a)}
-    )
+    html = render_to_string("messaging/_dashboard_chart.html", {"messaging_chart": dashboard_chart(organization=org_a)})
     assert 'id="messaging-chart-empty"' in html
 
 

@@ -147,9 +147,7 @@ def test_detail_shows_routing_decisions(client_owner_a, org_a, chain):
         status=AttemptStatus.ACCEPTED,
         sender_name="iprogtech",
         reason="first available route in the chain",
-        skipped=[
-            {"provider": primary.pk, "name": "IPROGSMS", "reason": "quota_used", "detail": "20 of 20 used"}
-        ],
+        skipped=[{"provider": primary.pk, "name": "IPROGSMS", "reason": "quota_used", "detail": "20 of 20 used"}],
     )
     response = client_owner_a.get(reverse("messaging:detail", args=[message.pk]))
     assert response.status_code == 200
@@ -197,8 +195,7 @@ def test_viewer_cannot_cancel(client_viewer_a, org_a):
     [message] = make_messages(org_a, 1, status=MessageStatus.QUEUED)
     assert client_viewer_a.post(reverse("messaging:cancel", args=[message.pk])).status_code == 403
     assert (
-        'id="cancel-button"'
-        not in client_viewer_a.get(reverse("messaging:detail", args=[message.pk])).content.decode()
+        'id="cancel-button"' not in client_viewer_a.get(reverse("messaging:detail", args=[message.pk])).content.decode()
     )
 
 

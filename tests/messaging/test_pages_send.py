@@ -152,9 +152,7 @@ def test_send_scheduled_is_philippine_time(client_dev_a, funded_a, chain):
     from django.utils import timezone
 
     when = timezone.localtime(timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    client_dev_a.post(
-        reverse("messaging:send"), {"recipients": "09171234567", "body": "Later", "send_at": when}
-    )
+    client_dev_a.post(reverse("messaging:send"), {"recipients": "09171234567", "body": "Later", "send_at": when})
     message = Message.objects.get()
     assert timezone.localtime(message.send_at).strftime("%Y-%m-%dT%H:%M") == when
     assert message.status == MessageStatus.QUEUED
@@ -209,9 +207,7 @@ def test_empty_body_is_a_field_error(client_dev_a, funded_a, chain):
 
 
 def test_send_uses_the_active_organization_only(client_owner_b, funded_a, chain):
-    credits_adjust(
-        organization=client_owner_b_org(client_owner_b), actor=None, amount=Decimal("10"), reason="t"
-    )
+    credits_adjust(organization=client_owner_b_org(client_owner_b), actor=None, amount=Decimal("10"), reason="t")
     client_owner_b.post(reverse("messaging:send"), {"recipients": "09171234567", "body": "Hi"})
     assert not Message.objects.filter(organization=funded_a).exists()
     assert Message.objects.count() == 1

@@ -319,8 +319,6 @@ def test_bulk_answer_with_wrong_id_count_is_not_retryable(adapter, monkeypatch):
             return {"status": 200, "message": "queued", "message_ids": "iSms-only-one"}
 
     monkeypatch.setattr(adapter.session, "request", lambda *args, **kwargs: Answer())
-    results = adapter.send_bulk(
-        items=[OutboundSMS("+639171234567", "x", "a"), OutboundSMS("+639181234567", "x", "b")]
-    )
+    results = adapter.send_bulk(items=[OutboundSMS("+639171234567", "x", "a"), OutboundSMS("+639181234567", "x", "b")])
     assert all(type(result) is ProviderError and not result.retryable for result in results)
     assert results[0].code == "provider_ambiguous_response"

@@ -169,8 +169,7 @@ def test_status_polling_sees_sent(adapter):
     result = adapter.send(recipient="+639171234567", body="x", reference="1")
     report = wait_until(
         lambda: (
-            (r := adapter.fetch_status(provider_message_id=result.provider_message_id)).state
-            != DeliveryState.ACCEPTED
+            (r := adapter.fetch_status(provider_message_id=result.provider_message_id)).state != DeliveryState.ACCEPTED
             and r
         )
     )
@@ -194,9 +193,7 @@ def test_status_of_unknown_message_is_rejected(adapter):
 
 def test_delivery_callback_round_trip(adapter, provider_simulator, receipt_sink):
     provider_simulator.configure("semaphore", callback_url=receipt_sink.url)
-    results = adapter.send_bulk(
-        items=[OutboundSMS("+639171234567", "x", "a"), OutboundSMS("+639181234567", "x", "b")]
-    )
+    results = adapter.send_bulk(items=[OutboundSMS("+639171234567", "x", "a"), OutboundSMS("+639181234567", "x", "b")])
     receipts = receipt_sink.wait_for(2)
     reports = [
         report

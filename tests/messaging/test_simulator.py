@@ -31,9 +31,7 @@ def test_health_and_unknown_routes(provider_simulator):
 
 def test_config_over_http_changes_behaviour(provider_simulator):
     base = provider_simulator.base_url
-    answer = requests.post(
-        f"{base}/_sim/config", json={"iprog": {"quota": 1}, "all": {"latency_ms": 5}}, timeout=5
-    )
+    answer = requests.post(f"{base}/_sim/config", json={"iprog": {"quota": 1}, "all": {"latency_ms": 5}}, timeout=5)
     assert answer.status_code == 200
     assert answer.json()["iprog"]["quota"] == 1
     assert answer.json()["semaphore"]["latency_ms"] == 5

@@ -28,9 +28,7 @@ def private_root(settings, tmp_path):
     return settings.PRIVATE_STORAGE_ROOT
 
 
-def make_message(
-    organization, recipient: str, body: str = "Your order has shipped", *, created_by=None, **extra
-):
+def make_message(organization, recipient: str, body: str = "Your order has shipped", *, created_by=None, **extra):
     defaults = {
         "network": "smart",
         "sender_name": "ALPHA",

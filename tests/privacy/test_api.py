@@ -43,8 +43,7 @@ def test_bad_input_is_a_clear_error_and_nothing_is_stored(owner_a):
     response = client.post(LIST, {"kind": "object", "objections": ["astrology"]}, format="json")
     assert response.status_code == 400
     assert (
-        response.json()["error"]["code"] == "invalid_objections"
-        and "astrology" in response.json()["error"]["message"]
+        response.json()["error"]["code"] == "invalid_objections" and "astrology" in response.json()["error"]["message"]
     )
     assert not DataSubjectRequest.objects.exists()
 
@@ -73,9 +72,7 @@ def test_api_keys_and_anonymous_callers_are_refused(api_client_a, owner_a):
 def test_list_query_count_is_constant(owner_a, django_assert_max_num_queries):
     client = session_client(owner_a)
     for kind in ("access", "delete", "update"):
-        payload = (
-            {"kind": kind, "requested_changes": {"full_name": "X"}} if kind == "update" else {"kind": kind}
-        )
+        payload = {"kind": kind, "requested_changes": {"full_name": "X"}} if kind == "update" else {"kind": kind}
         client.post(LIST, payload, format="json")
     with django_assert_max_num_queries(6):
         response = client.get(LIST)

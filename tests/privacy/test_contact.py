@@ -31,9 +31,7 @@ def test_inquiry_due_date_skips_weekend_and_holidays_from_the_table(staff):
         message="Hello",
         received_at=datetime(2026, 11, 27, 16, 30, tzinfo=PH_TZ),  # Friday afternoon
     )
-    assert inquiry.due_at == datetime(
-        2026, 12, 2, 16, 30, tzinfo=PH_TZ
-    )  # Tue and Wed count; Mon is a holiday
+    assert inquiry.due_at == datetime(2026, 12, 2, 16, 30, tzinfo=PH_TZ)  # Tue and Wed count; Mon is a holiday
 
 
 def test_contact_form_acknowledges_and_routes_privacy_questions_to_the_officer(
@@ -58,15 +56,11 @@ def test_contact_form_acknowledges_and_routes_privacy_questions_to_the_officer(
         InquiryStatus.OPEN,
     )
     assert {tuple(m.to) for m in mail.outbox} == {("pedro@example.com",), ("dpo@operator.example",)}
-    assert (
-        "48 hours during business days" in next(m for m in mail.outbox if m.to == ["pedro@example.com"]).body
-    )
+    assert "48 hours during business days" in next(m for m in mail.outbox if m.to == ["pedro@example.com"]).body
 
 
 def test_bad_or_bot_input_is_refused_and_nothing_is_stored(client, staff):
-    response = client.post(
-        reverse("privacy:contact"), {"full_name": "X", "email": "not-an-email", "subject": "s"}
-    )
+    response = client.post(reverse("privacy:contact"), {"full_name": "X", "email": "not-an-email", "subject": "s"})
     assert response.status_code == 200 and not ContactInquiry.objects.exists()
     bot = client.post(
         reverse("privacy:contact"),
@@ -85,9 +79,7 @@ def test_bad_or_bot_input_is_refused_and_nothing_is_stored(client, staff):
 
 
 def test_answer_is_emailed_once_and_leaves_the_board(client, staff, django_capture_on_commit_callbacks):
-    inquiry = services.inquiry_submit(
-        full_name="Ana", email="ana@example.com", subject="Invoice", message="Hi"
-    )
+    inquiry = services.inquiry_submit(full_name="Ana", email="ana@example.com", subject="Invoice", message="Hi")
     client.force_login(staff)
     board = client.get(reverse("privacy:staff_board")).content.decode()
     assert "Invoice" in board
@@ -100,9 +92,7 @@ def test_answer_is_emailed_once_and_leaves_the_board(client, staff, django_captu
 
 
 def test_overdue_inquiry_is_coloured_on_the_board(client, staff):
-    inquiry = services.inquiry_submit(
-        full_name="Ana", email="ana@example.com", subject="Late one", message="Hi"
-    )
+    inquiry = services.inquiry_submit(full_name="Ana", email="ana@example.com", subject="Late one", message="Hi")
     ContactInquiry.objects.filter(pk=inquiry.pk).update(due_at=inquiry.due_at - timedelta(days=5))
     client.force_login(staff)
     board = client.get(reverse("privacy:staff_board")).content.decode()

@@ -82,9 +82,7 @@ def traces(*needles: str) -> list[str]:
         text_fields = [
             f
             for f in model._meta.concrete_fields
-            if isinstance(
-                f, models.CharField | models.TextField | models.JSONField | models.GenericIPAddressField
-            )
+            if isinstance(f, models.CharField | models.TextField | models.JSONField | models.GenericIPAddressField)
         ]
         if not text_fields:
             continue
@@ -127,9 +125,7 @@ def alice(org_a, org_b, owner_a, developer_a, provider, django_capture_on_commit
     owner_a.phone_number = ALICE_PHONE
     owner_a.save()
     populate_person(owner_a, org_a, org_b)
-    LoginRecord.objects.create(
-        user=None, email_attempted=owner_a.email.upper(), succeeded=False, ip_address="10.0.0.1"
-    )
+    LoginRecord.objects.create(user=None, email_attempted=owner_a.email.upper(), succeeded=False, ip_address="10.0.0.1")
     Invitation.objects.create(
         organization=org_b,
         email=owner_a.email,
@@ -137,9 +133,7 @@ def alice(org_a, org_b, owner_a, developer_a, provider, django_capture_on_commit
         expires_at=timezone.now() + timedelta(days=7),
     )
     credits_adjust(organization=org_a, actor=owner_a, amount=Decimal("50.00"), reason="goodwill")
-    payment_record(
-        organization=org_a, actor=None, method="gcash", amount_php=Decimal("500.00"), reference="GC-1"
-    )
+    payment_record(organization=org_a, actor=None, method="gcash", amount_php=Decimal("500.00"), reference="GC-1")
     APIKey.objects.create(
         organization=org_a, name="Alice's key", prefix="sk_live_alice", key_hash="k" * 64, created_by=owner_a
     )
@@ -181,9 +175,7 @@ def test_erasure_leaves_no_trace_and_billing_still_balances(
     ledger_before = list(LedgerEntry.objects.order_by("id").values_list("id", "amount", "balance_after"))
     org_b_messages = Message.objects.filter(organization=org_b).count()
     colleague_login = make_login(developer_a)
-    request = make_request(
-        kind=RequestKind.DELETE, user=alice, full_name="Alice Santos", phone_number=ALICE_PHONE
-    )
+    request = make_request(kind=RequestKind.DELETE, user=alice, full_name="Alice Santos", phone_number=ALICE_PHONE)
 
     job = erasure_mark(request=request)
     assert job.status == ErasureStatus.SCHEDULED
@@ -217,9 +209,7 @@ def test_erasure_leaves_no_trace_and_billing_still_balances(
     assert LoginRecord.objects.filter(pk=colleague_login.pk).exists()  # nobody else's data touched
 
     # Billing: every entry kept with its amount; the chain and the balances still agree.
-    assert (
-        list(LedgerEntry.objects.order_by("id").values_list("id", "amount", "balance_after")) == ledger_before
-    )
+    assert list(LedgerEntry.objects.order_by("id").values_list("id", "amount", "balance_after")) == ledger_before
     assert not LedgerEntry.objects.filter(actor=alice.pk).exists()
     assert Receipt.objects.filter(organization=org_a).exists()
     assert billing_audit_differences() == []
@@ -309,9 +299,7 @@ def test_a_failing_area_is_retried_with_backoff_shown_and_staff_alerted(
     assert traces(*_phone_needles(ALICE_PHONE)) == []
 
 
-def test_a_legal_hold_stops_the_erasure_until_released(
-    alice, org_a, org_b, django_capture_on_commit_callbacks
-):
+def test_a_legal_hold_stops_the_erasure_until_released(alice, org_a, org_b, django_capture_on_commit_callbacks):
     email = alice.email
     hold = legal_hold_place(reason="Subpoena 2026-114 (Makati RTC)", actor=None, email=email)
     assert email not in hold.subject_hash

@@ -30,9 +30,7 @@ def test_admin_lists_open(admin_client, owner_a, model):
     retention_rules_ensure()
     response = admin_client.get(f"/admin/privacy/{model}/")
     assert response.status_code == 200
-    assert (
-        ALICE_PHONE.encode() not in response.content and b"owner@alpha.example</td>" not in response.content
-    )
+    assert ALICE_PHONE.encode() not in response.content and b"owner@alpha.example</td>" not in response.content
 
 
 def test_staff_place_a_hold_by_email_and_only_the_hash_is_stored(admin_client, admin_user):

@@ -148,9 +148,7 @@ def test_the_file_is_encrypted_at_rest_and_decrypts(django_capture_on_commit_cal
     )
     stored = export_path(export).read_bytes()
     assert stored.startswith(MAGIC)
-    assert (
-        owner_a.email.encode() not in stored and b"203.0.113.7" not in stored and b"PK\x03\x04" not in stored
-    )
+    assert owner_a.email.encode() not in stored and b"203.0.113.7" not in stored and b"PK\x03\x04" not in stored
     plain = b"".join(decrypt_stream(export_path(export)))
     assert plain.startswith(b"PK") and owner_a.email in unzip(plain)["personal_information.json"].decode()
     assert str(export_path(export)).startswith(str(private_root_path(export)))
@@ -209,12 +207,8 @@ def test_the_link_needs_the_owner_or_the_token_expires_after_7_days_and_logs_dow
         export_download(export_id=export.pk + 999, token_or_user=token, ip=None)
 
 
-def test_the_owner_sees_their_exports(
-    django_capture_on_commit_callbacks, client, org_a, owner_a, developer_a
-):
-    mine = _build(
-        django_capture_on_commit_callbacks, subject_kind=SubjectKind.USER, user=owner_a, email=owner_a.email
-    )
+def test_the_owner_sees_their_exports(django_capture_on_commit_callbacks, client, org_a, owner_a, developer_a):
+    mine = _build(django_capture_on_commit_callbacks, subject_kind=SubjectKind.USER, user=owner_a, email=owner_a.email)
     _build(
         django_capture_on_commit_callbacks,
         subject_kind=SubjectKind.USER,
@@ -228,9 +222,7 @@ def test_the_owner_sees_their_exports(
     assert f"/privacy/data/exports/{mine.pk}/download/".encode() in response.content
 
 
-def test_a_large_export_streams_in_bounded_memory(
-    django_capture_on_commit_callbacks, settings, org_a, owner_a
-):
+def test_a_large_export_streams_in_bounded_memory(django_capture_on_commit_callbacks, settings, org_a, owner_a):
     from messaging.models import Message
 
     settings.PRIVACY_EXPORT_CHUNK_SIZE = 200
@@ -295,9 +287,7 @@ def test_a_failed_build_is_recorded_and_reported(django_capture_on_commit_callba
     assert FulfilmentStep.objects.get(request=request, step="export").status == "succeeded"
 
 
-def test_membership_of_other_people_is_not_exported(
-    django_capture_on_commit_callbacks, org_a, owner_a, admin_a
-):
+def test_membership_of_other_people_is_not_exported(django_capture_on_commit_callbacks, org_a, owner_a, admin_a):
     export = _build(
         django_capture_on_commit_callbacks, subject_kind=SubjectKind.USER, user=owner_a, email=owner_a.email
     )

@@ -96,9 +96,7 @@ def test_objection_apply_explains_what_is_missing():
     no_phone = make_request(kind=RequestKind.OBJECT, email="someone@example.ph", objections=["sms"])
     with pytest.raises(Conflict, match="phone number"):
         objection_apply(request=no_phone)
-    no_account = make_request(
-        kind=RequestKind.OBJECT, email="someone@example.ph", objections=["marketing_email"]
-    )
+    no_account = make_request(kind=RequestKind.OBJECT, email="someone@example.ph", objections=["marketing_email"])
     with pytest.raises(Conflict, match="account"):
         objection_apply(request=no_account)
 
@@ -122,9 +120,7 @@ def test_usage_analytics_leaves_out_people_who_objected(org_a, developer_a, view
 def test_staff_usage_analytics_page_counts_only_consenting_users(client, org_a, developer_a, viewer_a):
     from django.contrib.auth import get_user_model
 
-    staff = get_user_model().objects.create_user(
-        email="staff@portal.example", password="x" * 12, is_staff=True
-    )
+    staff = get_user_model().objects.create_user(email="staff@portal.example", password="x" * 12, is_staff=True)
     processing_objection_add(user=viewer_a, processing=ProcessingKind.USAGE_ANALYTICS)
     make_message(org_a, BOB_PHONE, "hello", created_by=viewer_a)
     make_message(org_a, BOB_PHONE, "hello", created_by=developer_a)
@@ -133,9 +129,7 @@ def test_staff_usage_analytics_page_counts_only_consenting_users(client, org_a, 
     assert response.status_code == 200
     assert response.context["summary"]["messages_sent_by_users"] == 1
     client.force_login(developer_a)
-    assert (
-        client.get("/privacy/data/staff/usage-analytics/").status_code == 302
-    )  # not staff: to the admin login
+    assert client.get("/privacy/data/staff/usage-analytics/").status_code == 302  # not staff: to the admin login
 
 
 @pytest.fixture

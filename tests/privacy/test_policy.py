@@ -85,10 +85,7 @@ def test_seed_loads_the_operators_policy_as_version_1_once(seeded):
 def test_public_policy_page_shows_the_current_version_and_lists_earlier_ones(client, seeded, staff):
     page = client.get(reverse("privacy:policy")).content.decode()
     assert "Last Updated: November 30, 2025" in page
-    assert (
-        "<h3>6. Your Rights</h3>" in page
-        and "<li>To send SMS messages as requested through our API</li>" in page
-    )
+    assert "<h3>6. Your Rights</h3>" in page and "<li>To send SMS messages as requested through our API</li>" in page
     assert 'href="mailto:iprog.tech@gmail.com"' in page
     services.policy_publish(policy_version=draft(2, material=False), actor=staff)
     page = client.get(reverse("privacy:policy")).content.decode()
@@ -106,9 +103,7 @@ def test_drafts_are_not_public(client, seeded):
 
 
 def test_markdown_escapes_html_first():
-    html = render_policy_markdown(
-        "## Hi <b>there</b>\n\n<script>alert(1)</script> **bold** [x](javascript:alert(1))"
-    )
+    html = render_policy_markdown("## Hi <b>there</b>\n\n<script>alert(1)</script> **bold** [x](javascript:alert(1))")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<h3>Hi &lt;b&gt;there&lt;/b&gt;</h3>" in html and "<strong>bold</strong>" in html
     assert 'href="javascript' not in html
@@ -194,9 +189,7 @@ def test_people_who_joined_after_the_change_see_no_banner(seeded, staff, owner_a
     assert policy_banner(_request_for(newcomer))["privacy_policy_pending"]() is None
 
 
-def test_banner_context_costs_no_query_until_used_and_one_query_once(
-    seeded, owner_a, django_assert_num_queries
-):
+def test_banner_context_costs_no_query_until_used_and_one_query_once(seeded, owner_a, django_assert_num_queries):
     with django_assert_num_queries(0):
         context = policy_banner(_request_for(owner_a))
     with django_assert_num_queries(1):

@@ -62,9 +62,7 @@ def rules(settings):
     settings.PRIVACY_RETENTION_BATCH_SIZE = 2  # several batches even with a handful of rows
 
 
-def test_each_category_is_purged_exactly_past_its_rule(
-    rules, org_a, owner_a, django_capture_on_commit_callbacks
-):
+def test_each_category_is_purged_exactly_past_its_rule(rules, org_a, owner_a, django_capture_on_commit_callbacks):
     old_body = aged(make_message(org_a, ALICE_PHONE, "old text"), 90.01)
     fresh_body = aged(make_message(org_a, ALICE_PHONE, "recent text"), 89.99)
     queued_old = aged(make_message(org_a, ALICE_PHONE, "scheduled", status=MessageStatus.QUEUED), 120)
@@ -146,9 +144,7 @@ def test_legal_holds_keep_data_past_its_rule(rules, org_a, org_b, owner_a, admin
 def test_staff_rules_override_defaults_and_are_public(rules, org_a):
     assert retention_rules_ensure() == len(RetentionCategory.values)
     assert retention_rules_ensure() == 0
-    RetentionRule.objects.filter(category="message_bodies").update(
-        keep_days=7, public_description="One week."
-    )
+    RetentionRule.objects.filter(category="message_bodies").update(keep_days=7, public_description="One week.")
     RetentionRule.objects.filter(category="login_records").update(enabled=False)
     message = aged(make_message(org_a, BOB_PHONE, "eight days"), 8)
     results = {r.category: r for r in retention_run(now=NOW)}
@@ -157,9 +153,7 @@ def test_staff_rules_override_defaults_and_are_public(rules, org_a):
 
     public = {rule.category: rule for rule in retention_rules_public()}
     assert public["message_bodies"].keep_days == 7 and public["api_request_logs"].keep_days == 90
-    html = render_to_string(
-        "privacy/data/_retention_table.html", {"retention_rules": retention_rules_public()}
-    )
+    html = render_to_string("privacy/data/_retention_table.html", {"retention_rules": retention_rules_public()})
     assert (
         "Message bodies" in html
         and "7 days" in html
@@ -184,9 +178,7 @@ def test_defaults_are_used_without_rows(rules):
     }
 
 
-def test_billing_of_a_closed_organization_goes_after_the_tax_period_and_the_ledger_still_balances(
-    rules, org_a, org_b
-):
+def test_billing_of_a_closed_organization_goes_after_the_tax_period_and_the_ledger_still_balances(rules, org_a, org_b):
     from decimal import Decimal
 
     from accounts.billing.models import CreditAccount, LedgerEntry, Payment, Receipt

@@ -20,6 +20,4 @@ class Command(BaseCommand):
             self.stderr.write(f"DIFFERENCE {difference}")
         if differences:
             raise CommandError(f"billing audit failed: {len(differences)} difference(s)")
-        self.stdout.write(
-            self.style.SUCCESS("billing audit passed: every balance equals the sum of its ledger")
-        )
+        self.stdout.write(self.style.SUCCESS("billing audit passed: every balance equals the sum of its ledger"))

@@ -41,7 +41,5 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message)
         self.stdout.write(
-            self.style.SUCCESS(
-                f"{org.slug}: {entry.amount:+} credits ({reason}); balance now {entry.balance_after}"
-            )
+            self.style.SUCCESS(f"{org.slug}: {entry.amount:+} credits ({reason}); balance now {entry.balance_after}")
         )

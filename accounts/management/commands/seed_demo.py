@@ -47,7 +47,7 @@ class Command(BaseCommand):
             if not staff.is_staff:
                 staff.is_staff = staff.is_superuser = True
                 staff.save(update_fields=["is_staff", "is_superuser"])
-            seed_other_apps(demo=organizations["demo"])
+            seed_other_apps(demo=organizations["demo"], other=organizations["other"])
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"  Sign in at {settings.SITE_URL}/accounts/login/")
@@ -71,9 +71,14 @@ class Command(BaseCommand):
         return organization
 
 
-def seed_other_apps(*, demo: Organization) -> None:
+def seed_other_apps(*, demo: Organization, other: Organization) -> None:
     from accounts.billing.services import credits_grant_demo
     from messaging.services import provider_seed_demo_chain
+    from privacy.services import privacy_operator_organization, privacy_seed_policy
 
     credits_grant_demo(organization=demo, amount=Decimal("1000"))
+    credits_grant_demo(organization=other, amount=Decimal("200"))
     provider_seed_demo_chain(simulator_url=settings.PROVIDER_SIMULATOR_URL)
+    privacy_seed_policy()
+    # The operator's organization pays for the one-time codes that verify privacy requests by SMS.
+    credits_grant_demo(organization=privacy_operator_organization(), amount=Decimal("500"))

@@ -26,19 +26,13 @@ class Command(BaseCommand):
     help = "Run the SMS provider simulator (IPROG and Semaphore APIs) on a loopback address."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--host", default="127.0.0.1", help="Loopback address to bind (default 127.0.0.1)."
-        )
-        parser.add_argument(
-            "--port", type=int, default=None, help="Port (default: PROVIDER_SIMULATOR_URL's)."
-        )
+        parser.add_argument("--host", default="127.0.0.1", help="Loopback address to bind (default 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=None, help="Port (default: PROVIDER_SIMULATOR_URL's).")
         parser.add_argument("--iprog-quota", type=int, default=None, help="IPROG messages per month.")
         parser.add_argument("--semaphore-quota", type=int, default=None, help="Semaphore credits.")
         parser.add_argument("--error-rate", type=float, default=0.0, help="Share of sends failing (0..1).")
         parser.add_argument("--latency-ms", type=int, default=0, help="Delay before every answer.")
-        parser.add_argument(
-            "--callback-url", default="", help="Where both APIs POST delivery receipts (empty: none)."
-        )
+        parser.add_argument("--callback-url", default="", help="Where both APIs POST delivery receipts (empty: none).")
         parser.add_argument("--seed", type=int, default=None, help="Random seed for repeatable failures.")
 
     def handle(self, *args, **options):

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         simulator_port = settings.PROVIDER_SIMULATOR_URL.rsplit(":", 1)[-1].strip("/")
         commands = {
             "web": [*manage, "runserver", addr, "--noreload"],
-            "worker": [*manage, "db_worker", "--interval", "0.2"] if "django_tasks_db" in settings.TASKS["default"]["BACKEND"]
+            "worker": [*manage, "db_worker", "--interval", "0.2"]
+            if "django_tasks_db" in settings.TASKS["default"]["BACKEND"]
             else [*manage, "rqworker", "default"],
             "scheduler": [*manage, "run_scheduler"],
         }

@@ -8,9 +8,7 @@ from privacy.erasure import erasures_replay
 
 
 class Command(BaseCommand):
-    help = (
-        "Re-apply every erasure in the erasure ledger (after restoring a backup). Idempotent; prints counts."
-    )
+    help = "Re-apply every erasure in the erasure ledger (after restoring a backup). Idempotent; prints counts."
 
     def handle(self, *args, **options):
         entries = ErasureLedgerEntry.objects.count()

@@ -10,9 +10,7 @@ class Command(BaseCommand):
     help = "Delete or pseudonymise data past its retention rule. --dry-run only counts."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--dry-run", action="store_true", help="Count what would be purged; change nothing"
-        )
+        parser.add_argument("--dry-run", action="store_true", help="Count what would be purged; change nothing")
         parser.add_argument(
             "--category",
             action="append",
