@@ -1,6 +1,6 @@
 """What messaging contributes to the dashboard home: summary panels and a 14-day chart.
 
-The lead's dashboard context calls `dashboard_panels` / `dashboard_chart` and includes
+portal/dashboard.py calls `dashboard_panels` / `dashboard_chart` and includes
 `messaging/_dashboard_chart.html` with the chart dict in the context as `messaging_chart`.
 """
 

@@ -1,4 +1,4 @@
-"""Admin for privacy requests, policy versions, holidays and contact inquiries (privacy-requests helper).
+"""Admin for privacy requests, policy versions, holidays and contact inquiries.
 
 The workflow fields of a request are read-only here: every change goes through an admin action that calls a
 service, so it is checked, audited (RequestEvent) and told to the requester. Actions that need words

@@ -1,4 +1,4 @@
-"""Periodic jobs of the data side, merged into privacy/periodic.py's SCHEDULE (read by the lead's
+"""Periodic jobs of the data side, merged into privacy/periodic.py's SCHEDULE (read by
 run_scheduler)."""
 
 SCHEDULE = [

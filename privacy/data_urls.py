@@ -1,4 +1,4 @@
-"""URLs of the data side; the lead includes them: path("privacy/data/", include("privacy.data_urls"))."""
+"""URLs of the data side (exports, usage analytics), routed under /privacy/data/ by portal/urls.py."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""Writes for privacy requests, policy versions and contact inquiries (privacy-requests helper).
+"""Writes for privacy requests, policy versions and contact inquiries.
 
 Every state change of a data subject request goes through `_transition`, which checks the workflow, keeps the
 SLA inputs (pauses) and the derived due date right, and writes a `RequestEvent`. Every e-mail about a request

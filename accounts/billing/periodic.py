@@ -1,4 +1,4 @@
-"""Periodic billing jobs. accounts/periodic.py (the lead's) re-exports this SCHEDULE for the scheduler."""
+"""Periodic billing jobs. accounts/periodic.py re-exports this SCHEDULE for the scheduler."""
 
 SCHEDULE = [
     (

@@ -241,7 +241,6 @@ BILLING_RECEIPT_ISSUER = {
 }
 
 # === messaging settings ===
-# (messaging helper adds its settings here)
 # Provider adapters the portal knows (dotted paths); a Provider row names one by its `code`.
 SMS_PROVIDER_ADAPTERS = env.list(
     "SMS_PROVIDER_ADAPTERS",
@@ -310,4 +309,3 @@ PRIVACY_RETENTION_DEFAULTS = {
     "closed_org_billing": -(-PRIVACY_BILLING_RETENTION_YEARS * 36525 // 100),
 }
 # privacy-data end
-# (privacy helper adds its settings here)

@@ -67,7 +67,6 @@ from tests.privacy.data_helpers import (
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.usefixtures("private_root"),
-    pytest.mark.urls("tests.privacy.data_test_urls"),
 ]
 
 LATER = timedelta(hours=25)

@@ -35,7 +35,6 @@ from tests.privacy.data_helpers import (
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.urls("tests.privacy.data_test_urls"),
     pytest.mark.usefixtures("private_root"),
 ]
 

@@ -116,7 +116,6 @@ def test_usage_analytics_leaves_out_people_who_objected(org_a, developer_a, view
     assert (before["api_requests_by_users"], after["api_requests_by_users"]) == (2, 1)
 
 
-@pytest.mark.urls("tests.privacy.data_test_urls")
 def test_staff_usage_analytics_page_counts_only_consenting_users(client, org_a, developer_a, viewer_a):
     from django.contrib.auth import get_user_model
 

@@ -19,19 +19,6 @@ from privacy.policy_markdown import render_policy_markdown
 pytestmark = pytest.mark.django_db
 
 
-def notice_kind_supported() -> bool:
-    from messaging.models import NoticeKind
-
-    return "privacy_policy" in NoticeKind.values
-
-
-needs_policy_notice = pytest.mark.skipif(
-    not notice_kind_supported(),
-    reason='messaging.NoticeKind has no "privacy_policy" yet '
-    '(contract: notice_publish(kind="privacy_policy")) — the engine helper adds it',
-)
-
-
 @pytest.fixture
 def staff():
     return User.objects.create_user(email="dpo@operator.example", password="x" * 12, is_staff=True)
@@ -109,7 +96,6 @@ def test_markdown_escapes_html_first():
     assert 'href="javascript' not in html
 
 
-@needs_policy_notice
 def test_material_change_emails_everyone_in_batches_and_posts_an_api_notice(
     settings, seeded, staff, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -159,7 +145,6 @@ def _request_for(user):
     return request
 
 
-@needs_policy_notice
 def test_banner_shows_until_the_user_acknowledges(seeded, staff, owner_a, client_owner_a, banner_in_context):
     User.objects.filter(pk=owner_a.pk).update(date_joined=timezone.now() - timedelta(days=30))
     services.policy_publish(policy_version=draft(2, material=True), actor=staff)
@@ -179,7 +164,6 @@ def test_banner_shows_until_the_user_acknowledges(seeded, staff, owner_a, client
     assert PolicyAcknowledgement.objects.filter(user=owner_a).count() == 1
 
 
-@needs_policy_notice
 def test_people_who_joined_after_the_change_see_no_banner(seeded, staff, owner_a):
     User.objects.filter(pk=owner_a.pk).update(date_joined=timezone.now() - timedelta(days=30))
     services.policy_publish(policy_version=draft(2, material=True), actor=staff)

@@ -429,10 +429,8 @@ def test_fulfilment_update_refuses_unknown_status(owner_a, commit):
 
 
 def _wait_for_fulfilment():
-    try:
-        from privacy import fulfilment
-    except ImportError:
-        pytest.skip("privacy.fulfilment (privacy-data) is not there yet")
+    from privacy import fulfilment
+
     return fulfilment
 
 
