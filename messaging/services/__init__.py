@@ -32,6 +32,7 @@ from messaging.services.providers import (
     provider_callback_url,
     provider_circuit_reset,
     provider_seed_demo_chain,
+    provider_simulator_connect,
     provider_test_send,
 )
 from messaging.services.sending import RouteExplanation, message_cancel, message_send, route_explain
@@ -68,6 +69,7 @@ __all__ = [
     "provider_callback_url",
     "provider_circuit_reset",
     "provider_seed_demo_chain",
+    "provider_simulator_connect",
     "provider_test_send",
     "route_explain",
     "webhook_deliver",

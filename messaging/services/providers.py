@@ -150,14 +150,27 @@ def provider_seed_demo_chain(*, simulator_url: str) -> None:
     transaction.on_commit(lambda: _point_simulator_receipts_at_us(base_url, providers))
 
 
-def _point_simulator_receipts_at_us(simulator_url: str, providers: dict[str, Provider]) -> None:
-    """Best effort: tell a running simulator where to POST each API's delivery receipts."""
+def provider_simulator_connect(*, simulator_url: str) -> bool:
+    """Tell a running provider simulator where to POST each API's delivery receipts: the callback URL of the
+    enabled provider that uses that API on this simulator. Best effort; answers whether the simulator took it."""
+    base_url = simulator_url.rstrip("/")
+    providers = {}
+    for provider in Provider.objects.filter(enabled=True, base_url=base_url).order_by("priority", "id"):
+        providers.setdefault(provider.adapter, provider)
+    return _point_simulator_receipts_at_us(base_url, providers)
+
+
+def _point_simulator_receipts_at_us(simulator_url: str, providers: dict[str, Provider]) -> bool:
     config = {api: {"callback_url": provider_callback_url(p)} for api, p in providers.items()}
+    if not config:
+        return False
     try:
-        requests.post(f"{simulator_url}/_sim/config", json=config, timeout=2)
+        requests.post(f"{simulator_url}/_sim/config", json=config, timeout=2).raise_for_status()
     except requests.RequestException as error:
         logger.info(
             "provider simulator not reachable at %s (%s); configure its callback_url later",
             simulator_url,
             error,
         )
+        return False
+    return True

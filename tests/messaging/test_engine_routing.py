@@ -106,6 +106,21 @@ def test_seed_demo_chain_is_idempotent(db, provider_simulator, django_capture_on
     assert Provider.objects.count() == 2
 
 
+def test_a_restarted_simulator_is_pointed_back_at_our_callbacks(db, provider_simulator):
+    from messaging.services import provider_callback_url, provider_simulator_connect
+
+    provider_seed_demo_chain(simulator_url=provider_simulator.base_url)
+    provider_simulator.reset()  # what a restart does: the simulator forgets where receipts go
+    assert provider_simulator.settings()["iprog"]["callback_url"] == ""
+    assert provider_simulator_connect(simulator_url=provider_simulator.base_url) is True
+    configured = provider_simulator.settings()
+    assert configured["iprog"]["callback_url"] == provider_callback_url(Provider.objects.get(name="IPROGSMS"))
+    assert configured["semaphore"]["callback_url"] == provider_callback_url(
+        Provider.objects.get(name="iprogtech fallback")
+    )
+    assert provider_simulator_connect(simulator_url="http://127.0.0.1:9") is False  # no provider uses it
+
+
 @pytest.fixture
 def staff_client(client, db):
     from tests.conftest import make_user

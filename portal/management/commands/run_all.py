@@ -37,14 +37,14 @@ class Command(BaseCommand):
                 "run_provider_simulator",
                 "--port",
                 simulator_port,
-                "--callback-base",
-                f"http://{addr}",
             ]
         processes: dict[str, subprocess.Popen] = {}
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         for name, command in commands.items():
             processes[name] = subprocess.Popen(command, env=env)  # noqa: S603
             self.stdout.write(f"started {name} (pid {processes[name].pid})")
+        if "simulator" in processes:
+            self._connect_simulator()
         self.stdout.write(self.style.SUCCESS(f"Site: http://{addr}/  (Ctrl-C stops everything)"))
 
         stopping = False
@@ -75,3 +75,14 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     process.kill()
             self.stdout.write("stopped")
+
+    def _connect_simulator(self) -> None:
+        """The simulator keeps its settings in memory: once it listens, point its delivery receipts at us."""
+        from messaging.services import provider_simulator_connect
+
+        for _ in range(50):
+            if provider_simulator_connect(simulator_url=settings.PROVIDER_SIMULATOR_URL):
+                self.stdout.write("simulator: delivery receipts go to this site")
+                return
+            time.sleep(0.2)
+        self.stderr.write("simulator: not reachable; delivery statuses will come from polling instead")
