@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from accounts.billing.money import quantize_credits
 from messaging.models import Message
 
 
@@ -23,7 +25,8 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         "body": message.body,
         "encoding": message.encoding,
         "segments": message.segments,
-        "price": str(message.price),
+        # Credits with two decimals, as charged (prices are rounded per message) and as balances are shown.
+        "price": str(quantize_credits(Decimal(message.price))),
         "status": message.status,
         "provider": message.provider.name if message.provider_id else None,
         "network": message.network,

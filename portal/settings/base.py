@@ -216,7 +216,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Every task run logs RUNNING/SUCCESSFUL at INFO; periodic jobs would drown the log. Failures still show.
+        "django_tasks": {"level": env("TASKS_LOG_LEVEL", default="WARNING")},
+    },
 }
 
 # seed_demo's password for the demo accounts (printed by the command; only for first runs and demos).

@@ -6,9 +6,11 @@ noticed instead of leaving a site that accepts messages nobody sends.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -80,7 +82,13 @@ class Command(BaseCommand):
         """The simulator keeps its settings in memory: once it listens, point its delivery receipts at us."""
         from messaging.services import provider_simulator_connect
 
+        address = urlsplit(settings.PROVIDER_SIMULATOR_URL)
         for _ in range(50):
+            try:
+                socket.create_connection((address.hostname, address.port or 80), timeout=0.2).close()
+            except OSError:
+                time.sleep(0.2)
+                continue
             if provider_simulator_connect(simulator_url=settings.PROVIDER_SIMULATOR_URL):
                 self.stdout.write("simulator: delivery receipts go to this site")
                 return
