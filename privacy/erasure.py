@@ -473,7 +473,8 @@ def erasure_job_create(
         raise ApplicationError("Erasing an account holder needs their account.", code="no_account")
     if user is not None:
         email = email or user.email
-        phone_number = phone_number or user.phone_number
+        # Not the profile's phone number: anyone can type any number there, and the messages to a number belong
+        # to every tenant that sent them. The caller passes a number only once its holder proved it.
     subject = Subject.build(user_id=user.pk if user else None, email=email, phone=phone_number)
     if not (subject.user_id or subject.email or subject.phone):
         raise ApplicationError("Nothing identifies the person to erase.", code="no_identifier")

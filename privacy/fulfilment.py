@@ -20,6 +20,17 @@ from privacy.objections import processing_objection_add, suppression_add
 SMS_OBJECTION = "sms"  # privacy.services.SMS_OBJECTION: "stop sending SMS to my number"
 
 
+def proven_phone_number(request) -> str:
+    """The requester's mobile number, only once they proved it is theirs: a one-time code sent to it, or a
+    staff check. A number typed into a form or a profile proves nothing, and the messages sent to a number
+    belong to every tenant that sent them, so an unproven number never reaches export, erasure or objection."""
+    from privacy.models import VerificationMethod
+
+    if request.verification_method not in (VerificationMethod.SMS, VerificationMethod.STAFF):
+        return ""
+    return request.phone_number or (request.user.phone_number if request.user_id else "")
+
+
 def _subject_kind(request) -> str:
     return SubjectKind.USER if request.user_id else SubjectKind.RECIPIENT
 
@@ -31,8 +42,8 @@ def export_start(*, request, actor=None) -> DataExport:
         subject_kind=_subject_kind(request),
         user=user,
         email=request.email,
-        # Messages to the account holder's own number are theirs too.
-        phone_number=request.phone_number or (user.phone_number if user is not None else ""),
+        # Messages to the requester's number are theirs too, once the number is proven theirs.
+        phone_number=proven_phone_number(request),
         request_id=request.pk,
         actor=actor,
     )
@@ -47,7 +58,7 @@ def erasure_mark(*, request, actor=None) -> ErasureJob:
         # The account's own address is the one its data is filed under; the request's is used without an
         # account.
         email=user.email if user is not None else request.email,
-        phone_number=request.phone_number or (user.phone_number if user is not None else ""),
+        phone_number=proven_phone_number(request),
         request_id=request.pk,
         actor=actor,
     )
@@ -62,8 +73,14 @@ def objection_apply(*, request, actor=None) -> None:
         raise ApplicationError("The request names no processing to object to.", code="invalid_objections")
     for objection in objections:
         if objection == SMS_OBJECTION:
-            phone = request.phone_number or (request.user.phone_number if request.user_id else "")
+            phone = proven_phone_number(request)
             if not phone:
+                if request.phone_number or (request.user_id and request.user.phone_number):
+                    raise Conflict(
+                        "The requester has not proven the phone number is theirs: verify the request by SMS code, "
+                        "or record a staff check of the number, before stopping SMS to it.",
+                        code="phone_not_proven",
+                    )
                 raise Conflict(
                     "The objection to SMS needs the requester's phone number; ask for it first.",
                     code="no_phone",

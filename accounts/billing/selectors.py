@@ -87,8 +87,8 @@ def price_plan_for(*, organization: Organization, account: CreditAccount | None 
     return price_plan_default()
 
 
-def message_price(*, organization: Organization, segments: int) -> Decimal:
-    plan = price_plan_for(organization=organization)
+def message_price(*, organization: Organization, segments: int, account: CreditAccount | None = None) -> Decimal:
+    plan = price_plan_for(organization=organization, account=account)
     return message_price_for(segments=segments, price_per_segment=plan.price_per_segment)
 
 

@@ -52,15 +52,28 @@ DEMO_GRANT_REASON = "Demo credits"
 
 def _account_for_update(*, organization: Organization) -> CreditAccount:
     """The organization's CreditAccount, locked until the transaction ends (created at zero on first use)."""
-    account = CreditAccount.objects.select_for_update().filter(organization=organization).first()
+    # Only the account row is locked (`of`): the price plan comes along in the same query but stays unlocked.
+    locked = CreditAccount.objects.select_for_update(of=("self",)).select_related("price_plan")
+    account = locked.filter(organization=organization).order_by("pk").first()
     if account is None:
         try:
             with transaction.atomic():
                 CreditAccount.objects.create(organization=organization)
         except IntegrityError:  # created meanwhile by a concurrent transaction: lock that one
             pass
-        account = CreditAccount.objects.select_for_update().get(organization=organization)
+        account = locked.get(organization=organization)
     return account
+
+
+def credit_account_lock(*, organization: Organization) -> CreditAccount:
+    """Lock the organization's credit account until the current transaction ends, with its price plan loaded.
+
+    For a send that prices its messages before storing them: pass the account on to `message_charge`, which then
+    charges under the same lock instead of reading the account again.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("credit_account_lock() holds a row lock: call it inside transaction.atomic().")
+    return _account_for_update(organization=organization)
 
 
 def _low_balance_check(*, account: CreditAccount) -> None:
@@ -133,7 +146,10 @@ def _validated_items(message_ids_and_segments: Iterable[tuple[int, int]]) -> lis
 
 @transaction.atomic
 def message_charge(
-    *, organization: Organization, message_ids_and_segments: list[tuple[int, int]]
+    *,
+    organization: Organization,
+    message_ids_and_segments: list[tuple[int, int]],
+    account: CreditAccount | None = None,
 ) -> dict[int, Decimal]:
     """Charge every message (id, segments) in one locked step; returns each message's price.
 
@@ -144,7 +160,10 @@ def message_charge(
     items = _validated_items(message_ids_and_segments)
     if not items:
         return {}
-    account = _account_for_update(organization=organization)
+    if account is None:
+        account = _account_for_update(organization=organization)
+    elif account.organization_id != organization.id:
+        raise ValueError("message_charge() was given another organization's credit account.")
     plan = price_plan_for(organization=organization, account=account)
     prices = {
         message_id: message_price_for(segments=segments, price_per_segment=plan.price_per_segment)

@@ -81,7 +81,8 @@ def _validate_body(body: str):
 
 
 def _enabled_chain() -> list[Provider]:
-    return list(Provider.objects.filter(enabled=True).order_by("priority", "id"))
+    # Only what accepting a message needs: the routes' sender names (credentials stay encrypted and unread).
+    return list(Provider.objects.filter(enabled=True).order_by("priority", "id").only("id", "sender_name"))
 
 
 def _validate_sender_name(sender_name: str | None, chain: list[Provider]) -> str:
@@ -146,7 +147,9 @@ def message_send(
 
     opted_out = suppressed_numbers(phone_numbers=set(numbers))
     default_sender = chain[0].sender_name
-    unit_price = billing_selectors.message_price(organization=organization, segments=info.segments)
+    # Locked before the rows are priced, so the price and the charge come from one read of the account.
+    account = billing_services.credit_account_lock(organization=organization)
+    unit_price = billing_selectors.message_price(organization=organization, segments=info.segments, account=account)
     messages = []
     for number in numbers:
         message = Message(
@@ -183,7 +186,9 @@ def message_send(
     to_charge = [m for m in messages if m.status == MessageStatus.QUEUED]
     if to_charge:
         prices = billing_services.message_charge(
-            organization=organization, message_ids_and_segments=[(m.pk, m.segments) for m in to_charge]
+            organization=organization,
+            message_ids_and_segments=[(m.pk, m.segments) for m in to_charge],
+            account=account,
         )
         repriced = [m for m in to_charge if prices.get(m.pk, m.price) != m.price]
         for message in repriced:

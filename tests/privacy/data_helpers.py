@@ -81,7 +81,7 @@ def make_request(*, kind=RequestKind.ACCESS, user=None, email="", phone_number="
         email=email or (user.email if user else ""),
         phone_number=phone_number,
         objections=objections or [],
-        verification_method="account" if user else "email",
+        verification_method=extra.pop("verification_method", "account" if user else "email"),
         verified_at=now,
         status_token_hash=secrets.token_hex(32),
         first_response_due_at=now + timedelta(days=15),

@@ -174,7 +174,13 @@ def test_erasure_leaves_no_trace_and_billing_still_balances(
     ledger_before = list(LedgerEntry.objects.order_by("id").values_list("id", "amount", "balance_after"))
     org_b_messages = Message.objects.filter(organization=org_b).count()
     colleague_login = make_login(developer_a)
-    request = make_request(kind=RequestKind.DELETE, user=alice, full_name="Alice Santos", phone_number=ALICE_PHONE)
+    request = make_request(
+        kind=RequestKind.DELETE,
+        user=alice,
+        full_name="Alice Santos",
+        phone_number=ALICE_PHONE,
+        verification_method="sms",  # her number is proven: messages to it are hers too
+    )
 
     job = erasure_mark(request=request)
     assert job.status == ErasureStatus.SCHEDULED
@@ -227,6 +233,22 @@ def test_erasure_leaves_no_trace_and_billing_still_balances(
     assert completion and completion[0].to == [email]  # told before the address was erased
 
 
+def test_an_unproven_profile_number_erases_nobody_elses_messages(alice, org_b, django_capture_on_commit_callbacks):
+    # Alice's profile says RECIPIENT_PHONE (anyone can type any number there); her request was verified by her
+    # session only, so Bravo's messages to that number are not hers to erase.
+    User.objects.filter(pk=alice.pk).update(phone_number=RECIPIENT_PHONE)
+    alice.refresh_from_db()
+    kept = make_message(org_b, RECIPIENT_PHONE, "Bravo: for the real holder of the number")
+    job = erasure_mark(request=make_request(kind=RequestKind.DELETE, user=alice, phone_number=RECIPIENT_PHONE))
+    assert job.phone_number == ""
+    _run_all(timezone.now() + LATER, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert job.status == ErasureStatus.DONE
+    kept.refresh_from_db()
+    assert kept.body == "Bravo: for the real holder of the number" and kept.recipient == RECIPIENT_PHONE
+    assert User.objects.get(pk=alice.pk).phone_number == ""  # her own profile is erased
+
+
 def test_a_recipient_is_erased_in_every_organization(org_a, org_b, django_capture_on_commit_callbacks):
     make_message(org_a, RECIPIENT_PHONE, "Alpha: parcel for Juan dela Cruz")
     make_message(org_b, "09175550101", "Bravo: appointment")
@@ -249,7 +271,7 @@ def test_a_failing_area_is_retried_with_backoff_shown_and_staff_alerted(
     alice, admin_client, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     settings.PRIVACY_ERASURE_MAX_ATTEMPTS = 2
-    request = make_request(kind=RequestKind.DELETE, user=alice)
+    request = make_request(kind=RequestKind.DELETE, user=alice, phone_number=ALICE_PHONE, verification_method="sms")
     job = erasure_mark(request=request)
     real_apply = erasure_module.apply_finder
 
@@ -302,7 +324,7 @@ def test_a_legal_hold_stops_the_erasure_until_released(alice, org_a, org_b, djan
     email = alice.email
     hold = legal_hold_place(reason="Subpoena 2026-114 (Makati RTC)", actor=None, email=email)
     assert email not in hold.subject_hash
-    job = erasure_job_create(subject_kind=SubjectKind.USER, user=alice)
+    job = erasure_job_create(subject_kind=SubjectKind.USER, user=alice, phone_number=ALICE_PHONE)
     _run_all(timezone.now() + LATER, django_capture_on_commit_callbacks)
     job.refresh_from_db()
     assert job.status == ErasureStatus.ON_HOLD
@@ -323,7 +345,7 @@ def test_a_legal_hold_stops_the_erasure_until_released(alice, org_a, org_b, djan
 
 def test_replay_erasures_after_a_backup_restore(alice, org_b, django_capture_on_commit_callbacks):
     email, user_id = alice.email, alice.pk
-    job = erasure_job_create(subject_kind=SubjectKind.USER, user=alice)
+    job = erasure_job_create(subject_kind=SubjectKind.USER, user=alice, phone_number=ALICE_PHONE)
     _run_all(timezone.now() + LATER, django_capture_on_commit_callbacks)
     assert ErasureJob.objects.get(pk=job.pk).status == ErasureStatus.DONE
 

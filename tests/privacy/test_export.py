@@ -122,7 +122,7 @@ def test_a_recipient_gets_every_message_to_their_number_across_organizations(
     make_message(org_a, RECIPIENT_PHONE, "Alpha: your parcel is out for delivery")
     make_message(org_b, "09175550101", "Bravo: see you at 9")
     make_message(org_b, BOB_PHONE, "Bravo to someone else")
-    request = make_request(email="recipient@example.ph", phone_number=RECIPIENT_PHONE)
+    request = make_request(email="recipient@example.ph", phone_number=RECIPIENT_PHONE, verification_method="sms")
     with django_capture_on_commit_callbacks(execute=True):
         export = export_start(request=request)
     export.refresh_from_db()
@@ -138,6 +138,24 @@ def test_a_recipient_gets_every_message_to_their_number_across_organizations(
         ("Bravo Clinic", "Bravo: see you at 9"),
     ]
     assert b"Bravo to someone else" not in b"".join(files.values())
+
+
+@pytest.mark.parametrize("verification_method", ["email", "account"])
+def test_a_number_nobody_proved_exports_no_messages(
+    django_capture_on_commit_callbacks, verification_method, org_a, org_b, owner_a
+):
+    # Typing someone else's number into the form or the profile must not hand over their messages.
+    make_message(org_b, RECIPIENT_PHONE, "Bravo: your code is 123456")
+    user = owner_a if verification_method == "account" else None
+    request = make_request(
+        email="attacker@example.ph", user=user, phone_number=RECIPIENT_PHONE, verification_method=verification_method
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        export = export_start(request=request)
+    export.refresh_from_db()
+    assert export.status == ExportStatus.READY and export.phone_number == ""
+    plain = b"".join(decrypt_stream(export_path(export)))
+    assert b"your code is 123456" not in plain
 
 
 def test_the_file_is_encrypted_at_rest_and_decrypts(django_capture_on_commit_callbacks, org_a, owner_a):

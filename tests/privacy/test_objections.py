@@ -81,6 +81,7 @@ def test_objection_apply_records_switches_and_a_suppression(developer_a):
         user=developer_a,
         phone_number=ALICE_PHONE,
         objections=["sms", "marketing_email", "extended_monitoring"],
+        verification_method="sms",
     )
     objection_apply(request=request)
     assert recipient_is_suppressed(phone_number=ALICE_PHONE)
@@ -96,6 +97,12 @@ def test_objection_apply_explains_what_is_missing():
     no_phone = make_request(kind=RequestKind.OBJECT, email="someone@example.ph", objections=["sms"])
     with pytest.raises(Conflict, match="phone number"):
         objection_apply(request=no_phone)
+    unproven = make_request(
+        kind=RequestKind.OBJECT, email="someone@example.ph", phone_number=ALICE_PHONE, objections=["sms"]
+    )
+    with pytest.raises(Conflict, match="not proven") as excinfo:
+        objection_apply(request=unproven)
+    assert excinfo.value.code == "phone_not_proven" and not recipient_is_suppressed(phone_number=ALICE_PHONE)
     no_account = make_request(kind=RequestKind.OBJECT, email="someone@example.ph", objections=["marketing_email"])
     with pytest.raises(Conflict, match="account"):
         objection_apply(request=no_account)
