@@ -142,6 +142,9 @@ class Message(models.Model):
     recipient = models.CharField(max_length=16, help_text="E.164")
     network = models.CharField(max_length=10, choices=Network.choices)
     body = models.TextField()
+    # A one-time code must not sit readable in logs, exports and webhooks: `body` masks it, and the real text waits
+    # here, encrypted, only until the code has expired (messaging.tasks.purge_otp_delivery_bodies).
+    delivery_body = EncryptedTextField(blank=True, default="", help_text="Text handed to the provider when not `body`")
     sender_name = models.CharField(max_length=11, help_text="The sender name it went (or will go) out with")
     requested_sender_name = models.CharField(max_length=11, blank=True)
     encoding = models.CharField(max_length=6, choices=Encoding.choices)

@@ -11,6 +11,8 @@ SCHEDULE = [
     ("messaging.tasks.retry_webhooks", 30),
     # Withdraw the "SMS Fallback Route" notice when the primary is back (new month, circuit closed).
     ("messaging.tasks.refresh_fallback_notice", 300),
+    # One-time codes stay readable (encrypted) only until they expire.
+    ("messaging.tasks.purge_otp_delivery_bodies", 60),
     # Idempotency-Key answers expire after 24 hours.
     ("messaging.tasks.purge_idempotency_keys", 3600),
     # Uploaded CSV files and bulk-send reports are kept only as long as the customer needs them.

@@ -77,11 +77,11 @@ PERSONAL_DATA = [
             Finder(
                 By.PHONE,
                 "recipient",
-                {"recipient": HASH, "body": constant(""), "error_message": SET_EMPTY},
+                # delivery_body: a one-time code's readable text, kept only until the code expires.
+                {"recipient": HASH, "body": constant(""), "delivery_body": SET_EMPTY, "error_message": SET_EMPTY},
                 label="messages sent to your number",
             ),
-            # Messages a user sent belong to the organization and went to other people: only the link goes,
-            # and
+            # Messages a user sent belong to the organization and went to other people: only the link goes, and
             # the export lists them without recipients or text.
             Finder(
                 By.USER,

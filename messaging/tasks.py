@@ -51,6 +51,14 @@ def refresh_fallback_notice() -> bool:
 
 
 @task()
+def purge_otp_delivery_bodies() -> int:
+    """Clear the readable text of one-time-code messages whose code has expired."""
+    from messaging.services.otp import otp_delivery_bodies_purge
+
+    return otp_delivery_bodies_purge()
+
+
+@task()
 def purge_idempotency_keys() -> int:
     """Drop stored Idempotency-Key answers older than 24 hours."""
     return services.idempotency_purge_expired()

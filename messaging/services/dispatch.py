@@ -305,7 +305,10 @@ def _call(group: DispatchGroup) -> list[SendResult | ProviderError]:
                 if route_error is not None:  # the route is closed: do not offer it the rest
                     outcomes.extend([route_error] * len(chunk))
                     continue
-                items = [OutboundSMS(recipient=m.recipient, body=m.body, reference=a.reference) for a, m in chunk]
+                items = [
+                    OutboundSMS(recipient=m.recipient, body=m.delivery_body or m.body, reference=a.reference)
+                    for a, m in chunk
+                ]
                 try:
                     results = adapter.send_bulk(items=items)
                     if len(results) != len(items):
@@ -330,7 +333,11 @@ def _call(group: DispatchGroup) -> list[SendResult | ProviderError]:
                     outcomes.append(_NotAttempted(f"{provider.name} failed the previous messages of this batch"))
                     continue
                 try:
-                    outcome = adapter.send(recipient=message.recipient, body=message.body, reference=attempt.reference)
+                    outcome = adapter.send(
+                        recipient=message.recipient,
+                        body=message.delivery_body or message.body,
+                        reference=attempt.reference,
+                    )
                 except ProviderError as error:
                     outcome = error
                 except Exception as error:

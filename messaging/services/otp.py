@@ -31,8 +31,9 @@ def _code_hash(*, organization_id: int, phone_number: str, code: str) -> str:
 def otp_send(*, organization, phone_number: str, template: str, actor=None, api_key=None) -> OtpChallenge:
     """Generate a code, send `template` with ":otp" replaced by it (charged like any message), store its hash.
 
-    A new challenge replaces the number's earlier ones (they stop verifying). The code itself is never stored
-    or returned.
+    A new challenge replaces the number's earlier ones (they stop verifying). The code is never returned and
+    never stored readable: the message shows it masked, and the text for the provider is kept encrypted only
+    until the code expires.
     """
     if not isinstance(template, str) or OTP_PLACEHOLDER not in template:
         raise ApplicationError('The template must contain ":otp" where the code goes.', code="invalid_otp_template")
@@ -47,6 +48,7 @@ def otp_send(*, organization, phone_number: str, template: str, actor=None, api_
         )
     code = f"{secrets.randbelow(10**settings.SMS_OTP_LENGTH):0{settings.SMS_OTP_LENGTH}d}"
     body = template.replace(OTP_PLACEHOLDER, code)
+    masked = template.replace(OTP_PLACEHOLDER, "*" * len(code))
     OtpChallenge.objects.filter(
         organization=organization, phone_number=phone_number, verified_at__isnull=True, expires_at__gt=now
     ).update(expires_at=now)
@@ -55,7 +57,8 @@ def otp_send(*, organization, phone_number: str, template: str, actor=None, api_
         actor=actor,
         api_key=api_key,
         recipients=[phone_number],
-        body=body,
+        body=masked,
+        delivery_body=body,
         channel=MessageChannel.OTP,
     )
     return OtpChallenge.objects.create(
@@ -90,3 +93,17 @@ def otp_verify(*, organization, phone_number: str, code: str) -> bool:
         challenge.verified_at = now
     challenge.save(update_fields=["attempts", "verified_at"])
     return valid
+
+
+def otp_delivery_bodies_purge(*, now=None) -> int:
+    """Forget the readable text of one-time-code messages once their code has expired and they are out of the
+    queue. Returns how many messages were cleared."""
+    from messaging.models import Message, MessageStatus
+
+    now = now or timezone.now()
+    return (
+        Message.objects.filter(created_at__lt=now - timedelta(seconds=settings.SMS_OTP_TTL_SECONDS))
+        .exclude(delivery_body="")
+        .exclude(status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])
+        .update(delivery_body="")
+    )

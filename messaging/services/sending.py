@@ -125,8 +125,12 @@ def message_send(
     sender_name: str | None = None,
     send_at: datetime | None = None,
     channel: str,
+    delivery_body: str = "",
 ) -> list[Message]:
     """Store, charge and queue one message per recipient (same order as `recipients`).
+
+    `delivery_body`, when given, is the text the provider receives while `body` is what anyone reading the
+    message sees (one-time codes: the code masked). Both must count as the same segments.
 
     Raises ApplicationError: `invalid_recipients` (400, details.recipients lists each bad input),
     `empty_body`,
@@ -140,6 +144,8 @@ def message_send(
     require_active_organization(organization=organization)
     numbers = _parse_recipients(recipients)
     info = _validate_body(body)
+    if delivery_body and _validate_body(delivery_body) != info:
+        raise ValueError("delivery_body must count as the same segments and encoding as body.")
     chain = _enabled_chain()
     requested_sender = _validate_sender_name(sender_name, chain)
     now = timezone.now()
@@ -157,6 +163,7 @@ def message_send(
             recipient=number,
             network=detect_network(number),
             body=body,
+            delivery_body=delivery_body,
             sender_name=requested_sender or default_sender,
             requested_sender_name=requested_sender,
             encoding=info.encoding,

@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from messaging.models import Message, MessageStatus, OtpChallenge
 from messaging.services import dispatch_queued_messages, message_cancel, message_send, otp_send, otp_verify
+from messaging.services.otp import otp_delivery_bodies_purge
 from portal.errors import ApplicationError, NotFound
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import charges, refunds
@@ -92,7 +95,17 @@ def test_otp_stores_only_a_hash_and_verifies_once(
     assert len(code) == 6
     stored = OtpChallenge.objects.get(pk=challenge.pk)
     assert code not in stored.code_hash and len(stored.code_hash) == 64
-    assert Message.objects.get(pk=challenge.message_id).channel == "otp"
+    message = Message.objects.get(pk=challenge.message_id)
+    assert message.channel == "otp" and message.body == "Code: ******"  # what logs, exports and webhooks see
+    with connection.cursor() as cursor:  # the text for the provider is encrypted at rest
+        cursor.execute("SELECT body, delivery_body FROM messaging_message WHERE id = %s", [message.pk])
+        assert not any(code in column for column in cursor.fetchone())
+    assert message.delivery_body == f"Code: {code}"
+    assert otp_delivery_bodies_purge() == 0  # the code is still live
+    later = timezone.now() + timedelta(seconds=settings.SMS_OTP_TTL_SECONDS + 1)
+    assert otp_delivery_bodies_purge(now=later) == 1
+    message.refresh_from_db()
+    assert message.delivery_body == "" and message.body == "Code: ******"
     assert otp_verify(organization=funded_org_b, phone_number="09171234567", code=code) is False
     assert (
         otp_verify(
