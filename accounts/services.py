@@ -207,11 +207,14 @@ def organization_close(*, organization: Organization, actor_membership: Membersh
         status=InvitationStatus.REVOKED
     )
     Membership.objects.filter(organization=organization).delete()
+    from messaging.services import messages_cancel_queued  # messaging builds on accounts, not the reverse
+
+    cancelled = messages_cancel_queued(organization=organization, reason=reason or "closed")
     audit_log_record(
         event_type="organization.closed",
         organization=organization,
         actor=actor_membership.user if actor_membership else None,
-        extra={"reason": reason},
+        extra={"reason": reason, "queued_messages_cancelled": cancelled},
     )
 
 

@@ -40,6 +40,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from accounts.billing import selectors as billing_selectors
+from accounts.services import require_active_organization
 from messaging.models import MessageChannel, MessageStatus
 from messaging.numbers import InvalidPhoneNumber, normalize_ph_number
 from messaging.segments import count_segments
@@ -236,6 +237,7 @@ def bulk_send_upload(*, organization, actor, upload, default_body: str = "", sen
 
     A problem with the file itself (not UTF-8, no number column, too many rows, empty) raises ApplicationError
     and keeps nothing; bad rows are counted, the first `MAX_REPORTED_ERRORS` reported with their row."""
+    require_active_organization(organization=organization)
     bulk = BulkSend(
         id=secrets.token_urlsafe(18),
         organization_id=organization.id,
@@ -287,6 +289,7 @@ def bulk_send_upload(*, organization, actor, upload, default_body: str = "", sen
 
 def bulk_send_start(*, organization, actor, bulk_id: str) -> BulkSend:
     """Confirm a checked upload: the background task sends its valid rows. Confirming twice is refused."""
+    require_active_organization(organization=organization)
     bulk = bulk_send_get(organization=organization, bulk_id=bulk_id)
     if bulk.valid_rows == 0:
         raise ApplicationError("No valid rows to send.", code="nothing_to_send")

@@ -1,6 +1,6 @@
 """Writes of the messaging engine, split by concern; import from here (`from messaging.services import ...`).
 
-- sending: `message_send`, `message_cancel`, `route_explain`
+- sending: `message_send`, `message_cancel`, `messages_cancel_queued`, `route_explain`
 - dispatch (the worker): `dispatch_queued_messages`, `dispatch_reconcile_stale`, `dispatch_attempt_resolve`
 - delivery receipts: `delivery_callback_handle`, `delivery_reports_apply`, `delivery_poll_due`
 - notices: `notice_publish`, `notice_withdraw`, `notice_refresh_fallback`
@@ -35,7 +35,13 @@ from messaging.services.providers import (
     provider_simulator_connect,
     provider_test_send,
 )
-from messaging.services.sending import RouteExplanation, message_cancel, message_send, route_explain
+from messaging.services.sending import (
+    RouteExplanation,
+    message_cancel,
+    message_send,
+    messages_cancel_queued,
+    route_explain,
+)
 from messaging.services.webhooks import (
     webhook_deliver,
     webhook_deliver_due,
@@ -59,6 +65,7 @@ __all__ = [
     "idempotency_request_hash",
     "idempotency_store",
     "message_cancel",
+    "messages_cancel_queued",
     "message_send",
     "notice_publish",
     "notice_refresh_fallback",

@@ -45,6 +45,7 @@ from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.billing import services as billing_services
+from accounts.models import OrganizationStatus
 from accounts.services import audit_log_record
 from messaging.models import (
     AttemptStatus,
@@ -73,6 +74,7 @@ from messaging.services.providers import provider_adapter_build
 from messaging.services.status import status_set
 from messaging.services.webhooks import webhook_events_record
 from portal.errors import ApplicationError
+from privacy.selectors import suppressed_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -143,9 +145,24 @@ def _adjust_usage(provider_id: int, month, delta: int) -> None:
         )
 
 
+def _reject_opted_out(message: Message, *, now: datetime) -> None:
+    status_set(
+        message,
+        MessageStatus.REJECTED,
+        now=now,
+        error_code="recipient_opted_out",
+        error_message="The recipient asked not to receive messages after this one was accepted; not sent, refunded.",
+    )
+    if message.price:
+        billing_services.message_refund(
+            organization=message.organization, message_id=message.pk, reason="recipient_opted_out"
+        )
+
+
 _MESSAGE_CLAIM_FIELDS = [
     "status",
     "status_changed_at",
+    "rejected_at",
     "attempts",
     "next_attempt_at",
     "error_code",
@@ -157,9 +174,11 @@ _MESSAGE_CLAIM_FIELDS = [
 def _claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
     """Step 1: claim, route, reserve quota, write in-flight attempts; committed when this returns."""
     with transaction.atomic():
-        queryset = Message.objects.filter(status=MessageStatus.QUEUED, next_attempt_at__lte=now).order_by(
-            "next_attempt_at", "id"
-        )
+        # A suspended or closed organization's messages wait (and run into their deadline, refunded) instead of
+        # going out: suspension stops sending, not only accepting.
+        queryset = Message.objects.filter(
+            status=MessageStatus.QUEUED, next_attempt_at__lte=now, organization__status=OrganizationStatus.ACTIVE
+        ).order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True, of=("self",))
         messages = list(queryset.select_related("organization")[:limit])
@@ -192,7 +211,13 @@ def _claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
         fallback = None  # (skip of the primary, provider used instead)
         primary_took_traffic = False
 
+        # Checked again here: a scheduled or retried message may have been accepted before its recipient opted out.
+        opted_out = suppressed_numbers(phone_numbers={m.recipient for m in messages})
         for message in messages:
+            if message.recipient in opted_out:
+                _reject_opted_out(message, now=now)
+                changed_for_webhook.append(message)
+                continue
             if _deadline(message) <= now:
                 _fail(message, now=now, code="send_deadline_passed", text="Could not be sent in time; refunded.")
                 changed_for_webhook.append(message)

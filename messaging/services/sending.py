@@ -264,6 +264,31 @@ def message_cancel(*, organization: Organization, actor=None, api_key=None, mess
     return message
 
 
+def messages_cancel_queued(*, organization: Organization, reason: str) -> int:
+    """Cancel and refund every message the organization still has waiting (closing it: nothing may go out, and
+    nothing it paid for is kept). Runs in the caller's transaction; returns how many were cancelled."""
+    messages = list(lock_rows(Message.objects).filter(organization=organization, status=MessageStatus.QUEUED))
+    now = timezone.now()
+    for message in messages:
+        status_set(
+            message,
+            MessageStatus.CANCELLED,
+            now=now,
+            error_code="organization_closed",
+            error_message=f"Cancelled because the organization was closed ({reason}); refunded."[:500],
+        )
+    Message.objects.bulk_update(
+        messages, ["status", "status_changed_at", "cancelled_at", "error_code", "error_message"], batch_size=500
+    )
+    for message in messages:
+        if message.price:
+            billing_services.message_refund(
+                organization=organization, message_id=message.pk, reason="organization_closed"
+            )
+    webhook_events_record(messages=messages)
+    return len(messages)
+
+
 @dataclass
 class RouteExplanation:
     recipient: str

@@ -163,3 +163,62 @@ def test_otp_template_and_rate_limit(chain, funded_org_a):
     with pytest.raises(ApplicationError) as error:
         otp_send(organization=funded_org_a, phone_number="09171234567", template=":otp")
     assert error.value.status == 429
+
+
+def test_a_recipient_who_opts_out_after_acceptance_is_not_sent_and_refunded(chain, funded_org_a, provider_simulator):
+    from privacy.data_models import SuppressionSource
+    from privacy.objections import suppression_add
+
+    send_at = timezone.now() + timedelta(hours=1)
+    [message] = message_send(
+        organization=funded_org_a, recipients=["09171234567"], body="Sale tomorrow", send_at=send_at, channel="api"
+    )
+    suppression_add(phone_number="+639171234567", source=SuppressionSource.REQUEST)
+    dispatch_queued_messages(now=send_at + timedelta(seconds=1))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.REJECTED and message.error_code == "recipient_opted_out"
+    assert message.rejected_at is not None
+    assert provider_simulator.sent == []
+    assert [e.message_id for e in refunds(funded_org_a)] == [message.pk]
+    dispatch_queued_messages(now=send_at + timedelta(minutes=5))
+    assert len(refunds(funded_org_a)) == 1  # refunded once
+
+
+def test_a_suspended_organizations_queue_waits_until_it_is_reactivated(chain, funded_org_a, provider_simulator):
+    from accounts.services import organization_reactivate, organization_suspend
+
+    send_at = timezone.now() + timedelta(minutes=10)
+    [message] = message_send(
+        organization=funded_org_a, recipients=["09171234567"], body="Later", send_at=send_at, channel="api"
+    )
+    organization_suspend(organization=funded_org_a, actor=None, reason="Unpaid invoice")
+    dispatch_queued_messages(now=send_at + timedelta(seconds=1))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.QUEUED and provider_simulator.sent == []
+    organization_reactivate(organization=funded_org_a, actor=None)
+    dispatch_queued_messages(now=send_at + timedelta(seconds=2))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT and len(provider_simulator.sent) == 1
+
+
+def test_closing_an_organization_cancels_and_refunds_its_queue(chain, funded_org_a, funded_org_b, provider_simulator):
+    from accounts.services import organization_close
+
+    send_at = timezone.now() + timedelta(hours=1)
+    waiting = message_send(
+        organization=funded_org_a,
+        recipients=["09171234567", "09181234567"],
+        body="Later",
+        send_at=send_at,
+        channel="api",
+    )
+    [other] = message_send(
+        organization=funded_org_b, recipients=["09171234567"], body="Theirs", send_at=send_at, channel="api"
+    )
+    organization_close(organization=funded_org_a, actor_membership=None, reason="Owner left")
+    assert {m.status for m in Message.objects.filter(organization=funded_org_a)} == {MessageStatus.CANCELLED}
+    assert sorted(e.message_id for e in refunds(funded_org_a)) == sorted(m.pk for m in waiting)
+    other.refresh_from_db()
+    assert other.status == MessageStatus.QUEUED and refunds(funded_org_b) == []
+    dispatch_queued_messages(now=send_at + timedelta(seconds=1))
+    assert [s["message"] for s in provider_simulator.sent] == ["Theirs"]

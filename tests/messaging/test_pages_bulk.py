@@ -243,3 +243,20 @@ def test_expired_uploads_and_reports_are_purged(client_dev_a, org_a, chain, priv
     assert csv_import.bulk_send_purge_expired(now=timezone.now() + timedelta(hours=25)) == 1
     assert client_dev_a.get(reverse("messaging:bulk_detail", args=[waiting])).status_code == 404
     assert csv_import.bulk_send_get(organization=org_a, bulk_id=running).status == "running"
+
+
+def test_a_suspended_organization_cannot_upload_or_confirm(client_dev_a, org_a, chain):
+    from accounts.services import organization_suspend
+
+    bulk_id = bulk_id_of(upload(client_dev_a, "number\n09171234567\n", body="Hi"))
+    organization_suspend(organization=org_a, actor=None, reason="Unpaid invoice")
+    response = upload(client_dev_a, "number\n09181234567\n", body="Hi")
+    assert response.status_code == 400 and "suspended" in response.content.decode().lower()
+    response = client_dev_a.post(reverse("messaging:bulk_start", args=[bulk_id]), follow=True)
+    assert "suspended" in response.content.decode().lower()
+    assert not Message.objects.exists()
+    org_a.status = "active"
+    org_a.save(update_fields=["status"])
+    # Refused before anything was marked, so the upload can still be confirmed once the organization is back.
+    response = client_dev_a.post(reverse("messaging:bulk_start", args=[bulk_id]))
+    assert response.status_code == 302
