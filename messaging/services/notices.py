@@ -73,7 +73,17 @@ def fallback_notice_text(*, primary: Provider, fallback: Provider | None, reason
     return "SMS Fallback Route", body
 
 
-def fallback_notice_publish(*, primary: Provider, fallback: Provider | None, reason: str) -> Notice:
+def fallback_notice_publish(*, primary: Provider, fallback: Provider | None, reason: str) -> Notice | None:
+    """Tell customers that sending moved to the fallback route, unless staff withdrew this notice and the primary
+    has not carried a message since: staff decide when customers need to hear it again (None is returned)."""
+    latest = Notice.objects.filter(dedupe_key=fallback_dedupe_key(primary)).order_by("-published_at", "-id").first()
+    if (
+        latest is not None
+        and latest.withdrawn_at is not None
+        and latest.withdrawn_by_id is not None
+        and (primary.last_success_at is None or primary.last_success_at < latest.withdrawn_at)
+    ):
+        return None
     title, body = fallback_notice_text(primary=primary, fallback=fallback, reason=reason)
     return notice_publish(
         kind=NoticeKind.FALLBACK_ROUTE, title=title, body=body, dedupe_key=fallback_dedupe_key(primary)
@@ -85,8 +95,7 @@ def fallback_notice_withdraw(*, primary: Provider) -> None:
 
 
 def notice_refresh_fallback(*, now=None) -> bool:
-    """Withdraw the fallback notice when the primary could take traffic again (new month, circuit closed,
-    staff
+    """Withdraw the fallback notice when the primary could take traffic again (new month, circuit closed, staff
     reset), even before a message proves it. Returns True when a notice was withdrawn."""
     from messaging.routing import FALLBACK_REASONS, RouteState, choose_route, primary_of
     from messaging.services.providers import provider_usage_this_month

@@ -191,3 +191,21 @@ def test_fallback_notice_stays_while_the_primary_is_unhealthy_and_goes_after_a_r
     provider_circuit_reset(provider=primary)
     assert notice_refresh_fallback() is True
     assert not Notice.objects.filter(withdrawn_at__isnull=True).exists()
+
+
+def test_a_notice_staff_withdrew_stays_withdrawn_until_the_primary_carries_traffic_again(chain):
+    from accounts.models import User
+    from messaging.services.notices import fallback_dedupe_key, fallback_notice_publish
+
+    staff_user = User.objects.create_user(email="ops@operator.example", password="x" * 12, is_staff=True)
+    primary, fallback = chain
+    notice = fallback_notice_publish(primary=primary, fallback=fallback, reason=SkipReason.QUOTA)
+    notice_withdraw(dedupe_key=fallback_dedupe_key(primary), actor=staff_user)
+    # The next batch still falls back: staff's decision holds.
+    assert fallback_notice_publish(primary=primary, fallback=fallback, reason=SkipReason.QUOTA) is None
+    assert not Notice.objects.filter(withdrawn_at__isnull=True).exists()
+    # The primary sent again (e.g. a new month) and later fell back once more: customers are told again.
+    Provider.objects.filter(pk=primary.pk).update(last_success_at=timezone.now() + timedelta(seconds=1))
+    primary.refresh_from_db()
+    again = fallback_notice_publish(primary=primary, fallback=fallback, reason=SkipReason.QUOTA)
+    assert again is not None and again.pk != notice.pk and again.withdrawn_at is None
