@@ -164,20 +164,32 @@ def delivery_callback_handle(*, adapter: str, provider_id: int, secret: str, dat
 
 
 def delivery_poll_due(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Ask providers that only support polling about messages still `sent` (oldest check first)."""
+    """Ask providers about messages still `sent` (oldest check first): soon after sending for providers without
+    callbacks, and, for providers with callbacks that can also be asked, once a receipt is overdue (a callback
+    can be lost: our site was down, or the provider gave up)."""
     now = now or timezone.now()
-    providers = [
-        p
-        for p in Provider.objects.all()
-        if _capabilities(p) == (False, True)  # (callbacks, polling)
-    ]
+    sent_long_enough = Q()
+    providers = []
+    for provider in Provider.objects.all():
+        callbacks, polling = _capabilities(provider)
+        if not polling:
+            continue
+        providers.append(provider)
+        if callbacks:
+            # Asked once: a provider whose last word is "sent" would otherwise be asked until we give up.
+            wait = settings.SMS_STATUS_POLL_MISSING_RECEIPT_SECONDS
+            sent_long_enough |= Q(
+                provider=provider, last_polled_at__isnull=True, sent_at__lte=now - timedelta(seconds=wait)
+            )
+        else:
+            wait = settings.SMS_STATUS_POLL_AFTER_SECONDS
+            sent_long_enough |= Q(provider=provider, sent_at__lte=now - timedelta(seconds=wait))
     if not providers:
         return 0
     due = list(
         Message.objects.filter(
-            provider__in=providers,
+            sent_long_enough,
             status=MessageStatus.SENT,
-            sent_at__lte=now - timedelta(seconds=settings.SMS_STATUS_POLL_AFTER_SECONDS),
             sent_at__gte=now - timedelta(seconds=settings.SMS_STATUS_POLL_GIVE_UP_SECONDS),
         )
         .filter(Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=now - timedelta(minutes=5)))

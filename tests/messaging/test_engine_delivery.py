@@ -172,3 +172,20 @@ def test_semaphore_fallback_receipts_are_applied(
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
     assert [e.message_id for e in refunds(funded_org_a)] == [message.pk]
+
+
+def test_a_lost_receipt_is_asked_for_once_it_is_overdue(funded_org_a, provider_simulator, fast_retries, settings):
+    # The simulator has no callback URL here: the receipt never arrives, as when our site was down.
+    make_chain(provider_simulator)
+    send(funded_org_a, ["09171230002"])
+    dispatch_queued_messages()
+    message = Message.objects.get()
+    assert message.status == MessageStatus.SENT
+    wait_until(lambda: provider_simulator.messages("iprog")[0]["status"] == "delivered")
+    soon = timezone.now() + timedelta(seconds=settings.SMS_STATUS_POLL_AFTER_SECONDS + 1)
+    assert delivery_poll_due(now=soon) == 0  # callbacks are expected: not polled like a polling-only provider
+    overdue = timezone.now() + timedelta(seconds=settings.SMS_STATUS_POLL_MISSING_RECEIPT_SECONDS + 1)
+    assert delivery_poll_due(now=overdue) == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED
+    assert Message.objects.get().last_polled_at == overdue

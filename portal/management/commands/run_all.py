@@ -93,4 +93,6 @@ class Command(BaseCommand):
                 self.stdout.write("simulator: delivery receipts go to this site")
                 return
             time.sleep(0.2)
-        self.stderr.write("simulator: not reachable; delivery statuses will come from polling instead")
+        self.stderr.write(
+            "simulator: not reachable; delivery receipts cannot reach this site, statuses come from polling (slower)"
+        )
