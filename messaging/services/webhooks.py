@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import random
 import secrets
-import socket
 import time
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -31,6 +28,7 @@ from django.utils import timezone
 from accounts.services import audit_log_record
 from messaging.models import Message, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from messaging.representation import message_to_dict
+from messaging.services.outbound import check_public_url, post_to_public_url
 from portal.errors import ApplicationError, NotFound
 
 logger = logging.getLogger(__name__)
@@ -45,26 +43,7 @@ def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
 
 
 def _validate_webhook_url(url: str) -> str:
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApplicationError(f"{url!r} is not an http(s) URL.", code="invalid_webhook_url")
-    if settings.SMS_WEBHOOK_ALLOW_PRIVATE_HOSTS:
-        return url
-    if parts.scheme != "https":
-        raise ApplicationError("The webhook URL must use https.", code="invalid_webhook_url")
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except socket.gaierror:
-        raise ApplicationError(f"Cannot resolve {parts.hostname!r}.", code="invalid_webhook_url")
-    for address in addresses:
-        ip = ipaddress.ip_address(address)
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-            raise ApplicationError(
-                f"{parts.hostname} resolves to a private address; use a public URL.",
-                code="invalid_webhook_url",
-            )
-    return url
+    return check_public_url(url)
 
 
 @transaction.atomic
@@ -182,18 +161,17 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
     }
     status_code, error = None, ""
     try:
-        response = requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=settings.SMS_WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
+        response = post_to_public_url(
+            endpoint.url, data=body, headers=headers, timeout=settings.SMS_WEBHOOK_TIMEOUT_SECONDS
         )
         status_code = response.status_code
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}: {response.text[:200]}"
+    except ApplicationError as exc:  # the host now resolves somewhere it must not: never connected
+        error = exc.message[:500]
     except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+        # The class of failure only: exception texts can describe other hosts' networks.
+        error = f"Could not reach the webhook URL ({type(exc).__name__})."
     finished = timezone.now()
     delivery.last_status_code = status_code
     delivery.last_error = error
