@@ -289,14 +289,10 @@ class WebhookEndpointAPI(OrganizationAPIView):
             secret=serializer.validated_data.get("secret"),
             enabled=serializer.validated_data["enabled"],
         )
-        return Response(
-            {
-                "url": endpoint.url,
-                "enabled": endpoint.enabled,
-                "secret": secret,
-                "created_at": endpoint.created_at,
-            }
-        )
+        body = {"url": endpoint.url, "enabled": endpoint.enabled, "created_at": endpoint.created_at}
+        if secret is not None:
+            body["secret"] = secret
+        return Response(body)
 
     @extend_schema(operation_id="webhook_delete", responses={204: None, 404: ERROR})
     def delete(self, request):

@@ -49,8 +49,9 @@ def _validate_webhook_url(url: str) -> str:
 @transaction.atomic
 def webhook_endpoint_set(
     *, organization, actor=None, url: str, secret: str | None = None, enabled: bool = True
-) -> tuple[WebhookEndpoint, str]:
-    """Create or change the organization's webhook; returns it with its secret (generated when not given)."""
+) -> tuple[WebhookEndpoint, str | None]:
+    """Create or change the organization's webhook. Returns it with the secret to show: a new one (given, or
+    generated for a new webhook), or None when the existing secret is kept (it was shown once, when set)."""
     url = _validate_webhook_url(url)
     if secret is not None and len(secret) < 16:
         raise ApplicationError("A webhook secret needs at least 16 characters.", code="invalid_webhook_secret")
@@ -58,9 +59,9 @@ def webhook_endpoint_set(
     if endpoint is None:
         endpoint = WebhookEndpoint(organization=organization)
         secret = secret or f"whsec_{secrets.token_urlsafe(32)}"
-    elif secret is None:
-        secret = endpoint.secret
-    endpoint.url, endpoint.secret, endpoint.enabled = url, secret, enabled
+    if secret is not None:
+        endpoint.secret = secret
+    endpoint.url, endpoint.enabled = url, enabled
     endpoint.save()
     audit_log_record(
         event_type="webhook.configured",

@@ -245,6 +245,13 @@ def test_webhook_endpoint_api_is_per_organization(chain, api_client_a, api_clien
     assert response.status_code == 200
     assert response.json()["secret"].startswith("whsec_")
     assert "secret" not in api_client_a.get("/api/v1/webhook").json()
+    # Changing the URL keeps the secret and does not show it again; giving a new one shows that one.
+    changed = api_client_a.put("/api/v1/webhook", {"url": "http://127.0.0.1:9/other"}, format="json").json()
+    assert changed["url"] == "http://127.0.0.1:9/other" and "secret" not in changed
+    rotated = api_client_a.put(
+        "/api/v1/webhook", {"url": "http://127.0.0.1:9/other", "secret": "s" * 20}, format="json"
+    ).json()
+    assert rotated["secret"] == "s" * 20
     assert api_client_b.get("/api/v1/webhook").status_code == 404
     assert api_client_b.get("/api/v1/webhook/deliveries").json() == {"results": []}
     viewer = login_as(viewer_a, org_a)
