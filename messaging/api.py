@@ -197,7 +197,11 @@ class RouteExplainAPI(OrganizationAPIView):
             recipient=serializer.validated_data["to"],
             body=serializer.validated_data["body"],
         )
-        return Response(explanation.as_dict())
+        body = explanation.as_dict()
+        # Customers learn which routes were skipped and why, not the shared routes' usage or failure counts: those
+        # reflect every tenant's traffic (staff see the details in admin).
+        body["skipped"] = [{"name": skip["name"], "reason": skip["reason"]} for skip in body["skipped"]]
+        return Response(body)
 
 
 class OtpSendAPI(OrganizationAPIView):

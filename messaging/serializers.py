@@ -96,10 +96,8 @@ class RouteExplainInput(serializers.Serializer):
 
 
 class SkippedProviderOutput(serializers.Serializer):
-    provider = serializers.IntegerField()
     name = serializers.CharField()
     reason = serializers.CharField()
-    detail = serializers.CharField()
 
 
 class RouteExplainOutput(serializers.Serializer):

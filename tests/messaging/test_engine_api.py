@@ -203,7 +203,7 @@ def test_explain(chain, funded_org_a, api_client_a, api_client_b, funded_org_b):
     assert explained["sender_name"] == "iprogtech"
     assert explained["is_fallback"] is True
     assert explained["encoding"] == "ucs2"
-    assert explained["skipped"][0]["reason"] == "monthly_quota_used"
+    assert explained["skipped"] == [{"name": "IPROGSMS", "reason": "monthly_quota_used"}]  # no shared usage figures
     assert not Message.objects.exists() and charges(funded_org_a) == [] and charges(funded_org_b) == []
     assert api_client_a.post("/api/v1/messages/explain", {"to": "123", "body": "x"}, format="json").status_code == 400
 
