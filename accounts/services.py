@@ -409,11 +409,14 @@ def login_record_create(*, user: User | None, email_attempted: str, succeeded: b
 
 
 def client_ip(request) -> str | None:
-    # REMOTE_ADDR is the peer; behind a trusted proxy, production sets USE_X_FORWARDED_FOR to read its header.
-    if getattr(settings, "USE_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The client's address: the peer, or behind TRUSTED_PROXY_COUNT proxies the X-Forwarded-For entry the first
+    of them wrote. Entries left of it are whatever the client sent, so they never count (rate limits, login
+    records and audit logs would be forged otherwise)."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
     return request.META.get("REMOTE_ADDR") or None
 
 

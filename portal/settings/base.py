@@ -181,7 +181,11 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_derived_fern
 HASHING_PEPPER = env("HASHING_PEPPER", default=f"pepper:{SECRET_KEY}")
 
 # --- API ---
+# Reverse proxies in front of the site that append to X-Forwarded-For (0: the peer address is the client). The client
+# address is the entry this many places from the right: entries further left are whatever the client sent.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK = {
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -54,3 +54,16 @@ def test_login_records_are_private_to_the_user(login_as, owner_a, org_a, owner_b
     assert LoginRecord.objects.filter(user=owner_b, succeeded=False).count() == 1
     page = login_as(owner_a, org_a).get("/account/sign-ins/").content.decode()
     assert ">failed<" not in page  # owner_b's failed attempt is not shown to owner_a
+
+
+def test_the_client_address_ignores_what_the_client_put_in_x_forwarded_for(rf, settings):
+    from accounts.services import client_ip
+
+    spoofed = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    settings.TRUSTED_PROXY_COUNT = 0  # no proxy: the peer is the client
+    assert client_ip(spoofed) == "10.0.0.2"
+    settings.TRUSTED_PROXY_COUNT = 1  # one proxy appended the address it saw; "6.6.6.6" came from the client
+    assert client_ip(spoofed) == "203.0.113.9"
+    settings.TRUSTED_PROXY_COUNT = 2
+    assert client_ip(spoofed) == "6.6.6.6"
+    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.2")) == "10.0.0.2"  # header missing: the peer
