@@ -40,10 +40,11 @@ class ProviderForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked = all networks",
     )
+    # Write-only: stored credentials are never sent back to a browser; leaving the field empty keeps them.
     credentials = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
         required=False,
-        help_text='JSON object, e.g. {"api_token": "..."}; stored encrypted',
+        help_text='JSON object, e.g. {"api_token": "..."}; stored encrypted. Leave empty to keep the stored ones.',
     )
 
     class Meta:
@@ -65,11 +66,14 @@ class ProviderForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["adapter"].choices = adapter_choices()
+        self.initial["credentials"] = ""
+        if self.instance.pk and self.instance.credentials:
+            self.fields["credentials"].help_text += " Credentials are stored."
 
     def clean_credentials(self):
         raw = self.cleaned_data.get("credentials") or ""
         if not raw.strip():
-            return ""
+            return self.instance.credentials if self.instance.pk else ""
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:

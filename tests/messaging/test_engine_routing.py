@@ -1,5 +1,6 @@
 """Routing rules (pure logic), the Manila month, notices, the demo chain and the staff admin pages."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -209,3 +210,26 @@ def test_a_notice_staff_withdrew_stays_withdrawn_until_the_primary_carries_traff
     primary.refresh_from_db()
     again = fallback_notice_publish(primary=primary, fallback=fallback, reason=SkipReason.QUOTA)
     assert again is not None and again.pk != notice.pk and again.withdrawn_at is None
+
+
+def test_admin_never_shows_stored_provider_credentials_and_keeps_them_when_left_empty(staff_client, chain):
+    primary, _ = chain
+    url = f"/admin/messaging/provider/{primary.pk}/change/"
+    page = staff_client.get(url)
+    assert page.status_code == 200 and b"test-token" not in page.content
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data.update(
+        {
+            "credentials": "",
+            "networks": primary.networks,
+            "callback_secret": primary.callback_secret,
+            "monthly_quota": primary.monthly_quota or "",
+        }
+    )
+    data = {k: v for k, v in data.items() if v is not None}
+    data["name"] = "IPROGSMS renamed"
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    primary.refresh_from_db()
+    assert primary.name == "IPROGSMS renamed" and json.loads(primary.credentials) == {"api_token": "test-token"}
