@@ -260,7 +260,8 @@ class NoticeListAPI(OrganizationAPIView):
 
     @extend_schema(operation_id="notices_list", summary="Active site notices", responses={200: NoticeListOutput})
     def get(self, request):
-        return Response({"results": NoticeOutput(selectors.notice_list_active(), many=True).data})
+        # Every active notice fits one answer; `next` is there because every list answer has it.
+        return Response({"results": NoticeOutput(selectors.notice_list_active(), many=True).data, "next": None})
 
 
 class WebhookEndpointAPI(OrganizationAPIView):
@@ -317,7 +318,7 @@ class WebhookDeliveryListAPI(OrganizationAPIView):
         deliveries = selectors.webhook_delivery_list(
             organization=self.organization, status=request.query_params.get("status") or None
         )[:100]
-        return Response({"results": WebhookDeliveryOutput(deliveries, many=True).data})
+        return Response({"results": WebhookDeliveryOutput(deliveries, many=True).data, "next": None})
 
 
 class DeliveryCallbackAPI(APIView):

@@ -142,6 +142,7 @@ class NoticeOutput(serializers.ModelSerializer):
 
 class NoticeListOutput(serializers.Serializer):
     results = NoticeOutput(many=True)
+    next = serializers.URLField(allow_null=True, help_text="Always null: every active notice is in one answer")
 
 
 class WebhookEndpointInput(serializers.Serializer):
@@ -177,3 +178,4 @@ class WebhookDeliveryOutput(serializers.ModelSerializer):
 
 class WebhookDeliveryListOutput(serializers.Serializer):
     results = WebhookDeliveryOutput(many=True)
+    next = serializers.URLField(allow_null=True, help_text="Always null: the latest 100 deliveries")

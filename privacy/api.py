@@ -1,7 +1,7 @@
 """Privacy API: a signed-in person's own data subject requests (sessions only; an API key acts for an
 organization, not a person). Another person's request answers 404, exactly like a missing one."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -57,10 +57,17 @@ class PrivacyRequestListAPI(UserAPIView):
         requested_changes = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
         objections = serializers.ListField(child=serializers.CharField(), required=False)
 
-    @extend_schema(summary="My privacy requests", responses=RequestOutput(many=True))
+    @extend_schema(
+        operation_id="privacy_requests_list",
+        summary="My privacy requests (the latest 100)",
+        responses=inline_serializer(
+            "PrivacyRequestList",
+            {"results": RequestOutput(many=True), "next": serializers.URLField(allow_null=True)},
+        ),
+    )
     def get(self, request):
         requests = selectors.request_list_for_user(user=request.user)[:100]
-        return Response(RequestOutput(requests, many=True, context=_context()).data)
+        return Response({"results": RequestOutput(requests, many=True, context=_context()).data, "next": None})
 
     @extend_schema(
         summary="Make a privacy request",

@@ -4,6 +4,8 @@ Every view reads through a selector that takes `self.organization`, so another o
 or receipt answers 404 exactly like a missing one.
 """
 
+from urllib.parse import urlencode
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -84,8 +86,24 @@ def _page(queryset, *, limit: int, before_id: int | None):
     return rows[:limit], next_before
 
 
+def _next_url(request, next_before: int | None) -> str | None:
+    """The next page's address, as every list answer of the API gives it in `next`."""
+    if next_before is None:
+        return None
+    params = request.query_params.copy()
+    params["before"] = next_before
+    return request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
+
+
 def _page_schema(name: str, item: serializers.Serializer):
-    return inline_serializer(name, {"results": item, "next_before": serializers.IntegerField(allow_null=True)})
+    return inline_serializer(
+        name,
+        {
+            "results": item,
+            "next": serializers.URLField(allow_null=True),
+            "next_before": serializers.IntegerField(allow_null=True),
+        },
+    )
 
 
 PAGE_PARAMETERS = [
@@ -133,7 +151,13 @@ class LedgerListAPIView(OrganizationAPIView):
         limit, before_id = _page_params(request)
         entries = selectors.ledger_entry_list(organization=self.organization, kind=request.query_params.get("kind"))
         rows, next_before = _page(entries, limit=limit, before_id=before_id)
-        return Response({"results": LedgerEntryOutput(rows, many=True).data, "next_before": next_before})
+        return Response(
+            {
+                "results": LedgerEntryOutput(rows, many=True).data,
+                "next": _next_url(request, next_before),
+                "next_before": next_before,
+            }
+        )
 
 
 class LedgerEntryDetailAPIView(OrganizationAPIView):
@@ -159,7 +183,13 @@ class PaymentListAPIView(OrganizationAPIView):
         rows, next_before = _page(
             selectors.payment_list(organization=self.organization), limit=limit, before_id=before_id
         )
-        return Response({"results": PaymentOutput(rows, many=True).data, "next_before": next_before})
+        return Response(
+            {
+                "results": PaymentOutput(rows, many=True).data,
+                "next": _next_url(request, next_before),
+                "next_before": next_before,
+            }
+        )
 
 
 class PaymentDetailAPIView(OrganizationAPIView):

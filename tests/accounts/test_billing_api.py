@@ -69,9 +69,10 @@ def test_ledger_list_keyset_pages(api_client_a, billed_a, django_assert_max_num_
         first = api_client_a.get("/api/v1/billing/ledger?limit=2").json()
     assert [row["kind"] for row in first["results"]] == ["charge", "charge"]
     assert first["results"][0]["message_id"] == 12
-    second = api_client_a.get(f"/api/v1/billing/ledger?limit=2&before={first['next_before']}").json()
+    assert first["next"] == f"http://testserver/api/v1/billing/ledger?limit=2&before={first['next_before']}"
+    second = api_client_a.get(first["next"]).json()
     assert [row["kind"] for row in second["results"]] == ["topup", "adjustment"]
-    assert second["next_before"] is None
+    assert second["next_before"] is None and second["next"] is None
     charges = api_client_a.get("/api/v1/billing/ledger?kind=charge").json()["results"]
     assert {row["amount"] for row in charges} == {"-2.00", "-1.00"}
 

@@ -233,7 +233,7 @@ def test_otp_send_and_verify_over_the_api(
 
 
 def test_notices(chain, api_client_a, client_owner_b):
-    assert api_client_a.get("/api/v1/notices").json() == {"results": []}
+    assert api_client_a.get("/api/v1/notices").json() == {"results": [], "next": None}
     notice_publish(kind="announcement", title="Maintenance", body="Tonight 1-2am.", dedupe_key="maint")
     [notice] = api_client_a.get("/api/v1/notices").json()["results"]
     assert notice["title"] == "Maintenance"
@@ -253,7 +253,7 @@ def test_webhook_endpoint_api_is_per_organization(chain, api_client_a, api_clien
     ).json()
     assert rotated["secret"] == "s" * 20
     assert api_client_b.get("/api/v1/webhook").status_code == 404
-    assert api_client_b.get("/api/v1/webhook/deliveries").json() == {"results": []}
+    assert api_client_b.get("/api/v1/webhook/deliveries").json() == {"results": [], "next": None}
     viewer = login_as(viewer_a, org_a)
     assert viewer.put("/api/v1/webhook", {"url": "http://x"}, content_type="application/json").status_code == 403
     assert api_client_a.delete("/api/v1/webhook").status_code == 204

@@ -58,7 +58,7 @@ def test_get_returns_my_request_and_another_persons_is_404(owner_a, owner_b):
     missing = client.get(f"{LIST}/999999")
     assert missing.status_code == 404 and missing.json() == response.json()
     listed = client.get(LIST).json()
-    assert [r["id"] for r in listed] == [mine["id"]]
+    assert [r["id"] for r in listed["results"]] == [mine["id"]]
 
 
 def test_api_keys_and_anonymous_callers_are_refused(api_client_a, owner_a):
@@ -76,4 +76,4 @@ def test_list_query_count_is_constant(owner_a, django_assert_max_num_queries):
         client.post(LIST, payload, format="json")
     with django_assert_max_num_queries(6):
         response = client.get(LIST)
-    assert len(response.json()) == 3
+    assert len(response.json()["results"]) == 3 and response.json()["next"] is None
