@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from accounts.services import audit_log_record, user_update_profile
+from messaging.models import MessageStatus
 from portal.errors import ApplicationError, Conflict, NotFound
 from privacy import sla
 from privacy.models import (
@@ -478,14 +479,30 @@ def _send_sms_code(request: DataSubjectRequest) -> tuple[bool, str]:
 
     try:
         with transaction.atomic():
-            otp_send(
+            challenge = otp_send(
                 organization=privacy_operator_organization(),
                 phone_number=request.phone_number,
                 template=OTP_TEMPLATE,
             )
     except ApplicationError as exc:
         logger.warning("privacy OTP for request %s not sent: %s", request.pk, exc.message)
+        if exc.code in ("insufficient_credits", "monthly_limit_reached", "no_route_configured"):
+            # The operator's own account cannot send: every SMS verification would fail until staff act.
+            reason = exc.message
+            transaction.on_commit(
+                lambda: send_mail(
+                    "Privacy request codes cannot be sent by SMS",
+                    f"Request {request.reference}: {reason}\nTop up or fix the operator organization "
+                    f"({settings.PRIVACY_OPERATOR_ORGANIZATION_SLUG}); requesters get the e-mail link meanwhile.",
+                    None,
+                    staff_alert_recipients(),
+                    fail_silently=True,
+                )
+            )
         return False, exc.message
+    if challenge.message.status == MessageStatus.REJECTED:
+        # The number asked not to receive SMS (an earlier objection): the code was never sent.
+        return False, "this number asked not to receive SMS from us"
     RequestMessage.objects.create(
         request=request,
         kind="verification_code",

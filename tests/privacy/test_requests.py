@@ -199,8 +199,26 @@ def test_sms_code_that_cannot_be_sent_falls_back_to_the_e_mail_link(commit):
     dsr.refresh_from_db()
     assert dsr.verification_method == VerificationMethod.EMAIL
     assert "SMS code not sent" in dsr.last_error
-    [ack] = mail.outbox
+    [ack] = [m for m in mail.outbox if m.to == [dsr.email]]
     assert "/request/verify/" in ack.body
+    [alert] = [m for m in mail.outbox if m.subject == "Privacy request codes cannot be sent by SMS"]
+    assert alert.to == services.staff_alert_recipients() and "09171234567" not in alert.body
+
+
+def test_a_number_that_opted_out_gets_the_e_mail_link_instead_of_a_silent_code(commit):
+    from accounts.billing.services import credits_grant_demo
+    from messaging.services import provider_seed_demo_chain
+    from privacy.data_models import SuppressionSource
+    from privacy.objections import suppression_add
+
+    provider_seed_demo_chain(simulator_url="http://127.0.0.1:9")
+    credits_grant_demo(organization=services.privacy_operator_organization(), amount=Decimal("100"))
+    suppression_add(phone_number="09171234567", source=SuppressionSource.REQUEST)
+    dsr, _ = submit_public(commit, phone_number="09171234567", verification_method="sms")
+    dsr.refresh_from_db()
+    assert dsr.verification_method == VerificationMethod.EMAIL
+    assert "asked not to receive SMS" in dsr.last_error
+    assert not RequestMessage.objects.filter(request=dsr, kind="verification_code").exists()
 
 
 # --- workflow ---
