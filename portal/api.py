@@ -20,6 +20,8 @@ from accounts.roles import API_KEY_PERMISSIONS, Permission
 from accounts.selectors import membership_get
 from accounts.services import client_ip
 from portal.errors import ApplicationError, NotFound, OrganizationSuspended
+from privacy.data_models import ProcessingKind
+from privacy.objections import user_allows
 
 logger = logging.getLogger(__name__)
 
@@ -102,15 +104,19 @@ class _LoggedAPIView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         try:
             user = getattr(request, "_user", None)
+            person = user if user is not None and getattr(user, "pk", None) else None
+            # Someone who objected to monitoring beyond security needs is logged without who and where: the
+            # request itself (organization, key, path, status) is what security monitoring and disputes need.
+            identify = person is None or user_allows(user=person, processing=ProcessingKind.EXTENDED_MONITORING)
             APIRequestLog.objects.create(
                 organization=self.organization,
                 api_key=self.api_key,
-                user=user if user is not None and getattr(user, "pk", None) else None,
+                user=person if identify else None,
                 method=request.method[:8],
                 path=request.path[:255],
                 status_code=response.status_code,
                 duration_ms=int((time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000),
-                ip_address=client_ip(request),
+                ip_address=client_ip(request) if identify else None,
             )
         except Exception:  # monitoring must never turn a good answer into an error
             logger.exception("could not write the API request log")

@@ -76,6 +76,19 @@ def user_allows(*, user, processing: str) -> bool:
     ).exists()
 
 
+def processing_choices_for(*, user) -> list[dict]:
+    """Each optional processing with whether the user currently allows it (one query), for the privacy centre."""
+    objected = set(
+        ProcessingObjection.objects.filter(user_id=user.pk, withdrawn_at__isnull=True).values_list(
+            "processing", flat=True
+        )
+    )
+    return [
+        {"processing": kind.value, "label": kind.label, "allowed": kind.value not in objected}
+        for kind in ProcessingKind
+    ]
+
+
 # --- writes ---
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from accounts.services import client_ip
 from portal.errors import ApplicationError, NotFound
 from privacy import selectors, services
+from privacy.data_models import ProcessingKind
 from privacy.forms import (
     ContactForm,
     ProfileForm,
@@ -28,6 +29,7 @@ from privacy.forms import (
     UserRequestForm,
 )
 from privacy.models import RequestChannel, RequestKind, RequestStatus, VerificationMethod
+from privacy.objections import processing_choices_for, processing_objection_add, processing_objection_withdraw
 from privacy.policy_markdown import render_policy_markdown
 from privacy.retention import retention_rules_public
 from privacy.sla import Band
@@ -87,6 +89,7 @@ class PrivacyCentreView(View):
                 "profile_form": ProfileForm(initial={"full_name": user.full_name, "phone_number": user.phone_number}),
                 "policy": selectors.policy_current(),
                 "pending_policy": selectors.policy_pending_acknowledgement(user=user),
+                "processing_choices": processing_choices_for(user=user),
             },
         )
 
@@ -153,6 +156,26 @@ class MyRequestView(View):
 
 
 @method_decorator(login_required, name="dispatch")
+@method_decorator(login_required, name="dispatch")
+class ProcessingChoiceView(View):
+    """Object to an optional processing, or withdraw the objection, at once: no request and no staff needed."""
+
+    def post(self, request):
+        processing = request.POST.get("processing", "")
+        allow = request.POST.get("allow") == "1"
+        try:
+            if allow:
+                processing_objection_withdraw(user=request.user, processing=processing, actor=request.user)
+            else:
+                processing_objection_add(user=request.user, processing=processing, actor=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            label = ProcessingKind(processing).label
+            messages.success(request, f"{label}: {'allowed' if allow else 'stopped'}.")
+        return redirect("privacy:centre")
+
+
 class ProfileView(View):
     """What a user can correct themself, they correct here at once (no request needed)."""
 

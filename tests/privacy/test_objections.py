@@ -170,3 +170,37 @@ def test_suppression_blocks_sending_in_every_organization(org_a, org_b, provider
         assert by_number[BOB_PHONE].status == MessageStatus.QUEUED
     assert LedgerEntry.objects.filter(kind="charge").count() == charges_before + 2  # only Bob's, once per org
     assert Message.objects.filter(recipient=ALICE_PHONE, status=MessageStatus.REJECTED).count() == 2
+
+
+def test_a_user_switches_optional_processing_off_and_on_from_the_privacy_centre(login_as, org_a, developer_a, owner_b):
+    from accounts.models import APIRequestLog
+
+    client = login_as(developer_a, org_a)
+    page = client.get("/privacy/")
+    assert b'data-processing="extended_monitoring"' in page.content
+    assert [c["allowed"] for c in page.context["processing_choices"]] == [True, True, True]
+
+    response = client.post("/privacy/processing/", {"processing": "extended_monitoring", "allow": "0"})
+    assert response.status_code == 302
+    assert not user_allows(user=developer_a, processing=ProcessingKind.EXTENDED_MONITORING)
+    # The API request log now leaves out who and where for this person, and only for them.
+    client.get("/api/v1/me", REMOTE_ADDR="198.51.100.7")
+    mine = APIRequestLog.objects.filter(path="/api/v1/me").latest("id")
+    assert (mine.user_id, mine.ip_address, mine.organization_id) == (None, None, org_a.pk)
+    other = login_as(owner_b, owner_b.memberships.get().organization)
+    other.get("/api/v1/me", REMOTE_ADDR="198.51.100.8")
+    theirs = APIRequestLog.objects.filter(path="/api/v1/me").latest("id")
+    assert (theirs.user_id, theirs.ip_address) == (owner_b.pk, "198.51.100.8")
+
+    client.post("/privacy/processing/", {"processing": "extended_monitoring", "allow": "1"})
+    assert user_allows(user=developer_a, processing=ProcessingKind.EXTENDED_MONITORING)
+    bad = client.post("/privacy/processing/", {"processing": "astrology", "allow": "0"}, follow=True)
+    assert "Unknown processing" in bad.content.decode()
+    assert client.post("/privacy/processing/", {"processing": "marketing_email"}).status_code == 302
+    assert not user_allows(user=developer_a, processing=ProcessingKind.MARKETING_EMAIL)
+
+
+def test_the_processing_switches_need_a_signed_in_user(client):
+    response = client.post("/privacy/processing/", {"processing": "marketing_email", "allow": "0"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert not ProcessingObjection.objects.exists()
