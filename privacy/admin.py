@@ -7,13 +7,14 @@ service, so it is checked, audited (RequestEvent) and told to the requester. Act
 
 from django.contrib import admin, messages
 from django.db import transaction
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
 from portal.errors import ApplicationError
 from privacy import services, sla
-from privacy.forms import AssignForm, ReasonForm
+from privacy.forms import AssignForm, ReasonForm, RecordReceivedRequestForm
 from privacy.models import (
     ContactInquiry,
     DataSubjectRequest,
@@ -213,10 +214,50 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request):
-        return False
+        return False  # requests come in through the forms or `record_received_view`, which start their clocks
 
     def has_delete_permission(self, request, obj=None):
         return False  # the record of compliance is kept
+
+    def get_urls(self):
+        return [
+            path(
+                "record-received/",
+                self.admin_site.admin_view(self.record_received_view),
+                name="privacy_datasubjectrequest_record_received",
+            ),
+            *super().get_urls(),
+        ]
+
+    def record_received_view(self, request):
+        """A request that came by e-mail or letter, typed in by staff with the time it was received."""
+        form = RecordReceivedRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                dsr = services.request_record_received(
+                    actor=request.user,
+                    kind=data["kind"],
+                    email=data["email"],
+                    received_at=data["received_at"],
+                    full_name=data["full_name"],
+                    phone_number=data["phone_number"],
+                    details=data["details"],
+                    objections=data["objections"],
+                    identity_note=data["identity_note"],
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Recorded {dsr.reference}; due {timezone.localtime(dsr.due_at):%d %B %Y}.")
+                return redirect("admin:privacy_datasubjectrequest_change", dsr.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Record a request received by e-mail or letter",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "privacy/admin/record_received.html", context)
 
     def _due(self, obj):
         return sla.current_due_at(due_at=obj.due_at, paused_since=obj.paused_since, now=timezone.now())

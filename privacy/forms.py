@@ -121,3 +121,28 @@ class AssignForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = staff_assignees()
+
+
+class RecordReceivedRequestForm(forms.Form):
+    """Staff type in a request received by e-mail or letter (admin)."""
+
+    kind = forms.ChoiceField(choices=RequestKind.choices)
+    received_at = forms.DateTimeField(
+        help_text="When it reached us (Philippine time), e.g. 2026-11-20 14:30: the 30 days count from then.",
+        input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"],
+    )
+    email = forms.EmailField(help_text="Where we answer; the acknowledgement goes there at once.")
+    full_name = forms.CharField(required=False, max_length=150)
+    phone_number = forms.CharField(required=False, max_length=20)
+    details = forms.CharField(widget=forms.Textarea(attrs={"rows": 5, "cols": 80}), required=False, max_length=10000)
+    objections = forms.MultipleChoiceField(choices=(), required=False, widget=forms.CheckboxSelectMultiple)
+    identity_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        required=False,
+        max_length=2000,
+        help_text="How you checked who sent it. Leave empty and the requester confirms by the e-mailed link.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["objections"].choices = _objection_choices()

@@ -611,6 +611,44 @@ def request_verify_by_staff(*, request: DataSubjectRequest, actor: User, note: s
     return _verify(request, actor=actor, note=note.strip())
 
 
+def request_record_received(
+    *,
+    actor: User,
+    kind: str,
+    email: str,
+    received_at: datetime,
+    full_name: str = "",
+    phone_number: str = "",
+    details: str = "",
+    objections: Iterable[str] | None = None,
+    identity_note: str = "",
+) -> DataSubjectRequest:
+    """Staff type in a request that came by e-mail or letter. Its clock starts when it was received, not when it
+    was typed in. With `identity_note` (how staff checked who sent it) it is verified at once; without, the
+    requester confirms through the e-mailed link like any public request."""
+    _require_staff(actor)
+    if timezone.is_naive(received_at):
+        raise ApplicationError("Give the time it was received with its time zone.", code="invalid_received_at")
+    if received_at > timezone.now():
+        raise ApplicationError("A request cannot be received in the future.", code="invalid_received_at")
+    with transaction.atomic():
+        request, _token = request_submit(
+            kind=kind,
+            email=email,
+            channel=RequestChannel.STAFF,
+            full_name=full_name,
+            phone_number=phone_number,
+            details=details,
+            objections=objections,
+            verification_method=VerificationMethod.EMAIL,
+            received_at=received_at,
+        )
+        _event(request, action="recorded_by_staff", actor=actor, note=f"Received {received_at:%Y-%m-%d %H:%M %Z}")
+        if identity_note.strip():
+            request = request_verify_by_staff(request=request, actor=actor, note=identity_note)
+    return request
+
+
 @transaction.atomic
 def request_assign(*, request: DataSubjectRequest, actor: User, assignee: User | None) -> DataSubjectRequest:
     _require_staff(actor)

@@ -721,3 +721,52 @@ def test_admin_reject_action_asks_for_a_reason_then_rejects(commit, officer, own
     client.post(url, with_reason)
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.REJECTED and dsr.rejection_reason == "Not our data."
+
+
+def test_staff_record_a_request_received_by_e_mail_with_its_true_received_time(commit, officer, owner_a):
+    received = timezone.now() - timedelta(days=3)
+    dsr = commit(
+        services.request_record_received,
+        actor=officer,
+        kind=RequestKind.ACCESS,
+        email="Juan@Example.ph",
+        full_name="Juan dela Cruz",
+        received_at=received,
+        details="Sent to iprog.tech@gmail.com on Friday.",
+        identity_note="Replied from the address on file; matched the account name.",
+    )
+    assert dsr.channel == "staff" and dsr.received_at == received
+    assert dsr.status == RequestStatus.VERIFIED and dsr.verification_method == VerificationMethod.STAFF
+    assert dsr.due_at < timezone.now() + timedelta(days=28)  # the clock started when it reached us
+    assert RequestEvent.objects.filter(request=dsr, action="recorded_by_staff").exists()
+    assert any(m.to == ["juan@example.ph"] for m in mail.outbox)  # acknowledged at once
+    with pytest.raises(ApplicationError, match="future"):
+        services.request_record_received(
+            actor=officer,
+            kind=RequestKind.ACCESS,
+            email="a@example.ph",
+            received_at=timezone.now() + timedelta(hours=1),
+        )
+    with pytest.raises(ApplicationError, match="staff"):
+        services.request_record_received(
+            actor=owner_a, kind=RequestKind.ACCESS, email="a@example.ph", received_at=timezone.now()
+        )
+
+
+def test_the_admin_form_records_a_received_request_without_identity_check(client, commit, officer, owner_a):
+    officer.is_superuser = True
+    officer.save(update_fields=["is_superuser"])
+    client.force_login(officer)
+    url = reverse("admin:privacy_datasubjectrequest_record_received")
+    assert (
+        reverse("admin:privacy_datasubjectrequest_record_received").encode()
+        in client.get(reverse("admin:privacy_datasubjectrequest_changelist")).content
+    )
+    form = {"kind": "delete", "received_at": "2026-11-20 14:30", "email": "maria@example.ph", "details": "Letter"}
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    dsr = DataSubjectRequest.objects.get(email="maria@example.ph")
+    assert dsr.status == RequestStatus.SUBMITTED and dsr.verification_method == VerificationMethod.EMAIL
+    assert timezone.localtime(dsr.received_at).strftime("%Y-%m-%d %H:%M") == "2026-11-20 14:30"
+    client.force_login(owner_a)
+    assert client.get(url).status_code == 302  # not staff: sent to the admin login
