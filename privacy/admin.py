@@ -27,6 +27,7 @@ from privacy.models import (
     RequestEvent,
     RequestEvidence,
     RequestMessage,
+    RequestStatus,
 )
 
 BAND_COLOURS = {sla.Band.ON_TRACK: "#198754", sla.Band.DUE_SOON: "#fd7e14", sla.Band.OVERDUE: "#dc3545"}
@@ -130,6 +131,39 @@ def _with_reason(modeladmin, request, queryset, *, action, title, label, call, o
     )
 
 
+class QueueFilter(admin.SimpleListFilter):
+    """Unverified requests and duplicates stay out of the working queue unless asked for."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("all", "Everything"), ("unverified", "Unverified only"), ("duplicates", "Duplicates only")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Working queue (verified, not duplicates)",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset.exclude(status=RequestStatus.SUBMITTED).filter(duplicate_of__isnull=True)
+        if value == "unverified":
+            return queryset.filter(status=RequestStatus.SUBMITTED)
+        if value == "duplicates":
+            return queryset.filter(duplicate_of__isnull=False)
+        return queryset
+
+
 @admin.register(DataSubjectRequest)
 class DataSubjectRequestAdmin(admin.ModelAdmin):
     list_display = (
@@ -145,7 +179,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "needs_attention",
         "duplicate_of",
     )
-    list_filter = ("status", "kind", "channel", "needs_attention", "extended", "assignee")
+    list_filter = (QueueFilter, "status", "kind", "channel", "needs_attention", "extended", "assignee")
     search_fields = ("email", "phone_number", "full_name", "=id")
     list_select_related = ("assignee", "duplicate_of")
     date_hierarchy = "received_at"

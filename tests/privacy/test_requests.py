@@ -770,3 +770,22 @@ def test_the_admin_form_records_a_received_request_without_identity_check(client
     assert timezone.localtime(dsr.received_at).strftime("%Y-%m-%d %H:%M") == "2026-11-20 14:30"
     client.force_login(owner_a)
     assert client.get(url).status_code == 302  # not staff: sent to the admin login
+
+
+def test_the_admin_queue_hides_unverified_requests_and_duplicates_by_default(client, commit, officer, owner_a):
+    officer.is_superuser = True
+    officer.save(update_fields=["is_superuser"])
+    unverified, _ = submit_public(commit, email="new@example.ph")
+    verified = verified_request(commit, email="known@example.ph")
+    duplicate = verified_request(commit, email="known@example.ph")
+    assert duplicate.duplicate_of_id == verified.pk
+    client.force_login(officer)
+    url = reverse("admin:privacy_datasubjectrequest_changelist")
+    shown = {r.pk for r in client.get(url).context["cl"].result_list}
+    assert shown == {verified.pk}
+    assert {r.pk for r in client.get(url, {"queue": "unverified"}).context["cl"].result_list} == {unverified.pk}
+    assert {r.pk for r in client.get(url, {"queue": "all"}).context["cl"].result_list} == {
+        unverified.pk,
+        verified.pk,
+        duplicate.pk,
+    }
