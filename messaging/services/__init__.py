@@ -72,6 +72,8 @@ __all__ = [
     "notice_withdraw",
     "otp_send",
     "otp_verify",
+    "send_otp",
+    "verify_otp",
     "provider_adapter_build",
     "provider_callback_url",
     "provider_circuit_reset",
@@ -86,3 +88,7 @@ __all__ = [
     "webhook_endpoint_set",
     "webhook_signature",
 ]
+
+# The names issue #4 gives the OTP operations; the house style names services object_verb.
+send_otp = otp_send
+verify_otp = otp_verify

@@ -91,3 +91,27 @@ def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
             return result
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def offline_chain(db):
+    """The demo chain pointed at a closed port: pages and forms can route and price, nothing is sent."""
+    from messaging.models import Provider
+
+    primary = Provider.objects.create(
+        name="IPROGSMS",
+        adapter="iprog",
+        base_url="http://127.0.0.1:9",
+        credentials=json.dumps({"api_token": "t"}),
+        sender_name="IPROGSMS",
+        priority=10,
+    )
+    fallback = Provider.objects.create(
+        name="iprogtech fallback",
+        adapter="semaphore",
+        base_url="http://127.0.0.1:9",
+        credentials=json.dumps({"apikey": "k"}),
+        sender_name="iprogtech",
+        priority=20,
+    )
+    return primary, fallback

@@ -2,7 +2,6 @@
 
 import csv
 import io
-import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,28 +12,12 @@ from django.utils import timezone
 from accounts.billing.selectors import balance_get
 from accounts.billing.services import credits_adjust
 from messaging import services
-from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageChannel, MessageStatus, Provider
+from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageChannel, MessageStatus
 
 
 @pytest.fixture
-def chain(db):
-    primary = Provider.objects.create(
-        name="IPROGSMS",
-        adapter="iprog",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"api_token": "t"}),
-        sender_name="IPROGSMS",
-        priority=10,
-    )
-    fallback = Provider.objects.create(
-        name="iprogtech fallback",
-        adapter="semaphore",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"apikey": "k"}),
-        sender_name="iprogtech",
-        priority=20,
-    )
-    return primary, fallback
+def chain(offline_chain):
+    return offline_chain
 
 
 def make_messages(organization, count, *, start=None, provider=None, status=MessageStatus.SENT, **extra):

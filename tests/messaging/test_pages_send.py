@@ -1,6 +1,5 @@
 """The send page: permissions, the live segment/price counter, sending, and every kind of error shown."""
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -8,7 +7,7 @@ from django.urls import reverse
 
 from accounts.billing.selectors import balance_get, message_price
 from accounts.billing.services import credits_adjust
-from messaging.models import Message, MessageChannel, MessageStatus, Provider
+from messaging.models import Message, MessageChannel, MessageStatus
 from messaging.segments import count_segments
 
 GSM_161 = "a" * 161
@@ -25,24 +24,8 @@ BODIES = [
 
 
 @pytest.fixture
-def chain(db):
-    primary = Provider.objects.create(
-        name="IPROGSMS",
-        adapter="iprog",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"api_token": "t"}),
-        sender_name="IPROGSMS",
-        priority=10,
-    )
-    fallback = Provider.objects.create(
-        name="iprogtech fallback",
-        adapter="semaphore",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"apikey": "k"}),
-        sender_name="iprogtech",
-        priority=20,
-    )
-    return primary, fallback
+def chain(offline_chain):
+    return offline_chain
 
 
 @pytest.fixture
