@@ -37,8 +37,7 @@ PERSONAL_DATA = [
                 By.USER,
                 "pk",
                 {
-                    # The row stays (audit entries and billing rows point at it) but says nothing about the
-                    # person.
+                    # The row stays (audit entries and billing rows point at it) but says nothing about the person.
                     "email": constant("erased-{pk}@erased.invalid"),
                     "full_name": SET_EMPTY,
                     "phone_number": SET_EMPTY,
@@ -112,8 +111,7 @@ PERSONAL_DATA = [
             "last_used_at": USAGE,
             "revoked_at": ACCOUNT,
         },
-        # Keys belong to the organization; an organization the person solely owns is closed (keys revoked)
-        # first.
+        # Keys belong to the organization; an organization the person solely owns is closed (keys revoked) first.
         finders=(Finder(By.USER, "created_by", {"created_by": SET_EMPTY}, label="keys you created"),),
     ),
     PersonalData(

@@ -322,8 +322,7 @@ class WebhookDeliveryListAPI(OrganizationAPIView):
 
 
 class DeliveryCallbackAPI(APIView):
-    """Delivery receipts from a provider. No API key: the per-provider secret in the URL authenticates it, and
-    a
+    """Delivery receipts from a provider. No API key: the per-provider secret in the URL authenticates it, and a
     wrong secret answers 404 like an unknown route."""
 
     authentication_classes: list = []

@@ -1,19 +1,16 @@
-"""Messages, the provider chain, dispatch attempts, site notices, status webhooks, OTP challenges, idempotency
-keys.
+"""Messages, the provider chain, dispatch attempts, site notices, status webhooks, OTP challenges, idempotency keys.
 
 Outbound lifecycle of a `Message` (like RapidPro's Msg, with TextChoices instead of letters):
 
     QUEUED ──claim──> SENDING ──provider accepted──> SENT ──receipt──> DELIVERED
        │                 │                              └──receipt──> FAILED (refunded) / EXPIRED
-       │                 ├──retryable error──> QUEUED (next_attempt_at = now + backoff, maybe another
-       provider)
+       │                 ├──retryable error──> QUEUED (next_attempt_at = now + backoff, maybe another provider)
        │                 ├──provider refused the number/content──> REJECTED (refunded)
        │                 └──deadline passed──> FAILED (refunded)
        ├──cancelled before it was claimed──> CANCELLED (refunded)
        └──(never queued) opted-out recipient──> REJECTED (not charged)
 
-Every hand-over to a provider is a `DispatchAttempt`, written and committed *before* the provider is called
-and
+Every hand-over to a provider is a `DispatchAttempt`, written and committed *before* the provider is called and
 carrying the routing decision (which provider, with which sender name, which providers were skipped and why).
 """
 
@@ -121,8 +118,7 @@ class Provider(models.Model):
 
 
 class ProviderMonthlyUsage(models.Model):
-    """Messages handed to a provider in one calendar month (Asia/Manila). Reserved when a message is claimed
-    for
+    """Messages handed to a provider in one calendar month (Asia/Manila). Reserved when a message is claimed for
     the provider and released if the provider did not take it, so concurrent workers never exceed the
     quota."""
 
@@ -390,8 +386,7 @@ class IdempotencyKey(models.Model):
 class DeliveryReceipt(models.Model):
     """What a provider reported about one of its messages (callback or poll), kept as received.
 
-    A receipt can arrive before the worker has written the provider's message id (the provider answers the
-    send
+    A receipt can arrive before the worker has written the provider's message id (the provider answers the send
     and fires the receipt at once); it is then stored unmatched and applied when the id is written.
     """
 

@@ -1,24 +1,19 @@
 """Choosing a provider for a message: the chain, the reasons a provider is skipped, the calendar month.
 
-Pure logic over snapshots (`RouteState`), so the same rules serve the worker (which holds row locks and
-mutates
+Pure logic over snapshots (`RouteState`), so the same rules serve the worker (which holds row locks and mutates
 the snapshots as it assigns a batch) and `route_explain` (which only reads). The rules, in chain order
 (ascending `Provider.priority`, then id), first match wins:
 
 1. disabled providers are skipped (`disabled`);
 2. a provider that does not cover the recipient's network is skipped (`network_not_covered`);
-3. a provider that told us its monthly limit is reached is skipped until the next month
-(`provider_limit_reached`);
-4. a provider whose portal-counted quota for this month (Asia/Manila) is used is skipped
-(`monthly_quota_used`);
-5. a provider whose circuit is open is skipped until its cool-down ends (`circuit_open`); after the cool-down
-it
+3. a provider that told us its monthly limit is reached is skipped until the next month (`provider_limit_reached`);
+4. a provider whose portal-counted quota for this month (Asia/Manila) is used is skipped (`monthly_quota_used`);
+5. a provider whose circuit is open is skipped until its cool-down ends (`circuit_open`); after the cool-down it
    gets exactly one probe message (half-open) while others are skipped (`probe_in_flight`);
 6. a provider that already failed this message `SMS_MAX_FAILURES_PER_PROVIDER` times is skipped for it
    (`failed_for_this_message`).
 
-The "primary" is the first enabled provider of the chain. When a message skips the primary for reasons 3-5 it
-is a
+The "primary" is the first enabled provider of the chain. When a message skips the primary for reasons 3-5 it is a
 fallback, and the engine publishes the "SMS Fallback Route" notice.
 """
 

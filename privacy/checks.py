@@ -1,10 +1,7 @@
-"""System check: every model that looks like it holds personal data is in the registry or excluded with a
-reason.
+"""System check: every model that looks like it holds personal data is in the registry or excluded with a reason.
 
-Registered when this module is imported (`PrivacyConfig.ready` imports it). The heuristic is deliberately
-broad —
-a false alarm costs one line in EXCLUDED with a reason; a forgotten table costs an erasure that leaves data
-behind.
+Registered when this module is imported (`PrivacyConfig.ready` imports it). The heuristic is deliberately broad —
+a false alarm costs one line in EXCLUDED with a reason; a forgotten table costs an erasure that leaves data behind.
 """
 
 from __future__ import annotations
@@ -19,8 +16,7 @@ from django.db import models
 
 from privacy.registry import Registry, RegistryError, build_registry
 
-# Name parts ("_"-separated) that suggest a person: e-mail, phone, name, IP address, free text bodies,
-# addresses.
+# Name parts ("_"-separated) that suggest a person: e-mail, phone, name, IP address, free text bodies, addresses.
 PERSONAL_NAME_PARTS = frozenset(
     {"email", "mail", "phone", "mobile", "msisdn", "name", "ip", "body", "address", "recipient", "sender"}
 )

@@ -1,8 +1,7 @@
 """Admin for the data side: erasures (per-area status, retry), exports, legal holds, retention rules, purges,
 suppressions and objections. Everything staff need is here, so nobody digs in the database.
 
-Writes go through the domain functions (audited); identifiers are never shown in clear where only a hash is
-kept.
+Writes go through the domain functions (audited); identifiers are never shown in clear where only a hash is kept.
 """
 
 from django import forms

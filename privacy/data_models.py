@@ -1,5 +1,4 @@
-"""Data-area models: suppressions, objections, exports, erasure jobs and ledger, legal holds, retention
-(privacy-data).
+"""Data-area models: suppressions, objections, exports, erasure jobs and ledger, legal holds, retention (privacy-data).
 
 Identifiers of people who asked to be forgotten or not contacted are kept only as keyed hashes
 (`portal.crypto.keyed_hash`): a copy of these tables is not a list of e-mail addresses or phone numbers.
@@ -33,8 +32,7 @@ __all__ = [
     "SubjectKind",
 ]
 
-# Purposes for `portal.crypto.keyed_hash`: one per kind of identifier, so equal values of different kinds
-# differ.
+# Purposes for `portal.crypto.keyed_hash`: one per kind of identifier, so equal values of different kinds differ.
 PHONE_HASH_PURPOSE = "privacy.phone"
 EMAIL_HASH_PURPOSE = "privacy.email"
 
@@ -215,8 +213,7 @@ class ErasureArea(models.TextChoices):
 class ErasureJob(models.Model):
     """An erasure of one person: marked first, run by the scheduler after the grace period, one task per area.
 
-    The identifiers are kept encrypted only until the job is done, then blanked: afterwards only the keyed
-    hashes
+    The identifiers are kept encrypted only until the job is done, then blanked: afterwards only the keyed hashes
     in `ErasureLedgerEntry` remain.
     """
 

@@ -3,13 +3,11 @@
     erasure_mark ──> ErasureJob(scheduled, erase_after = now + PRIVACY_ERASURE_GRACE_HOURS)
     erasures_run_due (every few minutes) ──> erasure_job_run(job):
         legal hold on the person or one of their organizations ──> on_hold (tasks on_hold) until released
-        for each area (exports, messages, logs, billing, accounts): ErasureTask pending ──> done | retrying
-        ──> failed
+        for each area (exports, messages, logs, billing, accounts): ErasureTask pending ──> done | retrying ──> failed
         all done ──> the request's "erasure" step succeeds (completion e-mail) ──> privacy area ──> job done,
                      ledger entry (hashes only), identifiers blanked from the job
 
-What to do with each table comes from the registry (`<app>/personal_data.py`): the area code only adds what is
-not
+What to do with each table comes from the registry (`<app>/personal_data.py`): the area code only adds what is not
 a column rule — closing organizations the person solely owns, deleting their sessions, deleting export files.
 Each area runs in its own transaction: it is done completely or not at all, and a failure is recorded on its
 ErasureTask (attempts, error, next try with backoff), e-mailed to staff, and shown in admin.
@@ -654,8 +652,7 @@ def erasure_job_run(*, job_id: int, now=None) -> ErasureJob:
             others = [t for a, t in tasks.items() if a != ErasureArea.PRIVACY]
             if not all(t.status == ErasureTaskStatus.DONE for t in others):
                 break
-            # Everything but the request's own record is erased: the request can be completed (its e-mail
-            # sent).
+            # Everything but the request's own record is erased: the request can be completed (its e-mail sent).
             if task.status == ErasureTaskStatus.PENDING:
                 _report(job, status="succeeded")
         if _due(task, now):

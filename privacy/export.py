@@ -1,12 +1,10 @@
 """Access exports: a ZIP with one JSON and one CSV file per policy category plus a README, encrypted at rest.
 
-The archive is written row by row (`.iterator(chunk_size=...)`) straight into the ZIP entry, and the ZIP is
-written
+The archive is written row by row (`.iterator(chunk_size=...)`) straight into the ZIP entry, and the ZIP is written
 straight into an encrypting writer: the plaintext never touches the disk and memory stays bounded by one chunk
 whatever the size of the person's data.
 
-Stored format (`*.zip.enc`): MAGIC, then frames of [4-byte big-endian length][Fernet token of up to CHUNK
-bytes].
+Stored format (`*.zip.enc`): MAGIC, then frames of [4-byte big-endian length][Fernet token of up to CHUNK bytes].
 Every frame is encrypted with `portal.crypto` (the current FIELD_ENCRYPTION_KEYS), so key rotation applies.
 """
 
@@ -387,8 +385,7 @@ def export_download(
 ) -> tuple[str, Iterator[bytes]]:
     """Check the link, log the download, and return (file name, plaintext chunks of the ZIP).
 
-    `token_or_user` is the secret token from the e-mailed link (str), or the signed-in user, who must be the
-    export's
+    `token_or_user` is the secret token from the e-mailed link (str), or the signed-in user, who must be the export's
     owner. Anything else — wrong token, another user, unknown id — is the same 404.
     """
     export = DataExport.objects.select_related("user").filter(pk=export_id).first()

@@ -55,8 +55,7 @@ def erasure_mark(*, request, actor=None) -> ErasureJob:
     return erasure_job_create(
         subject_kind=_subject_kind(request),
         user=user,
-        # The account's own address is the one its data is filed under; the request's is used without an
-        # account.
+        # The account's own address is the one its data is filed under; the request's is used without an account.
         email=user.email if user is not None else request.email,
         phone_number=proven_phone_number(request),
         request_id=request.pk,

@@ -17,8 +17,7 @@ The due date is never stored as a number of days: the request stores the SLA *ru
 time, paused time, extension) and `privacy.sla.due_at_compute` derives `due_at` from them (kept on the row so
 the board can sort and filter in the database, recomputed by the services whenever an input changes).
 
-Data-area models (suppressions, objections, exports, erasures, retention, legal holds) live in
-privacy/data_models.py.
+Data-area models (suppressions, objections, exports, erasures, retention, legal holds) live in privacy/data_models.py.
 """
 
 from datetime import timedelta

@@ -4,8 +4,7 @@
   asks before it charges; a suppressed recipient's message is stored as rejected, "recipient_opted_out").
 - "May I include this person in this optional processing?" -> `user_allows`.
 
-Numbers are compared by keyed hash of their E.164 form, so the suppression table never holds a number in
-clear.
+Numbers are compared by keyed hash of their E.164 form, so the suppression table never holds a number in clear.
 """
 
 from collections.abc import Iterable
@@ -27,8 +26,7 @@ from privacy.data_models import (
 
 
 def canonical_phone(raw: str) -> str:
-    """E.164 for anything phonenumbers can read as a Philippine (or international) number; else the trimmed
-    input.
+    """E.164 for anything phonenumbers can read as a Philippine (or international) number; else the trimmed input.
 
     The suppression check must not depend on how a caller wrote the number ("0917 123 4567", "+639171234567"
     are the same person), and must not fail on junk: junk simply never matches.

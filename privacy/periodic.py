@@ -1,8 +1,7 @@
 """Periodic privacy jobs, read by `manage.py run_scheduler`: (dotted task path, interval in seconds).
 
 Every job is idempotent (reminders and escalations are recorded in `ReminderSent` with a unique key), so
-running it more often than needed sends nothing twice: the daily escalation runs hourly but its key is the
-calendar day.
+running it more often than needed sends nothing twice: the daily escalation runs hourly but its key is the calendar day.
 """
 
 from privacy.data_periodic import SCHEDULE as DATA_SCHEDULE

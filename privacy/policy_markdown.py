@@ -1,8 +1,7 @@
 """A minimal, safe Markdown subset for policy texts: escape every character of HTML first, then add markup.
 
 Supported: `#`/`##`/`###` headings, `-`/`*` bullet lists, `**bold**`, blank-line paragraphs, bare https://
-links and e-mail addresses. Anything else stays literal text, so a policy can never inject HTML or script into
-the page.
+links and e-mail addresses. Anything else stays literal text, so a policy can never inject HTML or script into the page.
 """
 
 import re

@@ -1,22 +1,17 @@
 """The personal-data registry: what every app holds about a person, and how to export, erase and correct it.
 
-Each app declares, in `<app>/personal_data.py`, two module attributes (read here; nothing registers itself as
-a
+Each app declares, in `<app>/personal_data.py`, two module attributes (read here; nothing registers itself as a
 side effect of being imported):
 
     PERSONAL_DATA = [PersonalData(model="messaging.Message", area=..., fields={...}, finders=(...)), ...]
     EXCLUDED = {"messaging.Provider": "provider configuration; names a company, not a person", ...}
 
-A declaration may name a model of any app (the project declares the third-party models it installs, e.g.
-allauth's
-EmailAddress, in the app that uses them). `privacy.checks` fails the system check when a model that looks like
-it
+A declaration may name a model of any app (the project declares the third-party models it installs, e.g. allauth's
+EmailAddress, in the app that uses them). `privacy.checks` fails the system check when a model that looks like it
 holds personal data is neither declared nor excluded with a reason, so a new table cannot be forgotten.
 
-How a subject's rows are found: a `Finder` per way in (by user, by e-mail, by phone number). What happens to
-those
-rows on erasure is attached to the finder, because it depends on *why* the row is the person's: a message sent
-*to*
+How a subject's rows are found: a `Finder` per way in (by user, by e-mail, by phone number). What happens to those
+rows on erasure is attached to the finder, because it depends on *why* the row is the person's: a message sent *to*
 a number loses its body and number, a message sent *by* a user only loses the link to the user.
 """
 
@@ -108,8 +103,7 @@ class Finder:
     """One way to find a subject's rows, and what erasure does to the rows found that way.
 
     `erase` is DELETE_ROW or a mapping {field name: Erase}. `lookup` defaults to exact for users, iexact for
-    e-mail and `in` (the E.164 form and the raw form) for phone numbers; `icontains` finds an identifier
-    inside
+    e-mail and `in` (the E.164 form and the raw form) for phone numbers; `icontains` finds an identifier inside
     free text or JSON (use with SCRUB).
     """
 
@@ -117,8 +111,7 @@ class Finder:
     path: str
     erase: Erase | dict[str, Erase]
     lookup: str = ""
-    # Entry fields exported for rows found this way: None = all of them, () = none (e.g. invitations the
-    # person
+    # Entry fields exported for rows found this way: None = all of them, () = none (e.g. invitations the person
     # sent hold *other* people's addresses, so they are erased from but not exported).
     export: tuple[str, ...] | None = None
     label: str = ""  # README wording, e.g. "messages sent to your number"

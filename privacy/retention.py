@@ -1,10 +1,8 @@
 """Retention: one rule per data category; a daily job deletes or pseudonymises what is older than its rule.
 
 Rules live in `RetentionRule` (staff edit them in admin); a category without a row uses
-settings.PRIVACY_RETENTION_DEFAULTS. Work goes in primary-key batches (bounded memory, short transactions),
-rows
-under a legal hold (their organization, or the person by hashed e-mail/number) are skipped and counted, and
-every
+settings.PRIVACY_RETENTION_DEFAULTS. Work goes in primary-key batches (bounded memory, short transactions), rows
+under a legal hold (their organization, or the person by hashed e-mail/number) are skipped and counted, and every
 category's run leaves a `PurgeLog` row.
 """
 

@@ -6,8 +6,7 @@ Money rules (see also `accounts/billing/money.py`):
   same transaction that updates `CreditAccount.balance` under a row lock. `CreditAccount.balance` is a cache
   of the sum of the organization's ledger; `manage.py billing_audit` proves the two agree.
 - Money from customers enters only through `services.payment_confirm`, whatever the payment method, so an
-  online gateway is one more `PaymentMethod` and one more caller of `payment_confirm`, never a new ledger
-  path.
+  online gateway is one more `PaymentMethod` and one more caller of `payment_confirm`, never a new ledger path.
 
 These models are imported into `accounts.models`, so they belong to the `accounts` app and its migrations.
 """
@@ -66,8 +65,7 @@ class PricePlan(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="priceplan_one_default"),
-            # At least 0.01 so that every message costs at least one cent of a credit (no zero-amount ledger
-            # entries).
+            # At least 0.01 so that every message costs at least one cent of a credit (no zero-amount ledger entries).
             models.CheckConstraint(
                 condition=Q(price_per_segment__gte=Decimal("0.01")),
                 name="priceplan_segment_price_at_least_cent",
@@ -102,8 +100,7 @@ class CreditAccount(models.Model):
         null=True, blank=True, help_text="Segments the organization may send per calendar month (Asia/Manila)"
     )
     # Segments charged (minus those refunded) in the month that starts on `usage_month`; kept under the same
-    # lock as the balance so the limit check does not sum the month's ledger on every send. billing_audit
-    # re-derives it.
+    # lock as the balance so the limit check does not sum the month's ledger on every send. billing_audit re-derives it.
     usage_month = models.DateField(null=True, blank=True)
     usage_segments = models.PositiveIntegerField(default=0)
     low_balance_threshold = _credits_field(null=True, blank=True)
@@ -146,8 +143,7 @@ class LedgerEntry(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # A plain id, not a foreign key: messaging depends on accounts, so an FK back would make a migration
-    # cycle.
+    # A plain id, not a foreign key: messaging depends on accounts, so an FK back would make a migration cycle.
     message_id = models.BigIntegerField(null=True, blank=True)
     payment = models.ForeignKey(
         "accounts.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
@@ -223,8 +219,7 @@ class Payment(models.Model):
         help_text="Credits to add; leave empty to compute amount / the plan's PHP price per credit",
     )
     reference = models.CharField(max_length=120, blank=True, help_text="Bank / GCash / card reference")
-    # For a future online gateway: its own id for this payment, unique so a repeated callback cannot double
-    # it.
+    # For a future online gateway: its own id for this payment, unique so a repeated callback cannot double it.
     external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
     notes = models.TextField(blank=True)
     recorded_by = models.ForeignKey(

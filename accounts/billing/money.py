@@ -3,12 +3,9 @@
 - Credits and PHP amounts have two decimal places. Every computed amount is quantized to 0.01 with
   ROUND_HALF_UP (the rounding people expect on a receipt: 0.005 becomes 0.01).
 - A message's price is rounded once, per message: segments x price per segment, then quantized. A bulk send
-  costs the sum of its messages' rounded prices, so refunding any one message gives back exactly what it was
-  charged.
-- Credits bought = PHP paid / the plan's PHP price per credit, quantized the same way (unless staff enter the
-  credits).
-- Floats never appear: inputs are parsed with `Decimal(str)` and anything that is not a finite number is
-  refused.
+  costs the sum of its messages' rounded prices, so refunding any one message gives back exactly what it was charged.
+- Credits bought = PHP paid / the plan's PHP price per credit, quantized the same way (unless staff enter the credits).
+- Floats never appear: inputs are parsed with `Decimal(str)` and anything that is not a finite number is refused.
 """
 
 from decimal import ROUND_HALF_UP, Decimal, DecimalException

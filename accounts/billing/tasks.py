@@ -8,12 +8,10 @@ from django_tasks import task
 
 @task()
 def low_balance_alert_send(*, organization_id: int) -> int:
-    """E-mail the owners and admins that the balance fell below their threshold. Returns the number of
-    recipients.
+    """E-mail the owners and admins that the balance fell below their threshold. Returns the number of recipients.
 
     The service sets `low_balance_alerted` in the transaction that crossed the threshold and enqueues this
-    after commit, so one dip sends one e-mail; if a top-up lifted the balance before this ran, nothing is
-    sent.
+    after commit, so one dip sends one e-mail; if a top-up lifted the balance before this ran, nothing is sent.
     """
     from accounts.billing.models import CreditAccount
     from accounts.billing.selectors import low_balance_recipients

@@ -1,5 +1,4 @@
-"""Billing pages: overview (balance, usage, alert threshold, activity, top-ups), statements (+ CSV) and
-receipts.
+"""Billing pages: overview (balance, usage, alert threshold, activity, top-ups), statements (+ CSV) and receipts.
 
 Every role can read; changing the alert threshold needs Permission.MANAGE_BILLING (admins and owners).
 """

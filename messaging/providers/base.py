@@ -161,6 +161,8 @@ class ProviderAdapter:
     max_bulk: ClassVar[int] = 1
     supports_delivery_callbacks: ClassVar[bool] = False
     supports_status_polling: ClassVar[bool] = False
+    # Can list what it accepted (`find_sent`): lets crash recovery learn whether a hand-over arrived.
+    supports_sent_lookup: ClassVar[bool] = False
     # Keys expected in `credentials`; the admin form and `check_config()` use them.
     credential_fields: ClassVar[tuple[str, ...]] = ()
 
@@ -197,6 +199,11 @@ class ProviderAdapter:
 
     def fetch_status(self, *, provider_message_id: str) -> DeliveryReport:
         raise NotImplementedError(f"{self.code} does not support status polling")
+
+    def find_sent(self, *, recipient: str, body: str, since: datetime) -> list[SendResult]:
+        """Every message to `recipient` with exactly `body` that the provider accepted since `since` (give or take
+        a day: providers answer in dates), oldest first. Raises ProviderError when the provider cannot be asked."""
+        raise NotImplementedError(f"{self.code} cannot list the messages it accepted")
 
     def parse_callback(self, *, data: dict[str, Any], headers: dict[str, str]) -> list[DeliveryReport]:
         raise NotImplementedError(f"{self.code} does not support delivery callbacks")

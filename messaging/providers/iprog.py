@@ -11,8 +11,7 @@ API shape, from IPROG's public API documentation (iprogsms.com/api/v1/documentat
 IPROG answers most errors with HTTP 200 and `"status": <code>` (usually 500) in the body, so the body's status
 is what counts. We send the fields as a JSON body (the documentation shows both query string and JSON).
 
-Not in the public documentation; chosen here and spoken by `messaging.simulator` (adjust when IPROG documents
-them):
+Not in the public documentation; chosen here and spoken by `messaging.simulator` (adjust when IPROG documents them):
 - status answer: `{"status": 200, "message_id": "...", "message_status": "pending|sent|delivered|failed"}`;
 - credits answer: `{"status": 200, "data": {"load_balance": 123}}` (also read: `sms_credits`, `credits`);
 - error texts: a message mentioning the monthly limit ("...has reached its monthly limit...") or missing

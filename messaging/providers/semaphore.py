@@ -7,6 +7,8 @@ API shape, from Semaphore's API documentation (semaphore.co/docs) as mirrored by
   list with one message object per recipient: `{"message_id": 1234567, "recipient": "639...",
   "status": "Pending", "network": "Globe", "sender_name": ..., "created_at": ..., ...}`.
 - Retrieve: `GET {base}/api/v4/messages/{id}?apikey=...` -> that message (a one-item list, or an object).
+- List: `GET {base}/api/v4/messages?apikey=...&limit=(up to 1000)&page=N&startDate=YYYY-MM-DD&endDate=YYYY-MM-DD`
+  -> a list of message objects (an empty list past the last page).
 - Account: `GET {base}/api/v4/account?apikey=...` -> `{"account_id": ..., "credit_balance": 5000, ...}`.
 - Message statuses: Queued, Pending (accepted), Sent (handed to the network: the last state Semaphore reports
   for a successful message), Failed, Refunded (failed and credited back).
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict, deque
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -69,6 +71,10 @@ def _national(number: object) -> str:
     return digits[-10:]
 
 
+def _sort_key(message_id: str) -> tuple[int, str]:
+    return (int(message_id), "") if message_id.isdigit() else (0, message_id)
+
+
 def _timestamp(value: object) -> datetime | None:
     if not value:
         return None
@@ -85,7 +91,10 @@ class SemaphoreAdapter(HTTPProviderAdapter):
     max_bulk = 1000
     supports_delivery_callbacks = True
     supports_status_polling = True
+    supports_sent_lookup = True
     credential_fields = ("apikey",)
+    # Pages of 1,000 read by one lookup at most; a route that busy in a day asks staff instead (see dispatch).
+    lookup_max_pages = 20
 
     def _form(self, numbers: str, body: str) -> dict[str, str]:
         form = {"apikey": self.credentials["apikey"], "number": numbers, "message": body}
@@ -127,6 +136,35 @@ class SemaphoreAdapter(HTTPProviderAdapter):
                 f"{self.label} knows no message {provider_message_id}", code="provider_unknown_message"
             )
         return self._report(messages[0], fallback_id=provider_message_id)
+
+    def find_sent(self, *, recipient: str, body: str, since: datetime) -> list[SendResult]:
+        start = (since - timedelta(days=1)).date()
+        end = (datetime.now(UTC) + timedelta(days=1)).date()
+        found = []
+        for page in range(1, self.lookup_max_pages + 1):
+            response = self._request(
+                "GET",
+                "/api/v4/messages",
+                params={
+                    "apikey": self.credentials["apikey"],
+                    "limit": 1000,
+                    "page": page,
+                    "startDate": start.isoformat(),
+                    "endDate": end.isoformat(),
+                },
+            )
+            messages = self._message_list(response, action="list")
+            found += [
+                self._result(m, recipient=recipient, reference="")
+                for m in messages
+                if _national(m.get("recipient")) == _national(recipient) and m.get("message") == body
+            ]
+            if len(messages) < 1000:
+                return sorted(found, key=lambda result: _sort_key(result.provider_message_id))
+        raise ProviderError(
+            f"{self.label} lists more than {self.lookup_max_pages * 1000} messages in that window",
+            code="provider_lookup_too_large",
+        )
 
     def parse_callback(self, *, data: dict[str, Any], headers: dict[str, str]) -> list[DeliveryReport]:
         entries = data.get("messages") if isinstance(data.get("messages"), list) else [data]

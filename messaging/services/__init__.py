@@ -4,8 +4,7 @@
 - dispatch (the worker): `dispatch_queued_messages`, `dispatch_reconcile_stale`, `dispatch_attempt_resolve`
 - delivery receipts: `delivery_callback_handle`, `delivery_reports_apply`, `delivery_poll_due`
 - notices: `notice_publish`, `notice_withdraw`, `notice_refresh_fallback`
-- status webhooks: `webhook_endpoint_set`, `webhook_endpoint_delete`, `webhook_deliver`,
-`webhook_deliver_due`,
+- status webhooks: `webhook_endpoint_set`, `webhook_endpoint_delete`, `webhook_deliver`, `webhook_deliver_due`,
   `webhook_delivery_retry`, `webhook_signature`
 - OTP: `otp_send`, `otp_verify`
 - providers (staff): `provider_seed_demo_chain`, `provider_test_send`, `provider_circuit_reset`,

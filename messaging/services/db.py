@@ -4,8 +4,7 @@ from django.db import connection
 
 
 def lock_rows(manager_or_queryset):
-    """SELECT ... FOR UPDATE of the queryset's own table only: joined rows (organization, provider) stay free,
-    and
+    """SELECT ... FOR UPDATE of the queryset's own table only: joined rows (organization, provider) stay free, and
     PostgreSQL accepts it with nullable select_related joins. SQLite ignores FOR UPDATE (its writes
     serialize)."""
     queryset = manager_or_queryset.all()

@@ -2,8 +2,7 @@
 
 Receipts are stored as received (`DeliveryReceipt`). One for a message whose provider id is not written yet
 (the provider fired it while the worker was still recording the send) is kept unmatched and applied when the
-worker writes the id. Applying is idempotent: the same receipt twice changes nothing the second time, and a
-final
+worker writes the id. Applying is idempotent: the same receipt twice changes nothing the second time, and a final
 state (delivered, failed, expired, rejected) is never left. A message that fails after the provider took it is
 refunded (exactly once: billing enforces it); an expired one is not (the network carried it).
 """
@@ -147,8 +146,7 @@ def delivery_receipts_apply_pending(*, provider: Provider, provider_message_ids:
 
 
 def delivery_callback_handle(*, adapter: str, provider_id: int, secret: str, data, headers: dict) -> int:
-    """A provider's delivery callback: the URL's secret authenticates the provider (404 when wrong, like a
-    missing
+    """A provider's delivery callback: the URL's secret authenticates the provider (404 when wrong, like a missing
     route), the adapter parses the body, the reports are applied."""
     provider = Provider.objects.filter(pk=provider_id, adapter=adapter).first()
     if provider is None or not hmac.compare_digest(provider.callback_secret.encode(), secret.encode()):

@@ -5,28 +5,24 @@ One round of `dispatch_queued_messages` has three steps, each with its own trans
 1. **Claim** (one transaction): lock due queued rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never
    share a row), lock the provider chain and this month's usage rows, choose a route for each message, reserve
    quota, write one `DispatchAttempt` per message with status `in_flight` and the routing decision, set the
-   messages to `sending`, and COMMIT. From here a crash cannot lose the fact that a message may be at a
-   provider.
+   messages to `sending`, and COMMIT. From here a crash cannot lose the fact that a message may be at a provider.
 2. **Call** (no transaction, no locks held): one adapter per provider; `send_bulk` where the adapter supports
    bulk, else `send`. Our reference for each hand-over is the attempt's `reference` ("a<attempt id>").
-3. **Record** (one transaction per provider group): only attempts still `in_flight` are resolved (the
-reconcile job
-   may have resolved them meanwhile); accepted -> `sent`; refused -> `rejected` and refunded; "limit reached"
-   ->
-   provider marked exhausted until next Manila month and message requeued at once (next provider);
-   retryable -> requeued with exponential backoff and jitter (failed and refunded past the deadline); the
-   circuit
-   breaker and quota reservations are updated.
+3. **Record** (one transaction per provider group): only attempts still `in_flight` are resolved (the reconcile
+   job may have resolved them meanwhile); accepted -> `sent`; refused -> `rejected` and refunded; "limit reached"
+   -> provider marked exhausted until next Manila month and message requeued at once (next provider); retryable ->
+   requeued with exponential backoff and jitter (failed and refunded past the deadline); the circuit breaker and
+   quota reservations are updated.
 
-Crash recovery (`dispatch_reconcile_stale`): an attempt still `in_flight` after
-`SMS_IN_FLIGHT_TIMEOUT_SECONDS`
-belonged to a worker that died between step 1 and step 3. If the adapter can look a hand-over up by our
-reference (`supports_reference_lookup` / `find_by_reference`), the provider's answer decides: it has it ->
-recorded as accepted (never sent again); it does not -> the attempt is `abandoned` and the message requeued.
-If the provider cannot be asked, the engine does NOT resend (a duplicate SMS cannot be called back, and the
-customer was charged once): the attempt becomes `unknown`, the message stays `sending` with error_code
-`dispatch_outcome_unknown`, staff are alerted and decide in admin (`dispatch_attempt_resolve`: mark sent /
-resend / fail and refund). Its quota reservation is kept until then (it may have been used).
+Crash recovery (`dispatch_reconcile_stale`): an attempt still `in_flight` after `SMS_IN_FLIGHT_TIMEOUT_SECONDS`
+belonged to a worker that died between step 1 and step 3. If the adapter can list what the provider accepted
+(`supports_sent_lookup` / `find_sent`, e.g. Semaphore's message list), the provider's answer decides: a listed
+message to that number with that text that no attempt of ours is recorded for -> it arrived, and is recorded as
+accepted (never sent again); none -> the attempt is `abandoned` and the message requeued. If the provider cannot be
+asked (IPROG has no such list), the engine does NOT resend (a duplicate SMS cannot be called back, and the customer
+was charged once): the attempt becomes `unknown`, the message stays `sending` with error_code
+`dispatch_outcome_unknown`, staff are alerted and decide in admin (`dispatch_attempt_resolve`: mark sent / resend /
+fail and refund). Its quota reservation is kept until then (it may have been used).
 """
 
 from __future__ import annotations
@@ -35,7 +31,7 @@ import logging
 import random
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -666,22 +662,30 @@ def dispatch_reconcile_stale(*, now: datetime | None = None) -> ReconcileSummary
             adapter = provider_adapter_build(provider)
         except ProviderError:
             adapter = None
-        if adapter is None or not getattr(adapter, "supports_reference_lookup", False):
+        if adapter is None or not adapter.supports_sent_lookup:
             unknown.extend(attempts)
             continue
         items, outcomes = [], []
+        claimed: set[str] = set()
         with adapter:
             for attempt in attempts:
+                message = attempt.message
                 try:
-                    found = adapter.find_by_reference(reference=attempt.reference)
+                    candidates = adapter.find_sent(
+                        recipient=message.recipient,
+                        body=message.delivery_body or message.body,
+                        since=attempt.started_at,
+                    )
                 except ProviderError:
                     continue  # cannot ask now: left in flight, asked again next run
-                items.append((attempt, attempt.message))
+                found = _unclaimed(provider, candidates, claimed)
+                items.append((attempt, message))
                 if found is None:
                     outcomes.append(_NeverReceived("the provider has no record of this hand-over; sent again"))
                     summary.requeued += 1
                 else:
-                    outcomes.append(found)
+                    claimed.add(found.provider_message_id)
+                    outcomes.append(replace(found, reference=attempt.reference))
                     summary.accepted += 1
         if items:
             month = month_start(attempts[0].started_at)
@@ -689,6 +693,22 @@ def dispatch_reconcile_stale(*, now: datetime | None = None) -> ReconcileSummary
     if unknown:
         summary.unknown = _mark_unknown(unknown, now=now)
     return summary
+
+
+def _unclaimed(provider: Provider, candidates: list[SendResult], claimed: set[str]) -> SendResult | None:
+    """The oldest message the provider lists that no attempt of ours is known for yet: the same text to the same
+    number may have been sent before (a reminder, a retry that went through), and those are already recorded.
+    This relies on the provider account being used by this portal only."""
+    ids = [c.provider_message_id for c in candidates]
+    known = set(
+        DispatchAttempt.objects.filter(provider=provider, provider_message_id__in=ids).values_list(
+            "provider_message_id", flat=True
+        )
+    )
+    for candidate in candidates:
+        if candidate.provider_message_id not in known and candidate.provider_message_id not in claimed:
+            return candidate
+    return None
 
 
 def _mark_unknown(attempts: list[DispatchAttempt], *, now: datetime) -> int:
@@ -733,8 +753,7 @@ class AttemptDecision:
 
 @transaction.atomic
 def dispatch_attempt_resolve(*, attempt_id: int, decision: str, actor=None) -> DispatchAttempt:
-    """Staff decision for an attempt whose outcome is unknown: `mark_sent` (the provider got it), `resend` (it
-    did
+    """Staff decision for an attempt whose outcome is unknown: `mark_sent` (the provider got it), `resend` (it did
     not: requeue now) or `fail` (give up and refund)."""
     if decision not in AttemptDecision.choices:
         raise ApplicationError(f"Unknown decision {decision!r}.", code="invalid_decision")

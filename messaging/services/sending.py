@@ -1,14 +1,10 @@
-"""Accepting messages: validate, suppress opted-out recipients, charge, store, enqueue; cancel; explain a
-route.
+"""Accepting messages: validate, suppress opted-out recipients, charge, store, enqueue; cancel; explain a route.
 
-`message_send` is the one way a message enters the system (dashboard form, CSV upload, API, OTP). It runs in
-one
-transaction: the messages and their charge commit together or not at all, and the worker is woken only after
-the
+`message_send` is the one way a message enters the system (dashboard form, CSV upload, API, OTP). It runs in one
+transaction: the messages and their charge commit together or not at all, and the worker is woken only after the
 commit (a rolled-back send is never dispatched).
 
-Invalid recipients: the whole request is refused with 400 `invalid_recipients` naming every bad input (with
-its
+Invalid recipients: the whole request is refused with 400 `invalid_recipients` naming every bad input (with its
 position), and nothing is stored or charged. An opted-out (suppressed) recipient is not an input error: its
 message is stored as `rejected` with error_code `recipient_opted_out`, at no charge, so the caller can see it.
 """
@@ -132,10 +128,8 @@ def message_send(
     `delivery_body`, when given, is the text the provider receives while `body` is what anyone reading the
     message sees (one-time codes: the code masked). Both must count as the same segments.
 
-    Raises ApplicationError: `invalid_recipients` (400, details.recipients lists each bad input),
-    `empty_body`,
-    `body_too_long`, `too_many_recipients`, `unknown_sender_name`, `invalid_send_at`, `no_route_configured`
-    (503);
+    Raises ApplicationError: `invalid_recipients` (400, details.recipients lists each bad input), `empty_body`,
+    `body_too_long`, `too_many_recipients`, `unknown_sender_name`, `invalid_send_at`, `no_route_configured` (503);
     billing's `insufficient_credits` (402) / `monthly_limit_reached` (403); `organization_suspended` (403).
     Nothing is stored or charged when it raises.
     """
@@ -318,8 +312,7 @@ class RouteExplanation:
 
 
 def route_explain(*, organization: Organization, recipient: str, body: str) -> RouteExplanation:
-    """Which provider would take this message now, with which sender name and price, and why the providers
-    before
+    """Which provider would take this message now, with which sender name and price, and why the providers before
     it in the chain would be skipped. Reads only: nothing is stored, charged or reserved."""
     number = normalize_ph_number(recipient)
     info = _validate_body(body)

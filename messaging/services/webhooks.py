@@ -1,8 +1,7 @@
 """Status webhooks: every status change of a message is POSTed to the organization's URL, signed, retried.
 
 Signature: `X-Portal-Timestamp: <unix seconds>` and `X-Portal-Signature: sha256=<hex>` where hex is
-HMAC-SHA256(secret, f"{timestamp}." + raw body). Receivers recompute it over the raw body and refuse
-timestamps
+HMAC-SHA256(secret, f"{timestamp}." + raw body). Receivers recompute it over the raw body and refuse timestamps
 older than a few minutes (replays). A delivery is retried with exponential backoff and jitter until
 `SMS_WEBHOOK_MAX_ATTEMPTS`, and every try is visible to the customer in the delivery log.
 """

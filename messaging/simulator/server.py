@@ -3,7 +3,8 @@
 Provider endpoints (same shapes as the adapters' docstrings describe):
   POST /api/v1/sms_messages, POST /api/v1/sms_messages/send_bulk, GET /api/v1/sms_messages/status,
   GET /api/v1/account/sms_credits                                   (IPROG)
-  POST /api/v4/messages, GET /api/v4/messages/<id>, GET /api/v4/account   (Semaphore)
+  POST /api/v4/messages, GET /api/v4/messages (list: limit, page, startDate, endDate),
+  GET /api/v4/messages/<id>, GET /api/v4/account                      (Semaphore)
 
 Control endpoints (JSON):
   POST /_sim/config   {"iprog": {...}, "semaphore": {...}, "all": {...}} -> the settings now in force
@@ -39,7 +40,7 @@ import urllib.error
 import urllib.request
 from collections import Counter, OrderedDict, deque
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -288,6 +289,7 @@ class ProviderSimulator:
             ("GET", "/api/v1/sms_messages/status"): ("iprog", "status"),
             ("GET", "/api/v1/account/sms_credits"): ("iprog", "credits"),
             ("POST", "/api/v4/messages"): ("semaphore", "send"),
+            ("GET", "/api/v4/messages"): ("semaphore", "list"),
             ("GET", "/api/v4/account"): ("semaphore", "credits"),
         }
         if (method, path) in routes:
@@ -344,7 +346,29 @@ class ProviderSimulator:
             return self._send(api, action, settings, params)
         if action == "status":
             return self._status(api, path, params)
+        if action == "list":
+            return self._list(api, params)
         return self._credits(api, settings)
+
+    def _list(self, api: str, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        """Semaphore's message list: newest first, `limit` (up to 1000) per `page`, by created date."""
+        try:
+            limit = min(1000, max(1, int(params.get("limit") or 100)))
+            page = max(1, int(params.get("page") or 1))
+            start = date.fromisoformat(params["startDate"]) if params.get("startDate") else None
+            end = date.fromisoformat(params["endDate"]) if params.get("endDate") else None
+        except ValueError as error:
+            return 422, {"limit": [f"Invalid list parameters: {error}"]}, {}
+        with self._lock:
+            messages = [dict(m) for m in self._states[api].messages.values()]
+        chosen = []
+        for message in messages:
+            created = datetime.fromisoformat(message["created_at"]).date()
+            if (start is None or created >= start) and (end is None or created <= end):
+                chosen.append(message)
+        chosen.sort(key=lambda m: int(m["message_id"]), reverse=True)
+        window = chosen[(page - 1) * limit : page * limit]
+        return 200, [self._semaphore_view(message) for message in window], {}
 
     def _count(self, api: str, counter: str) -> None:
         with self._lock:

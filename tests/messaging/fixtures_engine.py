@@ -22,7 +22,6 @@ from messaging.providers.semaphore import SemaphoreAdapter
 POLLING_ONLY_PATH = "tests.messaging.fixtures_engine.PollingOnlyIprogAdapter"
 LOOKUP_PATHS = [
     "tests.messaging.fixtures_engine.LookupIprogAdapter",
-    "tests.messaging.fixtures_engine.LookupSemaphoreAdapter",
     "tests.messaging.fixtures_engine.NoLookupIprogAdapter",
     "tests.messaging.fixtures_engine.NoLookupSemaphoreAdapter",
 ]
@@ -36,58 +35,34 @@ class PollingOnlyIprogAdapter(IprogAdapter):
     supports_delivery_callbacks = False
 
 
-class _SimulatorLookupMixin:
-    """Test double of a provider that can say whether it got a hand-over (`find_by_reference`): it asks the
-    simulator's message list and matches recipient + body (the tests send one body per recipient)."""
+class LookupIprogAdapter(IprogAdapter):
+    """Test double: IPROG as if it could list what it accepted (the real API cannot). It reads the simulator's
+    control list and matches number and text, like the real Semaphore adapter does with Semaphore's list."""
 
-    supports_reference_lookup = True
-    simulator_api = ""
-    pending_lookups: dict[str, tuple[str, str]] = {}
+    code = "iprog_lookup"
+    supports_sent_lookup = True
 
-    def send(self, *, recipient, body, reference):
-        _SimulatorLookupMixin.pending_lookups[reference] = (recipient, body)
-        return super().send(recipient=recipient, body=body, reference=reference)
-
-    def send_bulk(self, *, items):
-        for item in items:
-            _SimulatorLookupMixin.pending_lookups[item.reference] = (item.recipient, item.body)
-        return super().send_bulk(items=items)
-
-    def find_by_reference(self, *, reference):
+    def find_sent(self, *, recipient, body, since):
         from messaging.providers.base import SendResult
 
-        recipient, body = _SimulatorLookupMixin.pending_lookups.get(reference, ("", ""))
-        response = self.session.get(
-            f"{self.base_url}/_sim/messages", params={"api": self.simulator_api, "limit": 1000}, timeout=5
-        )
-        for message in response.json()["messages"]:
-            if message["recipient"] == recipient and message["message"] == body:
-                return SendResult(
-                    provider_message_id=str(message["message_id"]), recipient=recipient, reference=reference
-                )
-        return None
-
-
-class LookupIprogAdapter(_SimulatorLookupMixin, IprogAdapter):
-    code = "iprog_lookup"
-    simulator_api = "iprog"
-
-
-class LookupSemaphoreAdapter(_SimulatorLookupMixin, SemaphoreAdapter):
-    code = "semaphore_lookup"
-    simulator_api = "semaphore"
+        response = self.session.get(f"{self.base_url}/_sim/messages", params={"api": "iprog", "limit": 1000}, timeout=5)
+        return [
+            SendResult(provider_message_id=str(m["message_id"]), recipient=recipient, reference="")
+            for m in response.json()["messages"]
+            if m["recipient"] == recipient and m["message"] == body
+        ]
 
 
 class NoLookupIprogAdapter(IprogAdapter):
     """A provider that certainly cannot be asked about a hand-over (whatever the real adapter learns)."""
 
     code = "iprog_nolookup"
-    supports_reference_lookup = False
+    supports_sent_lookup = False
 
 
 class NoLookupSemaphoreAdapter(SemaphoreAdapter):
     code = "semaphore_nolookup"
-    supports_reference_lookup = False
+    supports_sent_lookup = False
 
 
 @pytest.fixture
@@ -121,8 +96,8 @@ def funded_org_b(org_b):
 
 
 def make_chain(simulator, *, primary_quota=None, primary_timeout=5.0, lookup: bool | None = None):
-    """lookup: True = test doubles that can find a hand-over by reference, False = adapters that cannot,
-    None = the real adapters as they are."""
+    """lookup: True = both can list what they accepted (an IPROG double, the real Semaphore adapter), False =
+    neither can, None = the real adapters as they are (Semaphore can, IPROG cannot)."""
     suffix = {True: "_lookup", False: "_nolookup", None: ""}[lookup]
     primary = Provider.objects.create(
         name="IPROGSMS",
@@ -136,7 +111,7 @@ def make_chain(simulator, *, primary_quota=None, primary_timeout=5.0, lookup: bo
     )
     fallback = Provider.objects.create(
         name="iprogtech fallback",
-        adapter="semaphore" + suffix,
+        adapter="semaphore" + ("_nolookup" if lookup is False else ""),
         base_url=simulator.base_url,
         credentials=json.dumps({"apikey": "test-key"}),
         sender_name="iprogtech",

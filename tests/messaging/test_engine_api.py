@@ -1,5 +1,4 @@
-"""The messaging API: send, list (filters, cursor, query count), detail, cancel, explain, OTP, notices,
-webhooks,
+"""The messaging API: send, list (filters, cursor, query count), detail, cancel, explain, OTP, notices, webhooks,
 Idempotency-Key; every endpoint refuses the other organization's key (404 for its objects)."""
 
 from datetime import timedelta

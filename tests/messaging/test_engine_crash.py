@@ -1,8 +1,7 @@
 """Worker stopped mid-batch and restarted: every message reaches the provider exactly once.
 
 The kill is simulated by raising a BaseException (which the worker does not catch, like SIGKILL it skips every
-later write) at the two dangerous points: after the in-flight commit but before the provider call, and after
-the
+later write) at the two dangerous points: after the in-flight commit but before the provider call, and after the
 provider call but before the outcome is written. The restart is: reconcile (after the in-flight timeout), then
 the normal dispatch.
 """
@@ -158,3 +157,40 @@ def test_slow_call_finishing_after_reconcile_still_records_the_answer(provider_s
     assert set(Message.objects.values_list("status", "error_code")) == {(MessageStatus.SENT, "")}
     assert set(DispatchAttempt.objects.values_list("status", flat=True)) == {AttemptStatus.ACCEPTED}
     assert len(provider_simulator.sent) == 2
+
+
+@pytest.mark.parametrize("target", ["_call", "_record"])
+def test_the_real_semaphore_adapter_finds_its_hand_overs_even_with_repeated_texts(
+    provider_simulator, fast_retries, funded_org_a, monkeypatch, target
+):
+    # No primary quota: everything goes to the fallback, the real Semaphore adapter, which lists what it accepted.
+    make_chain(provider_simulator, primary_quota=0, lookup=None)
+    # The same text to the same number, sent once before the crash: the listed message that is already recorded
+    # must not be mistaken for the lost hand-over.
+    message_send(organization=funded_org_a, recipients=["09175550000"], body="Your parcel is out", channel="api")
+    dispatch_queued_messages()
+    message_send(
+        organization=funded_org_a,
+        recipients=["09175550000", "09175550001"],
+        body="Your parcel is out",
+        channel="api",
+    )
+    kill_on_call(monkeypatch, target, call_number=1)
+    with pytest.raises(WorkerKilled):
+        dispatch_queued_messages()
+    monkeypatch.undo()
+    summary = restart(fast_retries)
+    if target == "_call":
+        assert (summary.requeued, summary.accepted, summary.unknown) == (2, 0, 0)
+    else:
+        assert (summary.requeued, summary.accepted, summary.unknown) == (0, 2, 0)
+    assert_each_text_sent_once(provider_simulator, funded_org_a)
+
+
+def assert_each_text_sent_once(simulator, org):
+    sent = Counter((m["recipient"], m["message"]) for m in simulator.sent)
+    assert sent == Counter({("+639175550000", "Your parcel is out"): 2, ("+639175550001", "Your parcel is out"): 1})
+    assert set(Message.objects.filter(organization=org).values_list("status", flat=True)) == {MessageStatus.SENT}
+    ids = list(Message.objects.filter(organization=org).values_list("provider_message_id", flat=True))
+    assert len(set(ids)) == 3 and all(ids)
+    assert len(charges(org)) == 3 and refunds(org) == []

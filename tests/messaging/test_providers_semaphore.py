@@ -9,6 +9,7 @@ from messaging.providers.base import (
     OutboundSMS,
     ProviderConfigError,
     ProviderConnectionError,
+    ProviderError,
     ProviderQuotaExhausted,
     ProviderRateLimited,
     ProviderRejected,
@@ -230,3 +231,34 @@ def test_remaining_credits(adapter, provider_simulator):
     provider_simulator.configure("semaphore", quota=10)
     adapter.send_bulk(items=[OutboundSMS(f"+63917123456{digit}", "x", str(digit)) for digit in range(4)])
     assert adapter.remaining_credits() == 6
+
+
+def test_find_sent_lists_what_semaphore_accepted_for_a_number_and_text(adapter, provider_simulator, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    first = adapter.send(recipient="+639171234567", body="Same text", reference="a1")
+    adapter.send(recipient="+639171234567", body="Other text", reference="a2")
+    adapter.send(recipient="+639181234567", body="Same text", reference="a3")
+    second = adapter.send(recipient="+639171234567", body="Same text", reference="a4")
+    found = adapter.find_sent(recipient="+639171234567", body="Same text", since=before)
+    assert [r.provider_message_id for r in found] == [first.provider_message_id, second.provider_message_id]
+    assert adapter.find_sent(recipient="+639171234567", body="Never sent", since=before) == []
+    # Pages of 1,000 are followed; a window too busy to scan is an error the engine leaves to staff.
+    monkeypatch.setattr(SemaphoreAdapter, "lookup_max_pages", 0)
+    with pytest.raises(ProviderError, match="more than"):
+        adapter.find_sent(recipient="+639171234567", body="Same text", since=before)
+
+
+def test_the_simulator_lists_messages_newest_first_by_page_and_date(adapter, provider_simulator):
+    import requests
+
+    for i in range(3):
+        adapter.send(recipient="+639171234567", body=f"n{i}", reference=f"r{i}")
+    url = f"{provider_simulator.base_url}/api/v4/messages"
+    page1 = requests.get(url, params={"apikey": "test-key", "limit": 2, "page": 1}, timeout=5).json()
+    page2 = requests.get(url, params={"apikey": "test-key", "limit": 2, "page": 2}, timeout=5).json()
+    assert [m["message"] for m in page1 + page2] == ["n2", "n1", "n0"]
+    old = requests.get(url, params={"apikey": "test-key", "endDate": "2020-01-01"}, timeout=5).json()
+    assert old == []
+    assert requests.get(url, timeout=5).status_code == 401  # no apikey

@@ -1,5 +1,4 @@
-"""Erasure: two steps (mark, then erase after the grace period), one task per area, no trace left, billing
-kept and
+"""Erasure: two steps (mark, then erase after the grace period), one task per area, no trace left, billing kept and
 balanced, failures retried and shown, legal holds respected, erasures re-applied after a restore."""
 
 from datetime import timedelta
@@ -287,8 +286,7 @@ def test_a_failing_area_is_retried_with_backoff_shown_and_staff_alerted(
     assert messages_task.status == ErasureTaskStatus.RETRYING and messages_task.attempts == 1
     assert "connection reset" in messages_task.last_error and ALICE_PHONE not in messages_task.last_error
     assert messages_task.next_attempt_at > now
-    # The other areas went ahead; the privacy area waits; the messages area's data is untouched (all or
-    # nothing).
+    # The other areas went ahead; the privacy area waits; the messages area's data is untouched (all or nothing).
     assert ErasureTask.objects.get(job=job, area=ErasureArea.LOGS).status == ErasureTaskStatus.DONE
     assert ErasureTask.objects.get(job=job, area=ErasureArea.PRIVACY).status == ErasureTaskStatus.PENDING
     assert Message.objects.filter(recipient=ALICE_PHONE).exists()

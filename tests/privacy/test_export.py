@@ -1,5 +1,4 @@
-"""Access exports: every category, nothing of anyone else, encrypted at rest, a 7-day link for the owner or
-the
+"""Access exports: every category, nothing of anyone else, encrypted at rest, a 7-day link for the owner or the
 token holder only, every download logged, bounded memory."""
 
 import csv

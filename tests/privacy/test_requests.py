@@ -481,8 +481,7 @@ def test_delete_request_marks_an_erasure(commit, officer, owner_a):
         services.request_run_export(request=dsr, actor=officer)
     scheduled = outbox_to(owner_a.email)[-1]
     assert "will be erased" in scheduled.subject and "National Privacy Commission" in scheduled.body
-    # The scheduler runs the job after the grace period; privacy-data reports success and the request
-    # completes.
+    # The scheduler runs the job after the grace period; privacy-data reports success and the request completes.
     from privacy.erasure import erasure_job_run
 
     mail.outbox.clear()
@@ -490,8 +489,7 @@ def test_delete_request_marks_an_erasure(commit, officer, owner_a):
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.COMPLETED
     assert FulfilmentStep.objects.get(request=dsr, step="erasure").status == StepStatus.SUCCEEDED
-    # privacy-data reports success before it erases the request's own contact details: the confirmation
-    # arrives.
+    # privacy-data reports success before it erases the request's own contact details: the confirmation arrives.
     [done] = outbox_to(owner_a.email)
     assert "complete" in done.subject and "erased" in done.body
 

@@ -51,8 +51,7 @@ def test_leap_year_31_january_is_due_29_february():
 
 
 def test_thirty_calendar_days_win_in_a_31_day_month():
-    # One calendar month from 1 March is 1 April; 30 days is 31 March, earlier, and the policy promises 30
-    # days.
+    # One calendar month from 1 March is 1 April; 30 days is 31 March, earlier, and the policy promises 30 days.
     assert due_day(due_at_compute(rule=DSR, received_at=manila(2026, 3, 1, 9), holidays=[])) == date(2026, 3, 31)
 
 

@@ -2,8 +2,7 @@
 
 Checks, for every organization with a credit account or a ledger entry: balance == sum of ledger amounts; the
 last entry's balance_after == that sum; each entry's balance_after == previous balance_after + amount; the
-cached usage of the current month == the ledger's. Prints each difference and exits with status 1 if there is
-any.
+cached usage of the current month == the ledger's. Prints each difference and exits with status 1 if there is any.
 """
 
 from django.core.management.base import BaseCommand, CommandError
