@@ -342,6 +342,8 @@ class PolicyVersion(models.Model):
     )
     notified_at = models.DateTimeField(null=True, blank=True, help_text="When the e-mail to every user finished")
     notified_count = models.PositiveIntegerField(default=0)
+    # The last user (by id) whose e-mail went out: an interrupted run resumes after them, nobody is mailed twice.
+    notified_through_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

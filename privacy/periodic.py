@@ -14,5 +14,7 @@ SCHEDULE = [
     ("privacy.tasks.requests_send_due_reminders_task", HOUR),
     ("privacy.tasks.requests_alert_stuck_steps_task", HOUR),
     ("privacy.tasks.requests_escalate_overdue_task", HOUR),
+    # Policy-change e-mails that stopped part-way (mail server down) resume where they stopped.
+    ("privacy.tasks.policy_notifications_resume_task", HOUR),
     *DATA_SCHEDULE,
 ]

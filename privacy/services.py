@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail, send_mass_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -1398,8 +1398,11 @@ def policy_publish(*, policy_version: PolicyVersion, actor: User | None) -> Poli
 
 
 def policy_notify_users(*, policy_version_id: int) -> int:
-    """E-mail every active registered user about a material change, 500 per batch (send_mass_mail per
-    batch)."""
+    """E-mail every active registered user about a material change, in batches (one `send_mass_mail` each).
+
+    Resumable: after each batch the last user reached is recorded, so a run that stopped (SMTP outage, a worker
+    restart) continues where it stopped and nobody gets the e-mail twice. Returns how many were sent by this run.
+    """
     policy = PolicyVersion.objects.get(pk=policy_version_id)
     if policy.notified_at is not None:
         return 0
@@ -1411,18 +1414,54 @@ def policy_notify_users(*, policy_version_id: int) -> int:
         f"{policy.summary_of_changes.strip()}\n\nRead it: {settings.SITE_URL}{reverse('privacy:policy')}\n"
         "Your continued use of our services after the changes become effective constitutes acceptance.\n"
     )
+    users = User.objects.filter(is_active=True).order_by("pk")
+    if policy.notified_through_user_id is not None:
+        users = users.filter(pk__gt=policy.notified_through_user_id)
     sent = 0
-    batch: list[tuple] = []
-    users = User.objects.filter(is_active=True).order_by("pk").values_list("email", flat=True)
-    for email in users.iterator(chunk_size=batch_size):
-        batch.append((subject, body, None, [email]))
+    batch: list[tuple[int, str]] = []
+
+    def flush() -> int:
+        count = send_mass_mail([(subject, body, None, [email]) for _, email in batch], fail_silently=False)
+        PolicyVersion.objects.filter(pk=policy.pk).update(
+            notified_count=F("notified_count") + count, notified_through_user_id=batch[-1][0]
+        )
+        return count
+
+    for user_id, email in users.values_list("pk", "email").iterator(chunk_size=batch_size):
+        batch.append((user_id, email))
         if len(batch) >= batch_size:
-            sent += send_mass_mail(batch, fail_silently=False)
+            sent += flush()
             batch = []
-            PolicyVersion.objects.filter(pk=policy.pk).update(notified_count=sent)
     if batch:
-        sent += send_mass_mail(batch, fail_silently=False)
-    PolicyVersion.objects.filter(pk=policy.pk).update(notified_count=sent, notified_at=timezone.now())
+        sent += flush()
+    PolicyVersion.objects.filter(pk=policy.pk).update(notified_at=timezone.now())
+    return sent
+
+
+def policy_notifications_resume(*, now: datetime | None = None) -> int:
+    """Periodic: finish the e-mails of any published material change whose run stopped part-way. A run that
+    fails again tells staff. Returns how many e-mails went out."""
+    now = now or timezone.now()
+    unfinished = PolicyVersion.objects.filter(
+        material_change=True,
+        published_at__isnull=False,
+        published_at__lte=now - timedelta(minutes=15),
+        notified_at__isnull=True,
+    ).values_list("pk", "version")
+    sent = 0
+    for pk, version in unfinished:
+        try:
+            sent += policy_notify_users(policy_version_id=pk)
+        except Exception as exc:  # an SMTP outage: try again next hour, and say so
+            logger.exception("policy %s e-mails stopped again", version)
+            send_mail(
+                f"Privacy policy version {version}: change e-mails are not going out",
+                f"The e-mail to users about the policy change stopped: {type(exc).__name__}: {exc}\n"
+                "It resumes by itself every hour where it stopped; check the mail server.",
+                None,
+                staff_alert_recipients(),
+                fail_silently=True,
+            )
     return sent
 
 

@@ -20,6 +20,11 @@ def policy_notify_users_task(*, policy_version_id: int) -> int:
 
 
 @task()
+def policy_notifications_resume_task() -> int:
+    return services.policy_notifications_resume()
+
+
+@task()
 def requests_expire_unverified_task() -> int:
     return services.requests_expire_unverified()
 

@@ -128,6 +128,60 @@ def test_material_change_emails_everyone_in_batches_and_posts_an_api_notice(
     assert services.policy_notify_users(policy_version_id=policy.pk) == 0
 
 
+def test_policy_e_mails_that_stop_part_way_resume_where_they_stopped(
+    settings, seeded, staff, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.core import mail as django_mail
+
+    settings.PRIVACY_POLICY_EMAIL_BATCH_SIZE = 2
+    for i in range(4):
+        User.objects.create_user(email=f"user{i}@example.com", password="x" * 12)
+    real_send_mass_mail = django_mail.send_mass_mail
+    calls = {"n": 0}
+
+    def flaky(messages, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionRefusedError("SMTP server down")
+        return real_send_mass_mail(messages, **kwargs)
+
+    monkeypatch.setattr(services, "send_mass_mail", flaky)
+    policy = draft(2, material=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the background task fails part-way
+        services.policy_publish(policy_version=policy, actor=staff)
+    policy.refresh_from_db()
+    assert policy.notified_count == 2 and policy.notified_at is None
+    first_batch = sorted(m.to[0] for m in mail.outbox)
+
+    # Too soon after publishing: the resume job leaves a run that may still be going alone.
+    assert services.policy_notifications_resume() == 0
+    later = timezone.now() + timedelta(minutes=16)
+    assert services.policy_notifications_resume(now=later) == 3
+    policy.refresh_from_db()
+    assert policy.notified_count == 5 and policy.notified_at is not None
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients)) == 5  # nobody twice
+    assert set(first_batch) < set(recipients)
+    assert services.policy_notifications_resume(now=later) == 0
+
+
+def test_a_resume_that_fails_again_tells_staff(
+    settings, seeded, staff, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.OPS_ALERT_EMAILS = ["ops@operator.example"]
+
+    def down(messages, **kwargs):
+        raise ConnectionRefusedError("SMTP server down")
+
+    monkeypatch.setattr(services, "send_mass_mail", down)
+    policy = draft(2, material=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the background task fails part-way
+        services.policy_publish(policy_version=policy, actor=staff)
+    assert services.policy_notifications_resume(now=timezone.now() + timedelta(minutes=16)) == 0
+    [alert] = [m for m in mail.outbox if "not going out" in m.subject]
+    assert "ops@operator.example" in alert.to
+
+
 def test_non_material_change_emails_nobody_and_shows_no_banner(
     seeded, staff, owner_a, django_capture_on_commit_callbacks
 ):
