@@ -95,7 +95,9 @@ class BoardRow:
 def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[BoardRow]:
     """Every open request with its live deadline and band. Two queries, whatever the number of rows."""
     now = now or timezone.now()
-    statuses = list(OPEN_STATUSES) if filters.show_unverified else [s for s in OPEN_STATUSES if s != "submitted"]
+    # Asking for the unverified ones by status shows them too, without also ticking "show unverified".
+    show_unverified = filters.show_unverified or filters.status == "submitted"
+    statuses = list(OPEN_STATUSES) if show_unverified else [s for s in OPEN_STATUSES if s != "submitted"]
     queryset = (
         DataSubjectRequest.objects.filter(status__in=statuses)
         .select_related("assignee", "user", "duplicate_of")

@@ -787,3 +787,14 @@ def test_the_admin_queue_hides_unverified_requests_and_duplicates_by_default(cli
         verified.pk,
         duplicate.pk,
     }
+
+
+def test_the_board_hides_unverified_requests_unless_asked_for_them(commit, officer):
+    from privacy.selectors import BoardFilters, board_rows
+
+    unverified, _ = submit_public(commit, email="new@example.ph")
+    verified = verified_request(commit, email="known@example.ph")
+    assert [r.request.pk for r in board_rows(filters=BoardFilters())] == [verified.pk]
+    assert [r.request.pk for r in board_rows(filters=BoardFilters(status="submitted"))] == [unverified.pk]
+    both = board_rows(filters=BoardFilters(show_unverified=True))
+    assert {r.request.pk for r in both} == {unverified.pk, verified.pk}
