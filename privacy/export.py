@@ -388,15 +388,16 @@ def export_download(
     `token_or_user` is the secret token from the e-mailed link (str), or the signed-in user, who must be the export's
     owner. Anything else — wrong token, another user, unknown id — is the same 404.
     """
-    export = DataExport.objects.select_related("user").filter(pk=export_id).first()
-    if export is None:
-        raise NotFound("No such export.")
     if isinstance(token_or_user, str):
-        allowed = bool(export.token_hash) and hmac.compare_digest(export.token_hash, token_hash(token_or_user))
         user = None
+        export = DataExport.objects.filter(pk=export_id).exclude(token_hash="").first()
+        # The hash is compared in constant time rather than looked up, so timing says nothing about it.
+        allowed = export is not None and hmac.compare_digest(export.token_hash, token_hash(token_or_user))
     else:
         user = token_or_user if getattr(token_or_user, "is_authenticated", False) else None
-        allowed = user is not None and export.user_id is not None and export.user_id == user.pk
+        # The owner filter is in the query: another person's export is not even loaded.
+        export = DataExport.objects.filter(pk=export_id, user=user).first() if user is not None else None
+        allowed = export is not None
     if not allowed:
         raise NotFound("No such export.")
     if export.status == ExportStatus.EXPIRED or (export.expires_at and export.expires_at <= timezone.now()):
