@@ -1,6 +1,7 @@
 """Messaging API endpoints (all organization-scoped through OrganizationAPIView), plus the providers' delivery
 callback, which is authenticated by the secret in its URL instead of an API key."""
 
+from contextlib import nullcontext
 from urllib.parse import urlencode
 
 from django.db import IntegrityError, transaction
@@ -120,7 +121,8 @@ class MessageListCreateAPI(OrganizationAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            with transaction.atomic():
+            # message_send is one transaction; storing the Idempotency-Key answer must join it.
+            with transaction.atomic() if key else nullcontext():
                 messages = services.message_send(
                     organization=self.organization,
                     actor=_actor(self),

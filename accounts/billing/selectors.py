@@ -80,11 +80,19 @@ def price_plan_default() -> PricePlan:
 
 
 def price_plan_for(*, organization: Organization, account: CreditAccount | None = None) -> PricePlan:
+    """The plan that prices this organization's messages. Given an account, the answer is kept on it, so pricing
+    and charging one send (which share the locked account) read the default plan once."""
+    if account is not None and hasattr(account, "_resolved_price_plan"):
+        return account._resolved_price_plan
     if account is None:
         account = CreditAccount.objects.select_related("price_plan").filter(organization=organization).first()
     if account is not None and account.price_plan_id is not None:
-        return account.price_plan
-    return price_plan_default()
+        plan = account.price_plan
+    else:
+        plan = price_plan_default()
+    if account is not None:
+        account._resolved_price_plan = plan
+    return plan
 
 
 def message_price(*, organization: Organization, segments: int, account: CreditAccount | None = None) -> Decimal:

@@ -94,7 +94,8 @@ def test_100_concurrent_charges_against_a_balance_for_37(org_a):
 
 def test_concurrent_refunds_of_one_message_refund_once(org_a):
     fund(org_a, "10.00")
-    message_charge(organization=org_a, message_ids_and_segments=[(777, 3)])
+    with transaction.atomic():  # as message_send does: the charge joins the transaction that stores the message
+        message_charge(organization=org_a, message_ids_and_segments=[(777, 3)])
 
     def refund(i: int):
         with transaction.atomic():
