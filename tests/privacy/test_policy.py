@@ -25,22 +25,6 @@ def staff():
 
 
 @pytest.fixture
-def banner_in_context(settings):
-    """The lead adds the context processor to settings; these tests must not depend on when that happens."""
-    processors = settings.TEMPLATES[0]["OPTIONS"]["context_processors"]
-    if "privacy.context_processors.policy_banner" not in processors:
-        settings.TEMPLATES = [
-            {
-                **settings.TEMPLATES[0],
-                "OPTIONS": {
-                    **settings.TEMPLATES[0]["OPTIONS"],
-                    "context_processors": [*processors, "privacy.context_processors.policy_banner"],
-                },
-            }
-        ]
-
-
-@pytest.fixture
 def seeded():
     return services.privacy_seed_policy()
 
@@ -199,7 +183,7 @@ def _request_for(user):
     return request
 
 
-def test_banner_shows_until_the_user_acknowledges(seeded, staff, owner_a, client_owner_a, banner_in_context):
+def test_banner_shows_until_the_user_acknowledges(seeded, staff, owner_a, client_owner_a):
     User.objects.filter(pk=owner_a.pk).update(date_joined=timezone.now() - timedelta(days=30))
     services.policy_publish(policy_version=draft(2, material=True), actor=staff)
     page = client_owner_a.get(reverse("privacy:centre")).content.decode()
