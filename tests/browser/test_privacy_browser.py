@@ -15,9 +15,7 @@ from privacy.objections import user_allows
 pytestmark = pytest.mark.browser
 
 
-def test_policy_banner_acknowledgement_and_processing_switches(
-    signed_in_page, owner_a, django_capture_on_commit_callbacks, transactional_db
-):
+def test_policy_banner_acknowledgement_and_processing_switches(signed_in_page, owner_a, transactional_db):
     services.privacy_seed_policy()
     staff = User.objects.create_user(email="dpo@operator.example", password="x" * 12, is_staff=True)
     change = PolicyVersion.objects.create(
