@@ -1,4 +1,4 @@
-"""Data-area models: suppressions, objections, exports, erasure jobs and ledger, legal holds, retention (privacy-data).
+"""Data-area models: suppressions, objections, exports, erasure jobs and ledger, legal holds, retention.
 
 Identifiers of people who asked to be forgotten or not contacted are kept only as keyed hashes
 (`portal.crypto.keyed_hash`): a copy of these tables is not a list of e-mail addresses or phone numbers.
