@@ -45,23 +45,30 @@ def resolve_public(hostname: str, port: int) -> str:
     return addresses[0]
 
 
-def check_public_url(url: str) -> str:
-    """Validate a customer URL for outbound calls; returns it stripped. Development may allow private hosts."""
-    url = url.strip()
+def _checked_shape(url: str):
+    """The URL's parts once its scheme, credentials and port are acceptable (no name resolution here)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApplicationError(f"{url!r} is not an http(s) URL.", code="invalid_webhook_url")
     if parts.username or parts.password:
         raise ApplicationError("The webhook URL must not contain a user name or password.", code="invalid_webhook_url")
     if settings.SMS_WEBHOOK_ALLOW_PRIVATE_HOSTS:
-        return url
+        return parts
     if parts.scheme != "https":
         raise ApplicationError("The webhook URL must use https.", code="invalid_webhook_url")
     if (parts.port or 443) not in ALLOWED_PORTS:
         raise ApplicationError(
             f"The webhook URL must use port {' or '.join(map(str, sorted(ALLOWED_PORTS)))}.", code="invalid_webhook_url"
         )
-    resolve_public(parts.hostname, parts.port or 443)
+    return parts
+
+
+def check_public_url(url: str) -> str:
+    """Validate a customer URL for outbound calls; returns it stripped. Development may allow private hosts."""
+    url = url.strip()
+    parts = _checked_shape(url)
+    if not settings.SMS_WEBHOOK_ALLOW_PRIVATE_HOSTS:
+        resolve_public(parts.hostname, parts.port or 443)
     return url
 
 
@@ -80,12 +87,12 @@ class _PinnedAddressAdapter(HTTPAdapter):
 
 def post_to_public_url(url: str, *, data: bytes, headers: dict[str, str], timeout: float) -> requests.Response:
     """POST without following redirects. Raises ApplicationError when the URL is not (or no longer) public."""
-    url = check_public_url(url)
+    url = url.strip()
+    parts = _checked_shape(url)
     if settings.SMS_WEBHOOK_ALLOW_PRIVATE_HOSTS:
         return requests.post(url, data=data, headers=headers, timeout=timeout, allow_redirects=False)
-    parts = urlsplit(url)
     port = parts.port or 443
-    address = resolve_public(parts.hostname, port)
+    address = resolve_public(parts.hostname, port)  # resolved once; the connection goes to this address
     host_in_url = f"[{address}]" if ":" in address else address
     pinned_url = urlunsplit(("https", f"{host_in_url}:{port}", parts.path or "/", parts.query, ""))
     default_port = port == 443

@@ -85,8 +85,14 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_kept_for_tls(p
         return response
 
     monkeypatch.setattr(outbound._PinnedAddressAdapter, "send", fake_send)
+    lookups = []
+    real_getaddrinfo = outbound.socket.getaddrinfo
+    monkeypatch.setattr(
+        outbound.socket, "getaddrinfo", lambda *a, **k: lookups.append(a[0]) or real_getaddrinfo(*a, **k)
+    )
     response = post_to_public_url("https://hooks.example.com/sms?x=1", data=b"{}", headers={}, timeout=1)
     assert response.status_code == 204
+    assert lookups == ["hooks.example.com"]  # resolved once: the checked address is the one connected to
     assert seen == {
         "url": "https://93.184.215.14:443/sms?x=1",
         "host": "hooks.example.com",
