@@ -5,8 +5,18 @@ PRIVACY_BILLING_RETENTION_YEARS
 (tax law); what names a person on them is removed.
 """
 
-from privacy.data_models import ErasureArea
-from privacy.registry import DELETE_ROW, SCRUB, SET_EMPTY, By, Category, Finder, PersonalData, constant, keep
+from portal.personal_data import (
+    DELETE_ROW,
+    SCRUB,
+    SET_EMPTY,
+    By,
+    Category,
+    ErasureArea,
+    Finder,
+    PersonalData,
+    constant,
+    keep,
+)
 
 PERSONAL = Category.PERSONAL_INFORMATION
 USAGE = Category.USAGE_DATA

@@ -4,8 +4,18 @@ Read by `privacy.registry`. Order matters within the area: rows found through `m
 before `messaging.Message` itself, whose recipient is replaced by a keyed hash (so counts per number survive).
 """
 
-from privacy.data_models import ErasureArea
-from privacy.registry import DELETE_ROW, HASH, SCRUB, SET_EMPTY, By, Category, Finder, PersonalData, constant
+from portal.personal_data import (
+    DELETE_ROW,
+    HASH,
+    SCRUB,
+    SET_EMPTY,
+    By,
+    Category,
+    ErasureArea,
+    Finder,
+    PersonalData,
+    constant,
+)
 
 PERSONAL = Category.PERSONAL_INFORMATION
 USAGE = Category.USAGE_DATA

@@ -10,11 +10,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.crypto import EncryptedTextField
+from portal.personal_data import ErasureArea
 
 __all__ = [
     "DataExport",
     "DataExportDownload",
-    "ErasureArea",
     "ErasureJob",
     "ErasureLedgerEntry",
     "ErasureStatus",
@@ -196,18 +196,6 @@ class ErasureStatus(models.TextChoices):
     FAILED = "failed", "Failed"  # at least one area gave up after its retries; staff were e-mailed
     DONE = "done", "Done"  # every area erased; the ledger entry is written
     CANCELLED = "cancelled", "Cancelled"  # withdrawn during the grace period
-
-
-class ErasureArea(models.TextChoices):
-    ACCOUNTS = (
-        "accounts",
-        "Account, sign-in and organizations",
-    )  # user row, e-mail addresses, MFA, sessions, orgs
-    MESSAGES = "messages", "Messages"  # message bodies and recipient numbers, OTP challenges, webhook logs
-    BILLING = "billing", "Billing"  # kept for the legal retention period; stripped of what is not needed
-    LOGS = "logs", "Logs"  # login records, API request logs, audit and admin logs
-    EXPORTS = "exports", "Exports"  # access-request archives and their download log
-    PRIVACY = "privacy", "Privacy records"  # requests' contact details, objections
 
 
 class ErasureJob(models.Model):

@@ -35,11 +35,11 @@ from accounts.roles import Role
 from accounts.services import audit_log_record, organization_close
 from portal.crypto import keyed_hash
 from portal.errors import ApplicationError, Conflict, NotFound
+from portal.personal_data import By, Erase, ErasureArea, Finder, PersonalData, Strategy
 from privacy.data_models import (
     EMAIL_HASH_PURPOSE,
     PHONE_HASH_PURPOSE,
     DataExport,
-    ErasureArea,
     ErasureJob,
     ErasureLedgerEntry,
     ErasureStatus,
@@ -49,7 +49,7 @@ from privacy.data_models import (
     SubjectKind,
 )
 from privacy.objections import canonical_phone
-from privacy.registry import By, Erase, Finder, PersonalData, Strategy, registry
+from privacy.registry import registry
 
 logger = logging.getLogger(__name__)
 

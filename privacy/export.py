@@ -33,9 +33,10 @@ from django.utils import timezone
 
 from portal.crypto import decrypt_bytes, encrypt_bytes
 from portal.errors import ApplicationError, NotFound
+from portal.personal_data import CATEGORY_DESCRIPTIONS, Category
 from privacy.data_models import DataExport, DataExportDownload, ExportStatus
 from privacy.erasure import Subject, _finder_q
-from privacy.registry import CATEGORY_DESCRIPTIONS, Category, registry
+from privacy.registry import registry
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,7 @@ whose contact details are replaced last. The record that a request was made and 
 Data Privacy Act sec. 21 and NPC Circular 2016-01), without the person's contact details.
 """
 
-from privacy.data_models import ErasureArea
-from privacy.registry import DELETE_ROW, SCRUB, SET_EMPTY, By, Category, Finder, PersonalData, constant
+from portal.personal_data import DELETE_ROW, SCRUB, SET_EMPTY, By, Category, ErasureArea, Finder, PersonalData, constant
 
 PERSONAL = Category.PERSONAL_INFORMATION
 USAGE = Category.USAGE_DATA

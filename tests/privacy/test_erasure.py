@@ -27,10 +27,10 @@ from messaging.models import (
     WebhookEndpoint,
 )
 from portal.crypto import EncryptedTextField
+from portal.personal_data import ErasureArea
 from privacy import erasure as erasure_module
 from privacy.data_models import (
     DataExport,
-    ErasureArea,
     ErasureJob,
     ErasureLedgerEntry,
     ErasureStatus,

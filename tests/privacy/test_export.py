@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from portal.errors import ApplicationError, NotFound
+from portal.personal_data import Category
 from privacy.data_models import DataExport, DataExportDownload, ExportStatus, ProcessingKind, SubjectKind
 from privacy.export import MAGIC, decrypt_stream, export_build, export_create, export_path
 from privacy.fulfilment import export_download, export_start
 from privacy.objections import processing_objection_add
-from privacy.registry import Category
 from tests.privacy.data_helpers import (
     ALICE_PHONE,
     BOB_PHONE,

@@ -8,21 +8,9 @@ from django.core.management import call_command
 from django.db import models
 from django.test.utils import isolate_apps
 
+from portal.personal_data import DELETE_ROW, By, Category, ErasureArea, Finder, PersonalData, Strategy, keep
 from privacy import checks as privacy_checks
-from privacy.data_models import ErasureArea
-from privacy.registry import (
-    DELETE_ROW,
-    By,
-    Category,
-    Finder,
-    PersonalData,
-    Registry,
-    RegistryError,
-    Strategy,
-    build_registry,
-    keep,
-    registry,
-)
+from privacy.registry import Registry, RegistryError, build_registry, registry
 
 
 def _registry(entries=(), excluded=None) -> Registry:

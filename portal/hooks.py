@@ -1,0 +1,76 @@
+"""How a lower layer tells a higher one, without importing it.
+
+The layers go one way (portal <- accounts <- billing <- messaging <- privacy). When a lower layer needs something
+only a higher one knows, it calls a hook declared here, and the higher app registers its answer in its
+`AppConfig.ready()`:
+
+- `organization_closed` (signal): accounts announces a closed organization; messaging cancels its queue.
+- `send_suppressions`: messaging asks which of some numbers must not be sent to; privacy answers from objections.
+- `processing_objections`: accounts asks whether a person objected to an optional processing; privacy answers.
+- `demo_seeders`: `seed_demo` runs each app's demo data in layer order.
+
+Anything more is added here, with the question it asks in its docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.dispatch import Signal
+
+# Sent by `accounts.services.organization_close` after commit, with `organization_id` and `actor_id`.
+organization_closed = Signal()
+
+
+@dataclass
+class Hook:
+    """A named list of answers, registered at start-up by the apps that know them."""
+
+    name: str
+    doc: str
+    _answers: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
+
+    def register(self, answer: Callable[..., Any], *, key: str | None = None) -> Callable[..., Any]:
+        key = key or f"{answer.__module__}.{answer.__qualname__}"
+        if any(existing == key for existing, _ in self._answers):
+            return answer  # ready() may run twice in tests; registering is idempotent
+        self._answers.append((key, answer))
+        return answer
+
+    def answers(self) -> list[Callable[..., Any]]:
+        return [answer for _, answer in self._answers]
+
+    def call_all(self, **kwargs: Any) -> list[Any]:
+        return [answer(**kwargs) for answer in self.answers()]
+
+
+send_suppressions = Hook(
+    "send_suppressions",
+    "answer(*, organization_id: int, numbers: Iterable[str]) -> set[str]: numbers that must not be sent to",
+)
+
+processing_objections = Hook(
+    "processing_objections",
+    "answer(*, user_id: int, kind: str) -> bool: True when the person objected to that optional processing",
+)
+
+demo_seeders = Hook(
+    "demo_seeders",
+    "answer(*, stdout) -> None: idempotent demo data of one app; registered in layer order",
+)
+
+
+def suppressed_numbers(*, organization_id: int, numbers: Iterable[str]) -> set[str]:
+    """The numbers among `numbers` that no message may be sent to (every registered answer, combined)."""
+    numbers = list(numbers)
+    suppressed: set[str] = set()
+    for answer in send_suppressions.answers():
+        suppressed |= set(answer(organization_id=organization_id, numbers=numbers))
+    return suppressed
+
+
+def person_objects_to(*, user_id: int, kind: str) -> bool:
+    """True when any registered answer says the person objected to this optional processing."""
+    return any(answer(user_id=user_id, kind=kind) for answer in processing_objections.answers())
