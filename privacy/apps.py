@@ -5,6 +5,9 @@ class PrivacyConfig(AppConfig):
     name = "privacy"
     verbose_name = "Privacy"
 
-    def ready(self):
-        # System checks that every model holding personal data is registered for export, erasure and retention.
-        from privacy import checks  # noqa: F401
+    def ready(self) -> None:
+        # App modules import models: only importable once apps are ready. `checks` registers the system check
+        # that every model holding personal data is declared; `receivers` answers the lower layers' hooks.
+        from privacy import checks, receivers  # noqa: F401
+
+        receivers.register()
