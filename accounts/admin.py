@@ -186,6 +186,3 @@ class APIRequestLogAdmin(ReadOnlyAdmin):
     list_filter = ["method", "status_code", "created_at"]
     search_fields = ["path", "organization__slug", "ip_address"]
     list_select_related = ["organization"]
-
-
-import accounts.billing.admin  # noqa: E402, F401

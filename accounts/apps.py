@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Accounts and billing"
+    verbose_name = "Accounts"
 
     def ready(self) -> None:
         from accounts import (

@@ -1,6 +1,6 @@
 """Users, organizations (the tenants), memberships, invitations, API keys, login records and the audit log.
 
-Billing models (ledger, payments, price plans) live in `accounts/billing/models.py` and are imported at the bottom.
+Billing models (ledger, payments, price plans) live in the `billing` app.
 """
 
 from django.conf import settings
@@ -238,6 +238,3 @@ class APIRequestLog(models.Model):
 
 def active_memberships_q() -> Q:
     return Q(organization__status__in=[OrganizationStatus.ACTIVE, OrganizationStatus.SUSPENDED])
-
-
-from accounts.billing.models import *  # noqa: E402, F401, F403

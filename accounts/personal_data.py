@@ -1,8 +1,6 @@
-"""Personal data held by accounts (users, memberships, keys, logs, billing) and by the auth apps it uses.
+"""Personal data held by accounts (users, memberships, keys, logs) and by the auth apps it uses.
 
-Read by `privacy.registry`; see there for the vocabulary. Billing rows are kept for
-PRIVACY_BILLING_RETENTION_YEARS
-(tax law); what names a person on them is removed.
+Read by `privacy.registry`; see there for the vocabulary. Billing rows are declared in `billing/personal_data.py`.
 """
 
 from portal.personal_data import (
@@ -15,19 +13,12 @@ from portal.personal_data import (
     Finder,
     PersonalData,
     constant,
-    keep,
 )
 
 PERSONAL = Category.PERSONAL_INFORMATION
 USAGE = Category.USAGE_DATA
 ACCOUNT = Category.ACCOUNT_INFORMATION
 TECHNICAL = Category.TECHNICAL_DATA
-
-BILLING_GROUND = (
-    "Tax records: the National Internal Revenue Code (sec. 235) and BIR rules require books and receipts to "
-    "be kept "
-    "for 10 years (PRIVACY_BILLING_RETENTION_YEARS); Data Privacy Act sec. 12(c) (legal obligation)."
-)
 
 PERSONAL_DATA = [
     PersonalData(
@@ -186,66 +177,6 @@ PERSONAL_DATA = [
             ),
         ),
     ),
-    PersonalData(
-        model="accounts.LedgerEntry",
-        area=ErasureArea.BILLING,
-        description="Credit changes you made (top-ups recorded, adjustments).",
-        fields={
-            "kind": ACCOUNT,
-            "amount": ACCOUNT,
-            "reason": ACCOUNT,
-            "created_at": ACCOUNT,
-            "organization__name": ACCOUNT,
-        },
-        finders=(Finder(By.USER, "actor", {"actor": SET_EMPTY}, label="credit changes you made"),),
-        kept={"amount": BILLING_GROUND, "balance_after": BILLING_GROUND},
-    ),
-    PersonalData(
-        model="accounts.Payment",
-        area=ErasureArea.BILLING,
-        description="Payments of the organizations you belong to.",
-        fields={
-            "organization__name": ACCOUNT,
-            "method": ACCOUNT,
-            "status": ACCOUNT,
-            "amount_php": ACCOUNT,
-            "credits": ACCOUNT,
-            "reference": ACCOUNT,
-            "created_at": ACCOUNT,
-            "confirmed_at": ACCOUNT,
-        },
-        finders=(
-            Finder(
-                By.USER,
-                "organization__memberships__user",
-                {"reference": keep(BILLING_GROUND)},
-                label="payments of your organizations",
-            ),
-            Finder(By.USER, "recorded_by", {"recorded_by": SET_EMPTY}, export=()),
-        ),
-    ),
-    PersonalData(
-        model="accounts.Receipt",
-        area=ErasureArea.BILLING,
-        description="Receipts issued to the organizations you belong to.",
-        fields={
-            "organization__name": ACCOUNT,
-            "number": ACCOUNT,
-            "billed_to": ACCOUNT,
-            "amount_php": ACCOUNT,
-            "credits": ACCOUNT,
-            "issued_at": ACCOUNT,
-        },
-        finders=(
-            Finder(
-                By.USER,
-                "organization__memberships__user",
-                {"billed_to": keep(BILLING_GROUND)},
-                label="receipts of your organizations",
-            ),
-        ),
-        kept={"billed_to": BILLING_GROUND},
-    ),
 ]
 
 EXCLUDED = {
@@ -253,7 +184,6 @@ EXCLUDED = {
         "A business customer, not a person; its name is exported with memberships and messages, and an "
         "organization the person solely owns is closed by the erasure (accounts.services.organization_close)."
     ),
-    "accounts.PricePlan": "Price list names; nothing about a person.",
     "auth.Group": "Permission group names; nothing about a person.",
     "auth.Permission": "Permission names; nothing about a person.",
 }

@@ -243,7 +243,7 @@ def organizations_prepare(
     """`count` organizations, each with an owner, an API key and plenty of credits, and the demo provider
     chain pointing at the simulator with a quota that never runs out. Through the real services (call after
     `django_setup()`). The first one ("bench-org") is the one the figures are about; others spread load."""
-    from accounts.billing.services import credits_adjust
+    from billing.services import credits_adjust
     from accounts.models import User
     from accounts.services import api_key_create, organization_create
     from messaging.models import Provider

@@ -39,7 +39,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django_tasks import task
 
-from accounts.billing import selectors as billing_selectors
+from billing import selectors as billing_selectors
 from accounts.services import require_active_organization
 from messaging.models import MessageChannel, MessageStatus
 from messaging.numbers import InvalidPhoneNumber, normalize_ph_number

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from accounts.billing import selectors as billing_selectors
+from billing import selectors as billing_selectors
 from messaging import selectors, ui_selectors
 from messaging.models import MessageStatus
 

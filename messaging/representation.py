@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from accounts.billing.money import quantize_credits
+from billing.money import quantize_credits
 from messaging.models import Message
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts.billing import selectors as billing_selectors
+from billing import selectors as billing_selectors
 from accounts.roles import Permission
 from accounts.services import audit_log_record
 from messaging import csv_import, selectors, services, ui_selectors

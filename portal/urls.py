@@ -1,21 +1,29 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 api_v1 = [
     path("", include("accounts.api_urls")),
-    path("", include("accounts.billing.api_urls")),
+    path("", include("billing.api_urls")),
     path("", include("messaging.api_urls")),
     path("", include("privacy.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_docs"),
 ]
 
+# Billing was part of the accounts app; staff bookmarks of its admin pages keep working.
+billing_admin_moved = RedirectView.as_view(url="/admin/billing/%(model)s/%(rest)s", query_string=True, permanent=True)
+
 urlpatterns = [
+    re_path(
+        r"^admin/accounts/(?P<model>creditaccount|ledgerentry|payment|priceplan|receipt|receiptcounter)/(?P<rest>.*)$",
+        billing_admin_moved,
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),
-    path("billing/", include("accounts.billing.urls")),
+    path("billing/", include("billing.urls")),
     path("messages/", include("messaging.urls")),
     path("privacy/data/", include("privacy.data_urls")),
     path("privacy/", include("privacy.urls")),

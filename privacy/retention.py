@@ -247,7 +247,7 @@ def _closed_organizations_past(cutoff) -> models.QuerySet:
 
 def _delete_billing(organization_ids: list[int]) -> int:
     """Receipts, ledger, payments and the credit account of these organizations, in dependency order."""
-    from accounts.billing.models import CreditAccount, LedgerEntry, Payment, Receipt
+    from billing.models import CreditAccount, LedgerEntry, Payment, Receipt
 
     deleted = 0
     for model in (Receipt, LedgerEntry, Payment, CreditAccount):

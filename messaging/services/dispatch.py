@@ -40,7 +40,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.billing import services as billing_services
+from billing import services as billing_services
 from accounts.models import OrganizationStatus
 from accounts.services import audit_log_record
 from messaging.models import (

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.billing import selectors as billing_selectors
-from accounts.billing import services as billing_services
+from billing import selectors as billing_selectors
+from billing import services as billing_services
 from accounts.models import Organization
 from accounts.services import audit_log_record, require_active_organization
 from messaging.models import Message, MessageChannel, MessageStatus, Provider

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "portal",
     "accounts",
+    "billing",
     "messaging",
     "privacy",
 ]

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from accounts.billing.models import CreditAccount, LedgerEntry
-from accounts.billing.selectors import billing_audit_differences
-from accounts.billing.services import credits_adjust
+from billing.models import CreditAccount, LedgerEntry
+from billing.selectors import billing_audit_differences
+from billing.services import credits_adjust
 
 
 def fund(organization, amount: str) -> None:

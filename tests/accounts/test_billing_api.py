@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.billing.models import LedgerEntry
-from accounts.billing.services import credit_account_settings_update, message_charge, payment_record
+from billing.models import LedgerEntry
+from billing.services import credit_account_settings_update, message_charge, payment_record
 from tests.accounts.billing_helpers import fund
 
 

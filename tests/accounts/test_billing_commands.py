@@ -8,7 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.billing.models import (
+from accounts.models import AuditLog
+from billing.models import (
     CreditAccount,
     LedgerEntry,
     LedgerEntryKind,
@@ -16,9 +17,8 @@ from accounts.billing.models import (
     PaymentStatus,
     PricePlan,
 )
-from accounts.billing.selectors import balance_get
-from accounts.billing.services import message_charge, payment_record
-from accounts.models import AuditLog
+from billing.selectors import balance_get
+from billing.services import message_charge, payment_record
 from tests.accounts.billing_helpers import assert_ledger_invariant, fund
 from tests.conftest import make_user
 
@@ -130,7 +130,7 @@ def staff_client(client, db):
 
 def test_admin_payment_add_credits_once_and_saving_again_adds_nothing(staff_client, org_a):
     response = staff_client.post(
-        "/admin/accounts/payment/add/",
+        "/admin/billing/payment/add/",
         {
             "organization": org_a.id,
             "method": "gcash",
@@ -148,9 +148,9 @@ def test_admin_payment_add_credits_once_and_saving_again_adds_nothing(staff_clie
     assert balance_get(organization=org_a) == Decimal("200.00")
     # Saving the change form again (or re-posting) never adds a second top-up.
     for _ in range(2):
-        saved = staff_client.post(f"/admin/accounts/payment/{payment.id}/change/", {"_save": "Save"})
+        saved = staff_client.post(f"/admin/billing/payment/{payment.id}/change/", {"_save": "Save"})
         assert saved.status_code == 302
-    change_page = staff_client.get(f"/admin/accounts/payment/{payment.id}/change/")
+    change_page = staff_client.get(f"/admin/billing/payment/{payment.id}/change/")
     assert change_page.status_code == 200 and payment.receipt.number in change_page.content.decode()
     assert balance_get(organization=org_a) == Decimal("200.00")
     assert LedgerEntry.objects.filter(kind=LedgerEntryKind.TOPUP).count() == 1
@@ -159,7 +159,7 @@ def test_admin_payment_add_credits_once_and_saving_again_adds_nothing(staff_clie
 
 def test_admin_pending_payment_then_confirm_action(staff_client, org_a):
     staff_client.post(
-        "/admin/accounts/payment/add/",
+        "/admin/billing/payment/add/",
         {
             "organization": org_a.id,
             "method": "bank_transfer",
@@ -173,7 +173,7 @@ def test_admin_pending_payment_then_confirm_action(staff_client, org_a):
     assert payment.status == PaymentStatus.PENDING
     assert balance_get(organization=org_a) == Decimal("0.00")
     for _ in range(2):  # the action run twice confirms once
-        staff_client.post("/admin/accounts/payment/", {"action": "confirm_selected", "_selected_action": [payment.id]})
+        staff_client.post("/admin/billing/payment/", {"action": "confirm_selected", "_selected_action": [payment.id]})
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CONFIRMED
     assert balance_get(organization=org_a) == Decimal("120.00")
@@ -181,7 +181,7 @@ def test_admin_pending_payment_then_confirm_action(staff_client, org_a):
 
 def test_admin_payment_add_refuses_bad_amounts(staff_client, org_a):
     response = staff_client.post(
-        "/admin/accounts/payment/add/",
+        "/admin/billing/payment/add/",
         {
             "organization": org_a.id,
             "method": "gcash",
@@ -197,7 +197,7 @@ def test_admin_payment_add_refuses_bad_amounts(staff_client, org_a):
 def test_admin_adjustment_requires_a_reason_and_cannot_overdraw(staff_client, org_a):
     fund(org_a, "10.00")
     account = CreditAccount.objects.get(organization=org_a)
-    url = f"/admin/accounts/creditaccount/{account.id}/adjust/"
+    url = f"/admin/billing/creditaccount/{account.id}/adjust/"
     assert staff_client.get(url).status_code == 200
     response = staff_client.post(url, {"amount": "5", "reason": ""})
     assert response.status_code == 200 and "This field is required" in response.content.decode()
@@ -213,22 +213,22 @@ def test_admin_ledger_is_read_only_and_searchable(staff_client, org_a):
     fund(org_a, "10.00")
     message_charge(organization=org_a, message_ids_and_segments=[(4242, 1)])
     entry = LedgerEntry.objects.get(message_id=4242)
-    assert staff_client.get("/admin/accounts/ledgerentry/add/").status_code == 403
-    assert staff_client.get(f"/admin/accounts/ledgerentry/{entry.id}/delete/").status_code == 403
-    staff_client.post(f"/admin/accounts/ledgerentry/{entry.id}/change/", {"amount": "100"})
+    assert staff_client.get("/admin/billing/ledgerentry/add/").status_code == 403
+    assert staff_client.get(f"/admin/billing/ledgerentry/{entry.id}/delete/").status_code == 403
+    staff_client.post(f"/admin/billing/ledgerentry/{entry.id}/change/", {"amount": "100"})
     entry.refresh_from_db()
     assert entry.amount == Decimal("-1.00")
-    listing = staff_client.get("/admin/accounts/ledgerentry/?q=4242&kind__exact=charge")
+    listing = staff_client.get("/admin/billing/ledgerentry/?q=4242&kind__exact=charge")
     assert listing.status_code == 200 and "4242" in listing.content.decode()
-    assert staff_client.get("/admin/accounts/ledgerentry/?q=alpha").status_code == 200
+    assert staff_client.get("/admin/billing/ledgerentry/?q=alpha").status_code == 200
 
 
 def test_admin_price_plan_default_and_account_settings(staff_client, org_a):
     plan = PricePlan.objects.create(name="Promo", price_per_segment=Decimal("0.8000"))
-    staff_client.post("/admin/accounts/priceplan/", {"action": "make_default", "_selected_action": [plan.id]})
+    staff_client.post("/admin/billing/priceplan/", {"action": "make_default", "_selected_action": [plan.id]})
     assert list(PricePlan.objects.filter(is_default=True).values_list("name", flat=True)) == ["Promo"]
     response = staff_client.post(
-        "/admin/accounts/creditaccount/add/",
+        "/admin/billing/creditaccount/add/",
         {
             "organization": org_a.id,
             "price_plan": "",
@@ -245,10 +245,10 @@ def test_admin_price_plan_default_and_account_settings(staff_client, org_a):
 def test_periodic_audit_task_mails_staff_only_on_a_difference(org_a, settings):
     from django.core import mail
 
-    from accounts.billing.periodic import SCHEDULE
-    from accounts.billing.tasks import billing_audit_run
+    from billing.periodic import SCHEDULE
+    from billing.tasks import billing_audit_run
 
-    assert ("accounts.billing.tasks.billing_audit_run", 86400) in SCHEDULE
+    assert ("billing.tasks.billing_audit_run", 86400) in SCHEDULE
     settings.OPS_ALERT_EMAILS = ["ops@example.test"]
     fund(org_a, "3.00")
     assert billing_audit_run.call() == 0
@@ -266,18 +266,18 @@ def test_admin_pages_render(staff_client, org_a, django_assert_max_num_queries):
     payment = payment_record(organization=org_a, actor=None, method="gcash", amount_php=Decimal("5.00"))
     account = CreditAccount.objects.get(organization=org_a)
     for url in (
-        "/admin/accounts/priceplan/",
-        "/admin/accounts/priceplan/add/",
-        "/admin/accounts/creditaccount/",
-        "/admin/accounts/creditaccount/add/",
-        f"/admin/accounts/creditaccount/{account.id}/change/",
-        "/admin/accounts/payment/",
-        "/admin/accounts/payment/add/",
-        f"/admin/accounts/payment/{payment.id}/change/",
-        "/admin/accounts/receipt/",
-        f"/admin/accounts/receipt/{payment.receipt.id}/change/",
-        f"/admin/accounts/ledgerentry/{LedgerEntry.objects.first().id}/change/",
+        "/admin/billing/priceplan/",
+        "/admin/billing/priceplan/add/",
+        "/admin/billing/creditaccount/",
+        "/admin/billing/creditaccount/add/",
+        f"/admin/billing/creditaccount/{account.id}/change/",
+        "/admin/billing/payment/",
+        "/admin/billing/payment/add/",
+        f"/admin/billing/payment/{payment.id}/change/",
+        "/admin/billing/receipt/",
+        f"/admin/billing/receipt/{payment.receipt.id}/change/",
+        f"/admin/billing/ledgerentry/{LedgerEntry.objects.first().id}/change/",
     ):
         assert staff_client.get(url).status_code == 200, url
     with django_assert_max_num_queries(12):
-        assert staff_client.get("/admin/accounts/ledgerentry/").status_code == 200
+        assert staff_client.get("/admin/billing/ledgerentry/").status_code == 200

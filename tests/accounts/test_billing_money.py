@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.billing.money import credits_for_payment, message_price_for, parse_decimal, quantize_credits
+from billing.money import credits_for_payment, message_price_for, parse_decimal, quantize_credits
 
 
 @pytest.mark.parametrize(

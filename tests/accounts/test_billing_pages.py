@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from accounts.billing.models import CreditAccount
-from accounts.billing.services import credits_adjust, message_charge, message_refund, payment_record
+from billing.models import CreditAccount
+from billing.services import credits_adjust, message_charge, message_refund, payment_record
 from tests.accounts.billing_helpers import fund
 
 MANILA = ZoneInfo("Asia/Manila")
@@ -230,8 +230,8 @@ def test_statement_traffic_per_network_and_provider(client_owner_a, org_a, org_b
 
 
 def test_billing_summary_for_the_dashboard(org_a):
-    from accounts.billing.selectors import billing_summary
-    from accounts.billing.services import credit_account_settings_update
+    from billing.selectors import billing_summary
+    from billing.services import credit_account_settings_update
 
     assert billing_summary(organization=org_a)["balance"] == Decimal("0.00")
     fund(org_a, "10.00")

@@ -13,10 +13,10 @@ import pytest
 from django.core.management import call_command
 from django.db import close_old_connections, connection, connections, transaction
 
-from accounts.billing.errors import InsufficientCredits
-from accounts.billing.models import LedgerEntry, LedgerEntryKind, PricePlan
-from accounts.billing.selectors import balance_get
-from accounts.billing.services import (
+from billing.errors import InsufficientCredits
+from billing.models import LedgerEntry, LedgerEntryKind, PricePlan
+from billing.selectors import balance_get
+from billing.services import (
     credit_account_settings_update,
     message_charge,
     message_refund,
@@ -137,8 +137,8 @@ def test_concurrent_top_ups_and_charges_keep_the_chain(org_a, org_b):
 
 
 def test_concurrent_sends_never_pass_the_monthly_limit(org_a):
-    from accounts.billing.errors import MonthlyLimitReached
-    from accounts.billing.selectors import monthly_usage
+    from billing.errors import MonthlyLimitReached
+    from billing.selectors import monthly_usage
 
     fund(org_a, "1000.00")
     credit_account_settings_update(

@@ -10,8 +10,9 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from freezegun import freeze_time
 
-from accounts.billing.errors import InsufficientCredits, MonthlyLimitReached, PaymentStateError
-from accounts.billing.models import (
+from accounts.models import Membership
+from billing.errors import InsufficientCredits, MonthlyLimitReached, PaymentStateError
+from billing.models import (
     CreditAccount,
     LedgerEntry,
     LedgerEntryKind,
@@ -19,8 +20,8 @@ from accounts.billing.models import (
     PricePlan,
     Receipt,
 )
-from accounts.billing.selectors import balance_get, message_price, monthly_usage
-from accounts.billing.services import (
+from billing.selectors import balance_get, message_price, monthly_usage
+from billing.services import (
     credit_account_settings_update,
     credits_adjust,
     credits_expire,
@@ -32,7 +33,6 @@ from accounts.billing.services import (
     payment_fail,
     payment_record,
 )
-from accounts.models import Membership
 from portal.errors import ApplicationError, PermissionDenied
 from tests.accounts.billing_helpers import assert_ledger_invariant, fund
 

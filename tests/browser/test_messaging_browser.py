@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from accounts.billing.services import credits_adjust
+from billing.services import credits_adjust
 from messaging import services
 from messaging.models import Message
 from tests.messaging.conftest import _provider_simulator_server, provider_simulator  # noqa: F401

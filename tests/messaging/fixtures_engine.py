@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
-from accounts.billing.models import LedgerEntry, LedgerEntryKind
-from accounts.billing.services import credits_adjust
+from billing.models import LedgerEntry, LedgerEntryKind
+from billing.services import credits_adjust
 from messaging.models import Provider
 from messaging.providers.iprog import IprogAdapter
 from messaging.providers.semaphore import SemaphoreAdapter

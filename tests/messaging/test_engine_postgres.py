@@ -41,7 +41,7 @@ def run_in_threads(target, count=2):
 def funded(org_a):
     from decimal import Decimal
 
-    from accounts.billing.services import credits_adjust
+    from billing.services import credits_adjust
 
     credits_adjust(organization=org_a, actor=None, amount=Decimal("10000.00"), reason="test funds")
     return org_a

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.billing.services import credits_adjust
+from billing.services import credits_adjust
 from messaging import csv_import
 from messaging.models import Message, MessageChannel, Provider
 
@@ -195,7 +195,7 @@ def test_progress_polls_while_running(client_dev_a, org_a, chain):
 def test_credits_running_out_stops_and_reports_rows_not_sent(
     client_dev_a, org_a, chain, no_dispatch, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from accounts.billing.selectors import message_price
+    from billing.selectors import message_price
 
     monkeypatch.setattr(csv_import, "CHUNK_SIZE", 2)
     price = message_price(organization=org_a, segments=1)

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.billing.services import credits_adjust
+from billing.services import credits_adjust
 from messaging import services
 from messaging.dashboard import dashboard_chart, dashboard_panels
 from messaging.models import Message, MessageChannel, MessageStatus

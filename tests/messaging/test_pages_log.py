@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.billing.selectors import balance_get
-from accounts.billing.services import credits_adjust
+from billing.selectors import balance_get
+from billing.services import credits_adjust
 from messaging import services
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageChannel, MessageStatus
 

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from accounts.billing.selectors import balance_get, message_price
-from accounts.billing.services import credits_adjust
+from billing.selectors import balance_get, message_price
+from billing.services import credits_adjust
 from messaging.models import Message, MessageChannel, MessageStatus
 from messaging.segments import count_segments
 
@@ -167,7 +167,7 @@ def test_insufficient_credits_shown_clearly(client_dev_a, org_a, chain):
 
 
 def test_monthly_limit_shown_clearly(client_dev_a, funded_a, chain):
-    from accounts.billing.models import CreditAccount
+    from billing.models import CreditAccount
 
     CreditAccount.objects.filter(organization=funded_a).update(monthly_segment_limit=1)
     response = client_dev_a.post(reverse("messaging:send"), {"recipients": "09171234567", "body": GSM_161})

@@ -14,9 +14,9 @@ from django.db import connection, models
 from django.test import Client
 from django.utils import timezone
 
-from accounts.billing.models import LedgerEntry, Receipt
-from accounts.billing.selectors import billing_audit_differences
-from accounts.billing.services import credits_adjust, payment_record
+from billing.models import LedgerEntry, Receipt
+from billing.selectors import billing_audit_differences
+from billing.services import credits_adjust, payment_record
 from accounts.models import APIKey, Invitation, LoginRecord, Organization, OrganizationStatus, User
 from messaging.models import (
     DispatchAttempt,

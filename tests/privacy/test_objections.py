@@ -152,8 +152,8 @@ def provider(db):
 def test_suppression_blocks_sending_in_every_organization(org_a, org_b, provider):
     from decimal import Decimal
 
-    from accounts.billing.models import LedgerEntry
-    from accounts.billing.services import credits_adjust
+    from billing.models import LedgerEntry
+    from billing.services import credits_adjust
     from messaging.services.sending import message_send
 
     for organization in (org_a, org_b):

@@ -162,7 +162,7 @@ def test_bad_public_input_is_a_clear_error_and_nothing_is_stored(client):
 
 
 def test_sms_verification_goes_through_the_portals_own_otp_path(commit, settings):
-    from accounts.billing.services import credits_grant_demo
+    from billing.services import credits_grant_demo
     from messaging.models import Message
     from messaging.services import provider_seed_demo_chain
 
@@ -206,7 +206,7 @@ def test_sms_code_that_cannot_be_sent_falls_back_to_the_e_mail_link(commit):
 
 
 def test_a_number_that_opted_out_gets_the_e_mail_link_instead_of_a_silent_code(commit):
-    from accounts.billing.services import credits_grant_demo
+    from billing.services import credits_grant_demo
     from messaging.services import provider_seed_demo_chain
     from privacy.data_models import SuppressionSource
     from privacy.objections import suppression_add

@@ -180,9 +180,9 @@ def test_defaults_are_used_without_rows(rules):
 def test_billing_of_a_closed_organization_goes_after_the_tax_period_and_the_ledger_still_balances(rules, org_a, org_b):
     from decimal import Decimal
 
-    from accounts.billing.models import CreditAccount, LedgerEntry, Payment, Receipt
-    from accounts.billing.selectors import billing_audit_differences
-    from accounts.billing.services import credits_adjust, payment_record
+    from billing.models import CreditAccount, LedgerEntry, Payment, Receipt
+    from billing.selectors import billing_audit_differences
+    from billing.services import credits_adjust, payment_record
     from accounts.models import Organization, OrganizationStatus
     from accounts.services import organization_close
 
@@ -211,8 +211,8 @@ def test_billing_of_a_closed_organization_goes_after_the_tax_period_and_the_ledg
 def test_a_hold_on_a_closed_organization_keeps_its_billing(rules, org_a):
     from decimal import Decimal
 
-    from accounts.billing.models import LedgerEntry
-    from accounts.billing.services import credits_adjust
+    from billing.models import LedgerEntry
+    from billing.services import credits_adjust
     from accounts.services import organization_close
 
     credits_adjust(organization=org_a, actor=None, amount=Decimal("5.00"), reason="bonus")

@@ -72,7 +72,7 @@ class Command(BaseCommand):
 
 
 def seed_other_apps(*, demo: Organization, other: Organization) -> None:
-    from accounts.billing.services import credits_grant_demo
+    from billing.services import credits_grant_demo
     from messaging.services import provider_seed_demo_chain
     from privacy.services import privacy_operator_organization, privacy_seed_policy
 

@@ -13,9 +13,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.billing import services
-from accounts.billing.forms import CreditAdjustmentForm, PaymentAddForm
-from accounts.billing.models import CreditAccount, LedgerEntry, Payment, PaymentStatus, PricePlan, Receipt
+from billing import services
+from billing.forms import CreditAdjustmentForm, PaymentAddForm
+from billing.models import CreditAccount, LedgerEntry, Payment, PaymentStatus, PricePlan, Receipt
 from portal.errors import ApplicationError
 
 
@@ -123,7 +123,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
                     f"Adjusted {account.organization} by {entry.amount}; the balance is now {entry.balance_after}.",
                     messages.SUCCESS,
                 )
-                return redirect("admin:accounts_creditaccount_change", account.pk)
+                return redirect("admin:billing_creditaccount_change", account.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Adjust credits: {account.organization}",
@@ -222,7 +222,7 @@ class PaymentAdmin(admin.ModelAdmin):
         if receipt is None:
             return "—"
         return format_html(
-            '<a href="{}">{}</a>', reverse("admin:accounts_receipt_change", args=[receipt.pk]), receipt.number
+            '<a href="{}">{}</a>', reverse("admin:billing_receipt_change", args=[receipt.pk]), receipt.number
         )
 
     @admin.display(description="Receipt")

@@ -14,9 +14,9 @@ from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts.billing import selectors, services
-from accounts.billing.forms import LowBalanceThresholdForm
 from accounts.roles import Permission
+from billing import selectors, services
+from billing.forms import LowBalanceThresholdForm
 from portal.errors import ApplicationError
 from portal.web import OrganizationViewMixin
 

@@ -1,14 +1,14 @@
 """Billing models: the credit ledger, the per-organization balance row, price plans, payments and receipts.
 
-Money rules (see also `accounts/billing/money.py`):
+Money rules (see also `billing/money.py`):
 - Credits are Decimals with two places. One credit pays one SMS segment at the default price.
-- Every change of a balance is one append-only `LedgerEntry` written by `accounts.billing.services` in the
+- Every change of a balance is one append-only `LedgerEntry` written by `billing.services` in the
   same transaction that updates `CreditAccount.balance` under a row lock. `CreditAccount.balance` is a cache
   of the sum of the organization's ledger; `manage.py billing_audit` proves the two agree.
 - Money from customers enters only through `services.payment_confirm`, whatever the payment method, so an
   online gateway is one more `PaymentMethod` and one more caller of `payment_confirm`, never a new ledger path.
 
-These models are imported into `accounts.models`, so they belong to the `accounts` app and its migrations.
+The tables keep their `accounts_*` names from when billing was part of the accounts app.
 """
 
 from decimal import Decimal
@@ -62,6 +62,7 @@ class PricePlan(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "accounts_priceplan"
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="priceplan_one_default"),
@@ -110,6 +111,7 @@ class CreditAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "accounts_creditaccount"
         ordering = ["organization__name"]
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="creditaccount_balance_not_negative"),
@@ -146,11 +148,12 @@ class LedgerEntry(models.Model):
     # A plain id, not a foreign key: messaging depends on accounts, so an FK back would make a migration cycle.
     message_id = models.BigIntegerField(null=True, blank=True)
     payment = models.ForeignKey(
-        "accounts.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+        "billing.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "accounts_ledgerentry"
         ordering = ["-id"]
         verbose_name_plural = "ledger entries"
         indexes = [
@@ -231,6 +234,7 @@ class Payment(models.Model):
     failure_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        db_table = "accounts_payment"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["organization", "-created_at"], name="payment_org_created")]
         constraints = [
@@ -250,6 +254,9 @@ class ReceiptCounter(models.Model):
 
     year = models.PositiveSmallIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "accounts_receiptcounter"
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"
@@ -271,6 +278,7 @@ class Receipt(models.Model):
     issued_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "accounts_receipt"
         ordering = ["-issued_at", "-id"]
         indexes = [models.Index(fields=["organization", "-issued_at"], name="receipt_org_issued")]
         constraints = [models.UniqueConstraint(fields=["year", "sequence"], name="receipt_unique_year_sequence")]

@@ -22,9 +22,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.billing import tasks
-from accounts.billing.errors import InsufficientCredits, MonthlyLimitReached, PaymentStateError
-from accounts.billing.models import (
+from accounts.models import Membership, Organization, User
+from accounts.roles import Permission
+from accounts.services import audit_log_record, require_permission
+from billing import tasks
+from billing.errors import InsufficientCredits, MonthlyLimitReached, PaymentStateError
+from billing.models import (
     CreditAccount,
     LedgerEntry,
     LedgerEntryKind,
@@ -35,11 +38,8 @@ from accounts.billing.models import (
     Receipt,
     ReceiptCounter,
 )
-from accounts.billing.money import AMOUNT_LIMIT, credits_for_payment, message_price_for, quantize_credits
-from accounts.billing.selectors import billing_tz, month_start, next_month, price_plan_for
-from accounts.models import Membership, Organization, User
-from accounts.roles import Permission
-from accounts.services import audit_log_record, require_permission
+from billing.money import AMOUNT_LIMIT, credits_for_payment, message_price_for, quantize_credits
+from billing.selectors import billing_tz, month_start, next_month, price_plan_for
 from portal.errors import ApplicationError, NotFound
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.billing import views
+from billing import views
 
 app_name = "billing"
 

@@ -10,8 +10,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts.billing import selectors
 from accounts.roles import Permission
+from billing import selectors
 from portal.api import OrganizationAPIView
 from portal.errors import ApplicationError
 

@@ -7,7 +7,7 @@ cached usage of the current month == the ledger's. Prints each difference and ex
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.billing.selectors import billing_audit_differences
+from billing.selectors import billing_audit_differences
 
 
 class Command(BaseCommand):

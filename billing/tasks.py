@@ -13,8 +13,8 @@ def low_balance_alert_send(*, organization_id: int) -> int:
     The service sets `low_balance_alerted` in the transaction that crossed the threshold and enqueues this
     after commit, so one dip sends one e-mail; if a top-up lifted the balance before this ran, nothing is sent.
     """
-    from accounts.billing.models import CreditAccount
-    from accounts.billing.selectors import low_balance_recipients
+    from billing.models import CreditAccount
+    from billing.selectors import low_balance_recipients
 
     account = CreditAccount.objects.select_related("organization").filter(organization_id=organization_id).first()
     if account is None or account.low_balance_threshold is None or not account.low_balance_alerted:
@@ -46,7 +46,7 @@ def low_balance_alert_send(*, organization_id: int) -> int:
 def billing_audit_run() -> int:
     """Periodic: run the ledger audit and e-mail staff (OPS_ALERT_EMAILS) if any balance disagrees with its
     ledger. Read-only, so running it twice is harmless. Returns the number of differences."""
-    from accounts.billing.selectors import billing_audit_differences
+    from billing.selectors import billing_audit_differences
 
     differences = billing_audit_differences()
     if differences:

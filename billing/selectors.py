@@ -13,7 +13,8 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.billing.models import (
+from accounts.models import Organization
+from billing.models import (
     CreditAccount,
     LedgerEntry,
     LedgerEntryKind,
@@ -21,8 +22,7 @@ from accounts.billing.models import (
     PricePlan,
     Receipt,
 )
-from accounts.billing.money import message_price_for, quantize_credits
-from accounts.models import Organization
+from billing.money import message_price_for, quantize_credits
 from portal.errors import ApplicationError, NotFound
 
 ZERO = Decimal("0.00")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.billing import api
+from billing import api
 
 urlpatterns = [
     path("balance", api.BalanceAPIView.as_view(), name="api_balance"),

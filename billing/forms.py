@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from accounts.billing.models import Payment
+from billing.models import Payment
 
 
 class LowBalanceThresholdForm(forms.Form):

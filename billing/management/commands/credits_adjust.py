@@ -1,14 +1,14 @@
 """`manage.py credits_adjust ORG_SLUG AMOUNT --reason TEXT`: add (or, with a negative amount, remove) credits.
 
-Goes through `accounts.billing.services.credits_adjust`, so it writes one ledger entry and an audit record,
+Goes through `billing.services.credits_adjust`, so it writes one ledger entry and an audit record,
 and a removal that would overdraw the balance is refused (exit status 1, nothing written).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.billing.money import parse_decimal
-from accounts.billing.services import credits_adjust
 from accounts.models import Organization, User
+from billing.money import parse_decimal
+from billing.services import credits_adjust
 from portal.errors import ApplicationError
 
 
