@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from portal.queues import DATABASE_BACKEND, IMMEDIATE_BACKEND, RQ_BACKEND, rq_queues, task_backends
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -76,6 +78,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "accounts.context_processors.active_organization",
+                "messaging.context_processors.site_notices",
                 "privacy.context_processors.policy_banner",
             ],
         },
@@ -161,15 +165,17 @@ if env("EMAIL_URL", default=""):
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
 
 # --- Background tasks (Django tasks API) ---
+# The queues (otp, send, webhooks, maintenance, default) are declared in portal/queues.py; `manage.py task_worker`
+# serves them with whichever backend is set here.
 TASK_BACKEND = env("TASK_BACKEND", default="database")
 if TASK_BACKEND == "rq":
-    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": env("REDIS_URL", default="redis://127.0.0.1:6379/0")}}
-    INSTALLED_APPS += ["django_rq"]
+    TASKS = task_backends(RQ_BACKEND)
+    RQ_QUEUES = rq_queues(env("REDIS_URL", default="redis://127.0.0.1:6379/0"))
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 elif TASK_BACKEND == "immediate":
-    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    TASKS = task_backends(IMMEDIATE_BACKEND)
 else:
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    TASKS = task_backends(DATABASE_BACKEND)
 
 
 # --- Encryption at rest: Fernet keys, newest first (old ones still decrypt during rotation) ---
@@ -261,7 +267,10 @@ BILLING_RECEIPT_ISSUER = {
 # Provider adapters the portal knows (dotted paths); a Provider row names one by its `code`.
 SMS_PROVIDER_ADAPTERS = env.list(
     "SMS_PROVIDER_ADAPTERS",
-    default=["messaging.providers.iprog.IprogAdapter", "messaging.providers.semaphore.SemaphoreAdapter"],
+    default=[
+        "messaging.providers.iprog.adapter.IprogAdapter",
+        "messaging.providers.semaphore.adapter.SemaphoreAdapter",
+    ],
 )
 # Seconds: (connect, read) timeout for every provider HTTP call.
 PROVIDER_HTTP_TIMEOUT = env.float("PROVIDER_HTTP_TIMEOUT", default=10.0)
