@@ -1,7 +1,9 @@
 """`make run`: the web server, the task worker, the scheduler and the provider simulator, together.
 
-Ctrl-C (or SIGTERM) stops all four. When one of them dies, the others are stopped too, so a broken worker is
-noticed instead of leaving a site that accepts messages nobody sends.
+The worker is `manage.py task_worker` on every queue: `db_worker` on the database backend (the default), `rqworker`
+with django-tasks-rq's job class when TASK_BACKEND=rq. Ctrl-C (or SIGTERM) stops all four. When one of them dies,
+the others are stopped too, so a broken worker is noticed instead of leaving a site that accepts messages nobody
+sends. It lives in messaging because it starts the provider simulator and points its receipts at the site.
 """
 
 import os
@@ -14,6 +16,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from messaging.services.providers import provider_simulator_connect
 
 
 class Command(BaseCommand):
@@ -28,9 +32,7 @@ class Command(BaseCommand):
         simulator_port = settings.PROVIDER_SIMULATOR_URL.rsplit(":", 1)[-1].strip("/")
         commands = {
             "web": [*manage, "runserver", addr, "--noreload"],
-            "worker": [*manage, "db_worker", "--interval", "0.2"]
-            if "django_tasks_db" in settings.TASKS["default"]["BACKEND"]
-            else [*manage, "rqworker", "default"],
+            "worker": [*manage, "task_worker", "--interval", "0.2"],
             "scheduler": [*manage, "run_scheduler"],
         }
         if not no_simulator:
@@ -80,8 +82,6 @@ class Command(BaseCommand):
 
     def _connect_simulator(self) -> None:
         """The simulator keeps its settings in memory: once it listens, point its delivery receipts at us."""
-        from messaging.services import provider_simulator_connect
-
         address = urlsplit(settings.PROVIDER_SIMULATOR_URL)
         for _ in range(50):
             try:
