@@ -1,58 +1,61 @@
-"""Enqueues periodic jobs: each installed app may declare `SCHEDULE = [("dotted.task", seconds), ...]` in
-`<app>/periodic.py`. The scheduler only enqueues; the task worker (any backend) runs them, and every periodic task is
-idempotent, so a restart that enqueues one twice does no harm."""
+"""`manage.py run_scheduler`: enqueues each app's periodic jobs (`<app>/periodic.py`) when they are due.
 
-import importlib
+Start one per machine or several: each job is enqueued once per due time across all of them (see
+`portal.scheduler`). The task workers run the jobs.
+"""
+
 import signal
 import time
 
-from django.apps import apps
 from django.core.management.base import BaseCommand
-from django.utils.module_loading import import_string
+from django.db import close_old_connections
 
+from portal.scheduler import Scheduler, periodic_runs_prune, schedule_collect
 
-def collect_schedule() -> list[tuple[str, int]]:
-    schedule: list[tuple[str, int]] = []
-    for app_config in apps.get_app_configs():
-        try:
-            module = importlib.import_module(f"{app_config.name}.periodic")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app_config.name}.periodic":
-                raise
-            continue
-        schedule.extend((path, int(seconds)) for path, seconds in getattr(module, "SCHEDULE", []))
-    return schedule
+PRUNE_EVERY_SECONDS = 3600
 
 
 class Command(BaseCommand):
-    help = "Enqueue each app's periodic tasks at their interval (see <app>/periodic.py)."
+    help = "Enqueue each app's periodic tasks when due, once across every running scheduler (see <app>/periodic.py)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="Enqueue every periodic task once and exit")
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Enqueue every periodic task once now (no claim: an operator's extra run) and exit",
+        )
         parser.add_argument("--tick", type=float, default=1.0, help="Seconds between checks")
 
     def handle(self, *args, once: bool, tick: float, **options):
-        schedule = collect_schedule()
-        tasks = {path: import_string(path) for path, _ in schedule}
+        schedule = schedule_collect()
+        scheduler = Scheduler(schedule)
         if once:
-            for path, _ in schedule:
-                tasks[path].enqueue()
-                self.stdout.write(f"enqueued {path}")
+            for job in schedule:
+                scheduler.tasks[job.path].enqueue()
+                self.stdout.write(f"enqueued {job.path}")
             return
         self._running = True
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "_running", False))
-        next_run = {path: time.monotonic() for path, _ in schedule}
-        self.stdout.write(f"scheduler: {len(schedule)} periodic task(s): " + ", ".join(p for p, _ in schedule))
+        self.stdout.write(
+            f"scheduler {scheduler.name}: {len(schedule)} periodic task(s): " + ", ".join(j.path for j in schedule)
+        )
+        next_prune = time.monotonic()
         try:
             while self._running:
-                now = time.monotonic()
-                for path, seconds in schedule:
-                    if now >= next_run[path]:
-                        try:
-                            tasks[path].enqueue()
-                        except Exception as exc:  # keep scheduling the others; the error is visible in the log
-                            self.stderr.write(f"could not enqueue {path}: {exc}")
-                        next_run[path] = now + seconds
+                # A long-lived process: drop a connection the database closed (restart, failover) before using it.
+                close_old_connections()
+                result = scheduler.tick()
+                for path, error in result.failed.items():
+                    self.stderr.write(f"could not enqueue {path}: {error}")
+                if options["verbosity"] > 1:
+                    for path in result.enqueued:
+                        self.stdout.write(f"enqueued {path}")
+                if time.monotonic() >= next_prune:
+                    try:
+                        periodic_runs_prune()
+                    except Exception as exc:  # the claims still work; pruning is retried in an hour
+                        self.stderr.write(f"could not prune old periodic runs: {exc}")
+                    next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                 time.sleep(tick)
         except KeyboardInterrupt:
             pass
