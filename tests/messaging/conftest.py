@@ -12,10 +12,12 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
 
 import pytest
 
-from messaging.simulator import ProviderSimulator
+from messaging.models import Provider
+from messaging.simulator.server import ProviderSimulator
 
 TEST_SIMULATOR_SETTINGS = {"callback_delay_ms": 50, "hang_seconds": 3}
 
@@ -93,11 +95,14 @@ def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+def recorded(provider: str, name: str):
+    """A recorded provider payload: `messaging/providers/<provider>/testdata/<name>`, parsed."""
+    return json.loads((files(f"messaging.providers.{provider}") / "testdata" / name).read_text())
+
+
 @pytest.fixture
 def offline_chain(db):
     """The demo chain pointed at a closed port: pages and forms can route and price, nothing is sent."""
-    from messaging.models import Provider
-
     primary = Provider.objects.create(
         name="IPROGSMS",
         adapter="iprog",

@@ -16,8 +16,9 @@ from django.urls import reverse
 from billing.models import LedgerEntry, LedgerEntryKind
 from billing.services import credits_adjust
 from messaging.models import Provider
-from messaging.providers.iprog import IprogAdapter
-from messaging.providers.semaphore import SemaphoreAdapter
+from messaging.providers.base import SendResult
+from messaging.providers.iprog.adapter import IprogAdapter
+from messaging.providers.semaphore.adapter import SemaphoreAdapter
 
 POLLING_ONLY_PATH = "tests.messaging.fixtures_engine.PollingOnlyIprogAdapter"
 LOOKUP_PATHS = [
@@ -43,8 +44,6 @@ class LookupIprogAdapter(IprogAdapter):
     supports_sent_lookup = True
 
     def find_sent(self, *, recipient, body, since):
-        from messaging.providers.base import SendResult
-
         response = self.session.get(f"{self.base_url}/_sim/messages", params={"api": "iprog", "limit": 1000}, timeout=5)
         return [
             SendResult(provider_message_id=str(m["message_id"]), recipient=recipient, reference="")
@@ -75,8 +74,8 @@ def fast_retries(settings):
     settings.SMS_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
     settings.SMS_WEBHOOK_RETRY_BASE_SECONDS = 0
     settings.SMS_PROVIDER_ADAPTERS = [
-        "messaging.providers.iprog.IprogAdapter",
-        "messaging.providers.semaphore.SemaphoreAdapter",
+        "messaging.providers.iprog.adapter.IprogAdapter",
+        "messaging.providers.semaphore.adapter.SemaphoreAdapter",
         POLLING_ONLY_PATH,
         *LOOKUP_PATHS,
     ]

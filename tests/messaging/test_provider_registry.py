@@ -5,7 +5,6 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from messaging.providers import adapter_choices, get_adapter_class
 from messaging.providers.base import (
     DeliveryReport,
     DeliveryState,
@@ -19,8 +18,9 @@ from messaging.providers.base import (
     SendResult,
 )
 from messaging.providers.http import retry_after_seconds
-from messaging.providers.iprog import IprogAdapter
-from messaging.providers.semaphore import SemaphoreAdapter
+from messaging.providers.iprog.adapter import IprogAdapter
+from messaging.providers.registry import adapter_choices, get_adapter_class
+from messaging.providers.semaphore.adapter import SemaphoreAdapter
 
 
 def test_default_registry_has_both_providers():
@@ -35,7 +35,7 @@ def test_unknown_code_is_a_config_error():
 
 
 def test_registry_follows_settings(settings):
-    settings.SMS_PROVIDER_ADAPTERS = ["messaging.providers.semaphore.SemaphoreAdapter"]
+    settings.SMS_PROVIDER_ADAPTERS = ["messaging.providers.semaphore.adapter.SemaphoreAdapter"]
     assert adapter_choices() == [("semaphore", "Semaphore")]
     with pytest.raises(ProviderConfigError):
         get_adapter_class("iprog")
@@ -47,7 +47,7 @@ class DuplicateIprog(IprogAdapter):
 
 def test_duplicate_code_fails_naming_both(settings):
     settings.SMS_PROVIDER_ADAPTERS = [
-        "messaging.providers.iprog.IprogAdapter",
+        "messaging.providers.iprog.adapter.IprogAdapter",
         "tests.messaging.test_provider_registry.DuplicateIprog",
     ]
     with pytest.raises(ImproperlyConfigured, match="'iprog'.*IprogAdapter.*DuplicateIprog"):

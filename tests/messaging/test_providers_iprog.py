@@ -16,8 +16,8 @@ from messaging.providers.base import (
     ProviderRejected,
     SendResult,
 )
-from messaging.providers.iprog import IprogAdapter
-from tests.messaging.conftest import wait_until
+from messaging.providers.iprog.adapter import IprogAdapter
+from tests.messaging.conftest import recorded, wait_until
 
 UNALLOCATED = "+639001234567"  # the simulator refuses 63900... as an invalid number, like a real provider
 
@@ -270,17 +270,7 @@ def test_delivery_callback_round_trip(adapter, provider_simulator, receipt_sink)
 
 
 def test_parse_callback_accepts_lists_and_skips_junk(adapter):
-    reports = adapter.parse_callback(
-        data={
-            "messages": [
-                {"message_id": "iSms-1", "status": "failed", "error": "Absent subscriber"},
-                {"status": "delivered"},
-                "junk",
-                {"message_id": "iSms-2", "status": "weird-new-state"},
-            ]
-        },
-        headers={},
-    )
+    reports = adapter.parse_callback(data=recorded("iprog", "callback_batch.json"), headers={})
     assert [(r.provider_message_id, r.state) for r in reports] == [
         ("iSms-1", DeliveryState.FAILED),
         ("iSms-2", DeliveryState.UNKNOWN),

@@ -1,8 +1,10 @@
 """The Semaphore adapter against the provider simulator over real HTTP."""
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from messaging.providers.base import (
     DeliveryState,
@@ -15,8 +17,8 @@ from messaging.providers.base import (
     ProviderRejected,
     SendResult,
 )
-from messaging.providers.semaphore import SemaphoreAdapter
-from tests.messaging.conftest import wait_until
+from messaging.providers.semaphore.adapter import SemaphoreAdapter
+from tests.messaging.conftest import recorded, wait_until
 
 UNALLOCATED = "+639001234567"
 
@@ -208,17 +210,7 @@ def test_delivery_callback_round_trip(adapter, provider_simulator, receipt_sink)
 
 
 def test_parse_callback_maps_semaphore_statuses(adapter):
-    reports = adapter.parse_callback(
-        data={
-            "messages": [
-                {"message_id": 1, "status": "Queued"},
-                {"message_id": 2, "status": "Sent", "updated_at": "2026-11-25 20:00:01"},
-                {"message_id": 3, "status": "Refunded"},
-                {"status": "Sent"},
-            ]
-        },
-        headers={},
-    )
+    reports = adapter.parse_callback(data=recorded("semaphore", "callback_batch.json"), headers={})
     assert [(r.provider_message_id, r.state) for r in reports] == [
         ("1", DeliveryState.ACCEPTED),
         ("2", DeliveryState.SENT),
@@ -234,8 +226,6 @@ def test_remaining_credits(adapter, provider_simulator):
 
 
 def test_find_sent_lists_what_semaphore_accepted_for_a_number_and_text(adapter, provider_simulator, monkeypatch):
-    from datetime import UTC, datetime, timedelta
-
     before = datetime.now(UTC) - timedelta(minutes=1)
     first = adapter.send(recipient="+639171234567", body="Same text", reference="a1")
     adapter.send(recipient="+639171234567", body="Other text", reference="a2")
@@ -251,8 +241,6 @@ def test_find_sent_lists_what_semaphore_accepted_for_a_number_and_text(adapter, 
 
 
 def test_the_simulator_lists_messages_newest_first_by_page_and_date(adapter, provider_simulator):
-    import requests
-
     for i in range(3):
         adapter.send(recipient="+639171234567", body=f"n{i}", reference=f"r{i}")
     url = f"{provider_simulator.base_url}/api/v4/messages"

@@ -18,22 +18,17 @@ Not in the public documentation; chosen here and spoken by `messaging.simulator`
   credits means the route is full (`ProviderQuotaExhausted`); one naming an invalid phone number or a
   missing/blocked message is a `ProviderRejected`; one naming the token is a `ProviderConfigError`; any other
   status 500 is retryable (`ProviderConnectionError`);
-- delivery callback, POSTed as JSON to the URL configured at IPROG: `{"message_id": "...",
-  "phone_number": "639...", "status": "delivered|failed", "error": "", "timestamp": "<ISO 8601>"}`, or a list
-  of those under `"messages"`.
+- the delivery callback: see `messaging.providers.iprog.callbacks`.
+Recorded answers of each kind are in `testdata/`.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
-
-from django.utils.dateparse import parse_datetime
 
 from messaging.providers.base import (
     DeliveryReport,
-    DeliveryState,
     OutboundSMS,
     ProviderConfigError,
     ProviderConnectionError,
@@ -44,6 +39,7 @@ from messaging.providers.base import (
     SendResult,
 )
 from messaging.providers.http import HTTPProviderAdapter
+from messaging.providers.iprog.callbacks import callback_reports, delivery_state, parse_timestamp
 
 _QUOTA = re.compile(
     r"monthly limit|limit (has been |was )?reached|reached (its|your|the) .*limit|insufficient|"
@@ -57,33 +53,6 @@ _REJECT = re.compile(
     r"blocked|spam|prohibited",
     re.IGNORECASE,
 )
-
-_STATES = {
-    "pending": DeliveryState.ACCEPTED,
-    "queued": DeliveryState.ACCEPTED,
-    "processing": DeliveryState.ACCEPTED,
-    "sent": DeliveryState.SENT,
-    "success": DeliveryState.SENT,
-    "completed": DeliveryState.SENT,
-    "delivered": DeliveryState.DELIVERED,
-    "failed": DeliveryState.FAILED,
-    "undelivered": DeliveryState.FAILED,
-    "expired": DeliveryState.EXPIRED,
-    "rejected": DeliveryState.REJECTED,
-}
-
-
-def _state(value: object) -> DeliveryState:
-    return _STATES.get(str(value or "").strip().lower(), DeliveryState.UNKNOWN)
-
-
-def _timestamp(value: object) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parse_datetime(str(value))
-    except ValueError:
-        return None
 
 
 class IprogAdapter(HTTPProviderAdapter):
@@ -151,29 +120,14 @@ class IprogAdapter(HTTPProviderAdapter):
         raw_state = payload.get("message_status") or payload.get("sms_status") or payload.get("delivery_status")
         return DeliveryReport(
             provider_message_id=str(payload.get("message_id") or provider_message_id),
-            state=_state(raw_state),
+            state=delivery_state(raw_state),
             error_message=str(payload.get("error") or ""),
-            occurred_at=_timestamp(payload.get("timestamp") or payload.get("updated_at")),
+            occurred_at=parse_timestamp(payload.get("timestamp") or payload.get("updated_at")),
             raw=data,
         )
 
     def parse_callback(self, *, data: dict[str, Any], headers: dict[str, str]) -> list[DeliveryReport]:
-        entries = data.get("messages") if isinstance(data.get("messages"), list) else [data]
-        reports = []
-        for entry in entries:
-            if not isinstance(entry, dict) or not entry.get("message_id"):
-                continue
-            reports.append(
-                DeliveryReport(
-                    provider_message_id=str(entry["message_id"]),
-                    state=_state(entry.get("status") or entry.get("message_status")),
-                    error_code=str(entry.get("error_code") or ""),
-                    error_message=str(entry.get("error") or ""),
-                    occurred_at=_timestamp(entry.get("timestamp") or entry.get("updated_at")),
-                    raw=entry,
-                )
-            )
-        return reports
+        return callback_reports(data)
 
     def remaining_credits(self) -> int | None:
         response = self._request(

@@ -10,8 +10,7 @@ API shape, from Semaphore's API documentation (semaphore.co/docs) as mirrored by
 - List: `GET {base}/api/v4/messages?apikey=...&limit=(up to 1000)&page=N&startDate=YYYY-MM-DD&endDate=YYYY-MM-DD`
   -> a list of message objects (an empty list past the last page).
 - Account: `GET {base}/api/v4/account?apikey=...` -> `{"account_id": ..., "credit_balance": 5000, ...}`.
-- Message statuses: Queued, Pending (accepted), Sent (handed to the network: the last state Semaphore reports
-  for a successful message), Failed, Refunded (failed and credited back).
+- Message statuses and the delivery callback: see `messaging.providers.semaphore.callbacks`.
 - Transport errors: 401/403 bad key, 429 rate limit (with Retry-After), 5xx server errors.
 
 Not in the public documentation; chosen here and spoken by `messaging.simulator`:
@@ -19,9 +18,8 @@ Not in the public documentation; chosen here and spoken by `messaging.simulator`
   invalid."]}`, with HTTP 200 or 4xx: `number`/`message` fields -> `ProviderRejected`, `apikey`/`sendername`
   -> `ProviderConfigError` (an unapproved sender name fails every message on the route);
 - no credits left: a body saying the balance is not sufficient (e.g. "Your current balance of 0 credits is not
-  sufficient...") -> `ProviderQuotaExhausted`;
-- delivery callback, POSTed as JSON to the configured URL: the message object above with its new `status`
-  (or a list of them under `"messages"`).
+  sufficient...") -> `ProviderQuotaExhausted`.
+Recorded answers of each kind are in `testdata/`.
 """
 
 from __future__ import annotations
@@ -30,8 +28,6 @@ import re
 from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from django.utils.dateparse import parse_datetime
 
 from messaging.providers.base import (
     DeliveryReport,
@@ -45,24 +41,11 @@ from messaging.providers.base import (
     SendResult,
 )
 from messaging.providers.http import HTTPProviderAdapter
+from messaging.providers.semaphore.callbacks import callback_reports, delivery_report, delivery_state
 
-_STATES = {
-    "queued": DeliveryState.ACCEPTED,
-    "pending": DeliveryState.ACCEPTED,
-    "sent": DeliveryState.SENT,
-    "delivered": DeliveryState.DELIVERED,
-    "failed": DeliveryState.FAILED,
-    "refunded": DeliveryState.FAILED,
-    "expired": DeliveryState.EXPIRED,
-    "rejected": DeliveryState.REJECTED,
-}
 _NO_CREDITS = re.compile(r"(balance|credit).*(not sufficient|insufficient|not enough)|no (more )?credits", re.I)
 _CONFIG_FIELDS = ("apikey", "sendername")
 _REJECT_FIELDS = ("number", "message")
-
-
-def _state(value: object) -> DeliveryState:
-    return _STATES.get(str(value or "").strip().lower(), DeliveryState.UNKNOWN)
 
 
 def _national(number: object) -> str:
@@ -73,15 +56,6 @@ def _national(number: object) -> str:
 
 def _sort_key(message_id: str) -> tuple[int, str]:
     return (int(message_id), "") if message_id.isdigit() else (0, message_id)
-
-
-def _timestamp(value: object) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parse_datetime(str(value).replace(" ", "T", 1))
-    except ValueError:
-        return None
 
 
 class SemaphoreAdapter(HTTPProviderAdapter):
@@ -135,7 +109,7 @@ class SemaphoreAdapter(HTTPProviderAdapter):
             raise ProviderRejected(
                 f"{self.label} knows no message {provider_message_id}", code="provider_unknown_message"
             )
-        return self._report(messages[0], fallback_id=provider_message_id)
+        return delivery_report(messages[0], fallback_id=provider_message_id)
 
     def find_sent(self, *, recipient: str, body: str, since: datetime) -> list[SendResult]:
         start = (since - timedelta(days=1)).date()
@@ -167,12 +141,7 @@ class SemaphoreAdapter(HTTPProviderAdapter):
         )
 
     def parse_callback(self, *, data: dict[str, Any], headers: dict[str, str]) -> list[DeliveryReport]:
-        entries = data.get("messages") if isinstance(data.get("messages"), list) else [data]
-        return [
-            self._report(entry, fallback_id="")
-            for entry in entries
-            if isinstance(entry, dict) and entry.get("message_id") not in (None, "")
-        ]
+        return callback_reports(data)
 
     def remaining_credits(self) -> int | None:
         response = self._request("GET", "/api/v4/account", params={"apikey": self.credentials["apikey"]})
@@ -193,22 +162,12 @@ class SemaphoreAdapter(HTTPProviderAdapter):
             raise ProviderError(
                 f"{self.label} accepted the message but returned no message_id", code="provider_bad_response"
             )
-        state = _state(message.get("status"))
+        state = delivery_state(message.get("status"))
         return SendResult(
             provider_message_id=str(message_id),
             recipient=recipient,
             reference=reference,
             state=state if state != DeliveryState.UNKNOWN else DeliveryState.ACCEPTED,
-            raw=message,
-        )
-
-    def _report(self, message: dict[str, Any], *, fallback_id: str) -> DeliveryReport:
-        state = _state(message.get("status"))
-        return DeliveryReport(
-            provider_message_id=str(message.get("message_id") or fallback_id),
-            state=state,
-            error_message=str(message.get("status")) if state == DeliveryState.FAILED else "",
-            occurred_at=_timestamp(message.get("updated_at")),
             raw=message,
         )
 
