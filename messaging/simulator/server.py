@@ -1,10 +1,7 @@
 """The provider simulator: one threaded HTTP server speaking the IPROG and Semaphore APIs.
 
-Provider endpoints (same shapes as the adapters' docstrings describe):
-  POST /api/v1/sms_messages, POST /api/v1/sms_messages/send_bulk, GET /api/v1/sms_messages/status,
-  GET /api/v1/account/sms_credits                                   (IPROG)
-  POST /api/v4/messages, GET /api/v4/messages (list: limit, page, startDate, endDate),
-  GET /api/v4/messages/<id>, GET /api/v4/account                      (Semaphore)
+Provider endpoints: see `messaging.simulator.iprog` and `messaging.simulator.semaphore` (the same shapes the
+adapters' docstrings describe). This module runs what both have in common, asking each API's protocol how to say it.
 
 Control endpoints (JSON):
   POST /_sim/config   {"iprog": {...}, "semaphore": {...}, "all": {...}} -> the settings now in force
@@ -13,8 +10,8 @@ Control endpoints (JSON):
   GET  /_sim/stats    -> counters per API
   GET  /_sim/health
 
-Per-API settings (`ApiSettings`): `quota` (messages accepted per calendar month; then the provider's own
-"limit reached" answer), `error_rate` (share of sends answered with the provider's transient error),
+Per-API settings (`api_settings.ApiSettings`): `quota` (messages accepted per calendar month; then the provider's
+own "limit reached" answer), `error_rate` (share of sends answered with the provider's transient error),
 `error_mode` (forced: "http500", "timeout" (hang), "iprog_status_500", "http429", "http401"), `latency_ms`,
 `callback_url` + `callback_delay_ms` (delivery receipt POSTed from a background thread),
 `delivery_failure_rate`, `api_key` (empty: any non-empty key works), `reject_prefixes` (numbers, as
@@ -39,68 +36,26 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter, OrderedDict, deque
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import UTC, date, datetime
+from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
+
+from messaging.simulator.api_settings import ApiSettings
+from messaging.simulator.iprog import IprogProtocol
+from messaging.simulator.protocol import Answer, ProviderProtocol, Reply, now
+from messaging.simulator.semaphore import SemaphoreProtocol
+from portal.timezone import operator_tz
 
 logger = logging.getLogger("messaging.simulator")
 
-API_NAMES = ("iprog", "semaphore")
-ERROR_MODES = ("", "http500", "timeout", "iprog_status_500", "http429", "http401")
-IPROG_LIMIT_MESSAGE = "IPROGSMS has reached its monthly limit. Please try again next month."
+PROTOCOLS: dict[str, ProviderProtocol] = {
+    protocol.name: protocol for protocol in (IprogProtocol(), SemaphoreProtocol())
+}
+API_NAMES = tuple(PROTOCOLS)
 MAX_BODY_BYTES = 1_000_000
-# Philippine providers count their monthly limits in Manila months.
-MANILA = ZoneInfo("Asia/Manila")
 _PH_NUMBER = re.compile(r"(?:63|0)(9[0-9]{9})")
-
-
-@dataclass
-class ApiSettings:
-    quota: int | None = None
-    error_rate: float = 0.0
-    error_mode: str = ""
-    latency_ms: int = 0
-    hang_seconds: float = 30.0
-    callback_url: str = ""
-    callback_delay_ms: int = 200
-    delivery_failure_rate: float = 0.0
-    api_key: str = ""
-    reject_prefixes: list[str] = field(default_factory=lambda: ["63900"])
-    approved_sender_names: list[str] = field(default_factory=list)
-
-    def updated(self, values: dict[str, Any]) -> ApiSettings:
-        """A copy with `values` applied; unknown names or bad values raise ValueError naming them."""
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown simulator setting(s): {', '.join(unknown)}")
-        new = replace(self, **values)
-        if new.quota is not None:
-            new.quota = int(new.quota)
-            if new.quota < 0:
-                raise ValueError("quota must be >= 0 or null")
-        new.error_rate = float(new.error_rate)
-        new.delivery_failure_rate = float(new.delivery_failure_rate)
-        for name in ("error_rate", "delivery_failure_rate"):
-            if not 0.0 <= getattr(new, name) <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1")
-        new.latency_ms = max(0, int(new.latency_ms))
-        new.callback_delay_ms = max(0, int(new.callback_delay_ms))
-        new.hang_seconds = max(0.0, float(new.hang_seconds))
-        new.error_mode = str(new.error_mode or "")
-        if new.error_mode not in ERROR_MODES:
-            raise ValueError(f"error_mode must be one of {', '.join(repr(m) for m in ERROR_MODES)}")
-        new.callback_url = str(new.callback_url or "")
-        if new.callback_url and not new.callback_url.startswith(("http://", "https://")):
-            raise ValueError("callback_url must start with http:// or https://")
-        new.api_key = str(new.api_key or "")
-        new.reject_prefixes = [str(prefix) for prefix in (new.reject_prefixes or [])]
-        new.approved_sender_names = [str(name) for name in (new.approved_sender_names or [])]
-        return new
 
 
 @dataclass
@@ -110,24 +65,6 @@ class _ApiState:
     used: int = 0
     messages: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     counters: Counter[str] = field(default_factory=Counter)
-
-
-class _Reply(Exception):
-    """Raised inside a handler to answer at once with (status, body, headers)."""
-
-    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _semaphore_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 class ProviderSimulator:
@@ -273,32 +210,23 @@ class ProviderSimulator:
 
     # --- request handling (called from handler threads) ---
 
-    def handle(self, method: str, path: str, params: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def handle(self, method: str, path: str, params: dict[str, str]) -> Answer:
         try:
             if path.startswith("/_sim/"):
                 return self._control(method, path, params)
             api, action = self._route(method, path)
             return self._provider_call(api, action, path, params)
-        except _Reply as reply:
+        except Reply as reply:
             return reply.status, reply.body, reply.headers
 
     def _route(self, method: str, path: str) -> tuple[str, str]:
-        routes = {
-            ("POST", "/api/v1/sms_messages"): ("iprog", "send"),
-            ("POST", "/api/v1/sms_messages/send_bulk"): ("iprog", "send_bulk"),
-            ("GET", "/api/v1/sms_messages/status"): ("iprog", "status"),
-            ("GET", "/api/v1/account/sms_credits"): ("iprog", "credits"),
-            ("POST", "/api/v4/messages"): ("semaphore", "send"),
-            ("GET", "/api/v4/messages"): ("semaphore", "list"),
-            ("GET", "/api/v4/account"): ("semaphore", "credits"),
-        }
-        if (method, path) in routes:
-            return routes[(method, path)]
-        if method == "GET" and re.fullmatch(r"/api/v4/messages/[^/]+", path):
-            return "semaphore", "status"
-        raise _Reply(HTTPStatus.NOT_FOUND, {"error": f"no simulator route for {method} {path}"})
+        for api, protocol in PROTOCOLS.items():
+            action = protocol.action_for(method, path)
+            if action is not None:
+                return api, action
+        raise Reply(HTTPStatus.NOT_FOUND, {"error": f"no simulator route for {method} {path}"})
 
-    def _control(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    def _control(self, method: str, path: str, params: dict[str, Any]) -> Answer:
         if method == "GET" and path == "/_sim/health":
             return 200, {"ok": True, "apis": list(API_NAMES)}, {}
         if method == "GET" and path == "/_sim/stats":
@@ -332,9 +260,8 @@ class ProviderSimulator:
             return 200, {"ok": True, "settings": self.settings()}, {}
         return 404, {"error": f"no simulator control route for {method} {path}"}, {}
 
-    def _provider_call(
-        self, api: str, action: str, path: str, params: dict[str, Any]
-    ) -> tuple[int, Any, dict[str, str]]:
+    def _provider_call(self, api: str, action: str, path: str, params: dict[str, Any]) -> Answer:
+        protocol = PROTOCOLS[api]
         with self._lock:
             settings = self._states[api].settings
             self._states[api].counters["requests"] += 1
@@ -345,34 +272,26 @@ class ProviderSimulator:
         if action in ("send", "send_bulk"):
             return self._send(api, action, settings, params)
         if action == "status":
-            return self._status(api, path, params)
+            message_id = protocol.status_message_id(path, params)
+            with self._lock:
+                message = self._states[api].messages.get(message_id)
+                message = dict(message) if message else None
+            return protocol.status_answer(message_id, message)
         if action == "list":
-            return self._list(api, params)
-        return self._credits(api, settings)
-
-    def _list(self, api: str, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
-        """Semaphore's message list: newest first, `limit` (up to 1000) per `page`, by created date."""
-        try:
-            limit = min(1000, max(1, int(params.get("limit") or 100)))
-            page = max(1, int(params.get("page") or 1))
-            start = date.fromisoformat(params["startDate"]) if params.get("startDate") else None
-            end = date.fromisoformat(params["endDate"]) if params.get("endDate") else None
-        except ValueError as error:
-            return 422, {"limit": [f"Invalid list parameters: {error}"]}, {}
+            with self._lock:
+                messages = [dict(m) for m in self._states[api].messages.values()]
+            return protocol.list_answer(params, messages)
         with self._lock:
-            messages = [dict(m) for m in self._states[api].messages.values()]
-        chosen = []
-        for message in messages:
-            created = datetime.fromisoformat(message["created_at"]).date()
-            if (start is None or created >= start) and (end is None or created <= end):
-                chosen.append(message)
-        chosen.sort(key=lambda m: int(m["message_id"]), reverse=True)
-        window = chosen[(page - 1) * limit : page * limit]
-        return 200, [self._semaphore_view(message) for message in window], {}
+            used = self._states[api].used
+        return protocol.credits_answer(100_000 if settings.quota is None else max(0, settings.quota - used))
 
     def _count(self, api: str, counter: str) -> None:
         with self._lock:
             self._states[api].counters[counter] += 1
+
+    def _refuse(self, api: str, reply: Reply) -> Reply:
+        self._count(api, "rejected")
+        return reply
 
     def _forced_error(self, api: str, settings: ApiSettings) -> None:
         mode = settings.error_mode
@@ -381,127 +300,77 @@ class ProviderSimulator:
         self._count(api, f"forced_{mode}")
         if mode == "timeout":
             self._stopping.wait(settings.hang_seconds)
-            raise _Reply(HTTPStatus.GATEWAY_TIMEOUT, {"error": "simulated hang ended"})
+            raise Reply(HTTPStatus.GATEWAY_TIMEOUT, {"error": "simulated hang ended"})
         if mode == "http429":
-            raise _Reply(HTTPStatus.TOO_MANY_REQUESTS, {"error": "Too Many Requests"}, {"Retry-After": "1"})
+            raise Reply(HTTPStatus.TOO_MANY_REQUESTS, {"error": "Too Many Requests"}, {"Retry-After": "1"})
         if mode == "http401":
-            raise _Reply(HTTPStatus.UNAUTHORIZED, {"error": "Unauthorized"})
-        if mode == "iprog_status_500" and api == "iprog":
-            raise _Reply(200, {"status": 500, "message": "Something went wrong. Please try again later."})
-        raise _Reply(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
+            raise Reply(HTTPStatus.UNAUTHORIZED, {"error": "Unauthorized"})
+        quirk = PROTOCOLS[api].quirk_error(mode)
+        if quirk is not None:
+            raise quirk
+        raise Reply(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
 
     def _authenticate(self, api: str, settings: ApiSettings, params: dict[str, Any]) -> None:
-        key = str(params.get("api_token" if api == "iprog" else "apikey") or "")
+        protocol = PROTOCOLS[api]
+        key = str(params.get(protocol.key_field) or "")
         if key and (not settings.api_key or key == settings.api_key):
             return
         self._count(api, "unauthorized")
-        if api == "iprog":
-            raise _Reply(HTTPStatus.UNAUTHORIZED, {"status": 401, "message": "Invalid API token."})
-        raise _Reply(HTTPStatus.UNAUTHORIZED, {"apikey": ["The selected apikey is invalid."]})
+        raise protocol.unauthorized()
 
-    def _send(
-        self, api: str, action: str, settings: ApiSettings, params: dict[str, Any]
-    ) -> tuple[int, Any, dict[str, str]]:
-        numbers_field = "phone_number" if api == "iprog" else "number"
-        raw_numbers = [part.strip() for part in str(params.get(numbers_field) or "").split(",") if part.strip()]
+    def _send(self, api: str, action: str, settings: ApiSettings, params: dict[str, Any]) -> Answer:
+        protocol = PROTOCOLS[api]
+        raw_numbers = [
+            part.strip() for part in str(params.get(protocol.numbers_field) or "").split(",") if part.strip()
+        ]
         body = str(params.get("message") or "")
         if not body.strip():
-            self._count(api, "rejected")
-            if api == "iprog":
-                raise _Reply(200, {"status": 500, "message": "Message is required."})
-            raise _Reply(200, {"message": ["The message field is required."]})
-        sender_name = str(params.get("sendername") or "")
-        approved = settings.approved_sender_names
-        if api == "semaphore" and sender_name and approved and sender_name not in approved:
-            self._count(api, "rejected")
-            raise _Reply(200, {"sendername": ["The selected sendername is invalid."]})
-        limit = 1 if (api == "iprog" and action == "send") else 1000
+            raise self._refuse(api, protocol.missing_message())
+        refusal = protocol.sender_name_refusal(params, settings)
+        if refusal is not None:
+            raise self._refuse(api, refusal)
+        limit = protocol.max_numbers(action)
         normalized = []
         for raw in raw_numbers:
             match = _PH_NUMBER.fullmatch(raw)
             digits = f"63{match.group(1)}" if match else ""
             if not digits or any(digits.startswith(prefix) for prefix in settings.reject_prefixes):
-                self._count(api, "rejected")
-                if api == "iprog":
-                    raise _Reply(200, {"status": 500, "message": f"Invalid phone number: {raw}"})
-                raise _Reply(200, {"number": [f"The number format is invalid: {raw}."]})
+                raise self._refuse(api, protocol.invalid_number(raw))
             normalized.append(digits)
         if not normalized or len(normalized) > limit:
-            self._count(api, "rejected")
-            text = f"Between 1 and {limit} phone numbers are required."
-            if api == "iprog":
-                raise _Reply(200, {"status": 500, "message": f"Invalid phone number list. {text}"})
-            raise _Reply(200, {"number": [text]})
+            raise self._refuse(api, protocol.invalid_number_list(f"Between 1 and {limit} phone numbers are required."))
         if settings.error_rate and self._chance(settings.error_rate):
             self._count(api, "random_errors")
-            if api == "iprog":
-                raise _Reply(200, {"status": 500, "message": "Something went wrong. Please try again later."})
-            raise _Reply(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
+            raise protocol.transient_error()
         with self._lock:
             state = self._states[api]
-            period = _now().astimezone(MANILA).strftime("%Y-%m")
+            # Philippine providers count their monthly limits in Manila months: the operator's zone.
+            period = now().astimezone(operator_tz()).strftime("%Y-%m")
             if state.period != period:
                 state.period, state.used = period, 0
             if settings.quota is not None and state.used + len(normalized) > settings.quota:
                 state.counters["quota_refusals"] += 1
-                remaining = max(0, settings.quota - state.used)
-                if api == "iprog":
-                    raise _Reply(200, {"status": 500, "message": IPROG_LIMIT_MESSAGE})
-                raise _Reply(
-                    200,
-                    {
-                        "error": f"Your current balance of {remaining} credits is not sufficient. "
-                        f"This transaction requires {len(normalized)} credits."
-                    },
-                )
+                raise protocol.quota_refusal(remaining=max(0, settings.quota - state.used), requested=len(normalized))
             state.used += len(normalized)
             kind = "Bulk" if len(normalized) > 1 else "Single"
             created = [self._store(api, digits, body, params, kind) for digits in normalized]
-        if api == "iprog":
-            if action == "send":
-                return (
-                    200,
-                    {
-                        "status": 200,
-                        "message": "Your SMS message has been successfully added to the queue and will be "
-                        "processed shortly.",
-                        "message_id": created[0]["message_id"],
-                    },
-                    {},
-                )
-            return (
-                200,
-                {
-                    "status": 200,
-                    "message": "Your bulk SMS messages have been successfully added to the queue and will be "
-                    "processed shortly.",
-                    "message_ids": ",".join(message["message_id"] for message in created),
-                },
-                {},
-            )
-        return 200, [self._semaphore_view(message) for message in created], {}
+        return protocol.send_answer(action, created)
 
     def _store(self, api: str, digits: str, body: str, params: dict[str, Any], kind: str) -> dict[str, Any]:
         """Record an accepted message and schedule its receipt; called with the lock held."""
+        protocol = PROTOCOLS[api]
         state = self._states[api]
         sequence = next(self._ids)
-        if api == "iprog":
-            message_id = f"iSms-{sequence:06d}{self._random.randrange(36**2):02x}"
-            status = "pending"
-            sender = "IPROGSMS"
-        else:
-            message_id = str(200_000_000 + sequence)
-            status = "Pending"
-            sender = str(params.get("sendername") or "SEMAPHORE")
-        moment = _now()
+        message_id = protocol.new_message_id(sequence, self._random)
+        moment = now()
         message = {
             "api": api,
             "message_id": message_id,
             "recipient": f"+{digits}",
             "provider_recipient": digits,
             "message": body,
-            "sender_name": sender,
-            "status": status,
+            "sender_name": protocol.sender_name(params),
+            "status": protocol.initial_status,
             "type": kind,
             "created_at": moment.isoformat(),
             "updated_at": moment.isoformat(),
@@ -520,81 +389,6 @@ class ProviderSimulator:
             self._finish(api, message)
         return message
 
-    def _semaphore_view(self, message: dict[str, Any]) -> dict[str, Any]:
-        created = datetime.fromisoformat(message["created_at"])
-        updated = datetime.fromisoformat(message["updated_at"])
-        return {
-            "message_id": int(message["message_id"]),
-            "user_id": 1,
-            "user": "simulator@sms-portal.example",
-            "account_id": 1,
-            "account": "Provider Simulator",
-            "recipient": message["provider_recipient"],
-            "message": message["message"],
-            "sender_name": message["sender_name"],
-            "network": "Simulated",
-            "status": message["status"],
-            "type": message["type"],
-            "source": "Api",
-            "created_at": _semaphore_time(created),
-            "updated_at": _semaphore_time(updated),
-        }
-
-    def _iprog_view(self, message: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "message_id": message["message_id"],
-            "phone_number": message["provider_recipient"],
-            "status": message["status"],
-            "error": message.get("error", ""),
-            "timestamp": message["updated_at"],
-        }
-
-    def _status(self, api: str, path: str, params: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
-        message_id = str(params.get("message_id") or "") if api == "iprog" else path.rsplit("/", 1)[-1]
-        with self._lock:
-            message = self._states[api].messages.get(message_id)
-            message = dict(message) if message else None
-        if api == "iprog":
-            if message is None:
-                return 200, {"status": 404, "message": f"Message {message_id} not found."}, {}
-            view = self._iprog_view(message)
-            return (
-                200,
-                {
-                    "status": 200,
-                    "message_id": message_id,
-                    "message_status": view["status"],
-                    "phone_number": view["phone_number"],
-                    "error": view["error"],
-                    "timestamp": view["timestamp"],
-                },
-                {},
-            )
-        if message is None:
-            return 404, {"message_id": [f"Message {message_id} not found."]}, {}
-        return 200, [self._semaphore_view(message)], {}
-
-    def _credits(self, api: str, settings: ApiSettings) -> tuple[int, Any, dict[str, str]]:
-        with self._lock:
-            used = self._states[api].used
-        remaining = 100_000 if settings.quota is None else max(0, settings.quota - used)
-        if api == "iprog":
-            return (
-                200,
-                {"status": 200, "message": "SMS credits retrieved.", "data": {"load_balance": remaining}},
-                {},
-            )
-        return (
-            200,
-            {
-                "account_id": 1,
-                "account_name": "Provider Simulator",
-                "status": "Active",
-                "credit_balance": remaining,
-            },
-            {},
-        )
-
     def _chance(self, rate: float) -> bool:
         with self._lock:
             return self._random.random() < rate
@@ -604,13 +398,10 @@ class ProviderSimulator:
     def _finish(self, api: str, message: dict[str, Any]) -> None:
         """Move an accepted message to its final state; called with the lock held."""
         failed = self._random.random() < self._states[api].settings.delivery_failure_rate
-        if api == "iprog":
-            message["status"] = "failed" if failed else "delivered"
-        else:
-            message["status"] = "Failed" if failed else "Sent"
+        message["status"] = PROTOCOLS[api].final_status(failed=failed)
         if failed:
             message["error"] = "Simulated delivery failure"
-        message["updated_at"] = _now().isoformat()
+        message["updated_at"] = now().isoformat()
         self._states[api].counters["failed_deliveries" if failed else "deliveries"] += 1
 
     def _dispatch_callbacks(self) -> None:
@@ -627,7 +418,7 @@ class ProviderSimulator:
                     continue
                 self._finish(api, message)
                 url = self._states[api].settings.callback_url
-                payload = self._iprog_view(message) if api == "iprog" else self._semaphore_view(message)
+                payload = PROTOCOLS[api].receipt(message)
             if url:
                 self._post_callback(api, url, payload)
 

@@ -8,7 +8,7 @@ import requests
 from django.core.management import CommandError
 
 from messaging.management.commands import run_provider_simulator
-from messaging.simulator import ProviderSimulator
+from messaging.simulator.server import ProviderSimulator
 from tests.messaging.conftest import wait_until
 
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from messaging.simulator import ProviderSimulator
+from messaging.simulator.server import ProviderSimulator
 
 
 def _default_port() -> int:
