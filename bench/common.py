@@ -243,11 +243,11 @@ def organizations_prepare(
     """`count` organizations, each with an owner, an API key and plenty of credits, and the demo provider
     chain pointing at the simulator with a quota that never runs out. Through the real services (call after
     `django_setup()`). The first one ("bench-org") is the one the figures are about; others spread load."""
-    from billing.services import credits_adjust
     from accounts.models import User
     from accounts.services import api_key_create, organization_create
+    from billing.services import credits_adjust
     from messaging.models import Provider
-    from messaging.services import provider_seed_demo_chain
+    from messaging.services.providers import provider_seed_demo_chain
 
     prepared = []
     for index in range(count):

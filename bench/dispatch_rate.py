@@ -1,6 +1,6 @@
 """Benchmark 2: how fast the engine hands queued messages to the provider simulator (latency 0).
 
-N messages are queued through the real `messaging.services.message_send` (1,000 recipients per call, each
+N messages are queued through the real `messaging.services.sending.message_send` (1,000 recipients per call, each
 call charged and committed like an API request), then W worker processes (dispatch_worker.py) call
 `dispatch_queued_messages()` until nothing is left. The figure is N / wall time from the moment the workers
 are told to start (Django is already set up in them) until the last one finishes; the database must then show
@@ -44,7 +44,7 @@ def enqueue(*, organization_id: int, count: int, offset: int = 0) -> float:
     """Queue `count` messages through message_send, 1,000 per call; returns the seconds it took."""
     from accounts.models import APIKey, Organization
     from messaging.models import MessageChannel
-    from messaging.services import message_send
+    from messaging.services.sending import message_send
 
     organization = Organization.objects.get(pk=organization_id)
     api_key = APIKey.objects.filter(organization=organization).first()

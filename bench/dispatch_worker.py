@@ -1,7 +1,7 @@
 """One dispatch worker process for benchmark 2 (started by dispatch_rate.py, not by hand).
 
 Sets Django up, opens its database connection, prints `READY`, waits for a line on stdin, then calls
-`messaging.services.dispatch_queued_messages()` until a call claims nothing (or the time cap passes), and
+`messaging.dispatch.worker.dispatch_queued_messages()` until a call claims nothing (or the time cap passes), and
 prints one `RESULT {json}` line: what it dispatched, how long it took and its peak RSS (ru_maxrss).
 """
 
@@ -24,7 +24,7 @@ def main() -> None:
     django_setup()
     from django.db import connection
 
-    from messaging.services import dispatch_queued_messages
+    from messaging.dispatch.worker import dispatch_queued_messages
 
     connection.ensure_connection()
     rss_ready_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

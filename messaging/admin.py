@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Organization
-from messaging import services
+from messaging.dispatch.reconcile import AttemptDecision, dispatch_attempt_resolve
 from messaging.models import (
     AttemptStatus,
     DeliveryReceipt,
@@ -26,9 +26,12 @@ from messaging.models import (
     WebhookEndpoint,
 )
 from messaging.numbers import Network
-from messaging.providers import adapter_choices
-from messaging.routing import month_start
+from messaging.providers.registry import adapter_choices
+from messaging.services.notices import notice_publish, notice_withdraw
+from messaging.services.providers import provider_callback_url, provider_circuit_reset, provider_test_send
+from messaging.services.sending import route_explain
 from portal.errors import ApplicationError
+from portal.timezone import month_start
 
 
 class ProviderForm(forms.ModelForm):
@@ -133,7 +136,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Delivery-receipt URL (give to the provider)")
     def callback_url(self, obj):
-        return services.provider_callback_url(obj) if obj.pk else "(after saving)"
+        return provider_callback_url(obj) if obj.pk else "(after saving)"
 
     @admin.action(description="Send a test SMS to my own phone number")
     def test_send(self, request, queryset):
@@ -143,7 +146,7 @@ class ProviderAdmin(admin.ModelAdmin):
             return
         for provider in queryset:
             try:
-                result = services.provider_test_send(provider=provider, recipient=phone, actor=request.user)
+                result = provider_test_send(provider=provider, recipient=phone, actor=request.user)
             except ApplicationError as exc:
                 self.message_user(request, f"{provider.name}: {exc.message}", messages.ERROR)
             else:
@@ -152,7 +155,7 @@ class ProviderAdmin(admin.ModelAdmin):
     @admin.action(description="Close the circuit and clear 'limit reached'")
     def reset_circuit(self, request, queryset):
         for provider in queryset:
-            services.provider_circuit_reset(provider=provider, actor=request.user)
+            provider_circuit_reset(provider=provider, actor=request.user)
         self.message_user(request, f"{queryset.count()} provider(s) reset.")
 
     def get_urls(self):
@@ -169,7 +172,7 @@ class ProviderAdmin(admin.ModelAdmin):
         explanation, error = None, None
         if request.method == "POST" and form.is_valid():
             try:
-                explanation = services.route_explain(
+                explanation = route_explain(
                     organization=form.cleaned_data["organization"],
                     recipient=form.cleaned_data["to"],
                     body=form.cleaned_data["body"],
@@ -282,21 +285,21 @@ class DispatchAttemptAdmin(ReadOnlyAdmin):
     def _resolve(self, request, queryset, decision):
         done = 0
         for attempt in queryset.filter(status=AttemptStatus.UNKNOWN):
-            services.dispatch_attempt_resolve(attempt_id=attempt.pk, decision=decision, actor=request.user)
+            dispatch_attempt_resolve(attempt_id=attempt.pk, decision=decision, actor=request.user)
             done += 1
         self.message_user(request, f"{done} attempt(s) with an unknown outcome resolved: {decision}.")
 
     @admin.action(description="Unknown outcome: the provider got it (mark sent)")
     def resolve_mark_sent(self, request, queryset):
-        self._resolve(request, queryset, services.AttemptDecision.MARK_SENT)
+        self._resolve(request, queryset, AttemptDecision.MARK_SENT)
 
     @admin.action(description="Unknown outcome: it never arrived (send again)")
     def resolve_resend(self, request, queryset):
-        self._resolve(request, queryset, services.AttemptDecision.RESEND)
+        self._resolve(request, queryset, AttemptDecision.RESEND)
 
     @admin.action(description="Unknown outcome: give up and refund")
     def resolve_fail(self, request, queryset):
-        self._resolve(request, queryset, services.AttemptDecision.FAIL)
+        self._resolve(request, queryset, AttemptDecision.FAIL)
 
 
 @admin.register(Notice)
@@ -310,7 +313,7 @@ class NoticeAdmin(admin.ModelAdmin):
         return obj is None
 
     def save_model(self, request, obj, form, change):
-        notice = services.notice_publish(
+        notice = notice_publish(
             kind=obj.kind, title=obj.title, body=obj.body, dedupe_key=obj.dedupe_key, actor=request.user
         )
         obj.pk = notice.pk
@@ -318,7 +321,7 @@ class NoticeAdmin(admin.ModelAdmin):
     @admin.action(description="Withdraw")
     def withdraw(self, request, queryset):
         for notice in queryset.filter(withdrawn_at__isnull=True):
-            services.notice_withdraw(dedupe_key=notice.dedupe_key, actor=request.user)
+            notice_withdraw(dedupe_key=notice.dedupe_key, actor=request.user)
         self.message_user(request, "Withdrawn.")
 
 

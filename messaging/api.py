@@ -12,8 +12,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
-from messaging import selectors, services
+from messaging import selectors
 from messaging.models import MessageChannel
 from messaging.representation import message_to_dict
 from messaging.serializers import (
@@ -34,7 +35,11 @@ from messaging.serializers import (
     WebhookEndpointInput,
     WebhookEndpointOutput,
 )
-from portal.api import OrganizationAPIView
+from messaging.services.delivery import delivery_callback_handle
+from messaging.services.idempotency import idempotency_lookup, idempotency_request_hash, idempotency_store
+from messaging.services.otp import otp_send, otp_verify
+from messaging.services.sending import message_cancel, message_send, route_explain
+from messaging.services.webhooks import webhook_endpoint_delete, webhook_endpoint_set
 from portal.errors import NotFound
 
 ERROR = OpenApiResponse(description='{"error": {"code", "message", "details"}}')
@@ -113,8 +118,8 @@ class MessageListCreateAPI(OrganizationAPIView):
     def post(self, request):
         key = request.headers.get("Idempotency-Key")
         if key:
-            request_hash = services.idempotency_request_hash(method="POST", path=request.path, data=request.data)
-            stored = services.idempotency_lookup(organization=self.organization, key=key, request_hash=request_hash)
+            request_hash = idempotency_request_hash(method="POST", path=request.path, data=request.data)
+            stored = idempotency_lookup(organization=self.organization, key=key, request_hash=request_hash)
             if stored is not None:
                 return self._replay(stored)
         serializer = MessageSendInput(data=request.data)
@@ -123,7 +128,7 @@ class MessageListCreateAPI(OrganizationAPIView):
         try:
             # message_send is one transaction; storing the Idempotency-Key answer must join it.
             with transaction.atomic() if key else nullcontext():
-                messages = services.message_send(
+                messages = message_send(
                     organization=self.organization,
                     actor=_actor(self),
                     api_key=self.api_key,
@@ -135,7 +140,7 @@ class MessageListCreateAPI(OrganizationAPIView):
                 )
                 body = {"results": [message_to_dict(m) for m in messages]}
                 if key:
-                    services.idempotency_store(
+                    idempotency_store(
                         organization=self.organization,
                         key=key,
                         request_hash=request_hash,
@@ -146,7 +151,7 @@ class MessageListCreateAPI(OrganizationAPIView):
             if not key:
                 raise
             # The same key committed concurrently by another request: replay its answer.
-            stored = services.idempotency_lookup(organization=self.organization, key=key, request_hash=request_hash)
+            stored = idempotency_lookup(organization=self.organization, key=key, request_hash=request_hash)
             if stored is None:
                 raise
             return self._replay(stored)
@@ -176,7 +181,7 @@ class MessageCancelAPI(OrganizationAPIView):
         responses={200: MessageOutput, 404: ERROR, 409: ERROR},
     )
     def post(self, request, message_id: int):
-        message = services.message_cancel(
+        message = message_cancel(
             organization=self.organization, actor=_actor(self), api_key=self.api_key, message_id=message_id
         )
         return Response(message_to_dict(message))
@@ -194,7 +199,7 @@ class RouteExplainAPI(OrganizationAPIView):
     def post(self, request):
         serializer = RouteExplainInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        explanation = services.route_explain(
+        explanation = route_explain(
             organization=self.organization,
             recipient=serializer.validated_data["to"],
             body=serializer.validated_data["body"],
@@ -218,7 +223,7 @@ class OtpSendAPI(OrganizationAPIView):
     def post(self, request):
         serializer = OtpSendInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        challenge = services.otp_send(
+        challenge = otp_send(
             organization=self.organization,
             phone_number=serializer.validated_data["phone_number"],
             template=serializer.validated_data["template"],
@@ -249,7 +254,7 @@ class OtpVerifyAPI(OrganizationAPIView):
     def post(self, request):
         serializer = OtpVerifyInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        valid = services.otp_verify(
+        valid = otp_verify(
             organization=self.organization,
             phone_number=serializer.validated_data["phone_number"],
             code=serializer.validated_data["code"],
@@ -289,7 +294,7 @@ class WebhookEndpointAPI(OrganizationAPIView):
     def put(self, request):
         serializer = WebhookEndpointInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint, secret = services.webhook_endpoint_set(
+        endpoint, secret = webhook_endpoint_set(
             organization=self.organization,
             actor=_actor(self),
             url=serializer.validated_data["url"],
@@ -303,7 +308,7 @@ class WebhookEndpointAPI(OrganizationAPIView):
 
     @extend_schema(operation_id="webhook_delete", responses={204: None, 404: ERROR})
     def delete(self, request):
-        services.webhook_endpoint_delete(organization=self.organization, actor=_actor(self))
+        webhook_endpoint_delete(organization=self.organization, actor=_actor(self))
         return Response(status=204)
 
 
@@ -343,7 +348,7 @@ class DeliveryCallbackAPI(APIView):
     )
     def post(self, request, adapter: str, provider_id: int, secret: str):
         data = request.data.dict() if hasattr(request.data, "dict") else request.data
-        updated = services.delivery_callback_handle(
+        updated = delivery_callback_handle(
             adapter=adapter, provider_id=provider_id, secret=secret, data=data, headers=dict(request.headers)
         )
         return Response({"updated": updated})

@@ -8,7 +8,7 @@ Design (no model of its own: the messaging models belong to the engine):
   and the default cache (locmem) is per process.
 - Validation and sending both stream the file (`csv.reader` over a text wrapper): memory stays bounded by
   one chunk (<= 1000 rows) whatever the file size; more than `MAX_ROWS` rows is refused with a clear error.
-- Sending: consecutive rows with the same body go to `messaging.services.message_send(channel="csv")` in
+- Sending: consecutive rows with the same body go to `messaging.services.sending.message_send(channel="csv")` in
   runs of at most 1000 (each call is all-or-nothing: one transaction, one charge). After each call the
   number of the last row handled is written to the state, so a task run again after a crash resumes after
   it instead of sending twice. Billing errors (insufficient credits, monthly limit) stop the run; rows not
@@ -39,11 +39,13 @@ from django.db import models, transaction
 from django.utils import timezone
 from django_tasks import task
 
+from accounts.models import Organization, User
+from accounts.services import audit_log_record, require_active_organization
 from billing import selectors as billing_selectors
-from accounts.services import require_active_organization
 from messaging.models import MessageChannel, MessageStatus
 from messaging.numbers import InvalidPhoneNumber, normalize_ph_number
 from messaging.segments import count_segments
+from messaging.services import sending
 from portal.errors import ApplicationError, NotFound
 
 MAX_ROWS = 100_000
@@ -301,8 +303,6 @@ def bulk_send_start(*, organization, actor, bulk_id: str) -> BulkSend:
     bulk.status = BulkSendStatus.QUEUED
     bulk.started_at = timezone.now().isoformat()
     _save(bulk)
-    from accounts.services import audit_log_record
-
     audit_log_record(
         event_type="message.bulk_started",
         organization=organization,
@@ -314,9 +314,7 @@ def bulk_send_start(*, organization, actor, bulk_id: str) -> BulkSend:
 
 
 def _send_run(*, organization, actor, bulk: BulkSend, body: str, items: list[tuple[int, str]]) -> None:
-    from messaging import services
-
-    messages = services.message_send(
+    messages = sending.message_send(
         organization=organization,
         actor=actor,
         recipients=[number for _, number in items],
@@ -333,8 +331,6 @@ def _send_run(*, organization, actor, bulk: BulkSend, body: str, items: list[tup
 
 def bulk_send_process(*, organization_id: int, bulk_id: str) -> BulkSend:
     """Send the valid rows of a confirmed upload (idempotent: resumes after the last row handed over)."""
-    from accounts.models import Organization, User
-
     organization = Organization.objects.get(pk=organization_id)
     bulk = bulk_send_get(organization=organization, bulk_id=bulk_id)
     if bulk.is_finished or bulk.status == BulkSendStatus.VALIDATED:

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from messaging import selectors
 from messaging.csv_import import MAX_FILE_BYTES, recipients_from_text
-from messaging.routing import MANILA
+from portal.timezone import operator_tz
 
 
 def sender_name_choices() -> list[tuple[str, str]]:
@@ -49,7 +49,7 @@ class SendForm(forms.Form):
         if send_at is None:
             return None
         # The browser's datetime-local has no zone; the form says Philippine time.
-        return send_at.replace(tzinfo=MANILA) if send_at.tzinfo is None else send_at
+        return send_at.replace(tzinfo=operator_tz()) if send_at.tzinfo is None else send_at
 
 
 class BulkUploadForm(forms.Form):

@@ -7,9 +7,11 @@ the snapshots as it assigns a batch) and `route_explain` (which only reads). The
 1. disabled providers are skipped (`disabled`);
 2. a provider that does not cover the recipient's network is skipped (`network_not_covered`);
 3. a provider that told us its monthly limit is reached is skipped until the next month (`provider_limit_reached`);
-4. a provider whose portal-counted quota for this month (Asia/Manila) is used is skipped (`monthly_quota_used`);
+4. a provider whose portal-counted quota for this calendar month (`portal.timezone`) is used is skipped
+   (`monthly_quota_used`);
 5. a provider whose circuit is open is skipped until its cool-down ends (`circuit_open`); after the cool-down it
-   gets exactly one probe message (half-open) while others are skipped (`probe_in_flight`);
+   gets exactly one probe message (half-open) while others are skipped (`probe_in_flight`): the breaker's rules
+   are in `messaging.dispatch.circuit_breaker`;
 6. a provider that already failed this message `SMS_MAX_FAILURES_PER_PROVIDER` times is skipped for it
    (`failed_for_this_message`).
 
@@ -20,15 +22,13 @@ fallback, and the engine publishes the "SMS Fallback Route" notice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
 
-from messaging.models import CircuitState, Provider
-
-MANILA = ZoneInfo("Asia/Manila")
+from messaging.dispatch.circuit_breaker import circuit_check
+from messaging.models import Provider
 
 
 class SkipReason(models.TextChoices):
@@ -48,18 +48,6 @@ class SkipReason(models.TextChoices):
 FALLBACK_REASONS = frozenset(
     {SkipReason.PROVIDER_LIMIT, SkipReason.QUOTA, SkipReason.CIRCUIT_OPEN, SkipReason.PROBE_IN_FLIGHT}
 )
-
-
-def month_start(moment: datetime) -> date:
-    """First day of `moment`'s calendar month in Asia/Manila (quotas reset at Manila midnight)."""
-    return moment.astimezone(MANILA).date().replace(day=1)
-
-
-def next_month_start(moment: datetime) -> datetime:
-    """The aware datetime at which the next Manila calendar month begins."""
-    first = month_start(moment)
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return datetime(following.year, following.month, 1, tzinfo=MANILA)
 
 
 @dataclass
@@ -118,32 +106,8 @@ class RouteDecision:
         return None
 
 
-def _circuit_allows(provider: Provider, state: RouteState, now: datetime) -> tuple[bool, bool, Skip | None]:
-    """(allowed, is_probe, skip)."""
-    cooldown = timedelta(seconds=settings.SMS_CIRCUIT_COOLDOWN_SECONDS)
-    if provider.circuit_state == CircuitState.CLOSED:
-        return True, False, None
-    if provider.circuit_state == CircuitState.OPEN:
-        reopen_at = (provider.circuit_opened_at or now) + cooldown
-        if now < reopen_at:
-            failures = provider.consecutive_failures
-            detail = f"{failures} consecutive failures; probed again after {reopen_at:%H:%M:%S}"
-            return False, False, Skip(provider.id, provider.name, SkipReason.CIRCUIT_OPEN, detail)
-    else:  # half-open: a probe is out; a probe older than the in-flight timeout is considered lost
-        stale = timedelta(seconds=settings.SMS_IN_FLIGHT_TIMEOUT_SECONDS)
-        if provider.probe_started_at and now - provider.probe_started_at < stale:
-            return (
-                False,
-                False,
-                Skip(provider.id, provider.name, SkipReason.PROBE_IN_FLIGHT, "one probe in flight"),
-            )
-    if state.probe_taken:
-        return (
-            False,
-            False,
-            Skip(provider.id, provider.name, SkipReason.PROBE_IN_FLIGHT, "one probe in flight"),
-        )
-    return True, True, None
+# What a refusal of the circuit breaker means for routing.
+_CIRCUIT_SKIP_REASONS = {"open": SkipReason.CIRCUIT_OPEN, "probe_in_flight": SkipReason.PROBE_IN_FLIGHT}
 
 
 def choose_route(
@@ -173,15 +137,16 @@ def choose_route(
             detail = f"{state.used_this_month} of {provider.monthly_quota} messages used this month"
             skipped.append(Skip(provider.id, provider.name, SkipReason.QUOTA, detail))
             continue
-        allowed, is_probe, skip = _circuit_allows(provider, state, now)
-        if not allowed:
-            skipped.append(skip)
+        circuit = circuit_check(provider, probe_taken=state.probe_taken, now=now)
+        if not circuit.allowed:
+            reason = _CIRCUIT_SKIP_REASONS[circuit.blocked_by]
+            skipped.append(Skip(provider.id, provider.name, reason, circuit.detail))
             continue
         if provider.id in failed_provider_ids:
             detail = f"failed this message {settings.SMS_MAX_FAILURES_PER_PROVIDER} times"
             skipped.append(Skip(provider.id, provider.name, SkipReason.FAILED_FOR_MESSAGE, detail))
             continue
-        return RouteDecision(state=state, skipped=skipped, is_probe=is_probe)
+        return RouteDecision(state=state, skipped=skipped, is_probe=circuit.is_probe)
     return RouteDecision(state=None, skipped=skipped)
 
 

@@ -24,8 +24,8 @@ from messaging.models import (
     WebhookEndpoint,
 )
 from messaging.numbers import Network
-from messaging.routing import MANILA
 from portal.errors import ApplicationError, NotFound
+from portal.timezone import operator_tz
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -90,7 +90,7 @@ def _parse_moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime |
             raise ApplicationError(f"{name}: {raw!r} is not an ISO date or datetime.", code="invalid_filter")
         moment = datetime.combine(day, datetime.max.time() if end_of_day else datetime.min.time())
     if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=MANILA)
+        moment = moment.replace(tzinfo=operator_tz())
     return moment
 
 

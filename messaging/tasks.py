@@ -3,21 +3,27 @@ each is idempotent, so the periodic scheduler and on-commit enqueues may overlap
 
 from django_tasks import task
 
-from messaging import services
+from messaging.dispatch.reconcile import dispatch_reconcile_stale
+from messaging.dispatch.worker import dispatch_queued_messages
+from messaging.services.delivery import delivery_poll_due
+from messaging.services.idempotency import idempotency_purge_expired
+from messaging.services.notices import notice_refresh_fallback
+from messaging.services.otp import otp_delivery_bodies_purge
+from messaging.services.webhooks import webhook_deliver, webhook_deliver_due
 
 
 @task()
 def dispatch_queued() -> dict:
     """Send every due queued message (enqueued after each send commits; also run periodically for retries and
     scheduled messages)."""
-    summary = services.dispatch_queued_messages()
+    summary = dispatch_queued_messages()
     return {"claimed": summary.claimed, "accepted": summary.accepted, "requeued": summary.requeued}
 
 
 @task()
 def reconcile_in_flight() -> dict:
     """Resolve dispatch attempts left in flight by a worker that stopped."""
-    summary = services.dispatch_reconcile_stale()
+    summary = dispatch_reconcile_stale()
     return {
         "checked": summary.checked,
         "accepted": summary.accepted,
@@ -29,36 +35,34 @@ def reconcile_in_flight() -> dict:
 @task()
 def poll_delivery_status() -> int:
     """Ask polling-only providers about sent messages."""
-    return services.delivery_poll_due()
+    return delivery_poll_due()
 
 
 @task()
 def deliver_webhooks(delivery_ids: list[int]) -> int:
     """POST these status events to the customers' webhooks (first try; retries go through retry_webhooks)."""
-    return sum(1 for delivery_id in delivery_ids if services.webhook_deliver(delivery_id=delivery_id) is not None)
+    return sum(1 for delivery_id in delivery_ids if webhook_deliver(delivery_id=delivery_id) is not None)
 
 
 @task()
 def retry_webhooks() -> int:
     """Retry webhook deliveries whose backoff has elapsed."""
-    return services.webhook_deliver_due()
+    return webhook_deliver_due()
 
 
 @task()
 def refresh_fallback_notice() -> bool:
     """Withdraw the fallback notice once the primary is available again (new month, circuit closed)."""
-    return services.notice_refresh_fallback()
+    return notice_refresh_fallback()
 
 
 @task()
 def purge_otp_delivery_bodies() -> int:
     """Clear the readable text of one-time-code messages whose code has expired."""
-    from messaging.services.otp import otp_delivery_bodies_purge
-
     return otp_delivery_bodies_purge()
 
 
 @task()
 def purge_idempotency_keys() -> int:
     """Drop stored Idempotency-Key answers older than 24 hours."""
-    return services.idempotency_purge_expired()
+    return idempotency_purge_expired()

@@ -7,21 +7,22 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from messaging.models import Message, MessageStatus, Provider
-from messaging.routing import MANILA
+from portal.timezone import operator_date, operator_tz
 
 IN_FLIGHT_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
 MAX_STATUS_IDS = 200
 
 
 def manila_today() -> date:
-    return timezone.localtime(timezone.now(), MANILA).date()
+    """Today in the operator's zone."""
+    return operator_date()
 
 
 def manila_day_start(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=MANILA)
+    """Midnight starting `day` in the operator's zone."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=operator_tz())
 
 
 def provider_names() -> list[str]:
@@ -45,7 +46,7 @@ def message_daily_status_counts(*, organization, days: int = 14) -> tuple[list[d
     day_list = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
     rows = (
         Message.objects.filter(organization=organization, created_at__gte=manila_day_start(day_list[0]))
-        .annotate(day=TruncDate("created_at", tzinfo=MANILA))
+        .annotate(day=TruncDate("created_at", tzinfo=operator_tz()))
         .values("day", "status")
         .annotate(n=Count("id"))
         .order_by()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
@@ -18,16 +20,18 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing import selectors as billing_selectors
 from accounts.roles import Permission
 from accounts.services import audit_log_record
-from messaging import csv_import, selectors, services, ui_selectors
+from accounts.web import OrganizationViewMixin
+from billing import selectors as billing_selectors
+from messaging import csv_import, selectors, ui_selectors
 from messaging.forms import BulkUploadForm, SendForm, WebhookForm
 from messaging.models import MessageChannel, MessageStatus, WebhookDeliveryStatus
 from messaging.numbers import InvalidPhoneNumber, Network, normalize_ph_number
 from messaging.segments import count_segments, non_gsm_characters
+from messaging.services.sending import message_cancel, message_send
+from messaging.services.webhooks import webhook_delivery_retry, webhook_endpoint_delete, webhook_endpoint_set
 from portal.errors import ApplicationError
-from portal.web import OrganizationViewMixin
 
 EXPORT_CHUNK_SIZE = 2000
 BILLING_ERROR_CODES = ("insufficient_credits", "monthly_limit_reached")
@@ -53,8 +57,6 @@ def segment_count_context(*, organization, body: str, recipients_text: str = "")
 
 
 def _max_body_characters() -> int:
-    from django.conf import settings
-
     return settings.SMS_MAX_BODY_CHARACTERS
 
 
@@ -81,7 +83,7 @@ class SendView(OrganizationViewMixin, TemplateView):
         context = {"form": form}
         if form.is_valid():
             try:
-                sent = services.message_send(
+                sent = message_send(
                     organization=self.organization,
                     actor=request.user,
                     recipients=form.cleaned_data["recipients"],
@@ -249,8 +251,6 @@ def _log_filters(params):
 
 def _filter_query(params) -> str:
     keep = {k: v for k, v in params.items() if k != "cursor" and v}
-    from urllib.parse import urlencode
-
     return urlencode(keep)
 
 
@@ -325,7 +325,7 @@ class MessageCancelView(OrganizationViewMixin, View):
 
     def post(self, request, message_id):
         try:
-            services.message_cancel(organization=self.organization, actor=request.user, message_id=message_id)
+            message_cancel(organization=self.organization, actor=request.user, message_id=message_id)
         except ApplicationError as exc:
             if exc.status == 404:
                 raise
@@ -454,7 +454,7 @@ class WebhookView(OrganizationViewMixin, TemplateView):
                 if not form.is_valid():
                     return self.render_to_response(self.get_context_data(form=form), status=400)
                 existed = selectors.webhook_endpoint_get(organization=self.organization) is not None
-                endpoint, secret = services.webhook_endpoint_set(
+                endpoint, secret = webhook_endpoint_set(
                     organization=self.organization, actor=request.user, url=form.cleaned_data["url"]
                 )
                 if existed:
@@ -463,10 +463,10 @@ class WebhookView(OrganizationViewMixin, TemplateView):
                 # A new secret is shown once, in this response only.
                 return self.render_to_response(self.get_context_data(new_secret=secret), status=201)
             if action == "delete":
-                services.webhook_endpoint_delete(organization=self.organization, actor=request.user)
+                webhook_endpoint_delete(organization=self.organization, actor=request.user)
                 messages.success(request, "Webhook removed. No more status events will be sent.")
             elif action == "retry":
-                services.webhook_delivery_retry(
+                webhook_delivery_retry(
                     organization=self.organization,
                     actor=request.user,
                     delivery_id=int(request.POST.get("delivery_id", "0")),

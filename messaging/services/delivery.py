@@ -19,15 +19,15 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing import services as billing_services
 from messaging.models import DeliveryReceipt, Message, MessageStatus, Provider
 from messaging.providers.base import DeliveryReport, DeliveryState, ProviderError
-from messaging.routing import MANILA
+from messaging.providers.registry import get_adapter_class
 from messaging.services.db import lock_rows
 from messaging.services.providers import provider_adapter_build
-from messaging.services.status import REFUNDED_STATUSES, is_forward, status_set
+from messaging.services.status import is_forward, message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal.errors import ApplicationError, NotFound
+from portal.timezone import operator_tz
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +64,17 @@ def _apply(receipts: list[DeliveryReceipt], *, now: datetime) -> int:
         new_status = STATE_TO_STATUS.get(receipt.state)
         if new_status is None or not is_forward(message.status, new_status):
             continue
-        error = None
         if new_status in (MessageStatus.FAILED, MessageStatus.REJECTED, MessageStatus.EXPIRED):
-            error = receipt.error_code or f"delivery_{receipt.state}"
-        status_set(
-            message,
-            new_status,
-            now=receipt.occurred_at or now,
-            error_code=error,
-            error_message=(receipt.error_message or f"The network reported {receipt.state}.") if error else None,
-        )
-        if new_status in REFUNDED_STATUSES and message.price:
-            billing_services.message_refund(
-                organization=message.organization, message_id=message.pk, reason=f"delivery_{receipt.state}"
+            message_finalize(
+                message,
+                new_status,
+                now=receipt.occurred_at or now,
+                error_code=receipt.error_code or f"delivery_{receipt.state}",
+                error_message=receipt.error_message or f"The network reported {receipt.state}.",
+                refund_reason=f"delivery_{receipt.state}",
             )
+        else:
+            status_set(message, new_status, now=receipt.occurred_at or now)
         changed[message.pk] = message
     if changed:
         Message.objects.bulk_update(
@@ -99,11 +96,12 @@ def _apply(receipts: list[DeliveryReceipt], *, now: datetime) -> int:
 
 
 def _aware(moment: datetime | None, *, now: datetime) -> datetime | None:
-    """Providers report local Philippine time without an offset (Semaphore); never a time in the future."""
+    """Providers report local Philippine time (the operator's zone) without an offset (Semaphore); never a time in
+    the future."""
     if moment is None:
         return None
     if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=MANILA)
+        moment = moment.replace(tzinfo=operator_tz())
     return min(moment, now)
 
 
@@ -219,8 +217,6 @@ def delivery_poll_due(*, now: datetime | None = None, limit: int = 200) -> int:
 
 
 def _capabilities(provider: Provider) -> tuple[bool, bool]:
-    from messaging.providers import get_adapter_class
-
     try:
         adapter_class = get_adapter_class(provider.adapter)
     except ProviderError:

@@ -6,7 +6,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import audit_log_record
+from messaging.dispatch.quota import provider_usage_this_month
 from messaging.models import Notice, NoticeKind, Provider
+from messaging.routing import FALLBACK_REASONS, RouteState, SkipReason, choose_route, primary_of
 from portal.errors import ApplicationError
 
 
@@ -50,8 +52,6 @@ def fallback_dedupe_key(primary: Provider) -> str:
 
 def fallback_notice_text(*, primary: Provider, fallback: Provider | None, reason: str) -> tuple[str, str]:
     """Title and body of the fallback notice in the operator's wording (shared/seeds) for this primary."""
-    from messaging.routing import SkipReason
-
     if reason in (SkipReason.QUOTA, SkipReason.PROVIDER_LIMIT):
         cause = f"{primary.name} has reached its monthly limit."
     else:
@@ -97,9 +97,6 @@ def fallback_notice_withdraw(*, primary: Provider) -> None:
 def notice_refresh_fallback(*, now=None) -> bool:
     """Withdraw the fallback notice when the primary could take traffic again (new month, circuit closed, staff
     reset), even before a message proves it. Returns True when a notice was withdrawn."""
-    from messaging.routing import FALLBACK_REASONS, RouteState, choose_route, primary_of
-    from messaging.services.providers import provider_usage_this_month
-
     now = now or timezone.now()
     providers = list(Provider.objects.filter(enabled=True).order_by("priority", "id"))
     active_keys = set(

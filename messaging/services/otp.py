@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from messaging.models import MessageChannel, OtpChallenge
+from messaging.models import Message, MessageChannel, MessageStatus, OtpChallenge
 from messaging.numbers import normalize_ph_number
 from messaging.services.db import lock_rows
 from messaging.services.sending import message_send
@@ -98,8 +98,6 @@ def otp_verify(*, organization, phone_number: str, code: str) -> bool:
 def otp_delivery_bodies_purge(*, now=None) -> int:
     """Forget the readable text of one-time-code messages once their code has expired and they are out of the
     queue. Returns how many messages were cleared."""
-    from messaging.models import Message, MessageStatus
-
     now = now or timezone.now()
     return (
         Message.objects.filter(created_at__lt=now - timedelta(seconds=settings.SMS_OTP_TTL_SECONDS))

@@ -9,13 +9,14 @@ import secrets
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
 
 from accounts.services import audit_log_record
-from messaging.models import CircuitState, Provider, ProviderMonthlyUsage, new_callback_secret
-from messaging.providers import get_adapter_class
+from messaging.dispatch.circuit_breaker import circuit_reset
+from messaging.models import Provider, new_callback_secret
+from messaging.numbers import normalize_ph_number
 from messaging.providers.base import ProviderAdapter, ProviderConfigError, ProviderError, SendResult
-from messaging.routing import month_start
+from messaging.providers.registry import get_adapter_class
 from portal.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -48,8 +49,6 @@ def provider_adapter_build(provider: Provider) -> ProviderAdapter:
 
 
 def provider_callback_path(provider: Provider) -> str:
-    from django.urls import reverse
-
     return reverse(
         "api_delivery_callback",
         kwargs={"adapter": provider.adapter, "provider_id": provider.pk, "secret": provider.callback_secret},
@@ -61,26 +60,11 @@ def provider_callback_url(provider: Provider) -> str:
     return settings.SMS_CALLBACK_BASE_URL.rstrip("/") + provider_callback_path(provider)
 
 
-def provider_usage_this_month(*, providers: list[Provider], now=None) -> dict[int, int]:
-    """Messages counted against each provider's quota in the current Manila month (one query)."""
-    month = month_start(now or timezone.now())
-    rows = ProviderMonthlyUsage.objects.filter(provider__in=providers, month=month).values_list(
-        "provider_id", "messages"
-    )
-    usage = dict.fromkeys((p.pk for p in providers), 0)
-    usage.update(dict(rows))
-    return usage
-
-
 @transaction.atomic
 def provider_circuit_reset(*, provider: Provider, actor=None) -> Provider:
     """Staff action: close the circuit and forget a "limit reached" answer (e.g. after a top-up)."""
     provider = Provider.objects.select_for_update().get(pk=provider.pk)
-    provider.circuit_state = CircuitState.CLOSED
-    provider.consecutive_failures = 0
-    provider.circuit_opened_at = None
-    provider.probe_started_at = None
-    provider.exhausted_until = None
+    circuit_reset(provider)
     provider.save()
     audit_log_record(event_type="provider.circuit_reset", actor=actor, target=provider)
     return provider
@@ -88,8 +72,6 @@ def provider_circuit_reset(*, provider: Provider, actor=None) -> Provider:
 
 def provider_test_send(*, provider: Provider, recipient: str, actor=None) -> SendResult:
     """Staff action: send one test SMS through this route directly (not charged, no Message row)."""
-    from messaging.numbers import normalize_ph_number
-
     recipient = normalize_ph_number(recipient)
     audit_log_record(event_type="provider.test_send", actor=actor, target=provider, extra={"to": recipient})
     try:

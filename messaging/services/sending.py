@@ -14,26 +14,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing import selectors as billing_selectors
-from billing import services as billing_services
 from accounts.models import Organization
 from accounts.services import audit_log_record, require_active_organization
+from billing import selectors as billing_selectors
+from billing import services as billing_services
+from messaging.dispatch.quota import provider_usage_this_month
+from messaging.enqueue import DISPATCH_QUEUED, enqueue_on_commit
 from messaging.models import Message, MessageChannel, MessageStatus, Provider
 from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_number
 from messaging.routing import RouteState, choose_route, primary_of
 from messaging.segments import count_segments
 from messaging.services.db import lock_rows
-from messaging.services.providers import provider_usage_this_month
-from messaging.services.status import status_set
+from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
+from portal import hooks
 from portal.errors import ApplicationError, Conflict, NotFound
-from privacy.selectors import suppressed_numbers
 
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
 
@@ -145,7 +145,7 @@ def message_send(
     now = timezone.now()
     send_at = _validate_send_at(send_at, now)
 
-    opted_out = suppressed_numbers(phone_numbers=set(numbers))
+    opted_out = hooks.suppressed_numbers(organization_id=organization.pk, numbers=set(numbers))
     default_sender = chain[0].sender_name
     # Locked before the rows are priced, so the price and the charge come from one read of the account.
     account = billing_services.credit_account_lock(organization=organization)
@@ -215,9 +215,7 @@ def message_send(
     if rejected:
         webhook_events_record(messages=rejected)
     if to_charge and send_at is None:
-        from messaging.tasks import dispatch_queued
-
-        transaction.on_commit(partial(dispatch_queued.enqueue))
+        enqueue_on_commit(DISPATCH_QUEUED)
     return messages
 
 
@@ -228,7 +226,10 @@ def message_cancel(*, organization: Organization, actor=None, api_key=None, mess
     A message already handed to a provider (sending or later) cannot be called back: 409 `not_cancellable`.
     """
     message = (
-        lock_rows(Message.objects).select_related("provider").filter(organization=organization, id=message_id).first()
+        lock_rows(Message.objects)
+        .select_related("organization", "provider")
+        .filter(organization=organization, id=message_id)
+        .first()
     )
     if message is None:
         raise NotFound("No such message.")
@@ -237,7 +238,7 @@ def message_cancel(*, organization: Organization, actor=None, api_key=None, mess
             f"Message {message.pk} is {message.status}; only queued messages can be cancelled.",
             code="not_cancellable",
         )
-    status_set(
+    message_finalize(
         message,
         MessageStatus.CANCELLED,
         now=timezone.now(),
@@ -245,8 +246,6 @@ def message_cancel(*, organization: Organization, actor=None, api_key=None, mess
         error_message="Cancelled before sending; refunded.",
     )
     message.save()
-    if message.price:
-        billing_services.message_refund(organization=organization, message_id=message.pk, reason="cancelled")
     audit_log_record(
         event_type="message.cancelled",
         organization=organization,
@@ -261,10 +260,14 @@ def message_cancel(*, organization: Organization, actor=None, api_key=None, mess
 def messages_cancel_queued(*, organization: Organization, reason: str) -> int:
     """Cancel and refund every message the organization still has waiting (closing it: nothing may go out, and
     nothing it paid for is kept). Runs in the caller's transaction; returns how many were cancelled."""
-    messages = list(lock_rows(Message.objects).filter(organization=organization, status=MessageStatus.QUEUED))
+    messages = list(
+        lock_rows(Message.objects)
+        .select_related("organization")
+        .filter(organization=organization, status=MessageStatus.QUEUED)
+    )
     now = timezone.now()
     for message in messages:
-        status_set(
+        message_finalize(
             message,
             MessageStatus.CANCELLED,
             now=now,
@@ -274,11 +277,6 @@ def messages_cancel_queued(*, organization: Organization, reason: str) -> int:
     Message.objects.bulk_update(
         messages, ["status", "status_changed_at", "cancelled_at", "error_code", "error_message"], batch_size=500
     )
-    for message in messages:
-        if message.price:
-            billing_services.message_refund(
-                organization=organization, message_id=message.pk, reason="organization_closed"
-            )
     webhook_events_record(messages=messages)
     return len(messages)
 

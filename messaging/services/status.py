@@ -1,9 +1,11 @@
-"""Status transitions of a message: the timestamp each state sets; status never moves backwards."""
+"""Status transitions of a message: the timestamp each state sets; status never moves backwards; a message that
+ends without reaching the network gives its money back once (`message_finalize`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from billing import services as billing_services
 from messaging.models import FINAL_MESSAGE_STATUSES, Message, MessageStatus
 
 STATUS_TIMESTAMP_FIELD = {
@@ -52,4 +54,30 @@ def status_set(
         message.error_code = error_code[:60]
         message.error_message = error_message or ""
         fields += ["error_code", "error_message"]
+    return fields
+
+
+def message_finalize(
+    message: Message,
+    status: str,
+    *,
+    now: datetime,
+    error_code: str,
+    error_message: str,
+    refund_reason: str | None = None,
+) -> list[str]:
+    """End a message that will not be delivered: failed, rejected, cancelled or expired.
+
+    Sets the status, its timestamp and the error on the instance and, for the statuses that give the money back
+    (`REFUNDED_STATUSES`: not expired, which the network carried), refunds what it was charged through billing,
+    which refunds a message at most once. `refund_reason` defaults to the error code. The caller saves the
+    instance (the fields are returned) in its transaction, with `message.organization` loaded.
+    """
+    if status not in FINAL_MESSAGE_STATUSES or status == MessageStatus.DELIVERED:
+        raise ValueError(f"{status!r} is not a status a message ends in undelivered")
+    fields = status_set(message, status, now=now, error_code=error_code, error_message=error_message)
+    if status in REFUNDED_STATUSES and message.price:
+        billing_services.message_refund(
+            organization=message.organization, message_id=message.pk, reason=refund_reason or error_code
+        )
     return fields

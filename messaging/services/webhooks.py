@@ -17,7 +17,6 @@ import secrets
 import time
 from collections.abc import Iterable
 from datetime import timedelta
-from functools import partial
 
 import requests
 from django.conf import settings
@@ -25,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.services import audit_log_record
+from messaging.enqueue import DELIVER_WEBHOOKS, enqueue_on_commit
 from messaging.models import Message, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from messaging.representation import message_to_dict
 from messaging.services.outbound import check_public_url, post_to_public_url
@@ -112,10 +112,7 @@ def webhook_events_record(*, messages: Iterable[Message]) -> int:
         if message.organization_id in endpoints
     ]
     WebhookDelivery.objects.bulk_create(deliveries, batch_size=500)
-    ids = [delivery.pk for delivery in deliveries]
-    from messaging.tasks import deliver_webhooks
-
-    transaction.on_commit(partial(deliver_webhooks.enqueue, delivery_ids=ids))
+    enqueue_on_commit(DELIVER_WEBHOOKS, delivery_ids=[delivery.pk for delivery in deliveries])
     return len(deliveries)
 
 
@@ -214,7 +211,5 @@ def webhook_delivery_retry(*, organization, actor=None, delivery_id: int) -> Web
     delivery.status = WebhookDeliveryStatus.PENDING
     delivery.next_attempt_at = timezone.now()
     delivery.save(update_fields=["status", "next_attempt_at"])
-    from messaging.tasks import deliver_webhooks
-
-    transaction.on_commit(partial(deliver_webhooks.enqueue, delivery_ids=[delivery.pk]))
+    enqueue_on_commit(DELIVER_WEBHOOKS, delivery_ids=[delivery.pk])
     return delivery

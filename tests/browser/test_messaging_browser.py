@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.services import credits_adjust
-from messaging import services
 from messaging.models import Message
+from messaging.services.providers import provider_seed_demo_chain
 from tests.messaging.conftest import _provider_simulator_server, provider_simulator  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,7 @@ def test_developer_sends_with_live_count_and_finds_it_in_the_log(
     transactional_db,  # noqa: F811
 ):
     settings.SMS_CALLBACK_BASE_URL = live_server.url
-    services.provider_seed_demo_chain(simulator_url=provider_simulator.base_url)
+    provider_seed_demo_chain(simulator_url=provider_simulator.base_url)
     credits_adjust(organization=org_a, actor=None, amount=Decimal("100.00"), reason="test funds")
 
     page = signed_in_page(developer_a)

@@ -4,10 +4,13 @@ Idempotency-Key; every endpoint refuses the other organization's key (404 for it
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from messaging.models import Message, MessageStatus
-from messaging.services import message_send, notice_publish
+from messaging.models import IdempotencyKey, Message, MessageStatus
+from messaging.services.notices import notice_publish
+from messaging.services.sending import message_send
+from messaging.services.webhooks import webhook_endpoint_set
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import charges, numbers, refunds
 
@@ -115,8 +118,6 @@ def test_idempotency_key_replays_and_refuses_a_different_body(
 
 
 def test_idempotency_key_expires_after_24_hours(chain, funded_org_a, api_client_a):
-    from messaging.models import IdempotencyKey
-
     payload = {"to": "09171234567", "body": "Once"}
     assert api_client_a.post("/api/v1/messages", payload, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
     IdempotencyKey.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -275,8 +276,6 @@ def test_schema_documents_the_endpoints(api_client_a, client_owner_a):
 
 
 def test_send_1000_recipients_in_bounded_queries(chain, funded_org_a, api_client_a, django_assert_max_num_queries):
-    from django.db import connection
-
     # Bulk writes: a few statements on PostgreSQL; SQLite splits each bulk insert by its 999-variable limit.
     limit = 25 if connection.vendor == "postgresql" else 100
     with django_assert_max_num_queries(limit):
@@ -290,8 +289,6 @@ def test_send_1000_recipients_in_bounded_queries(chain, funded_org_a, api_client
 def test_webhook_delivery_list_queries_do_not_grow(
     chain, funded_org_a, api_client_a, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
-    from messaging.services import webhook_endpoint_set
-
     webhook_endpoint_set(organization=funded_org_a, url="http://127.0.0.1:9/unreachable")
     with django_capture_on_commit_callbacks(execute=True):
         message_send(organization=funded_org_a, recipients=numbers(20), body="x", channel="api")

@@ -12,15 +12,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from messaging.dispatch import worker
+from messaging.dispatch.batch import DispatchSummary
+from messaging.dispatch.claim import messages_claim
+from messaging.dispatch.outcome import outcomes_record
+from messaging.dispatch.provider_call import group_send
+from messaging.dispatch.reconcile import AttemptDecision, dispatch_attempt_resolve, dispatch_reconcile_stale
+from messaging.dispatch.worker import dispatch_queued_messages
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageStatus
-from messaging.services import (
-    AttemptDecision,
-    dispatch_attempt_resolve,
-    dispatch_queued_messages,
-    dispatch_reconcile_stale,
-    message_send,
-)
-from messaging.services import dispatch as dispatch_module
+from messaging.services.sending import message_send
+from portal.errors import ApplicationError
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import charges, make_chain, refunds
 
@@ -30,19 +31,19 @@ class WorkerKilled(BaseException):
 
 
 def kill_on_call(monkeypatch, target: str, *, call_number: int):
-    """Make dispatch_module.<target> die on its `call_number`-th call (the earlier calls run normally)."""
-    real = getattr(dispatch_module, target)
+    """Make the worker's step `target` die on its `call_number`-th call (the earlier calls run normally)."""
+    real = getattr(worker, target)
     calls = {"n": 0}
 
     def wrapper(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == call_number:
-            # _call: in-flight attempts committed, provider never called.
-            # _record: the provider call happened, its outcome is never written.
+            # group_send: in-flight attempts committed, provider never called.
+            # outcomes_record: the provider call happened, its outcome is never written.
             raise WorkerKilled
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dispatch_module, target, wrapper)
+    monkeypatch.setattr(worker, target, wrapper)
 
 
 def queue(org, count):
@@ -69,7 +70,7 @@ def assert_each_sent_once(simulator, org):
     assert refunds(org) == []
 
 
-@pytest.mark.parametrize("target", ["_call", "_record"])
+@pytest.mark.parametrize("target", ["group_send", "outcomes_record"])
 def test_provider_that_can_be_asked_every_message_sent_exactly_once(
     provider_simulator, fast_retries, funded_org_a, monkeypatch, target
 ):
@@ -80,16 +81,16 @@ def test_provider_that_can_be_asked_every_message_sent_exactly_once(
     with pytest.raises(WorkerKilled):
         dispatch_queued_messages()
     assert DispatchAttempt.objects.filter(status=AttemptStatus.IN_FLIGHT).count() == 4
-    assert len(provider_simulator.sent) == (4 if target == "_call" else 8)
+    assert len(provider_simulator.sent) == (4 if target == "group_send" else 8)
     monkeypatch.undo()
 
     # Restarted too early: the in-flight attempts are left alone and nothing is sent twice.
     assert dispatch_reconcile_stale().checked == 0
     dispatch_queued_messages()
-    assert len(provider_simulator.sent) == (4 if target == "_call" else 8)
+    assert len(provider_simulator.sent) == (4 if target == "group_send" else 8)
 
     summary = restart(fast_retries)
-    if target == "_call":
+    if target == "group_send":
         assert (summary.requeued, summary.accepted) == (4, 0)
         assert DispatchAttempt.objects.filter(status=AttemptStatus.ABANDONED).count() == 4
     else:
@@ -97,7 +98,7 @@ def test_provider_that_can_be_asked_every_message_sent_exactly_once(
     assert_each_sent_once(provider_simulator, funded_org_a)
 
 
-@pytest.mark.parametrize("target", ["_call", "_record"])
+@pytest.mark.parametrize("target", ["group_send", "outcomes_record"])
 def test_provider_that_cannot_be_asked_is_never_resent_blindly(
     provider_simulator, fast_retries, funded_org_a, monkeypatch, target, mailoutbox
 ):
@@ -112,11 +113,11 @@ def test_provider_that_cannot_be_asked_is_never_resent_blindly(
     unknown = list(DispatchAttempt.objects.filter(status=AttemptStatus.UNKNOWN))
     assert len(unknown) == 4
     assert Message.objects.filter(status=MessageStatus.SENDING, error_code="dispatch_outcome_unknown").count() == 4
-    assert len(provider_simulator.sent) == (4 if target == "_call" else 8)  # nothing resent on its own
+    assert len(provider_simulator.sent) == (4 if target == "group_send" else 8)  # nothing resent on its own
     assert "need a send decision" in mailoutbox[0].subject
 
     # Staff look at the provider's side (here: the simulator) and decide.
-    decision = AttemptDecision.RESEND if target == "_call" else AttemptDecision.MARK_SENT
+    decision = AttemptDecision.RESEND if target == "group_send" else AttemptDecision.MARK_SENT
     for attempt in unknown:
         dispatch_attempt_resolve(attempt_id=attempt.pk, decision=decision)
     dispatch_queued_messages()
@@ -126,7 +127,7 @@ def test_provider_that_cannot_be_asked_is_never_resent_blindly(
 def test_unknown_outcome_given_up_is_refunded_once(provider_simulator, fast_retries, funded_org_a, monkeypatch):
     make_chain(provider_simulator, lookup=False)
     queue(funded_org_a, 1)
-    kill_on_call(monkeypatch, "_call", call_number=1)
+    kill_on_call(monkeypatch, "group_send", call_number=1)
     with pytest.raises(WorkerKilled):
         dispatch_queued_messages()
     monkeypatch.undo()
@@ -136,8 +137,6 @@ def test_unknown_outcome_given_up_is_refunded_once(provider_simulator, fast_retr
     message = Message.objects.get()
     assert message.status == MessageStatus.FAILED
     assert len(refunds(funded_org_a)) == 1
-    from portal.errors import ApplicationError
-
     with pytest.raises(ApplicationError):
         dispatch_attempt_resolve(attempt_id=attempt.pk, decision=AttemptDecision.FAIL)
     assert len(refunds(funded_org_a)) == 1
@@ -146,20 +145,20 @@ def test_unknown_outcome_given_up_is_refunded_once(provider_simulator, fast_retr
 def test_slow_call_finishing_after_reconcile_still_records_the_answer(provider_simulator, fast_retries, funded_org_a):
     make_chain(provider_simulator, lookup=False)
     queue(funded_org_a, 2)
-    groups = dispatch_module._claim(now=timezone.now(), limit=10)
+    groups = messages_claim(now=timezone.now(), limit=10)
     # The reconcile job runs while the worker is still waiting for the provider.
     later = timezone.now() + timedelta(seconds=fast_retries.SMS_IN_FLIGHT_TIMEOUT_SECONDS + 1)
     assert dispatch_reconcile_stale(now=later).unknown == 2
-    summary = dispatch_module.DispatchSummary()
+    summary = DispatchSummary()
     for group in groups:
-        dispatch_module._record(group, dispatch_module._call(group), summary)
+        outcomes_record(group, group_send(group), summary)
     assert summary.accepted == 2
     assert set(Message.objects.values_list("status", "error_code")) == {(MessageStatus.SENT, "")}
     assert set(DispatchAttempt.objects.values_list("status", flat=True)) == {AttemptStatus.ACCEPTED}
     assert len(provider_simulator.sent) == 2
 
 
-@pytest.mark.parametrize("target", ["_call", "_record"])
+@pytest.mark.parametrize("target", ["group_send", "outcomes_record"])
 def test_the_real_semaphore_adapter_finds_its_hand_overs_even_with_repeated_texts(
     provider_simulator, fast_retries, funded_org_a, monkeypatch, target
 ):
@@ -180,7 +179,7 @@ def test_the_real_semaphore_adapter_finds_its_hand_overs_even_with_repeated_text
         dispatch_queued_messages()
     monkeypatch.undo()
     summary = restart(fast_retries)
-    if target == "_call":
+    if target == "group_send":
         assert (summary.requeued, summary.accepted, summary.unknown) == (2, 0, 0)
     else:
         assert (summary.requeued, summary.accepted, summary.unknown) == (0, 2, 0)

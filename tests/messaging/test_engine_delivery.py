@@ -1,21 +1,19 @@
 """Delivery receipts: callbacks from the simulator move statuses forward only, idempotently; failed deliveries
 are refunded once; a receipt racing the worker is applied; polling-only providers are polled."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from messaging.dispatch import worker
+from messaging.dispatch.worker import dispatch_queued_messages
 from messaging.models import DeliveryReceipt, Message, MessageStatus, Provider
 from messaging.providers.base import DeliveryReport, DeliveryState
-from messaging.services import (
-    delivery_poll_due,
-    delivery_reports_apply,
-    dispatch_queued_messages,
-    message_send,
-)
-from messaging.services import dispatch as dispatch_module
+from messaging.services.delivery import delivery_poll_due, delivery_reports_apply
+from messaging.services.sending import message_send
 from tests.messaging.conftest import wait_until
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import callback_path, make_chain, refunds
@@ -93,7 +91,7 @@ def test_receipt_arriving_before_the_worker_writes_the_id_is_applied(
 ):
     primary, _ = chain
     send(funded_org_a, ["09171230001"])
-    real_record = dispatch_module._record
+    real_record = worker.outcomes_record
 
     def record_after_receipt(group, outcomes, summary):
         # The provider's receipt lands between its answer and our write.
@@ -107,7 +105,7 @@ def test_receipt_arriving_before_the_worker_writes_the_id_is_applied(
         assert DeliveryReceipt.objects.filter(message__isnull=True).count() == 1
         return real_record(group, outcomes, summary)
 
-    monkeypatch.setattr(dispatch_module, "_record", record_after_receipt)
+    monkeypatch.setattr(worker, "outcomes_record", record_after_receipt)
     dispatch_queued_messages()
     message = Message.objects.get()
     assert message.status == MessageStatus.DELIVERED
@@ -115,8 +113,6 @@ def test_receipt_arriving_before_the_worker_writes_the_id_is_applied(
 
 
 def test_polling_only_provider_is_polled(funded_org_a, provider_simulator, fast_retries):
-    import json
-
     Provider.objects.create(
         name="IPROG polling",
         adapter="iprog_polling",

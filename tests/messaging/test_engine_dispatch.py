@@ -7,9 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from messaging.dispatch.worker import dispatch_queued_messages
 from messaging.models import AttemptStatus, CircuitState, DispatchAttempt, Message, MessageStatus, Notice
-from messaging.routing import next_month_start
-from messaging.services import dispatch_queued_messages, message_send, notice_refresh_fallback
+from messaging.services.notices import notice_refresh_fallback
+from messaging.services.sending import message_send
+from portal.errors import ApplicationError
+from portal.timezone import next_month_start
+from privacy.data.objections import suppression_add
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import charges, make_chain, numbers, refunds
 
@@ -192,8 +196,6 @@ def test_provider_rejecting_a_number_rejects_and_refunds_only_that_message(
 def test_opted_out_recipient_is_rejected_without_charge(
     provider_simulator, fast_retries, funded_org_a, django_capture_on_commit_callbacks
 ):
-    from privacy.objections import suppression_add
-
     make_chain(provider_simulator)
     suppression_add(phone_number="+639171111111", source="staff")
     with django_capture_on_commit_callbacks(execute=True):
@@ -221,8 +223,6 @@ def test_network_not_covered_by_primary_goes_to_fallback_without_notice(
 
 
 def test_invalid_recipients_refuse_the_whole_request_and_charge_nothing(chain, funded_org_a):
-    from portal.errors import ApplicationError
-
     with pytest.raises(ApplicationError) as error:
         send(funded_org_a, ["09171234567", "12345", "0917-abc", "09181234567"])
     assert error.value.code == "invalid_recipients"
@@ -233,8 +233,6 @@ def test_invalid_recipients_refuse_the_whole_request_and_charge_nothing(chain, f
 
 
 def test_insufficient_credits_store_nothing(chain, org_a):
-    from portal.errors import ApplicationError
-
     with pytest.raises(ApplicationError) as error:
         send(org_a, numbers(3))
     assert error.value.code == "insufficient_credits"

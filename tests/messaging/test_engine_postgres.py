@@ -3,12 +3,15 @@ requests with one Idempotency-Key create one send."""
 
 import threading
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 
+from billing.services import credits_adjust
+from messaging.dispatch.worker import dispatch_queued_messages
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageStatus
-from messaging.services import dispatch_queued_messages, message_send
+from messaging.services.sending import message_send
 from tests.conftest import bearer_client
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import charges, make_chain
@@ -39,10 +42,6 @@ def run_in_threads(target, count=2):
 
 @pytest.fixture
 def funded(org_a):
-    from decimal import Decimal
-
-    from billing.services import credits_adjust
-
     credits_adjust(organization=org_a, actor=None, amount=Decimal("10000.00"), reason="test funds")
     return org_a
 

@@ -5,10 +5,29 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_tasks.base import Task
 
+from accounts.models import User
 from messaging.models import CircuitState, Notice, Provider
-from messaging.routing import RouteState, SkipReason, choose_route, month_start, next_month_start
-from messaging.services import notice_publish, notice_withdraw, provider_seed_demo_chain
+from messaging.periodic import SCHEDULE
+from messaging.routing import RouteState, SkipReason, choose_route
+from messaging.services.notices import (
+    fallback_dedupe_key,
+    fallback_notice_publish,
+    notice_publish,
+    notice_refresh_fallback,
+    notice_withdraw,
+)
+from messaging.services.providers import (
+    provider_callback_url,
+    provider_circuit_reset,
+    provider_seed_demo_chain,
+    provider_simulator_connect,
+)
+from messaging.services.sending import message_send
+from portal.timezone import month_start, next_month_start
+from tests.conftest import make_user
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 
 
@@ -87,8 +106,6 @@ def test_seed_demo_chain_is_idempotent(db, provider_simulator, django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         provider_seed_demo_chain(simulator_url=provider_simulator.base_url)
     # The running simulator was told where to POST each API's receipts (the route's secret URL).
-    from messaging.services import provider_callback_url
-
     configured = provider_simulator.settings()
     assert configured["iprog"]["callback_url"] == provider_callback_url(Provider.objects.get(name="IPROGSMS"))
     assert "/api/v1/callbacks/semaphore/" in configured["semaphore"]["callback_url"]
@@ -108,8 +125,6 @@ def test_seed_demo_chain_is_idempotent(db, provider_simulator, django_capture_on
 
 
 def test_a_restarted_simulator_is_pointed_back_at_our_callbacks(db, provider_simulator):
-    from messaging.services import provider_callback_url, provider_simulator_connect
-
     provider_seed_demo_chain(simulator_url=provider_simulator.base_url)
     provider_simulator.reset()  # what a restart does: the simulator forgets where receipts go
     assert provider_simulator.settings()["iprog"]["callback_url"] == ""
@@ -124,16 +139,12 @@ def test_a_restarted_simulator_is_pointed_back_at_our_callbacks(db, provider_sim
 
 @pytest.fixture
 def staff_client(client, db):
-    from tests.conftest import make_user
-
     staff = make_user("staff@portal.example", is_staff=True, is_superuser=True)
     client.force_login(staff)
     return client
 
 
 def test_admin_pages_and_route_explain(staff_client, chain, funded_org_a, django_capture_on_commit_callbacks):
-    from messaging.services import message_send
-
     with django_capture_on_commit_callbacks(execute=True):
         [message] = message_send(organization=funded_org_a, recipients=["09171234567"], body="x", channel="api")
     for url in [
@@ -162,11 +173,6 @@ def test_admin_is_for_staff_only(client_owner_a):
 
 
 def test_periodic_schedule_names_real_tasks():
-    from django.utils.module_loading import import_string
-    from django_tasks.base import Task
-
-    from messaging.periodic import SCHEDULE
-
     assert SCHEDULE
     for dotted_path, seconds in SCHEDULE:
         assert isinstance(import_string(dotted_path), Task), dotted_path
@@ -174,17 +180,12 @@ def test_periodic_schedule_names_real_tasks():
 
 
 def test_fallback_notice_stays_while_the_primary_is_unhealthy_and_goes_after_a_reset(chain, settings):
-    from messaging.services import provider_circuit_reset
-    from messaging.services.notices import fallback_notice_publish
-
     primary, fallback = chain
     Provider.objects.filter(pk=primary.pk).update(
         circuit_state=CircuitState.OPEN, circuit_opened_at=timezone.now(), consecutive_failures=5
     )
     primary.refresh_from_db()
     fallback_notice_publish(primary=primary, fallback=fallback, reason=SkipReason.CIRCUIT_OPEN)
-    from messaging.services import notice_refresh_fallback
-
     assert notice_refresh_fallback() is False
     # Past the cool-down a probe would be allowed, but the notice stays until the probe succeeds.
     later = timezone.now() + timedelta(seconds=settings.SMS_CIRCUIT_COOLDOWN_SECONDS + 1)
@@ -195,9 +196,6 @@ def test_fallback_notice_stays_while_the_primary_is_unhealthy_and_goes_after_a_r
 
 
 def test_a_notice_staff_withdrew_stays_withdrawn_until_the_primary_carries_traffic_again(chain):
-    from accounts.models import User
-    from messaging.services.notices import fallback_dedupe_key, fallback_notice_publish
-
     staff_user = User.objects.create_user(email="ops@operator.example", password="x" * 12, is_staff=True)
     primary, fallback = chain
     notice = fallback_notice_publish(primary=primary, fallback=fallback, reason=SkipReason.QUOTA)

@@ -7,10 +7,14 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from accounts.services import organization_close, organization_reactivate, organization_suspend
+from messaging.dispatch.worker import dispatch_queued_messages
 from messaging.models import Message, MessageStatus, OtpChallenge
-from messaging.services import dispatch_queued_messages, message_cancel, message_send, otp_send, otp_verify
-from messaging.services.otp import otp_delivery_bodies_purge
+from messaging.services.otp import otp_delivery_bodies_purge, otp_send, otp_verify
+from messaging.services.sending import message_cancel, message_send
 from portal.errors import ApplicationError, NotFound
+from privacy.data.models import SuppressionSource
+from privacy.data.objections import suppression_add
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import charges, refunds
 
@@ -166,9 +170,6 @@ def test_otp_template_and_rate_limit(chain, funded_org_a):
 
 
 def test_a_recipient_who_opts_out_after_acceptance_is_not_sent_and_refunded(chain, funded_org_a, provider_simulator):
-    from privacy.data_models import SuppressionSource
-    from privacy.objections import suppression_add
-
     send_at = timezone.now() + timedelta(hours=1)
     [message] = message_send(
         organization=funded_org_a, recipients=["09171234567"], body="Sale tomorrow", send_at=send_at, channel="api"
@@ -185,8 +186,6 @@ def test_a_recipient_who_opts_out_after_acceptance_is_not_sent_and_refunded(chai
 
 
 def test_a_suspended_organizations_queue_waits_until_it_is_reactivated(chain, funded_org_a, provider_simulator):
-    from accounts.services import organization_reactivate, organization_suspend
-
     send_at = timezone.now() + timedelta(minutes=10)
     [message] = message_send(
         organization=funded_org_a, recipients=["09171234567"], body="Later", send_at=send_at, channel="api"
@@ -202,8 +201,6 @@ def test_a_suspended_organizations_queue_waits_until_it_is_reactivated(chain, fu
 
 
 def test_closing_an_organization_cancels_and_refunds_its_queue(chain, funded_org_a, funded_org_b, provider_simulator):
-    from accounts.services import organization_close
-
     send_at = timezone.now() + timedelta(hours=1)
     waiting = message_send(
         organization=funded_org_a,

@@ -2,8 +2,9 @@
 
 from django.db import connection
 
+from messaging.dispatch.worker import dispatch_queued_messages
 from messaging.models import Message, MessageStatus
-from messaging.services import dispatch_queued_messages, message_send
+from messaging.services.sending import message_send
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import make_chain
 

@@ -8,9 +8,11 @@ from django.utils import timezone
 
 from messaging.models import WebhookDelivery, WebhookDeliveryStatus
 from messaging.selectors import webhook_delivery_list
-from messaging.services import message_send, webhook_deliver_due, webhook_endpoint_set
+from messaging.services.sending import message_send
+from messaging.services.webhooks import webhook_deliver_due, webhook_endpoint_set
 from portal.errors import ApplicationError
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
+from tests.messaging.fixtures_engine import WebhookReceiver
 
 
 def test_status_changes_are_posted_signed(
@@ -36,8 +38,6 @@ def test_status_changes_are_posted_signed(
 class WebhookReceiverCheck:
     @staticmethod
     def valid(request, secret):
-        from tests.messaging.fixtures_engine import WebhookReceiver
-
         return WebhookReceiver.signature_valid(request, secret)
 
 

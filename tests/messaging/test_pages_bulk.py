@@ -2,16 +2,21 @@
 progress polling, file-level errors, isolation between organizations."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.services import organization_suspend
+from billing.selectors import message_price
 from billing.services import credits_adjust
 from messaging import csv_import
 from messaging.models import Message, MessageChannel, Provider
+from messaging.services import sending
 
 
 @pytest.fixture(autouse=True)
@@ -45,16 +50,14 @@ def no_dispatch(monkeypatch):
 
 @pytest.fixture
 def send_calls(monkeypatch):
-    from messaging import services
-
     calls = []
-    original = services.message_send
+    original = sending.message_send
 
     def spy(**kwargs):
         calls.append(kwargs)
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "message_send", spy)
+    monkeypatch.setattr(sending, "message_send", spy)
     return calls
 
 
@@ -195,8 +198,6 @@ def test_progress_polls_while_running(client_dev_a, org_a, chain):
 def test_credits_running_out_stops_and_reports_rows_not_sent(
     client_dev_a, org_a, chain, no_dispatch, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from billing.selectors import message_price
-
     monkeypatch.setattr(csv_import, "CHUNK_SIZE", 2)
     price = message_price(organization=org_a, segments=1)
     credits_adjust(organization=org_a, actor=None, amount=price * 3, reason="test funds")
@@ -230,10 +231,6 @@ def test_recipients_from_text_keeps_spaces_inside_numbers():
 
 
 def test_expired_uploads_and_reports_are_purged(client_dev_a, org_a, chain, private_storage):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     waiting = bulk_id_of(upload(client_dev_a, "number\n09171234567\n", body="Hi"))
     running = bulk_id_of(upload(client_dev_a, "number\n09171234567\n", body="Hi"))
     bulk = csv_import.bulk_send_get(organization=org_a, bulk_id=running)
@@ -246,8 +243,6 @@ def test_expired_uploads_and_reports_are_purged(client_dev_a, org_a, chain, priv
 
 
 def test_a_suspended_organization_cannot_upload_or_confirm(client_dev_a, org_a, chain):
-    from accounts.services import organization_suspend
-
     bulk_id = bulk_id_of(upload(client_dev_a, "number\n09171234567\n", body="Hi"))
     organization_suspend(organization=org_a, actor=None, reason="Unpaid invoice")
     response = upload(client_dev_a, "number\n09181234567\n", body="Hi")

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.services import credits_adjust
-from messaging import services
 from messaging.dashboard import dashboard_chart, dashboard_panels
 from messaging.models import Message, MessageChannel, MessageStatus
+from messaging.services.notices import notice_publish, notice_withdraw
 
 
 def make(organization, status, created_at, n=1):
@@ -75,7 +75,7 @@ def test_empty_chart_says_so(org_a):
 
 
 def test_dashboard_shows_fallback_notice_once_published(client_owner_a):
-    services.notice_publish(
+    notice_publish(
         kind="fallback_route",
         title="SMS Fallback Route",
         body="Messages are going out with sender name iprogtech.",
@@ -83,7 +83,7 @@ def test_dashboard_shows_fallback_notice_once_published(client_owner_a):
     )
     html = client_owner_a.get(reverse("dashboard")).content.decode()
     assert "SMS Fallback Route" in html and 'data-notice-kind="fallback_route"' in html
-    services.notice_withdraw(dedupe_key="fallback-route:test")
+    notice_withdraw(dedupe_key="fallback-route:test")
     assert "SMS Fallback Route" not in client_owner_a.get(reverse("dashboard")).content.decode()
 
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from billing.selectors import balance_get
 from billing.services import credits_adjust
-from messaging import services
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageChannel, MessageStatus
+from messaging.services.sending import message_send
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_other_organization_gets_404_for_detail_and_cancel(client_owner_b, org_a
 
 def test_cancel_scheduled_message_refunds(login_as, developer_a, org_a, chain):
     credits_adjust(organization=org_a, actor=None, amount=Decimal("50.00"), reason="test funds")
-    [message] = services.message_send(
+    [message] = message_send(
         organization=org_a,
         recipients=["09171234567"],
         body="Tomorrow",

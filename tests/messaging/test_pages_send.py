@@ -1,10 +1,14 @@
 """The send page: permissions, the live segment/price counter, sending, and every kind of error shown."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.models import Organization
+from billing.models import CreditAccount
 from billing.selectors import balance_get, message_price
 from billing.services import credits_adjust
 from messaging.models import Message, MessageChannel, MessageStatus
@@ -130,10 +134,6 @@ def test_send_scheduled_is_philippine_time(client_dev_a, funded_a, chain):
     )
     # Too far ahead (the engine allows 90 days): nothing stored, the error is on the field.
     assert not Message.objects.exists()
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     when = timezone.localtime(timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     client_dev_a.post(reverse("messaging:send"), {"recipients": "09171234567", "body": "Later", "send_at": when})
     message = Message.objects.get()
@@ -167,8 +167,6 @@ def test_insufficient_credits_shown_clearly(client_dev_a, org_a, chain):
 
 
 def test_monthly_limit_shown_clearly(client_dev_a, funded_a, chain):
-    from billing.models import CreditAccount
-
     CreditAccount.objects.filter(organization=funded_a).update(monthly_segment_limit=1)
     response = client_dev_a.post(reverse("messaging:send"), {"recipients": "09171234567", "body": GSM_161})
     assert response.status_code == 403
@@ -197,6 +195,4 @@ def test_send_uses_the_active_organization_only(client_owner_b, funded_a, chain)
 
 
 def client_owner_b_org(client):
-    from accounts.models import Organization
-
     return Organization.objects.get(slug="bravo")

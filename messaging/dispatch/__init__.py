@@ -1,0 +1,18 @@
+"""The dispatcher: claim queued messages, route them, hand them to providers, record what happened.
+
+One round of `worker.dispatch_queued_messages` has three steps, each with its own transaction boundary:
+
+1. **Claim** (`claim`, one transaction): lock due queued rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+   workers never share a row), lock the provider chain and this month's usage rows, choose a route for each
+   message (`route_batch`, on the rules of `messaging.routing`), reserve quota (`quota`), write one
+   `DispatchAttempt` per message with status `in_flight` and the routing decision, set the messages to
+   `sending`, and COMMIT. From here a crash cannot lose the fact that a message may be at a provider.
+2. **Call** (`provider_call`, no transaction, no locks held): one adapter per provider; bulk where the adapter
+   supports it.
+3. **Record** (`outcome`, one transaction per provider group): accepted -> `sent`; refused -> `rejected` and
+   refunded; "limit reached" -> next provider at once; retryable -> backoff (`timing`), failed and refunded past
+   the deadline. The circuit breaker (`circuit_breaker`) counts the answers.
+
+Crash recovery and the staff decision for unknown outcomes: `reconcile`. Messages that end undelivered are
+refunded through `messaging.services.status.message_finalize`.
+"""

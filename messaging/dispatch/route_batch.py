@@ -1,0 +1,85 @@
+"""Routing one claimed batch: the glue between the routing rules (`messaging.routing`, pure) and the claim.
+
+Inside the claim's transaction, with the provider rows and this month's usage rows locked, `BatchRouter` keeps
+the chain's snapshot up to date as messages are assigned (quota reserved, a probe given out), groups the routed
+messages by provider and, when the batch is done, writes the reservations and probes and publishes or withdraws
+the "SMS Fallback Route" notice: published when a message skipped the primary for a fallback reason, withdrawn
+when the primary took traffic again (a half-open probe does not count until it succeeds).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from messaging.dispatch.batch import DispatchGroup
+from messaging.dispatch.circuit_breaker import circuit_probe_start, circuit_probes_save
+from messaging.dispatch.quota import usage_adjust, usage_rows_lock
+from messaging.models import DispatchAttempt, Message, Provider
+from messaging.routing import RouteDecision, RouteState, Skip, choose_route, primary_of
+from messaging.services.notices import fallback_notice_publish, fallback_notice_withdraw
+from portal.timezone import month_start
+
+
+class BatchRouter:
+    def __init__(self, *, now: datetime) -> None:
+        self.now = now
+        self.month = month_start(now)
+        providers = list(Provider.objects.select_for_update().order_by("priority", "id"))
+        usage = usage_rows_lock(providers, self.month)
+        self.chain = [RouteState(provider=p, used_this_month=usage.get(p.pk, 0)) for p in providers]
+        self.states = {state.provider.pk: state for state in self.chain}
+        self.used_before = {pk: state.used_this_month for pk, state in self.states.items()}
+        self.primary = primary_of(self.chain)
+        self.groups: dict[int, list[tuple[DispatchAttempt, Message]]] = defaultdict(list)
+        self.probed: set[int] = set()
+        self.fallback: tuple[Skip, Provider] | None = None  # the skip of the primary, the provider used instead
+        self.primary_took_traffic = False
+
+    def route(self, message: Message, *, failed_provider_ids: frozenset[int]) -> RouteDecision:
+        """The message's route; a route found reserves one message of its quota (and may be the probe)."""
+        decision = choose_route(
+            chain=self.chain, network=message.network, now=self.now, failed_provider_ids=failed_provider_ids
+        )
+        state = decision.state
+        if state is not None:
+            state.used_this_month += 1
+            if decision.is_probe:
+                state.probe_taken = True
+                circuit_probe_start(state.provider, now=self.now)
+                self.probed.add(state.provider.pk)
+        return decision
+
+    def assign(self, attempt: DispatchAttempt, message: Message, decision: RouteDecision) -> None:
+        """Put a routed message (with its in-flight attempt) in its provider's group."""
+        provider = decision.provider
+        self.groups[provider.pk].append((attempt, message))
+        if self.primary is None:
+            return
+        if provider.pk == self.primary.pk:
+            # A half-open probe does not prove the primary is back: the notice stays until it succeeds.
+            self.primary_took_traffic = self.primary_took_traffic or not decision.is_probe
+            return
+        skip = decision.skipped_primary_for_fallback(self.primary.pk)
+        if skip is not None:
+            self.fallback = (skip, provider)
+
+    def routed_message_ids(self) -> list[int]:
+        return [message.pk for items in self.groups.values() for _, message in items]
+
+    def finish(self) -> None:
+        """Write the quota reservations and probes; publish or withdraw the fallback notice."""
+        for pk, state in self.states.items():
+            usage_adjust(pk, self.month, state.used_this_month - self.used_before[pk])
+        circuit_probes_save([self.states[pk].provider for pk in self.probed])
+        if self.fallback is not None:
+            skip, used = self.fallback
+            fallback_notice_publish(primary=self.primary, fallback=used, reason=skip.reason)
+        elif self.primary_took_traffic:
+            fallback_notice_withdraw(primary=self.primary)
+
+    def dispatch_groups(self) -> list[DispatchGroup]:
+        return [
+            DispatchGroup(provider=self.states[pk].provider, items=items, month=self.month)
+            for pk, items in self.groups.items()
+        ]

@@ -1,0 +1,32 @@
+"""The dispatch round: claim, call, record, repeated until nothing is due (see `messaging.dispatch`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from messaging.dispatch.batch import DispatchSummary
+from messaging.dispatch.claim import messages_claim
+from messaging.dispatch.outcome import outcomes_record
+from messaging.dispatch.provider_call import group_send
+
+
+def dispatch_queued_messages(
+    *, now: datetime | None = None, batch_size: int | None = None, max_rounds: int = 50
+) -> DispatchSummary:
+    """Dispatch every due queued message (several rounds: a message requeued for the next provider goes out in
+    the same call). Safe to run from several workers at once. `now` is for tests (due-ness and deadlines)."""
+    summary = DispatchSummary()
+    limit = batch_size or settings.SMS_DISPATCH_BATCH_SIZE
+    for _ in range(max_rounds):
+        groups = messages_claim(now=now or timezone.now(), limit=limit)
+        if not groups:
+            break
+        summary.rounds += 1
+        for group in groups:
+            summary.claimed += len(group.items)
+            outcomes = group_send(group)
+            outcomes_record(group, outcomes, summary)
+    return summary

@@ -1,0 +1,27 @@
+"""Background tasks started once the current transaction commits (a rolled-back write never wakes a worker).
+
+`messaging.tasks` imports the services (each task calls one), and some services wake a task: a send wakes the
+dispatcher, a status change the webhook deliverer. So that imports go one way (tasks -> services -> this module),
+a service names the task by its dotted path and this module looks it up when the transaction commits, as the
+scheduler does with `messaging.periodic.SCHEDULE` and the task worker with every enqueued task.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+DISPATCH_QUEUED = "messaging.tasks.dispatch_queued"
+DELIVER_WEBHOOKS = "messaging.tasks.deliver_webhooks"
+
+
+def enqueue_on_commit(task_path: str, **kwargs: Any) -> None:
+    """Enqueue the task at `task_path` with `kwargs` (ids: they must survive JSON) after the commit."""
+    transaction.on_commit(partial(_enqueue, task_path, kwargs))
+
+
+def _enqueue(task_path: str, kwargs: dict[str, Any]) -> None:
+    import_string(task_path).enqueue(**kwargs)
