@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from messaging.models import MessageStatus, Notice, WebhookDelivery
 from messaging.representation import message_to_dict
+from messaging.segments import Encoding
 
 
 @extend_schema_field(
@@ -61,7 +62,7 @@ class MessageOutput(serializers.Serializer):
     to = serializers.CharField(help_text="E.164")
     sender_name = serializers.CharField()
     body = serializers.CharField()
-    encoding = serializers.ChoiceField(choices=["gsm7", "ucs2"])
+    encoding = serializers.ChoiceField(choices=Encoding.choices)
     segments = serializers.IntegerField()
     price = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Credits charged")
     status = serializers.ChoiceField(choices=MessageStatus.choices)
