@@ -19,7 +19,7 @@ from messaging.providers.base import (
     ProviderQuotaExhausted,
     SendResult,
 )
-from messaging.services.providers import provider_adapter_build
+from messaging.providers.registry import provider_adapter_build
 
 logger = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from messaging.dispatch.quota import usage_adjust
 from messaging.enqueue import DISPATCH_QUEUED, enqueue_on_commit
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageStatus, Provider
 from messaging.providers.base import ProviderError, SendResult
+from messaging.providers.registry import provider_adapter_build
 from messaging.services.db import lock_rows
-from messaging.services.providers import provider_adapter_build
 from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal.errors import ApplicationError

@@ -2,11 +2,13 @@
 
 Like RapidPro's channel-type registry (one class per provider, looked up by a short code), but explicit:
 the list of dotted paths in settings is the whole registry, nothing registers itself on import, and two
-adapters with the same `code` are a configuration error raised on first use.
+adapters with the same `code` are a configuration error raised on first use. `provider_adapter_build` makes the
+adapter of a route (a `messaging.Provider` row) from it.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 from django.conf import settings
@@ -15,6 +17,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+from messaging.models import Provider
 from messaging.providers.base import ProviderAdapter, ProviderConfigError
 
 
@@ -58,3 +61,26 @@ def get_adapter_class(code: str) -> type[ProviderAdapter]:
 def adapter_choices() -> list[tuple[str, str]]:
     """(code, label) pairs for model/form choices, in settings order."""
     return [(code, adapter_class.label or code) for code, adapter_class in _registry().items()]
+
+
+def provider_credentials(provider: Provider) -> dict:
+    if not provider.credentials:
+        return {}
+    try:
+        value = json.loads(provider.credentials)
+    except json.JSONDecodeError:
+        raise ProviderConfigError(f"{provider.name}: credentials are not valid JSON", code="provider_credentials")
+    if not isinstance(value, dict):
+        raise ProviderConfigError(f"{provider.name}: credentials must be a JSON object", code="provider_credentials")
+    return value
+
+
+def provider_adapter_build(provider: Provider) -> ProviderAdapter:
+    """An adapter for this route (ProviderConfigError for an unknown adapter or missing credentials)."""
+    adapter_class = get_adapter_class(provider.adapter)
+    return adapter_class(
+        base_url=provider.base_url,
+        credentials=provider_credentials(provider),
+        sender_name=provider.sender_name,
+        timeout=provider.timeout_seconds,
+    )

@@ -9,7 +9,7 @@
 - `otp`: `otp_send`, `otp_verify`
 - `idempotency`: `idempotency_lookup`, `idempotency_store`, `idempotency_purge_expired`
 - `providers` (staff): `provider_seed_demo_chain`, `provider_test_send`, `provider_circuit_reset`,
-  `provider_adapter_build`, `provider_callback_url`
+  `provider_callback_url` (an adapter for a route: `messaging.providers.registry.provider_adapter_build`)
 - `outbound`: HTTP to customer URLs, safe against server-side request forgery
 
 The dispatcher (the worker, crash recovery) is the `messaging.dispatch` package.

@@ -21,9 +21,8 @@ from django.utils import timezone
 
 from messaging.models import DeliveryReceipt, Message, MessageStatus, Provider
 from messaging.providers.base import DeliveryReport, DeliveryState, ProviderError
-from messaging.providers.registry import get_adapter_class
+from messaging.providers.registry import get_adapter_class, provider_adapter_build
 from messaging.services.db import lock_rows
-from messaging.services.providers import provider_adapter_build
 from messaging.services.status import is_forward, message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal.errors import ApplicationError, NotFound

@@ -1,4 +1,4 @@
-"""Provider chain administration: building adapters, the demo chain, health actions for staff."""
+"""Provider chain administration: callback URLs, the demo chain, health actions for staff."""
 
 from __future__ import annotations
 
@@ -15,37 +15,14 @@ from accounts.services import audit_log_record
 from messaging.dispatch.circuit_breaker import circuit_reset
 from messaging.models import Provider, new_callback_secret
 from messaging.numbers import normalize_ph_number
-from messaging.providers.base import ProviderAdapter, ProviderConfigError, ProviderError, SendResult
-from messaging.providers.registry import get_adapter_class
+from messaging.providers.base import ProviderError, SendResult
+from messaging.providers.registry import provider_adapter_build
 from portal.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
 DEMO_PRIMARY_NAME = "IPROGSMS"
 DEMO_FALLBACK_NAME = "iprogtech fallback"
-
-
-def provider_credentials(provider: Provider) -> dict:
-    if not provider.credentials:
-        return {}
-    try:
-        value = json.loads(provider.credentials)
-    except json.JSONDecodeError:
-        raise ProviderConfigError(f"{provider.name}: credentials are not valid JSON", code="provider_credentials")
-    if not isinstance(value, dict):
-        raise ProviderConfigError(f"{provider.name}: credentials must be a JSON object", code="provider_credentials")
-    return value
-
-
-def provider_adapter_build(provider: Provider) -> ProviderAdapter:
-    """An adapter for this route (ProviderConfigError for an unknown adapter or missing credentials)."""
-    adapter_class = get_adapter_class(provider.adapter)
-    return adapter_class(
-        base_url=provider.base_url,
-        credentials=provider_credentials(provider),
-        sender_name=provider.sender_name,
-        timeout=provider.timeout_seconds,
-    )
 
 
 def provider_callback_path(provider: Provider) -> str:
