@@ -1,6 +1,6 @@
 from django.urls import path
 
-from privacy.api import PrivacyRequestDetailAPI, PrivacyRequestListAPI
+from privacy.requests.api import PrivacyRequestDetailAPI, PrivacyRequestListAPI
 
 urlpatterns = [
     path("privacy/requests", PrivacyRequestListAPI.as_view(), name="api_privacy_requests"),

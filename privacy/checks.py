@@ -13,8 +13,9 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.urls import NoReverseMatch, reverse
 
-from privacy.registry import Registry, RegistryError, build_registry
+from privacy.data.registry import Registry, RegistryError, build_registry
 
 # Name parts ("_"-separated) that suggest a person: e-mail, phone, name, IP address, free text bodies, addresses.
 PERSONAL_NAME_PARTS = frozenset(
@@ -154,16 +155,14 @@ def personal_data_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]
 
 @checks.register(checks.Tags.urls)
 def data_urls_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """The export links e-mailed to people point into privacy.data_urls: it must be routed."""
-    from django.urls import NoReverseMatch, reverse
-
+    """The export links e-mailed to people point into privacy.data.urls: it must be routed."""
     try:
         reverse("privacy_data:export_download", args=[1])
     except NoReverseMatch:
         return [
             checks.Warning(
-                "privacy.data_urls is not routed: export download links cannot be built.",
-                hint='Add path("privacy/data/", include("privacy.data_urls")) to portal/urls.py.',
+                "privacy.data.urls is not routed: export download links cannot be built.",
+                hint='Add path("privacy/data/", include("privacy.data.urls")) to portal/urls.py.',
                 id="privacy.W002",
             )
         ]

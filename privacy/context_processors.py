@@ -4,14 +4,14 @@ The value is a callable (templates call it when they resolve the variable) that 
 a page that does not include `privacy/_policy_banner.html` pays no query at all.
 """
 
+from privacy.policy import policy_pending_acknowledgement
+
 
 def policy_banner(request):
     found: dict = {}
 
     def pending():
         if "policy" not in found:
-            from privacy.selectors import policy_pending_acknowledgement
-
             found["policy"] = policy_pending_acknowledgement(user=getattr(request, "user", None))
         return found["policy"]
 

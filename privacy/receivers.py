@@ -1,7 +1,37 @@
 """Privacy's answers to the hooks of the layers below it (`portal.hooks`), registered in `PrivacyConfig.ready`."""
 
-from portal import hooks  # noqa: F401  (answers register on these hooks)
+from decimal import Decimal
+
+from accounts.models import User
+from billing.services import credits_grant_demo
+from portal import hooks
+from privacy.data.objections import suppressed_numbers, user_allows
+from privacy.policy import privacy_seed_policy
+from privacy.requests.intake import privacy_operator_organization
+
+OPERATOR_DEMO_CREDITS = Decimal("500")
 
 
 def register() -> None:
     """Connect every answer; called once from `PrivacyConfig.ready` (idempotent)."""
+    hooks.processing_objections.register(person_objects_to)
+    hooks.demo_seeders.register(demo_policy_and_operator_seed)
+    hooks.send_suppressions.register(numbers_not_to_send_to)
+
+
+def person_objects_to(*, user_id: int, kind: str) -> bool:
+    """True when the person has an active objection to this optional processing (an unknown kind raises)."""
+    return not user_allows(user=User(pk=user_id), processing=kind)
+
+
+def numbers_not_to_send_to(*, organization_id: int, numbers) -> set[str]:
+    """The numbers whose owners asked not to receive messages. Suppressions hold for every organization, so
+    `organization_id` does not narrow them."""
+    return suppressed_numbers(phone_numbers=numbers)
+
+
+def demo_policy_and_operator_seed(*, stdout) -> None:
+    """Demo data: the privacy policy (version 1) and the operator organization, with credits for the one-time
+    codes that verify privacy requests by SMS."""
+    privacy_seed_policy()
+    credits_grant_demo(organization=privacy_operator_organization(), amount=OPERATOR_DEMO_CREDITS)

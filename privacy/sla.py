@@ -50,6 +50,19 @@ class SlaRule(models.TextChoices):
     )  # contact form (policy §9)
 
 
+class Holiday(models.Model):
+    """Philippine public holidays (regular and special non-working days), maintained by staff in admin."""
+
+    date = models.DateField(unique=True)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
 class Band(models.TextChoices):
     ON_TRACK = "on_track", "On track"  # more than 7 days left
     DUE_SOON = "due_soon", "Due within 7 days"  # 7 days or less left
@@ -100,8 +113,6 @@ def add_business_hours(start: datetime, hours: int, holidays: set[date]) -> date
 
 
 def holidays_between(start: date, end: date) -> set[date]:
-    from privacy.models import Holiday  # the model module imports SlaRule from here
-
     return set(Holiday.objects.filter(date__gte=start, date__lte=end).values_list("date", flat=True))
 
 

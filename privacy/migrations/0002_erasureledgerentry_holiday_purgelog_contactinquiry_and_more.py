@@ -4,7 +4,7 @@ import datetime
 import django.db.models.deletion
 import django.utils.timezone
 import portal.crypto
-import privacy.models
+import privacy.requests.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -317,7 +317,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('label', models.CharField(max_length=200)),
                 ('note', models.TextField(blank=True)),
-                ('file', models.FileField(blank=True, storage=privacy.models._private_storage, upload_to='%Y/%m/')),
+                ('file', models.FileField(blank=True, storage=privacy.requests.models.evidence_storage, upload_to='%Y/%m/')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('added_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='evidence', to='privacy.datasubjectrequest')),

@@ -7,16 +7,16 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import User
-from privacy import services
-from privacy.data_models import ProcessingKind
+from privacy import policy as privacy_policy
+from privacy.data.models import ProcessingKind
+from privacy.data.objections import user_allows
 from privacy.models import PolicyAcknowledgement, PolicyVersion
-from privacy.objections import user_allows
 
 pytestmark = pytest.mark.browser
 
 
 def test_policy_banner_acknowledgement_and_processing_switches(signed_in_page, owner_a, transactional_db):
-    services.privacy_seed_policy()
+    privacy_policy.privacy_seed_policy()
     staff = User.objects.create_user(email="dpo@operator.example", password="x" * 12, is_staff=True)
     change = PolicyVersion.objects.create(
         version=2,
@@ -26,7 +26,7 @@ def test_policy_banner_acknowledgement_and_processing_switches(signed_in_page, o
         material_change=True,
         summary_of_changes="Delivery receipts are kept for 90 days.",
     )
-    services.policy_publish(policy_version=change, actor=staff)
+    privacy_policy.policy_publish(policy_version=change, actor=staff)
 
     page = signed_in_page(owner_a)
     banner = page.locator("#privacy-policy-banner")

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import APIRequestLog, AuditLog, LoginRecord
 from messaging.models import Message, MessageStatus, OtpChallenge
-from privacy.models import DataSubjectRequest, RequestKind, RequestStatus
+from privacy.requests.models import DataSubjectRequest, RequestKind, RequestStatus
 
 ALICE_EMAIL = "alice.santos@example.ph"
 ALICE_PHONE = "+639171234567"

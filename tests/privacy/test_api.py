@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from privacy.models import DataSubjectRequest, RequestChannel, RequestStatus
+from privacy.requests.models import DataSubjectRequest, RequestChannel, RequestStatus
 
 pytestmark = pytest.mark.django_db
 

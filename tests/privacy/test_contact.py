@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from accounts.models import User
 from portal.errors import ApplicationError, Conflict
-from privacy import services
-from privacy.models import ContactInquiry, Holiday, InquiryStatus
-from privacy.sla import PH_TZ
+from privacy.requests import inquiries
+from privacy.requests.models import ContactInquiry, InquiryStatus
+from privacy.sla import PH_TZ, Holiday
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def staff(settings):
 
 def test_inquiry_due_date_skips_weekend_and_holidays_from_the_table(staff):
     Holiday.objects.create(date=date(2026, 11, 30), name="Bonifacio Day")
-    inquiry = services.inquiry_submit(
+    inquiry = inquiries.inquiry_submit(
         full_name="Pedro",
         email="pedro@example.com",
         subject="Where is my data?",
@@ -75,24 +75,24 @@ def test_bad_or_bot_input_is_refused_and_nothing_is_stored(client, staff):
     assert bot.status_code == 200 and "could not accept" in bot.content.decode()
     assert not ContactInquiry.objects.exists()
     with pytest.raises(ApplicationError, match="subject and a message"):
-        services.inquiry_submit(full_name="X", email="x@example.com", subject=" ", message="m")
+        inquiries.inquiry_submit(full_name="X", email="x@example.com", subject=" ", message="m")
 
 
 def test_answer_is_emailed_once_and_leaves_the_board(client, staff, django_capture_on_commit_callbacks):
-    inquiry = services.inquiry_submit(full_name="Ana", email="ana@example.com", subject="Invoice", message="Hi")
+    inquiry = inquiries.inquiry_submit(full_name="Ana", email="ana@example.com", subject="Invoice", message="Hi")
     client.force_login(staff)
     board = client.get(reverse("privacy:staff_board")).content.decode()
     assert "Invoice" in board
     with django_capture_on_commit_callbacks(execute=True):
-        services.inquiry_answer(inquiry=inquiry, actor=staff, answer="Sent again.")
+        inquiries.inquiry_answer(inquiry=inquiry, actor=staff, answer="Sent again.")
     assert [m.subject for m in mail.outbox if m.to == ["ana@example.com"]] == ["Re: Invoice"]
     with pytest.raises(Conflict):
-        services.inquiry_answer(inquiry=inquiry, actor=staff, answer="Twice?")
+        inquiries.inquiry_answer(inquiry=inquiry, actor=staff, answer="Twice?")
     assert "Invoice" not in client.get(reverse("privacy:staff_board")).content.decode()
 
 
 def test_overdue_inquiry_is_coloured_on_the_board(client, staff):
-    inquiry = services.inquiry_submit(full_name="Ana", email="ana@example.com", subject="Late one", message="Hi")
+    inquiry = inquiries.inquiry_submit(full_name="Ana", email="ana@example.com", subject="Late one", message="Hi")
     ContactInquiry.objects.filter(pk=inquiry.pk).update(due_at=inquiry.due_at - timedelta(days=5))
     client.force_login(staff)
     board = client.get(reverse("privacy:staff_board")).content.decode()

@@ -14,10 +14,10 @@ from django.db import connection, models
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import APIKey, Invitation, LoginRecord, Organization, OrganizationStatus, User
 from billing.models import LedgerEntry, Receipt
 from billing.selectors import billing_audit_differences
 from billing.services import credits_adjust, payment_record
-from accounts.models import APIKey, Invitation, LoginRecord, Organization, OrganizationStatus, User
 from messaging.models import (
     DispatchAttempt,
     IdempotencyKey,
@@ -28,8 +28,12 @@ from messaging.models import (
 )
 from portal.crypto import EncryptedTextField
 from portal.personal_data import ErasureArea
-from privacy import erasure as erasure_module
-from privacy.data_models import (
+from privacy.data import erasure_areas as erasure_module
+from privacy.data.erasure import erasure_job_cancel, erasure_job_create, erasure_tasks_retry
+from privacy.data.erasure_run import erasure_job_run, erasures_run_due
+from privacy.data.export_archive import export_build, export_path
+from privacy.data.legal_holds import legal_hold_place, legal_hold_release
+from privacy.data.models import (
     DataExport,
     ErasureJob,
     ErasureLedgerEntry,
@@ -39,19 +43,9 @@ from privacy.data_models import (
     SubjectKind,
     SuppressionSource,
 )
-from privacy.erasure import (
-    erasure_job_cancel,
-    erasure_job_create,
-    erasure_job_run,
-    erasure_tasks_retry,
-    erasures_run_due,
-    legal_hold_place,
-    legal_hold_release,
-)
-from privacy.export import export_build, export_path
-from privacy.fulfilment import erasure_mark
-from privacy.models import FulfilmentStep, RequestKind, RequestStatus
-from privacy.objections import recipient_is_suppressed, suppression_add
+from privacy.data.objections import recipient_is_suppressed, suppression_add
+from privacy.requests.fulfilment import erasure_mark
+from privacy.requests.models import FulfilmentStep, RequestKind, RequestStatus
 from tests.privacy.data_helpers import (
     ALICE_PHONE,
     BOB_PHONE,

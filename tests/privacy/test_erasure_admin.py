@@ -2,10 +2,10 @@
 
 import pytest
 
-from privacy.data_models import LegalHold, RetentionRule
-from privacy.erasure import erasure_job_create
-from privacy.objections import suppression_add
-from privacy.retention import retention_rules_ensure
+from privacy.data.erasure import erasure_job_create
+from privacy.data.models import LegalHold, RetentionRule
+from privacy.data.objections import suppression_add
+from privacy.data.retention import retention_rules_ensure
 from tests.privacy.data_helpers import ALICE_PHONE
 
 pytestmark = pytest.mark.django_db

@@ -16,10 +16,11 @@ from django.utils import timezone
 from accounts.models import Membership
 from portal.errors import ApplicationError, NotFound
 from portal.personal_data import Category
-from privacy.data_models import DataExport, DataExportDownload, ExportStatus, ProcessingKind, SubjectKind
-from privacy.export import MAGIC, decrypt_stream, export_build, export_create, export_path
-from privacy.fulfilment import export_download, export_start
-from privacy.objections import processing_objection_add
+from privacy.data.export import export_create, export_download
+from privacy.data.export_archive import MAGIC, decrypt_stream, export_build, export_path
+from privacy.data.models import DataExport, DataExportDownload, ExportStatus, ProcessingKind, SubjectKind
+from privacy.data.objections import processing_objection_add
+from privacy.requests.fulfilment import export_start
 from tests.privacy.data_helpers import (
     ALICE_PHONE,
     BOB_PHONE,
@@ -281,8 +282,8 @@ def test_a_large_export_streams_in_bounded_memory(django_capture_on_commit_callb
 
 
 def test_a_failed_build_is_recorded_and_reported(django_capture_on_commit_callbacks, monkeypatch, owner_a):
-    from privacy import export as export_module
-    from privacy.models import FulfilmentStep
+    from privacy.data import export_archive as export_module
+    from privacy.requests.models import FulfilmentStep
 
     request = make_request(user=owner_a)
 

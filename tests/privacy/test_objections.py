@@ -7,18 +7,19 @@ from django.utils import timezone
 
 from messaging.models import Message, MessageStatus, Provider
 from portal.errors import ApplicationError, Conflict
-from privacy.data_models import ProcessingKind, ProcessingObjection, Suppression, SuppressionSource
-from privacy.fulfilment import objection_apply
-from privacy.models import RequestKind
-from privacy.objections import (
+from privacy.data.models import ProcessingKind, ProcessingObjection, Suppression, SuppressionSource
+from privacy.data.objections import (
     processing_objection_add,
     processing_objection_withdraw,
+    recipient_is_suppressed,
+    suppressed_numbers,
     suppression_add,
     suppression_remove,
-    usage_analytics_summary,
-    usage_analytics_users,
+    user_allows,
 )
-from privacy.selectors import recipient_is_suppressed, suppressed_numbers, user_allows
+from privacy.data.usage_analytics import usage_analytics_summary, usage_analytics_users
+from privacy.requests.fulfilment import objection_apply
+from privacy.requests.models import RequestKind
 from tests.privacy.data_helpers import ALICE_PHONE, BOB_PHONE, make_api_log, make_message, make_request
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from portal.errors import Conflict
-from privacy import services
+from privacy import policy as privacy_policy
+from privacy import policy_notifications
 from privacy.context_processors import policy_banner
 from privacy.models import PolicyAcknowledgement, PolicyVersion
 from privacy.policy_markdown import render_policy_markdown
@@ -26,7 +27,7 @@ def staff():
 
 @pytest.fixture
 def seeded():
-    return services.privacy_seed_policy()
+    return privacy_policy.privacy_seed_policy()
 
 
 def draft(version: int, *, material: bool, body: str = "## 1. Introduction\n\nNew text.") -> PolicyVersion:
@@ -49,7 +50,7 @@ def test_seed_loads_the_operators_policy_as_version_1_once(seeded):
     assert "IPROG TECH" in seeded.body_markdown
     assert "We will respond to your request within 30 days." in seeded.body_markdown
     assert "within 48 hours during business days" in seeded.body_markdown
-    assert services.privacy_seed_policy().pk == seeded.pk
+    assert privacy_policy.privacy_seed_policy().pk == seeded.pk
     assert PolicyVersion.objects.count() == 1
 
 
@@ -58,7 +59,7 @@ def test_public_policy_page_shows_the_current_version_and_lists_earlier_ones(cli
     assert "Last Updated: November 30, 2025" in page
     assert "<h3>6. Your Rights</h3>" in page and "<li>To send SMS messages as requested through our API</li>" in page
     assert 'href="mailto:iprog.tech@gmail.com"' in page
-    services.policy_publish(policy_version=draft(2, material=False), actor=staff)
+    privacy_policy.policy_publish(policy_version=draft(2, material=False), actor=staff)
     page = client.get(reverse("privacy:policy")).content.decode()
     assert "Last Updated: January 15, 2026" in page and "New text." in page
     assert reverse("privacy:policy_version", args=[1]) in page
@@ -94,12 +95,12 @@ def test_material_change_emails_everyone_in_batches_and_posts_an_api_notice(
     batches = []
     real_send_mass_mail = django_mail.send_mass_mail
     monkeypatch.setattr(
-        services,
+        policy_notifications,
         "send_mass_mail",
         lambda messages, **kw: batches.append(len(messages)) or real_send_mass_mail(messages, **kw),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.policy_publish(policy_version=draft(2, material=True), actor=staff)
+        privacy_policy.policy_publish(policy_version=draft(2, material=True), actor=staff)
     assert batches == [2, 2, 1]  # 5 active users (4 + staff), 2 per batch
     recipients = sorted(m.to[0] for m in mail.outbox)
     assert recipients == sorted([*(f"user{i}@example.com" for i in range(4)), "dpo@operator.example"])
@@ -109,7 +110,7 @@ def test_material_change_emails_everyone_in_batches_and_posts_an_api_notice(
     notice = Notice.objects.get(dedupe_key="privacy_policy:v2")
     assert notice.kind == "privacy_policy" and "delivery receipts" in notice.body
     # The task is idempotent: running it again e-mails nobody.
-    assert services.policy_notify_users(policy_version_id=policy.pk) == 0
+    assert policy_notifications.policy_notify_users(policy_version_id=policy.pk) == 0
 
 
 def test_policy_e_mails_that_stop_part_way_resume_where_they_stopped(
@@ -129,24 +130,24 @@ def test_policy_e_mails_that_stop_part_way_resume_where_they_stopped(
             raise ConnectionRefusedError("SMTP server down")
         return real_send_mass_mail(messages, **kwargs)
 
-    monkeypatch.setattr(services, "send_mass_mail", flaky)
+    monkeypatch.setattr(policy_notifications, "send_mass_mail", flaky)
     policy = draft(2, material=True)
     with django_capture_on_commit_callbacks(execute=True):  # the background task fails part-way
-        services.policy_publish(policy_version=policy, actor=staff)
+        privacy_policy.policy_publish(policy_version=policy, actor=staff)
     policy.refresh_from_db()
     assert policy.notified_count == 2 and policy.notified_at is None
     first_batch = sorted(m.to[0] for m in mail.outbox)
 
     # Too soon after publishing: the resume job leaves a run that may still be going alone.
-    assert services.policy_notifications_resume() == 0
+    assert policy_notifications.policy_notifications_resume() == 0
     later = timezone.now() + timedelta(minutes=16)
-    assert services.policy_notifications_resume(now=later) == 3
+    assert policy_notifications.policy_notifications_resume(now=later) == 3
     policy.refresh_from_db()
     assert policy.notified_count == 5 and policy.notified_at is not None
     recipients = [m.to[0] for m in mail.outbox]
     assert len(recipients) == len(set(recipients)) == 5  # nobody twice
     assert set(first_batch) < set(recipients)
-    assert services.policy_notifications_resume(now=later) == 0
+    assert policy_notifications.policy_notifications_resume(now=later) == 0
 
 
 def test_a_resume_that_fails_again_tells_staff(
@@ -157,11 +158,11 @@ def test_a_resume_that_fails_again_tells_staff(
     def down(messages, **kwargs):
         raise ConnectionRefusedError("SMTP server down")
 
-    monkeypatch.setattr(services, "send_mass_mail", down)
+    monkeypatch.setattr(policy_notifications, "send_mass_mail", down)
     policy = draft(2, material=True)
     with django_capture_on_commit_callbacks(execute=True):  # the background task fails part-way
-        services.policy_publish(policy_version=policy, actor=staff)
-    assert services.policy_notifications_resume(now=timezone.now() + timedelta(minutes=16)) == 0
+        privacy_policy.policy_publish(policy_version=policy, actor=staff)
+    assert policy_notifications.policy_notifications_resume(now=timezone.now() + timedelta(minutes=16)) == 0
     [alert] = [m for m in mail.outbox if "not going out" in m.subject]
     assert "ops@operator.example" in alert.to
 
@@ -171,7 +172,7 @@ def test_non_material_change_emails_nobody_and_shows_no_banner(
 ):
     User.objects.filter(pk=owner_a.pk).update(date_joined=timezone.now() - timedelta(days=30))
     with django_capture_on_commit_callbacks(execute=True):
-        services.policy_publish(policy_version=draft(2, material=False), actor=staff)
+        privacy_policy.policy_publish(policy_version=draft(2, material=False), actor=staff)
     assert mail.outbox == []
     owner_a.refresh_from_db()
     assert policy_banner(_request_for(owner_a))["privacy_policy_pending"]() is None
@@ -185,7 +186,7 @@ def _request_for(user):
 
 def test_banner_shows_until_the_user_acknowledges(seeded, staff, owner_a, client_owner_a):
     User.objects.filter(pk=owner_a.pk).update(date_joined=timezone.now() - timedelta(days=30))
-    services.policy_publish(policy_version=draft(2, material=True), actor=staff)
+    privacy_policy.policy_publish(policy_version=draft(2, material=True), actor=staff)
     page = client_owner_a.get(reverse("privacy:centre")).content.decode()
     assert 'id="privacy-policy-banner"' in page
     response = client_owner_a.post(
@@ -204,7 +205,7 @@ def test_banner_shows_until_the_user_acknowledges(seeded, staff, owner_a, client
 
 def test_people_who_joined_after_the_change_see_no_banner(seeded, staff, owner_a):
     User.objects.filter(pk=owner_a.pk).update(date_joined=timezone.now() - timedelta(days=30))
-    services.policy_publish(policy_version=draft(2, material=True), actor=staff)
+    privacy_policy.policy_publish(policy_version=draft(2, material=True), actor=staff)
     newcomer = User.objects.create_user(email="new@example.com", password="x" * 12)
     owner_a.refresh_from_db()
     assert policy_banner(_request_for(owner_a))["privacy_policy_pending"]().version == 2
@@ -221,7 +222,7 @@ def test_banner_context_costs_no_query_until_used_and_one_query_once(seeded, own
 
 def test_publishing_out_of_order_or_twice_is_refused(seeded, staff):
     with pytest.raises(Conflict, match="already published"):
-        services.policy_publish(policy_version=seeded, actor=staff)
-    services.policy_publish(policy_version=draft(3, material=False), actor=staff)
+        privacy_policy.policy_publish(policy_version=seeded, actor=staff)
+    privacy_policy.policy_publish(policy_version=draft(3, material=False), actor=staff)
     with pytest.raises(Conflict, match="Version 3 is already published"):
-        services.policy_publish(policy_version=draft(2, material=False), actor=staff)
+        privacy_policy.policy_publish(policy_version=draft(2, material=False), actor=staff)

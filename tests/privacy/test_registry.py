@@ -10,7 +10,7 @@ from django.test.utils import isolate_apps
 
 from portal.personal_data import DELETE_ROW, By, Category, ErasureArea, Finder, PersonalData, Strategy, keep
 from privacy import checks as privacy_checks
-from privacy.registry import Registry, RegistryError, build_registry, registry
+from privacy.data.registry import Registry, RegistryError, build_registry, registry
 
 
 def _registry(entries=(), excluded=None) -> Registry:
@@ -153,6 +153,6 @@ def test_the_url_check_warns_when_the_data_urls_are_not_routed():
 
 
 def test_correctable_fields_are_declared_for_the_account():
-    from privacy.registry import correctable_fields
+    from privacy.data.registry import correctable_fields
 
     assert correctable_fields()["accounts.User"] == ("full_name", "phone_number")

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from portal.errors import ApplicationError, Conflict
-from privacy import services
-from privacy.models import (
+from privacy.requests import correspondence, fulfilment, intake, reminders, reporting, staff
+from privacy.requests.models import (
     DataSubjectRequest,
     FulfilmentStep,
     ReminderSent,
@@ -50,7 +50,7 @@ def commit(django_capture_on_commit_callbacks):
 
 def submit_public(commit, *, kind=RequestKind.ACCESS, email="juan@example.com", **extra):
     return commit(
-        services.request_submit,
+        intake.request_submit,
         kind=kind,
         email=email,
         channel=RequestChannel.PUBLIC_FORM,
@@ -62,7 +62,7 @@ def submit_public(commit, *, kind=RequestKind.ACCESS, email="juan@example.com", 
 def verified_request(commit, *, kind=RequestKind.ACCESS, user=None, **extra) -> DataSubjectRequest:
     if user is not None:
         dsr, _ = commit(
-            services.request_submit,
+            intake.request_submit,
             kind=kind,
             email="",
             channel=RequestChannel.PRIVACY_CENTRE,
@@ -71,7 +71,7 @@ def verified_request(commit, *, kind=RequestKind.ACCESS, user=None, **extra) -> 
         )
         return dsr
     dsr, _ = submit_public(commit, kind=kind, **extra)
-    commit(services.request_verify_email, signed=_signed_from(services.email_verify_url(dsr)))
+    commit(intake.request_verify_email, signed=_signed_from(correspondence.email_verify_url(dsr)))
     dsr.refresh_from_db()
     return dsr
 
@@ -89,7 +89,7 @@ def outbox_to(address: str):
 
 def test_signed_in_user_request_is_verified_and_acknowledged_at_once(commit, owner_a):
     dsr, token = commit(
-        services.request_submit,
+        intake.request_submit,
         kind=RequestKind.ACCESS,
         email="",
         channel=RequestChannel.PRIVACY_CENTRE,
@@ -144,7 +144,7 @@ def test_public_request_is_verified_by_the_signed_e_mail_link(client, django_cap
 def test_a_tampered_or_unknown_link_is_refused(client, commit):
     dsr, token = submit_public(commit)
     assert client.get(reverse("privacy:request_status", args=["not-the-token"])).status_code == 404
-    signed = _signed_from(services.email_verify_url(dsr))
+    signed = _signed_from(correspondence.email_verify_url(dsr))
     response = client.post(reverse("privacy:request_verify_email", args=[signed[:-2] + "xx"]))
     assert response.status_code == 404
     dsr.refresh_from_db()
@@ -164,10 +164,10 @@ def test_bad_public_input_is_a_clear_error_and_nothing_is_stored(client):
 def test_sms_verification_goes_through_the_portals_own_otp_path(commit, settings):
     from billing.services import credits_grant_demo
     from messaging.models import Message
-    from messaging.services import provider_seed_demo_chain
+    from messaging.services.providers import provider_seed_demo_chain
 
     provider_seed_demo_chain(simulator_url="http://127.0.0.1:9")  # a route exists; delivery itself is not tested here
-    operator = services.privacy_operator_organization()
+    operator = intake.privacy_operator_organization()
     assert operator.slug == settings.PRIVACY_OPERATOR_ORGANIZATION_SLUG == "operator"
     credits_grant_demo(organization=operator, amount=Decimal("100"))
     dsr, _ = submit_public(
@@ -186,15 +186,15 @@ def test_sms_verification_goes_through_the_portals_own_otp_path(commit, settings
     assert code not in logged.body
 
     with pytest.raises(ApplicationError, match="wrong or has expired"):
-        services.request_verify_sms(request=dsr, code="000000" if code != "000000" else "111111")
+        intake.request_verify_sms(request=dsr, code="000000" if code != "000000" else "111111")
     assert RequestEvent.objects.filter(request=dsr, action="verification_failed").exists()
-    services.request_verify_sms(request=dsr, code=code)
+    intake.request_verify_sms(request=dsr, code=code)
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.VERIFIED
 
 
 def test_sms_code_that_cannot_be_sent_falls_back_to_the_e_mail_link(commit):
-    services.privacy_operator_organization()  # no credits: the code cannot be charged
+    intake.privacy_operator_organization()  # no credits: the code cannot be charged
     dsr, _ = submit_public(commit, phone_number="09171234567", verification_method="sms")
     dsr.refresh_from_db()
     assert dsr.verification_method == VerificationMethod.EMAIL
@@ -202,17 +202,17 @@ def test_sms_code_that_cannot_be_sent_falls_back_to_the_e_mail_link(commit):
     [ack] = [m for m in mail.outbox if m.to == [dsr.email]]
     assert "/request/verify/" in ack.body
     [alert] = [m for m in mail.outbox if m.subject == "Privacy request codes cannot be sent by SMS"]
-    assert alert.to == services.staff_alert_recipients() and "09171234567" not in alert.body
+    assert alert.to == correspondence.staff_alert_recipients() and "09171234567" not in alert.body
 
 
 def test_a_number_that_opted_out_gets_the_e_mail_link_instead_of_a_silent_code(commit):
     from billing.services import credits_grant_demo
-    from messaging.services import provider_seed_demo_chain
-    from privacy.data_models import SuppressionSource
-    from privacy.objections import suppression_add
+    from messaging.services.providers import provider_seed_demo_chain
+    from privacy.data.models import SuppressionSource
+    from privacy.data.objections import suppression_add
 
     provider_seed_demo_chain(simulator_url="http://127.0.0.1:9")
-    credits_grant_demo(organization=services.privacy_operator_organization(), amount=Decimal("100"))
+    credits_grant_demo(organization=intake.privacy_operator_organization(), amount=Decimal("100"))
     suppression_add(phone_number="09171234567", source=SuppressionSource.REQUEST)
     dsr, _ = submit_public(commit, phone_number="09171234567", verification_method="sms")
     dsr.refresh_from_db()
@@ -227,9 +227,9 @@ def test_a_number_that_opted_out_gets_the_e_mail_link_instead_of_a_silent_code(c
 def test_pause_awaiting_requester_moves_the_due_date_by_the_paused_time(commit, officer, owner_a):
     dsr = verified_request(commit, user=owner_a)
     due_before = dsr.due_at
-    services.request_start(request=dsr, actor=officer)
+    staff.request_start(request=dsr, actor=officer)
     commit(
-        services.request_ask_requester,
+        staff.request_ask_requester,
         request=dsr,
         actor=officer,
         question="Which organization sent the SMS?",
@@ -240,7 +240,7 @@ def test_pause_awaiting_requester_moves_the_due_date_by_the_paused_time(commit, 
     # Three days pass while we wait.
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(paused_since=dsr.paused_since - timedelta(days=3))
     dsr.refresh_from_db()
-    services.request_requester_reply(request=dsr, body="Alpha Retail")
+    intake.request_requester_reply(request=dsr, body="Alpha Retail")
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.IN_PROGRESS and dsr.paused_since is None
     assert timedelta(days=3) <= dsr.paused_total < timedelta(days=3, minutes=1)
@@ -256,16 +256,16 @@ def test_pause_awaiting_requester_moves_the_due_date_by_the_paused_time(commit, 
 
 def test_invalid_transition_is_refused_with_a_clear_message(commit, officer, owner_a):
     dsr = verified_request(commit, user=owner_a)
-    commit(services.request_withdraw, request=dsr, actor=owner_a)
+    commit(intake.request_withdraw, request=dsr, actor=owner_a)
     with pytest.raises(Conflict, match="withdrawn; it cannot become in progress"):
-        services.request_start(request=dsr, actor=officer)
+        staff.request_start(request=dsr, actor=officer)
 
 
 def test_rejection_needs_a_reason_and_tells_the_person_about_the_npc(commit, officer, owner_a):
     dsr = verified_request(commit, user=owner_a)
     with pytest.raises(ApplicationError, match="needs a reason"):
-        services.request_reject(request=dsr, actor=officer, reason="  ")
-    commit(services.request_reject, request=dsr, actor=officer, reason="We hold no data about this number.")
+        staff.request_reject(request=dsr, actor=officer, reason="  ")
+    commit(staff.request_reject, request=dsr, actor=officer, reason="We hold no data about this number.")
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.REJECTED and dsr.closed_at is not None
     rejection = outbox_to(owner_a.email)[-1]
@@ -283,15 +283,15 @@ def test_rejection_needs_a_reason_and_tells_the_person_about_the_npc(commit, off
 def test_only_staff_run_staff_actions(commit, owner_a):
     dsr = verified_request(commit, user=owner_a)
     with pytest.raises(ApplicationError, match="Only privacy staff"):
-        services.request_reject(request=dsr, actor=owner_a, reason="no")
+        staff.request_reject(request=dsr, actor=owner_a, reason="no")
 
 
 def test_extension_once_with_reason_before_the_deadline_told_to_the_requester(commit, officer, owner_a):
     dsr = verified_request(commit, user=owner_a)
     original = dsr.due_at
     with pytest.raises(ApplicationError, match="needs a reason"):
-        services.request_extend(request=dsr, actor=officer, reason="")
-    commit(services.request_extend, request=dsr, actor=officer, reason="Records are in an off-site archive.")
+        staff.request_extend(request=dsr, actor=officer, reason="")
+    commit(staff.request_extend, request=dsr, actor=officer, reason="Records are in an off-site archive.")
     dsr.refresh_from_db()
     assert dsr.extended and dsr.extension_reason and dsr.extended_at and dsr.extended_by == officer
     assert dsr.status == RequestStatus.VERIFIED, "an extension is a flag, not a status"
@@ -299,14 +299,14 @@ def test_extension_once_with_reason_before_the_deadline_told_to_the_requester(co
     told = outbox_to(owner_a.email)[-1]
     assert "off-site archive" in told.body and "more time" in told.subject
     with pytest.raises(Conflict, match="already extended"):
-        services.request_extend(request=dsr, actor=officer, reason="again")
+        staff.request_extend(request=dsr, actor=officer, reason="again")
 
 
 def test_extension_after_the_deadline_is_refused(commit, officer, owner_a):
     dsr = verified_request(commit, user=owner_a)
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(due_at=timezone.now() - timedelta(hours=1))
     with pytest.raises(Conflict, match="before the deadline"):
-        services.request_extend(request=dsr, actor=officer, reason="Too late")
+        staff.request_extend(request=dsr, actor=officer, reason="Too late")
 
 
 def test_second_open_request_of_the_same_type_is_flagged_as_a_duplicate(commit, officer, owner_a):
@@ -318,7 +318,7 @@ def test_second_open_request_of_the_same_type_is_flagged_as_a_duplicate(commit, 
     assert other_kind.duplicate_of is None
     assert second.events.filter(action="flagged_duplicate").exists()
     # Answering the original answers the duplicate: it is not worked twice.
-    commit(services.request_reject, request=first, actor=officer, reason="Identity could not be confirmed.")
+    commit(staff.request_reject, request=first, actor=officer, reason="Identity could not be confirmed.")
     second.refresh_from_db()
     assert second.status == RequestStatus.REJECTED and first.reference in second.resolution_note
 
@@ -335,14 +335,14 @@ def test_public_duplicate_matches_by_phone_number(commit):
 def test_unverified_requests_get_one_reminder_after_24_hours_and_expire_after_7_days(commit):
     dsr, _ = submit_public(commit)
     mail.outbox.clear()
-    assert commit(services.requests_remind_unverified) == 0  # too early
+    assert commit(reminders.requests_remind_unverified) == 0  # too early
     later = timezone.now() + timedelta(hours=25)
-    assert commit(services.requests_remind_unverified, now=later) == 1
-    assert commit(services.requests_remind_unverified, now=later + timedelta(hours=5)) == 0
+    assert commit(reminders.requests_remind_unverified, now=later) == 1
+    assert commit(reminders.requests_remind_unverified, now=later + timedelta(hours=5)) == 0
     [reminder] = mail.outbox
     assert "confirm" in reminder.subject.lower() and "/request/verify/" in reminder.body
-    assert services.requests_expire_unverified(now=timezone.now() + timedelta(days=6)) == 0
-    assert services.requests_expire_unverified(now=timezone.now() + timedelta(days=7, minutes=1)) == 1
+    assert reminders.requests_expire_unverified(now=timezone.now() + timedelta(days=6)) == 0
+    assert reminders.requests_expire_unverified(now=timezone.now() + timedelta(days=7, minutes=1)) == 1
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.EXPIRED
     assert dsr.events.get(action="expired").actor_label == "system"
@@ -350,12 +350,12 @@ def test_unverified_requests_get_one_reminder_after_24_hours_and_expire_after_7_
 
 def test_due_reminders_at_10_5_and_1_days_are_each_sent_once(commit, officer, owner_a):
     dsr = verified_request(commit, user=owner_a)
-    services.request_assign(request=dsr, actor=officer, assignee=officer)
+    staff.request_assign(request=dsr, actor=officer, assignee=officer)
     mail.outbox.clear()
     due = dsr.due_at
     sent_keys = []
     for days_before in (12, 10, 9, 5, 5, 1, 1):
-        commit(services.requests_send_due_reminders, now=due - timedelta(days=days_before, hours=1))
+        commit(reminders.requests_send_due_reminders, now=due - timedelta(days=days_before, hours=1))
         sent_keys = sorted(ReminderSent.objects.filter(request=dsr).values_list("key", flat=True))
     assert sent_keys == ["due_10d", "due_1d", "due_5d"]
     assert len(outbox_to(officer.email)) == 3
@@ -365,9 +365,9 @@ def test_overdue_requests_escalate_to_the_privacy_officer_once_a_day(commit, off
     dsr = verified_request(commit, user=owner_a)
     mail.outbox.clear()
     first_day = dsr.due_at + timedelta(hours=2)
-    assert commit(services.requests_escalate_overdue, now=first_day) == 1
-    assert commit(services.requests_escalate_overdue, now=first_day + timedelta(hours=3)) == 0
-    assert commit(services.requests_escalate_overdue, now=first_day + timedelta(days=1)) == 1
+    assert commit(reminders.requests_escalate_overdue, now=first_day) == 1
+    assert commit(reminders.requests_escalate_overdue, now=first_day + timedelta(hours=3)) == 0
+    assert commit(reminders.requests_escalate_overdue, now=first_day + timedelta(days=1)) == 1
     escalations = outbox_to("dpo@operator.example")
     assert len(escalations) == 2 and "OVERDUE" in escalations[0].subject
 
@@ -375,8 +375,8 @@ def test_overdue_requests_escalate_to_the_privacy_officer_once_a_day(commit, off
 def test_paused_and_duplicate_requests_do_not_escalate(commit, officer, owner_a):
     first = verified_request(commit, user=owner_a)
     verified_request(commit, user=owner_a)  # duplicate
-    services.request_ask_requester(request=first, actor=officer, question="?")
-    assert services.requests_escalate_overdue(now=first.due_at + timedelta(days=40)) == 0
+    staff.request_ask_requester(request=first, actor=officer, question="?")
+    assert reminders.requests_escalate_overdue(now=first.due_at + timedelta(days=40)) == 0
 
 
 # --- fulfilment steps reported by privacy-data ---
@@ -384,10 +384,10 @@ def test_paused_and_duplicate_requests_do_not_escalate(commit, officer, owner_a)
 
 def test_failed_step_shows_on_the_board_and_alerts_staff_then_success_completes(commit, officer, owner_a, client):
     dsr = verified_request(commit, user=owner_a)
-    services.request_start(request=dsr, actor=officer)
-    commit(services.request_fulfilment_update, request_id=dsr.pk, step="export", status="running")
+    staff.request_start(request=dsr, actor=officer)
+    commit(reporting.fulfilment_report, request_id=dsr.pk, step="export", status="running")
     commit(
-        services.request_fulfilment_update,
+        reporting.fulfilment_report,
         request_id=dsr.pk,
         step="export",
         status="failed",
@@ -399,7 +399,7 @@ def test_failed_step_shows_on_the_board_and_alerts_staff_then_success_completes(
     assert len(alerts) == 1 and set(alerts[0].to) == {"ops@operator.example", "dpo@operator.example"}
     # The same failure reported again alerts nobody twice.
     commit(
-        services.request_fulfilment_update,
+        reporting.fulfilment_report,
         request_id=dsr.pk,
         step="export",
         status="failed",
@@ -410,10 +410,10 @@ def test_failed_step_shows_on_the_board_and_alerts_staff_then_success_completes(
     board = client.get(reverse("privacy:staff_board")).content.decode()
     assert "export failed: disk full" in board
     with pytest.raises(Conflict, match="re-run"):
-        services.request_complete(request=dsr, actor=officer)
-    commit(services.request_fulfilment_update, request_id=dsr.pk, step="export", status="running")
+        staff.request_complete(request=dsr, actor=officer)
+    commit(reporting.fulfilment_report, request_id=dsr.pk, step="export", status="running")
     assert FulfilmentStep.objects.get(request=dsr).attempts == 2
-    commit(services.request_fulfilment_update, request_id=dsr.pk, step="export", status="succeeded")
+    commit(reporting.fulfilment_report, request_id=dsr.pk, step="export", status="succeeded")
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.COMPLETED and not dsr.needs_attention
     assert outbox_to(owner_a.email)[-1].subject.endswith("Your request is complete")
@@ -421,13 +421,13 @@ def test_failed_step_shows_on_the_board_and_alerts_staff_then_success_completes(
 
 def test_stuck_step_is_shown_and_reported_once(commit, officer, owner_a, client):
     dsr = verified_request(commit, user=owner_a)
-    services.request_start(request=dsr, actor=officer)
-    commit(services.request_fulfilment_update, request_id=dsr.pk, step="export", status="running")
+    staff.request_start(request=dsr, actor=officer)
+    commit(reporting.fulfilment_report, request_id=dsr.pk, step="export", status="running")
     mail.outbox.clear()
-    assert commit(services.requests_alert_stuck_steps, now=timezone.now() + timedelta(hours=23)) == 0
+    assert commit(reminders.requests_alert_stuck_steps, now=timezone.now() + timedelta(hours=23)) == 0
     later = timezone.now() + timedelta(hours=25)
-    assert commit(services.requests_alert_stuck_steps, now=later) == 1
-    assert commit(services.requests_alert_stuck_steps, now=later + timedelta(hours=2)) == 0
+    assert commit(reminders.requests_alert_stuck_steps, now=later) == 1
+    assert commit(reminders.requests_alert_stuck_steps, now=later + timedelta(hours=2)) == 0
     [alert] = mail.outbox
     assert "stuck: export" in alert.subject and "dpo@operator.example" in alert.to
     dsr.refresh_from_db()
@@ -440,7 +440,7 @@ def test_stuck_step_is_shown_and_reported_once(commit, officer, owner_a, client)
 def test_fulfilment_update_refuses_unknown_status(owner_a, commit):
     dsr = verified_request(commit, user=owner_a)
     with pytest.raises(ApplicationError, match="Unknown step status"):
-        services.request_fulfilment_update(request_id=dsr.pk, step="export", status="maybe")
+        reporting.fulfilment_report(request_id=dsr.pk, step="export", status="maybe")
     assert not FulfilmentStep.objects.exists()
 
 
@@ -448,7 +448,7 @@ def test_fulfilment_update_refuses_unknown_status(owner_a, commit):
 
 
 def _wait_for_fulfilment():
-    from privacy import fulfilment
+    from privacy.requests import fulfilment
 
     return fulfilment
 
@@ -456,7 +456,7 @@ def _wait_for_fulfilment():
 def test_access_request_runs_privacy_datas_export(commit, officer, owner_a):
     _wait_for_fulfilment()
     dsr = verified_request(commit, user=owner_a)
-    export = commit(services.request_run_export, request=dsr, actor=officer)
+    export = commit(fulfilment.request_run_export, request=dsr, actor=officer)
     dsr.refresh_from_db()
     assert export.pk and export.request_id == dsr.pk
     step = FulfilmentStep.objects.get(request=dsr, step="export")
@@ -472,17 +472,17 @@ def test_access_request_runs_privacy_datas_export(commit, officer, owner_a):
 def test_delete_request_marks_an_erasure(commit, officer, owner_a):
     _wait_for_fulfilment()
     dsr = verified_request(commit, user=owner_a, kind=RequestKind.DELETE)
-    job = commit(services.request_run_erasure, request=dsr, actor=officer)
+    job = commit(fulfilment.request_run_erasure, request=dsr, actor=officer)
     dsr.refresh_from_db()
     assert job.pk
     assert dsr.status == RequestStatus.IN_PROGRESS
     assert FulfilmentStep.objects.get(request=dsr, step="erasure").status == StepStatus.RUNNING
     with pytest.raises(Conflict, match="not access"):
-        services.request_run_export(request=dsr, actor=officer)
+        fulfilment.request_run_export(request=dsr, actor=officer)
     scheduled = outbox_to(owner_a.email)[-1]
     assert "will be erased" in scheduled.subject and "National Privacy Commission" in scheduled.body
     # The scheduler runs the job after the grace period; privacy-data reports success and the request completes.
-    from privacy.erasure import erasure_job_run
+    from privacy.data.erasure_run import erasure_job_run
 
     mail.outbox.clear()
     commit(erasure_job_run, job_id=job.pk, now=job.erase_after + timedelta(minutes=1))
@@ -496,11 +496,11 @@ def test_delete_request_marks_an_erasure(commit, officer, owner_a):
 
 def test_object_request_applies_the_objections_and_completes(commit, officer, owner_a):
     _wait_for_fulfilment()
-    from privacy.selectors import user_allows
+    from privacy.data.objections import user_allows
 
     dsr = verified_request(commit, user=owner_a, kind=RequestKind.OBJECT, objections=["marketing_email"])
     assert user_allows(user=owner_a, processing="marketing_email")
-    commit(services.request_apply_objections, request=dsr, actor=officer)
+    commit(fulfilment.request_apply_objections, request=dsr, actor=officer)
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.COMPLETED
     assert not user_allows(user=owner_a, processing="marketing_email")
@@ -520,7 +520,7 @@ def test_update_request_applies_the_changes_in_one_audited_action(commit, office
             "email": "juana@alpha.example",
         },
     )
-    commit(services.request_apply_updates, request=dsr, actor=officer)
+    commit(fulfilment.request_apply_updates, request=dsr, actor=officer)
     owner_a.refresh_from_db()
     dsr.refresh_from_db()
     assert (owner_a.full_name, owner_a.phone_number, owner_a.email) == (
@@ -535,7 +535,7 @@ def test_update_request_applies_the_changes_in_one_audited_action(commit, office
 
 def test_update_of_an_unknown_field_is_refused(commit, owner_a):
     with pytest.raises(ApplicationError, match="Cannot request a change to 'password'"):
-        services.request_submit(
+        intake.request_submit(
             kind=RequestKind.UPDATE,
             email="",
             channel=RequestChannel.API,
@@ -582,8 +582,8 @@ def test_profile_page_updates_name_and_number_directly(client_owner_a, owner_a):
 
 def test_status_page_lets_the_requester_answer_and_withdraw(commit, client, officer):
     dsr, token = submit_public(commit)
-    services.request_verify_by_staff(request=dsr, actor=officer, note="Called them back")
-    services.request_ask_requester(request=dsr, actor=officer, question="Which number?")
+    staff.request_verify_by_staff(request=dsr, actor=officer, note="Called them back")
+    staff.request_ask_requester(request=dsr, actor=officer, question="Which number?")
     url = reverse("privacy:request_status", args=[token])
     assert client.post(url, {"action": "reply", "body": "0917 123 4567"}).status_code == 302
     dsr.refresh_from_db()
@@ -617,8 +617,8 @@ def test_every_periodic_job_is_a_task_that_takes_no_arguments():
     from privacy.periodic import SCHEDULE
 
     paths = [path for path, _ in SCHEDULE]
-    assert "privacy.tasks.requests_escalate_overdue_task" in paths
-    assert "privacy.data_tasks.erasures_run_due_task" in paths  # privacy-data's schedule is included
+    assert "privacy.periodic.requests_escalate_overdue_task" in paths
+    assert "privacy.periodic.erasures_run_due_task" in paths  # the data side's jobs are included
     for path, seconds in SCHEDULE:
         assert seconds > 0 and callable(import_string(path).enqueue)
 
@@ -647,7 +647,7 @@ def test_board_hides_unverified_and_duplicates_by_default_and_filters(commit, cl
     DataSubjectRequest.objects.filter(pk=deletion.pk).update(due_at=timezone.now() - timedelta(days=1))
     page = client.get(reverse("privacy:staff_board"), {"band": "overdue"}).content.decode()
     assert deletion.reference in page and verified.reference not in page
-    services.request_assign(request=verified, actor=officer, assignee=officer)
+    staff.request_assign(request=verified, actor=officer, assignee=officer)
     page = client.get(reverse("privacy:staff_board"), {"assignee": str(officer.pk)}).content.decode()
     assert verified.reference in page and deletion.reference not in page
 
@@ -660,7 +660,7 @@ def test_board_query_count_does_not_grow_with_requests(commit, client, officer, 
         client.get(reverse("privacy:staff_board"))
     for i in range(3, 25):
         dsr = verified_request(commit, email=f"p{i}@example.com", kind=RequestKind.DELETE)
-        services.request_assign(request=dsr, actor=officer, assignee=officer)
+        staff.request_assign(request=dsr, actor=officer, assignee=officer)
         FulfilmentStep.objects.create(request=dsr, step="erasure", status=StepStatus.FAILED, error="boom")
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("privacy:staff_board"))
@@ -668,14 +668,14 @@ def test_board_query_count_does_not_grow_with_requests(commit, client, officer, 
 
 
 def test_board_metrics_count_on_time_and_median(commit, officer, owner_a):
-    from privacy.selectors import board_metrics
+    from privacy.requests.selectors import board_metrics
 
     on_time = verified_request(commit, user=owner_a)
-    commit(services.request_complete, request=on_time, actor=officer, note="Sent.")
+    commit(staff.request_complete, request=on_time, actor=officer, note="Sent.")
     late = verified_request(commit, user=owner_a, kind=RequestKind.DELETE)
     DataSubjectRequest.objects.filter(pk=late.pk).update(received_at=timezone.now() - timedelta(days=40))
     late.refresh_from_db()
-    commit(services.request_reject, request=late, actor=officer, reason="Legal hold.")
+    commit(staff.request_reject, request=late, actor=officer, reason="Legal hold.")
     metrics = board_metrics()
     assert len(metrics["per_month"]) == 12
     assert metrics["completed_total"] == 2
@@ -693,7 +693,7 @@ def test_admin_changelist_and_change_page_render(commit, officer, owner_a, clien
     officer.is_superuser = True
     officer.save()
     dsr = verified_request(commit, user=owner_a)
-    services.request_evidence_add(request=dsr, actor=officer, label="ID checked by phone")
+    staff.request_evidence_add(request=dsr, actor=officer, label="ID checked by phone")
     client.force_login(officer)
     assert client.get(reverse("admin:privacy_datasubjectrequest_changelist")).status_code == 200
     page = client.get(reverse("admin:privacy_datasubjectrequest_change", args=[dsr.pk]))
@@ -724,7 +724,7 @@ def test_admin_reject_action_asks_for_a_reason_then_rejects(commit, officer, own
 def test_staff_record_a_request_received_by_e_mail_with_its_true_received_time(commit, officer, owner_a):
     received = timezone.now() - timedelta(days=3)
     dsr = commit(
-        services.request_record_received,
+        staff.request_record_received,
         actor=officer,
         kind=RequestKind.ACCESS,
         email="Juan@Example.ph",
@@ -739,14 +739,14 @@ def test_staff_record_a_request_received_by_e_mail_with_its_true_received_time(c
     assert RequestEvent.objects.filter(request=dsr, action="recorded_by_staff").exists()
     assert any(m.to == ["juan@example.ph"] for m in mail.outbox)  # acknowledged at once
     with pytest.raises(ApplicationError, match="future"):
-        services.request_record_received(
+        staff.request_record_received(
             actor=officer,
             kind=RequestKind.ACCESS,
             email="a@example.ph",
             received_at=timezone.now() + timedelta(hours=1),
         )
     with pytest.raises(ApplicationError, match="staff"):
-        services.request_record_received(
+        staff.request_record_received(
             actor=owner_a, kind=RequestKind.ACCESS, email="a@example.ph", received_at=timezone.now()
         )
 
@@ -790,7 +790,7 @@ def test_the_admin_queue_hides_unverified_requests_and_duplicates_by_default(cli
 
 
 def test_the_board_hides_unverified_requests_unless_asked_for_them(commit, officer):
-    from privacy.selectors import BoardFilters, board_rows
+    from privacy.requests.selectors import BoardFilters, board_rows
 
     unverified, _ = submit_public(commit, email="new@example.ph")
     verified = verified_request(commit, email="known@example.ph")

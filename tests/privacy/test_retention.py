@@ -11,18 +11,11 @@ from django.utils import timezone
 
 from accounts.models import APIRequestLog, LoginRecord
 from messaging.models import Message, MessageStatus, WebhookDelivery, WebhookEndpoint
-from privacy.data_models import (
-    DataExport,
-    ExportStatus,
-    PurgeLog,
-    RetentionCategory,
-    RetentionRule,
-    SubjectKind,
-)
-from privacy.erasure import legal_hold_place
-from privacy.export import export_build, export_path
-from privacy.models import RequestStatus
-from privacy.retention import retention_rules_ensure, retention_rules_public, retention_run
+from privacy.data.export_archive import export_build, export_path
+from privacy.data.legal_holds import legal_hold_place
+from privacy.data.models import DataExport, ExportStatus, PurgeLog, RetentionCategory, RetentionRule, SubjectKind
+from privacy.data.retention import retention_rules_ensure, retention_rules_public, retention_run
+from privacy.requests.models import RequestStatus
 from tests.privacy.data_helpers import (
     ALICE_PHONE,
     BOB_PHONE,
@@ -180,11 +173,11 @@ def test_defaults_are_used_without_rows(rules):
 def test_billing_of_a_closed_organization_goes_after_the_tax_period_and_the_ledger_still_balances(rules, org_a, org_b):
     from decimal import Decimal
 
+    from accounts.models import Organization, OrganizationStatus
+    from accounts.services import organization_close
     from billing.models import CreditAccount, LedgerEntry, Payment, Receipt
     from billing.selectors import billing_audit_differences
     from billing.services import credits_adjust, payment_record
-    from accounts.models import Organization, OrganizationStatus
-    from accounts.services import organization_close
 
     third = Organization.objects.create(name="Charlie Shop", slug="charlie")
     for organization in (org_a, org_b, third):
@@ -211,9 +204,9 @@ def test_billing_of_a_closed_organization_goes_after_the_tax_period_and_the_ledg
 def test_a_hold_on_a_closed_organization_keeps_its_billing(rules, org_a):
     from decimal import Decimal
 
+    from accounts.services import organization_close
     from billing.models import LedgerEntry
     from billing.services import credits_adjust
-    from accounts.services import organization_close
 
     credits_adjust(organization=org_a, actor=None, amount=Decimal("5.00"), reason="bonus")
     organization_close(organization=org_a, actor_membership=None, reason="owner left")

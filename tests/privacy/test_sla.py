@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from privacy import sla
-from privacy.models import Holiday
-from privacy.sla import PH_TZ, Band, SlaRule, add_calendar_months, add_working_days, due_at_compute
+from privacy.sla import PH_TZ, Band, Holiday, SlaRule, add_calendar_months, add_working_days, due_at_compute
 
 DSR = SlaRule.DATA_SUBJECT_REQUEST
 INQUIRY = SlaRule.INQUIRY_48_BUSINESS_HOURS

@@ -3,8 +3,8 @@ times."""
 
 from django.core.management.base import BaseCommand
 
-from privacy.data_models import ErasureLedgerEntry
-from privacy.erasure import erasures_replay
+from privacy.data.models import ErasureLedgerEntry
+from privacy.data.replay import erasures_replay
 
 
 class Command(BaseCommand):

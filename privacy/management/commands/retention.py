@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from privacy.data_models import RetentionCategory
-from privacy.retention import retention_run
+from privacy.data.models import RetentionCategory
+from privacy.data.retention import retention_run
 
 
 class Command(BaseCommand):

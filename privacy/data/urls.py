@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from privacy import data_views
+from privacy.data import views as data_views
 
 app_name = "privacy_data"
 

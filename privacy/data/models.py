@@ -12,26 +12,6 @@ from django.utils import timezone
 from portal.crypto import EncryptedTextField
 from portal.personal_data import ErasureArea
 
-__all__ = [
-    "DataExport",
-    "DataExportDownload",
-    "ErasureJob",
-    "ErasureLedgerEntry",
-    "ErasureStatus",
-    "ErasureTask",
-    "ErasureTaskStatus",
-    "ExportStatus",
-    "LegalHold",
-    "ProcessingKind",
-    "ProcessingObjection",
-    "Suppression",
-    "SuppressionSource",
-    "PurgeLog",
-    "RetentionCategory",
-    "RetentionRule",
-    "SubjectKind",
-]
-
 # Purposes for `portal.crypto.keyed_hash`: one per kind of identifier, so equal values of different kinds differ.
 PHONE_HASH_PURPOSE = "privacy.phone"
 EMAIL_HASH_PURPOSE = "privacy.email"

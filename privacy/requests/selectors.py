@@ -1,4 +1,4 @@
-"""Reads for privacy."""
+"""Reads of data subject requests: a person's own requests, the staff board and its monthly figures."""
 
 import statistics
 from collections import defaultdict
@@ -12,19 +12,15 @@ from django.utils import timezone
 from accounts.models import User
 from portal.errors import NotFound
 from privacy import sla
-from privacy.models import (
+from privacy.requests.correspondence import status_token_hash
+from privacy.requests.models import (
     OPEN_STATUSES,
-    ContactInquiry,
     DataSubjectRequest,
     FulfilmentStep,
-    InquiryStatus,
-    PolicyVersion,
+    FulfilmentStepKind,
     RequestStatus,
     StepStatus,
 )
-
-# Processing code everywhere asks these before it acts (owned by privacy/objections.py; keep this re-export).
-from privacy.objections import recipient_is_suppressed, suppressed_numbers, user_allows  # noqa: F401
 
 # --- a person's own requests ---
 
@@ -42,8 +38,6 @@ def request_get_for_user(*, user: User, request_id: int) -> DataSubjectRequest:
 
 
 def request_get_by_status_token(*, token: str) -> DataSubjectRequest:
-    from privacy.services import status_token_hash
-
     request = DataSubjectRequest.objects.filter(status_token_hash=status_token_hash(token or "")).first()
     if request is None:
         raise NotFound("This status link is not valid.")
@@ -61,7 +55,7 @@ STEP_STUCK_AFTER = timedelta(hours=24)
 
 def step_stuck_after(step: str) -> timedelta:
     """How long a step may run without news before it counts as stuck (an erasure first waits its grace)."""
-    if step == "erasure":
+    if step == FulfilmentStepKind.ERASURE:
         return STEP_STUCK_AFTER + timedelta(hours=settings.PRIVACY_ERASURE_GRACE_HOURS)
     return STEP_STUCK_AFTER
 
@@ -138,22 +132,6 @@ def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[Bo
                 stuck_steps=[s for s in request.unfinished_steps if step_is_stuck(s, now=now)],
                 first_response_overdue=request.first_response_at is None and now > request.first_response_due_at,
             )
-        )
-    return rows
-
-
-def inquiry_board(*, now: datetime | None = None) -> list[dict]:
-    now = now or timezone.now()
-    rows = []
-    for inquiry in (
-        ContactInquiry.objects.filter(status=InquiryStatus.OPEN).select_related("assignee").order_by("due_at")
-    ):
-        rows.append(
-            {
-                "inquiry": inquiry,
-                "band": sla.band_for(due_at=inquiry.due_at, now=now),
-                "hours_left": int((inquiry.due_at - now).total_seconds() // 3600),
-            }
         )
     return rows
 
@@ -235,38 +213,3 @@ def board_metrics(*, months: int = 12, now: datetime | None = None) -> dict:
         "median_days": round(statistics.median(all_days), 1) if all_days else None,
         "per_month": per_month,
     }
-
-
-# --- policy ---
-
-
-def policy_current(*, today=None) -> PolicyVersion | None:
-    today = today or timezone.localdate()
-    return (
-        PolicyVersion.objects.filter(published_at__isnull=False, effective_date__lte=today).order_by("-version").first()
-    )
-
-
-def policy_list_published() -> QuerySet[PolicyVersion]:
-    return PolicyVersion.objects.filter(published_at__isnull=False).order_by("-version")
-
-
-def policy_get_published(*, version: int) -> PolicyVersion:
-    policy = policy_list_published().filter(version=version).first()
-    if policy is None:
-        raise NotFound(f"No published policy version {version}.")
-    return policy
-
-
-def policy_pending_acknowledgement(*, user: User) -> PolicyVersion | None:
-    """The newest material change the user has not acknowledged (published after they joined). One query."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    return (
-        PolicyVersion.objects.filter(
-            published_at__isnull=False, material_change=True, published_at__gt=user.date_joined
-        )
-        .exclude(acknowledgements__user=user)
-        .order_by("-version")
-        .first()
-    )

@@ -2,7 +2,9 @@
 
 from django import forms
 
-from privacy.models import RequestKind, VerificationMethod
+from privacy.requests.intake import objection_choices
+from privacy.requests.models import RequestKind, VerificationMethod
+from privacy.requests.selectors import staff_assignees
 
 UPDATE_FIELD_LABELS = {
     "full_name": "Correct name",
@@ -13,12 +15,6 @@ UPDATE_FIELD_LABELS = {
 
 
 CHECK = {"class": "form-check-input"}
-
-
-def _objection_choices():
-    from privacy.services import objection_choices
-
-    return objection_choices()
 
 
 class _RequestFieldsMixin(forms.Form):
@@ -49,7 +45,7 @@ class _RequestFieldsMixin(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["objections"].choices = _objection_choices()
+        self.fields["objections"].choices = objection_choices()
 
     def requested_changes(self) -> dict:
         return {
@@ -117,8 +113,6 @@ class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Nobody")
 
     def __init__(self, *args, **kwargs):
-        from privacy.selectors import staff_assignees
-
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = staff_assignees()
 
@@ -145,4 +139,4 @@ class RecordReceivedRequestForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["objections"].choices = _objection_choices()
+        self.fields["objections"].choices = objection_choices()

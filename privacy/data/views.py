@@ -1,20 +1,24 @@
-"""Pages of the data side: export downloads (owner or secret link), the owner's export list, staff usage
-analytics."""
+"""Pages of the data side: export downloads (owner or secret link), the owner's export list, the processing
+switches of the privacy centre, and staff usage analytics."""
 
 from datetime import timedelta
 
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.decorators.http import require_GET
 
 from accounts.services import client_ip
 from portal.errors import ApplicationError, NotFound
-from privacy.data_models import DataExport
-from privacy.fulfilment import export_download
-from privacy.objections import usage_analytics_summary
+from privacy.data.export import export_download
+from privacy.data.models import DataExport, ProcessingKind
+from privacy.data.objections import processing_objection_add, processing_objection_withdraw
+from privacy.data.usage_analytics import usage_analytics_summary
 
 
 def _download(request, export_id: int, token_or_user):
@@ -64,3 +68,23 @@ def usage_analytics_view(request):
         "privacy/data/usage_analytics.html",
         {"summary": usage_analytics_summary(since=since), "since": since},
     )
+
+
+@method_decorator(login_required, name="dispatch")
+class ProcessingChoiceView(View):
+    """Object to an optional processing, or withdraw the objection, at once: no request and no staff needed."""
+
+    def post(self, request):
+        processing = request.POST.get("processing", "")
+        allow = request.POST.get("allow") == "1"
+        try:
+            if allow:
+                processing_objection_withdraw(user=request.user, processing=processing, actor=request.user)
+            else:
+                processing_objection_add(user=request.user, processing=processing, actor=request.user)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            label = ProcessingKind(processing).label
+            messages.success(request, f"{label}: {'allowed' if allow else 'stopped'}.")
+        return redirect("privacy:centre")

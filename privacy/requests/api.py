@@ -1,14 +1,16 @@
 """Privacy API: a signed-in person's own data subject requests (sessions only; an API key acts for an
 organization, not a person). Another person's request answers 404, exactly like a missing one."""
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.api_base import UserAPIView
 from accounts.services import client_ip
-from portal.api import UserAPIView
-from privacy import selectors, services
-from privacy.models import RequestChannel, RequestKind
+from privacy.requests.intake import request_submit
+from privacy.requests.models import RequestChannel, RequestKind
+from privacy.requests.selectors import request_get_for_user, request_list_for_user
 from privacy.sla import band_for, current_due_at, days_left
 
 
@@ -45,8 +47,6 @@ class RequestOutput(serializers.Serializer):
 
 
 def _context():
-    from django.utils import timezone
-
     return {"now": timezone.now()}
 
 
@@ -66,7 +66,7 @@ class PrivacyRequestListAPI(UserAPIView):
         ),
     )
     def get(self, request):
-        requests = selectors.request_list_for_user(user=request.user)[:100]
+        requests = request_list_for_user(user=request.user)[:100]
         return Response({"results": RequestOutput(requests, many=True, context=_context()).data, "next": None})
 
     @extend_schema(
@@ -78,7 +78,7 @@ class PrivacyRequestListAPI(UserAPIView):
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        dsr, _token = services.request_submit(
+        dsr, _token = request_submit(
             kind=data.validated_data["kind"],
             email="",
             channel=RequestChannel.API,
@@ -95,5 +95,5 @@ class PrivacyRequestListAPI(UserAPIView):
 class PrivacyRequestDetailAPI(UserAPIView):
     @extend_schema(summary="One of my privacy requests", responses=RequestOutput)
     def get(self, request, request_id: int):
-        dsr = selectors.request_get_for_user(user=request.user, request_id=request_id)
+        dsr = request_get_for_user(user=request.user, request_id=request_id)
         return Response(RequestOutput(dsr, context=_context()).data)

@@ -1,4 +1,4 @@
-"""Admin for the data side: erasures (per-area status, retry), exports, legal holds, retention rules, purges,
+"""Admin of the data side: erasures (per-area status, retry), exports, legal holds, retention rules, purges,
 suppressions and objections. Everything staff need is here, so nobody digs in the database.
 
 Writes go through the domain functions (audited); identifiers are never shown in clear where only a hash is kept.
@@ -10,7 +10,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from portal.errors import ApplicationError
-from privacy.data_models import (
+from privacy.data.erasure import erasure_job_cancel, erasure_tasks_retry
+from privacy.data.erasure_run import erasure_job_run
+from privacy.data.legal_holds import legal_hold_place, legal_hold_release
+from privacy.data.models import (
     DataExport,
     DataExportDownload,
     ErasureJob,
@@ -23,13 +26,7 @@ from privacy.data_models import (
     RetentionRule,
     Suppression,
 )
-from privacy.erasure import (
-    erasure_job_cancel,
-    erasure_job_run,
-    erasure_tasks_retry,
-    legal_hold_place,
-    legal_hold_release,
-)
+from privacy.data.tasks import export_build_task
 
 STATUS_COLOURS = {
     ErasureTaskStatus.DONE: "green",
@@ -207,8 +204,6 @@ class DataExportAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Build again (failed or stuck exports)")
     def rebuild(self, request, queryset):
-        from privacy.data_tasks import export_build_task
-
         for export in queryset.filter(status__in=["failed", "queued", "building"]):
             export_build_task.enqueue(export_id=export.pk)
             self.message_user(request, f"Export #{export.pk} queued.")

@@ -2,7 +2,7 @@
 
 - "May I send to this number?" -> `suppressed_numbers` / `recipient_is_suppressed` (the messaging engine
   asks before it charges; a suppressed recipient's message is stored as rejected, "recipient_opted_out").
-- "May I include this person in this optional processing?" -> `user_allows`.
+- "May I include this person in this optional processing?" -> `user_allows` / `user_objects_to`.
 
 Numbers are compared by keyed hash of their E.164 form, so the suppression table never holds a number in clear.
 """
@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.services import audit_log_record
 from portal.crypto import keyed_hash
 from portal.errors import ApplicationError
-from privacy.data_models import (
+from privacy.data.models import (
     PHONE_HASH_PURPOSE,
     ProcessingKind,
     ProcessingObjection,
@@ -60,18 +60,24 @@ def recipient_is_suppressed(*, phone_number: str) -> bool:
     return bool(suppressed_numbers(phone_numbers=[phone_number]))
 
 
-def user_allows(*, user, processing: str) -> bool:
-    """False when the user has an active objection to this optional processing.
+def user_objects_to(*, user_id: int | None, processing: str) -> bool:
+    """True when the person has an active objection to this optional processing.
 
     Unknown processing kinds are a programming error (a typo would silently allow everything), so they raise.
     """
     if processing not in ProcessingKind.values:
         raise ValueError(f"Unknown processing {processing!r}; expected one of {', '.join(ProcessingKind.values)}")
-    if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
-        return True
-    return not ProcessingObjection.objects.filter(
-        user_id=user.pk, processing=processing, withdrawn_at__isnull=True
+    if user_id is None:
+        return False
+    return ProcessingObjection.objects.filter(
+        user_id=user_id, processing=processing, withdrawn_at__isnull=True
     ).exists()
+
+
+def user_allows(*, user, processing: str) -> bool:
+    """False when the user has an active objection to this optional processing (anonymous visitors: True)."""
+    signed_in = user is not None and getattr(user, "is_authenticated", False) and user.pk is not None
+    return not user_objects_to(user_id=user.pk if signed_in else None, processing=processing)
 
 
 def processing_choices_for(*, user) -> list[dict]:
@@ -171,32 +177,3 @@ def processing_objection_withdraw(*, user, processing: str, actor=None) -> bool:
 
 def _real_user(actor):
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-
-
-# --- analytics that respect objections ---
-
-
-def usage_analytics_users():
-    """Active users who did not object to usage analytics: the only people aggregate usage statistics may
-    count."""
-    from accounts.models import User
-
-    objected = ProcessingObjection.objects.filter(
-        processing=ProcessingKind.USAGE_ANALYTICS, withdrawn_at__isnull=True
-    ).values("user_id")
-    return User.objects.filter(is_active=True).exclude(pk__in=objected)
-
-
-def usage_analytics_summary(*, since) -> dict[str, int]:
-    """Staff usage statistics since a time: users, messages and API requests — people who objected left
-    out."""
-    from accounts.models import APIRequestLog
-    from messaging.models import Message
-
-    users = usage_analytics_users()
-    return {
-        "users": users.count(),
-        "active_users": users.filter(last_login__gte=since).count(),
-        "messages_sent_by_users": Message.objects.filter(created_at__gte=since, created_by__in=users).count(),
-        "api_requests_by_users": APIRequestLog.objects.filter(created_at__gte=since, user__in=users).count(),
-    }

@@ -1,4 +1,4 @@
-"""Access exports: a ZIP with one JSON and one CSV file per policy category plus a README, encrypted at rest.
+"""Building an access export: a ZIP with one JSON and one CSV file per policy category plus a README, encrypted at rest.
 
 The archive is written row by row (`.iterator(chunk_size=...)`) straight into the ZIP entry, and the ZIP is written
 straight into an encrypting writer: the plaintext never touches the disk and memory stays bounded by one chunk
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import io
 import json
 import logging
@@ -26,19 +25,23 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.crypto import decrypt_bytes, encrypt_bytes
-from portal.errors import ApplicationError, NotFound
 from portal.personal_data import CATEGORY_DESCRIPTIONS, Category
-from privacy.data_models import DataExport, DataExportDownload, ExportStatus
-from privacy.erasure import Subject, _finder_q
-from privacy.registry import registry
+from privacy.data.models import DataExport, ExportStatus
+from privacy.data.registry import registry
+from privacy.data.reporting import report_to_request
+from privacy.data.subjects import Subject, finder_q, subject_for_export
+from privacy.requests.models import FulfilmentStepKind, StepStatus
 
 logger = logging.getLogger(__name__)
+
 
 MAGIC = b"PDXE1\n"
 CHUNK = 256 * 1024
@@ -120,10 +123,6 @@ def export_file_delete(*, export: DataExport) -> None:
 # --- what goes in ---
 
 
-def subject_for_export(export: DataExport) -> Subject:
-    return Subject.build(user_id=export.user_id, email=export.email, phone=export.phone_number)
-
-
 def _sections(subject: Subject, category: str):
     """(entry, finder label, queryset of values) for every table with data of this category about the
     subject."""
@@ -132,7 +131,7 @@ def _sections(subject: Subject, category: str):
         for finder in entry.finders:
             if finder.export == ():
                 continue
-            query = _finder_q(finder, subject)
+            query = finder_q(finder, subject)
             if query is None:
                 continue
             names = tuple(finder.export) if finder.export is not None else tuple(entry.fields)
@@ -275,7 +274,7 @@ def export_build(*, export_id: int) -> DataExport:
         logger.exception("export %s failed", export.pk)
         DataExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, last_error=f"{exc!r}"[:2000])
         export.refresh_from_db()
-        _report(export, status="failed", error=export.last_error)
+        report_to_request(export, step=FulfilmentStepKind.EXPORT, status=StepStatus.FAILED, error=export.last_error)
         return export
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -290,7 +289,7 @@ def export_build(*, export_id: int) -> DataExport:
         export.last_error = ""
         export.save()
         _send_link(export, token)
-        _report(export, status="succeeded")
+        report_to_request(export, step=FulfilmentStepKind.EXPORT, status=StepStatus.SUCCEEDED)
     return export
 
 
@@ -299,16 +298,12 @@ def token_hash(token: str) -> str:
 
 
 def download_url(export: DataExport, token: str | None = None) -> str:
-    from django.urls import reverse
-
     if token:
         return settings.SITE_URL + reverse("privacy_data:export_download_token", args=[export.pk, token])
     return settings.SITE_URL + reverse("privacy_data:export_download", args=[export.pk])
 
 
 def _send_link(export: DataExport, token: str) -> None:
-    from django.core.mail import send_mail
-
     recipient = export.email or (export.user.email if export.user_id else "")
     if not recipient:
         return
@@ -327,97 +322,3 @@ def _send_link(export: DataExport, token: str) -> None:
             recipient_list=[recipient],
         )
     )
-
-
-def _report(export: DataExport, *, status: str, error: str = "") -> None:
-    if export.request_id is None:
-        return
-    from privacy.services import request_fulfilment_update
-
-    try:
-        request_fulfilment_update(request_id=export.request_id, step="export", status=status, error=error)
-    except Exception as exc:  # the export's own state is the truth; a reporting problem is logged for staff
-        logger.exception("export %s: could not report %s to request %s", export.pk, status, export.request_id)
-        from accounts.services import audit_log_record
-
-        audit_log_record(
-            event_type="privacy.fulfilment_report_failed",
-            target=export,
-            extra={
-                "request": export.request_id,
-                "status": status,
-                "error": f"{type(exc).__name__}: {exc}"[:500],
-            },
-        )
-
-
-@transaction.atomic
-def export_create(
-    *,
-    subject_kind: str,
-    user=None,
-    email: str = "",
-    phone_number: str = "",
-    request_id: int | None = None,
-    actor=None,
-) -> DataExport:
-    from privacy.data_tasks import export_build_task
-
-    subject = Subject.build(user_id=user.pk if user else None, email=email, phone=phone_number)
-    if not (subject.user_id or subject.email or subject.phone):
-        raise ApplicationError("Nothing identifies whose data to export.", code="no_identifier")
-    export = DataExport.objects.create(
-        request_id=request_id,
-        subject_kind=subject_kind,
-        user=user,
-        email=subject.email,
-        phone_number=subject.phone,
-        created_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
-    )
-    from accounts.services import audit_log_record
-
-    audit_log_record(event_type="privacy.export_started", actor=actor, target=export, extra={"request": request_id})
-    transaction.on_commit(lambda: export_build_task.enqueue(export_id=export.pk))
-    return export
-
-
-def export_download(
-    *, export_id: int, token_or_user, ip: str | None, user_agent: str = ""
-) -> tuple[str, Iterator[bytes]]:
-    """Check the link, log the download, and return (file name, plaintext chunks of the ZIP).
-
-    `token_or_user` is the secret token from the e-mailed link (str), or the signed-in user, who must be the export's
-    owner. Anything else — wrong token, another user, unknown id — is the same 404.
-    """
-    if isinstance(token_or_user, str):
-        user = None
-        export = DataExport.objects.filter(pk=export_id).exclude(token_hash="").first()
-        # The hash is compared in constant time rather than looked up, so timing says nothing about it.
-        allowed = export is not None and hmac.compare_digest(export.token_hash, token_hash(token_or_user))
-    else:
-        user = token_or_user if getattr(token_or_user, "is_authenticated", False) else None
-        # The owner filter is in the query: another person's export is not even loaded.
-        export = DataExport.objects.filter(pk=export_id, user=user).first() if user is not None else None
-        allowed = export is not None
-    if not allowed:
-        raise NotFound("No such export.")
-    if export.status == ExportStatus.EXPIRED or (export.expires_at and export.expires_at <= timezone.now()):
-        raise ApplicationError(
-            "This download link has expired (links last 7 days). Ask for a new copy of your data.",
-            code="export_expired",
-            status=410,
-        )
-    if export.status != ExportStatus.READY or not export.file_name:
-        raise ApplicationError("This export is not ready yet.", code="export_not_ready", status=409)
-    path = export_path(export)
-    if not path.exists():
-        raise NotFound("The export file is gone; ask for a new copy of your data.")
-    DataExportDownload.objects.create(
-        export=export,
-        user=user,
-        via_token=user is None,
-        ip_address=ip or None,
-        user_agent=(user_agent or "")[:1000],
-    )
-    filename = f"personal-data-export-{export.pk}.zip"
-    return filename, decrypt_stream(path)

@@ -18,8 +18,13 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import APIRequestLog, LoginRecord, Membership, Organization, OrganizationStatus, User
+from billing.models import CreditAccount, LedgerEntry, Payment, Receipt
+from messaging.models import FINAL_MESSAGE_STATUSES, Message, WebhookDelivery, WebhookDeliveryStatus
 from portal.crypto import keyed_hash
-from privacy.data_models import (
+from privacy.data.erasure_rules import erased_hash
+from privacy.data.export_archive import export_file_delete
+from privacy.data.models import (
     EMAIL_HASH_PURPOSE,
     PHONE_HASH_PURPOSE,
     DataExport,
@@ -29,8 +34,8 @@ from privacy.data_models import (
     RetentionCategory,
     RetentionRule,
 )
-from privacy.erasure import erased_hash
-from privacy.objections import canonical_phone
+from privacy.data.objections import canonical_phone
+from privacy.requests.models import CLOSED_STATUSES, DataSubjectRequest
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +105,6 @@ class Holds:
 
     @classmethod
     def load(cls) -> Holds:
-        from accounts.models import Membership, User
-
         active = LegalHold.objects.filter(released_at__isnull=True)
         organization_ids = set(active.exclude(organization=None).values_list("organization_id", flat=True))
         subject_hashes = set(active.exclude(subject_hash="").values_list("subject_hash", flat=True))
@@ -139,15 +142,7 @@ class Purge:
     apply: Callable[[list[int]], int]  # primary keys -> rows changed
 
 
-def _message_model():
-    from messaging.models import Message
-
-    return Message
-
-
 def _final_statuses():
-    from messaging.models import FINAL_MESSAGE_STATUSES
-
     return list(FINAL_MESSAGE_STATUSES)
 
 
@@ -164,11 +159,10 @@ def _held_user(holds: Holds, row: dict) -> bool:
 
 
 def _blank_bodies(pks: list[int]) -> int:
-    return _message_model().objects.filter(pk__in=pks).update(body="")
+    return Message.objects.filter(pk__in=pks).update(body="")
 
 
 def _pseudonymise_recipients(pks: list[int]) -> int:
-    Message = _message_model()
     max_length = Message._meta.get_field("recipient").max_length
     messages = list(Message.objects.filter(pk__in=pks).only("pk", "recipient"))
     for message in messages:
@@ -177,11 +171,8 @@ def _pseudonymise_recipients(pks: list[int]) -> int:
     return len(messages)
 
 
-def _delete(model_path: str) -> Callable[[list[int]], int]:
+def _delete(model: type[models.Model]) -> Callable[[list[int]], int]:
     def apply(pks: list[int]) -> int:
-        from django.apps import apps
-
-        model = apps.get_model(model_path)
         model.objects.filter(pk__in=pks).delete()
         return len(pks)
 
@@ -189,8 +180,6 @@ def _delete(model_path: str) -> Callable[[list[int]], int]:
 
 
 def _expire_exports(pks: list[int]) -> int:
-    from privacy.export import export_file_delete
-
     count = 0
     for export in DataExport.objects.filter(pk__in=pks):
         export_file_delete(export=export)
@@ -199,15 +188,7 @@ def _expire_exports(pks: list[int]) -> int:
     return count
 
 
-def _closed_request_statuses() -> list[str]:
-    from privacy.models import RequestStatus
-
-    return [RequestStatus.COMPLETED, RequestStatus.REJECTED, RequestStatus.WITHDRAWN, RequestStatus.EXPIRED]
-
-
 def _anonymise_requests(pks: list[int]) -> int:
-    from privacy.models import DataSubjectRequest
-
     requests = list(DataSubjectRequest.objects.filter(pk__in=pks))
     for request in requests:
         request.email = f"erased-request-{request.pk}@erased.invalid"
@@ -228,8 +209,6 @@ def _held_organization(holds: Holds, row: dict) -> bool:
 
 def _closed_organizations_past(cutoff) -> models.QuerySet:
     """Closed organizations with billing rows but no billing activity since the cutoff."""
-    from accounts.models import Organization, OrganizationStatus
-
     has_billing = Q(ledger_entries__isnull=False) | Q(payments__isnull=False) | Q(credit_account__isnull=False)
     recent = (
         Q(ledger_entries__created_at__gte=cutoff)
@@ -247,8 +226,6 @@ def _closed_organizations_past(cutoff) -> models.QuerySet:
 
 def _delete_billing(organization_ids: list[int]) -> int:
     """Receipts, ledger, payments and the credit account of these organizations, in dependency order."""
-    from billing.models import CreditAccount, LedgerEntry, Payment, Receipt
-
     deleted = 0
     for model in (Receipt, LedgerEntry, Payment, CreditAccount):
         count, _ = model.objects.filter(organization_id__in=organization_ids).delete()
@@ -257,11 +234,6 @@ def _delete_billing(organization_ids: list[int]) -> int:
 
 
 def _purges() -> dict[str, Purge]:
-    from accounts.models import APIRequestLog, LoginRecord
-    from messaging.models import WebhookDelivery, WebhookDeliveryStatus
-    from privacy.models import DataSubjectRequest
-
-    Message = _message_model()
     return {
         RetentionCategory.MESSAGE_BODIES: Purge(
             queryset=lambda cutoff: Message.objects.filter(created_at__lt=cutoff, status__in=_final_statuses()).exclude(
@@ -283,13 +255,13 @@ def _purges() -> dict[str, Purge]:
             queryset=lambda cutoff: LoginRecord.objects.filter(created_at__lt=cutoff),
             hold_fields=("user_id", "email_attempted"),
             held=_held_user,
-            apply=_delete("accounts.LoginRecord"),
+            apply=_delete(LoginRecord),
         ),
         RetentionCategory.API_REQUEST_LOGS: Purge(
             queryset=lambda cutoff: APIRequestLog.objects.filter(created_at__lt=cutoff),
             hold_fields=("user_id", "organization_id"),
             held=_held_user,
-            apply=_delete("accounts.APIRequestLog"),
+            apply=_delete(APIRequestLog),
         ),
         RetentionCategory.WEBHOOK_DELIVERY_LOGS: Purge(
             queryset=lambda cutoff: WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
@@ -297,7 +269,7 @@ def _purges() -> dict[str, Purge]:
             ),
             hold_fields=("organization_id",),
             held=_held_user,
-            apply=_delete("messaging.WebhookDelivery"),
+            apply=_delete(WebhookDelivery),
         ),
         RetentionCategory.EXPORT_FILES: Purge(
             queryset=lambda cutoff: DataExport.objects.filter(created_at__lt=cutoff).exclude(
@@ -309,7 +281,7 @@ def _purges() -> dict[str, Purge]:
         ),
         RetentionCategory.CLOSED_REQUESTS: Purge(
             queryset=lambda cutoff: DataSubjectRequest.objects.filter(
-                status__in=_closed_request_statuses(), closed_at__lt=cutoff
+                status__in=list(CLOSED_STATUSES), closed_at__lt=cutoff
             ).exclude(email__startswith="erased-request-"),
             hold_fields=("user_id", "email"),
             held=_held_user,

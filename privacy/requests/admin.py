@@ -1,0 +1,534 @@
+"""Admin for data subject requests, their correspondence and contact inquiries.
+
+The workflow fields of a request are read-only here: every change goes through an admin action that calls a
+service, so it is checked, audited (RequestEvent) and told to the requester. Actions that need words
+(extend, reject, staff verification, complete, answer) show a small form first.
+"""
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+
+from portal.errors import ApplicationError
+from privacy import sla
+from privacy.requests import fulfilment, inquiries, staff
+from privacy.requests.delivery import request_message_deliver
+from privacy.requests.forms import AssignForm, ReasonForm, RecordReceivedRequestForm
+from privacy.requests.models import (
+    ContactInquiry,
+    DataSubjectRequest,
+    FulfilmentStep,
+    InquiryStatus,
+    ReminderSent,
+    RequestEvent,
+    RequestEvidence,
+    RequestMessage,
+    RequestStatus,
+)
+
+BAND_COLOURS = {sla.Band.ON_TRACK: "#198754", sla.Band.DUE_SOON: "#fd7e14", sla.Band.OVERDUE: "#dc3545"}
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RequestEventInline(_ReadOnlyInline):
+    model = RequestEvent
+    fields = ("created_at", "action", "from_status", "to_status", "actor", "actor_label", "note")
+    readonly_fields = fields
+
+
+class RequestMessageInline(_ReadOnlyInline):
+    model = RequestMessage
+    fields = (
+        "created_at",
+        "kind",
+        "direction",
+        "channel",
+        "recipients",
+        "subject",
+        "body",
+        "sent_at",
+        "error",
+    )
+    readonly_fields = fields
+
+
+class FulfilmentStepInline(_ReadOnlyInline):
+    model = FulfilmentStep
+    fields = ("step", "status", "error", "attempts", "started_at", "updated_at")
+    readonly_fields = fields
+
+
+class ReminderSentInline(_ReadOnlyInline):
+    model = ReminderSent
+    fk_name = "request"
+    fields = ("key", "sent_to", "created_at")
+    readonly_fields = fields
+
+
+class RequestEvidenceInline(admin.TabularInline):
+    model = RequestEvidence
+    extra = 1
+    can_delete = False
+    fields = ("label", "note", "file", "added_by", "created_at")
+    readonly_fields = ("added_by", "created_at")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def run_on_each(modeladmin, request, queryset, label, call):
+    done = 0
+    for obj in queryset:
+        try:
+            with transaction.atomic():
+                call(obj)
+            done += 1
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
+
+
+def _with_reason(modeladmin, request, queryset, *, action, title, label, call, optional=False):
+    """Show a reason form; on submit call `call(obj, reason)` for each selected row."""
+    if "apply" in request.POST:
+        form = ReasonForm(request.POST)
+        if optional:
+            form.fields["reason"].required = False
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            run_on_each(modeladmin, request, queryset, label, lambda obj: call(obj, reason))
+            return None
+    else:
+        form = ReasonForm()
+        if optional:
+            form.fields["reason"].required = False
+    return render(
+        request,
+        "privacy/admin/action_form.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "objects": queryset,
+            "action": action,
+            "opts": modeladmin.model._meta,
+        },
+    )
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """Unverified requests and duplicates stay out of the working queue unless asked for."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("all", "Everything"), ("unverified", "Unverified only"), ("duplicates", "Duplicates only")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Working queue (verified, not duplicates)",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset.exclude(status=RequestStatus.SUBMITTED).filter(duplicate_of__isnull=True)
+        if value == "unverified":
+            return queryset.filter(status=RequestStatus.SUBMITTED)
+        if value == "duplicates":
+            return queryset.filter(duplicate_of__isnull=False)
+        return queryset
+
+
+@admin.register(DataSubjectRequest)
+class DataSubjectRequestAdmin(admin.ModelAdmin):
+    list_display = (
+        "reference_link",
+        "kind",
+        "status",
+        "band_badge",
+        "days_left",
+        "assignee",
+        "email",
+        "received_at",
+        "extended",
+        "needs_attention",
+        "duplicate_of",
+    )
+    list_filter = (QueueFilter, "status", "kind", "channel", "needs_attention", "extended", "assignee")
+    search_fields = ("email", "phone_number", "full_name", "=id")
+    list_select_related = ("assignee", "duplicate_of")
+    date_hierarchy = "received_at"
+    inlines = [
+        FulfilmentStepInline,
+        RequestEventInline,
+        RequestMessageInline,
+        RequestEvidenceInline,
+        ReminderSentInline,
+    ]
+    readonly_fields = [f.name for f in DataSubjectRequest._meta.fields if f.name not in ("resolution_note",)] + [
+        "live_due_at"
+    ]
+    fieldsets = (
+        ("Request", {"fields": ("kind", "status", "channel", "details", "requested_changes", "objections")}),
+        (
+            "Requester",
+            {"fields": ("user", "full_name", "email", "phone_number", "verification_method", "verified_at")},
+        ),
+        (
+            "Deadlines",
+            {
+                "fields": (
+                    "received_at",
+                    "acknowledged_at",
+                    "first_response_due_at",
+                    "first_response_at",
+                    "sla_rule",
+                    "live_due_at",
+                    "paused_total",
+                    "paused_since",
+                    "extended",
+                    "extension_reason",
+                    "extended_at",
+                    "extended_by",
+                )
+            },
+        ),
+        (
+            "Handling",
+            {
+                "fields": (
+                    "assignee",
+                    "duplicate_of",
+                    "needs_attention",
+                    "last_error",
+                    "rejection_reason",
+                    "resolution_note",
+                    "closed_at",
+                )
+            },
+        ),
+    )
+    actions = [
+        "action_verify",
+        "action_assign",
+        "action_start",
+        "action_extend",
+        "action_run_export",
+        "action_run_erasure",
+        "action_apply_objections",
+        "action_apply_updates",
+        "action_complete",
+        "action_reject",
+        "action_resend_failed_messages",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # requests come in through the forms or `record_received_view`, which start their clocks
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record of compliance is kept
+
+    def get_urls(self):
+        return [
+            path(
+                "record-received/",
+                self.admin_site.admin_view(self.record_received_view),
+                name="privacy_datasubjectrequest_record_received",
+            ),
+            *super().get_urls(),
+        ]
+
+    def record_received_view(self, request):
+        """A request that came by e-mail or letter, typed in by staff with the time it was received."""
+        form = RecordReceivedRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                dsr = staff.request_record_received(
+                    actor=request.user,
+                    kind=data["kind"],
+                    email=data["email"],
+                    received_at=data["received_at"],
+                    full_name=data["full_name"],
+                    phone_number=data["phone_number"],
+                    details=data["details"],
+                    objections=data["objections"],
+                    identity_note=data["identity_note"],
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Recorded {dsr.reference}; due {timezone.localtime(dsr.due_at):%d %B %Y}.")
+                return redirect("admin:privacy_datasubjectrequest_change", dsr.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Record a request received by e-mail or letter",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "privacy/admin/record_received.html", context)
+
+    def _due(self, obj):
+        return sla.current_due_at(due_at=obj.due_at, paused_since=obj.paused_since, now=timezone.now())
+
+    @admin.display(description="Request", ordering="pk")
+    def reference_link(self, obj):
+        return obj.reference
+
+    @admin.display(description="Due (live)")
+    def live_due_at(self, obj):
+        return self._due(obj)
+
+    @admin.display(description="Days left", ordering="due_at")
+    def days_left(self, obj):
+        if not obj.is_open:
+            return "—"
+        return sla.days_left(due_at=self._due(obj), now=timezone.now())
+
+    @admin.display(description="Band")
+    def band_badge(self, obj):
+        if not obj.is_open:
+            return "—"
+        band = sla.band_for(due_at=self._due(obj), now=timezone.now())
+        return format_html('<b style="color:{}">{}</b>', BAND_COLOURS[band], band.label)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is RequestEvidence:
+            for evidence_form in formset.forms:
+                data = getattr(evidence_form, "cleaned_data", None) or {}
+                if evidence_form.instance.pk is None and data.get("label"):
+                    staff.request_evidence_add(
+                        request=form.instance,
+                        actor=request.user,
+                        label=data["label"],
+                        note=data.get("note", ""),
+                        file=data.get("file") or None,
+                    )
+            return
+        super().save_formset(request, form, formset, change)
+
+    @admin.action(description="Verify identity (checked by staff; note how)")
+    def action_verify(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            action="action_verify",
+            title="How was the identity checked?",
+            label="Verified",
+            call=lambda obj, note: staff.request_verify_by_staff(request=obj, actor=request.user, note=note),
+        )
+
+    @admin.action(description="Assign to…")
+    def action_assign(self, request, queryset):
+        if "apply" in request.POST:
+            form = AssignForm(request.POST)
+            if form.is_valid():
+                assignee = form.cleaned_data["assignee"]
+                run_on_each(
+                    self,
+                    request,
+                    queryset,
+                    "Assigned",
+                    lambda obj: staff.request_assign(request=obj, actor=request.user, assignee=assignee),
+                )
+                return None
+        else:
+            form = AssignForm()
+        return render(
+            request,
+            "privacy/admin/action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Assign to",
+                "form": form,
+                "objects": queryset,
+                "action": "action_assign",
+                "opts": self.model._meta,
+            },
+        )
+
+    @admin.action(description="Start work (verified → in progress)")
+    def action_start(self, request, queryset):
+        run_on_each(
+            self,
+            request,
+            queryset,
+            "Started",
+            lambda obj: staff.request_start(request=obj, actor=request.user),
+        )
+
+    @admin.action(description="Extend the deadline once (reason is sent to the requester)")
+    def action_extend(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            action="action_extend",
+            title="Why is more time needed? (sent to the requester)",
+            label="Extended",
+            call=lambda obj, reason: staff.request_extend(request=obj, actor=request.user, reason=reason),
+        )
+
+    @admin.action(description="Run export (access)")
+    def action_run_export(self, request, queryset):
+        run_on_each(
+            self,
+            request,
+            queryset,
+            "Export started",
+            lambda obj: fulfilment.request_run_export(request=obj, actor=request.user),
+        )
+
+    @admin.action(description="Run erasure (delete)")
+    def action_run_erasure(self, request, queryset):
+        run_on_each(
+            self,
+            request,
+            queryset,
+            "Erasure marked",
+            lambda obj: fulfilment.request_run_erasure(request=obj, actor=request.user),
+        )
+
+    @admin.action(description="Apply objections (object)")
+    def action_apply_objections(self, request, queryset):
+        run_on_each(
+            self,
+            request,
+            queryset,
+            "Objections applied",
+            lambda obj: fulfilment.request_apply_objections(request=obj, actor=request.user),
+        )
+
+    @admin.action(description="Apply requested updates (update)")
+    def action_apply_updates(self, request, queryset):
+        run_on_each(
+            self,
+            request,
+            queryset,
+            "Updates applied",
+            lambda obj: fulfilment.request_apply_updates(request=obj, actor=request.user),
+        )
+
+    @admin.action(description="Complete (note is sent to the requester)")
+    def action_complete(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            action="action_complete",
+            title="Closing note for the requester (optional)",
+            label="Completed",
+            call=lambda obj, note: staff.request_complete(request=obj, actor=request.user, note=note),
+            optional=True,
+        )
+
+    @admin.action(description="Reject (reason is sent with the right to complain to the NPC)")
+    def action_reject(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            action="action_reject",
+            title="Why is the request refused? (sent to the requester with the NPC complaint notice)",
+            label="Rejected",
+            call=lambda obj, reason: staff.request_reject(request=obj, actor=request.user, reason=reason),
+        )
+
+    @admin.action(description="Re-send e-mails that failed")
+    def action_resend_failed_messages(self, request, queryset):
+        failed = RequestMessage.objects.filter(request__in=queryset, sent_at__isnull=True).exclude(error="")
+        sent = sum(request_message_deliver(message_id=m.pk).sent_at is not None for m in failed)
+        self.message_user(request, f"Re-sent {sent} e-mail(s).", messages.SUCCESS)
+
+
+@admin.register(RequestMessage)
+class RequestMessageAdmin(admin.ModelAdmin):
+    list_display = ("request", "kind", "direction", "channel", "subject", "created_at", "sent_at", "error")
+    list_filter = ("kind", "direction", "channel")
+    search_fields = ("subject", "request__email")
+    list_select_related = ("request",)
+    readonly_fields = [f.name for f in RequestMessage._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ContactInquiry)
+class ContactInquiryAdmin(admin.ModelAdmin):
+    list_display = (
+        "subject",
+        "email",
+        "is_privacy",
+        "status",
+        "received_at",
+        "due_at",
+        "band_badge",
+        "assignee",
+    )
+    list_filter = ("status", "is_privacy", "assignee")
+    search_fields = ("email", "subject", "full_name")
+    list_select_related = ("assignee",)
+    readonly_fields = [f.name for f in ContactInquiry._meta.fields if f.name not in ("assignee",)]
+    actions = ["action_answer", "action_close"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Band")
+    def band_badge(self, obj):
+        if obj.status != InquiryStatus.OPEN:
+            return "—"
+        band = sla.band_for(due_at=obj.due_at, now=timezone.now())
+        return format_html('<b style="color:{}">{}</b>', BAND_COLOURS[band], band.label)
+
+    @admin.action(description="Answer (e-mailed to the sender)")
+    def action_answer(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            action="action_answer",
+            title="Answer (sent by e-mail)",
+            label="Answered",
+            call=lambda obj, answer: inquiries.inquiry_answer(inquiry=obj, actor=request.user, answer=answer),
+        )
+
+    @admin.action(description="Close without answer (note why)")
+    def action_close(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            action="action_close",
+            title="Why is it closed?",
+            label="Closed",
+            call=lambda obj, note: inquiries.inquiry_close(inquiry=obj, actor=request.user, note=note),
+        )
