@@ -25,7 +25,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("billing/", include("billing.urls")),
     path("messages/", include("messaging.urls")),
-    path("privacy/data/", include("privacy.data_urls")),
+    path("privacy/data/", include("privacy.data.urls")),
     path("privacy/", include("privacy.urls")),
     path("", include("accounts.urls")),
 ]
