@@ -304,13 +304,12 @@ SMS_OTP_MAX_ATTEMPTS = env.int("SMS_OTP_MAX_ATTEMPTS", default=5)
 SMS_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 # === privacy settings ===
-# privacy-requests: the organization whose credits pay for privacy one-time codes (created on demand), and the
+# Requests: the organization whose credits pay for privacy one-time codes (created on demand), and the
 # privacy officer who receives overdue escalations and step failures (with OPS_ALERT_EMAILS).
 PRIVACY_OPERATOR_ORGANIZATION_SLUG = env("PRIVACY_OPERATOR_ORGANIZATION_SLUG", default="operator")
 PRIVACY_OFFICER_EMAIL = env("PRIVACY_OFFICER_EMAIL", default="privacy@sms-portal.example")
 PRIVACY_POLICY_EMAIL_BATCH_SIZE = env.int("PRIVACY_POLICY_EMAIL_BATCH_SIZE", default=500)
-# privacy-requests end
-# privacy-data: erasure, exports, retention.
+# Data: erasure, exports, retention.
 # Hours between marking an erasure and running it: time to cancel a mistaken or fraudulent request.
 PRIVACY_ERASURE_GRACE_HOURS = env.int("PRIVACY_ERASURE_GRACE_HOURS", default=24)
 # Billing records are kept this many years after the transaction even when the person asks for erasure: the
@@ -336,4 +335,3 @@ PRIVACY_RETENTION_DEFAULTS = {
     # Tax law: books and receipts are kept 10 years after the transaction (10 x 365.25 days, rounded up).
     "closed_org_billing": -(-PRIVACY_BILLING_RETENTION_YEARS * 36525 // 100),
 }
-# privacy-data end
