@@ -1,6 +1,6 @@
 """Personal data held by privacy itself (requests, inquiries, exports, objections) and by the task queue.
 
-Read by `privacy.registry`. Rows found through a request (events, messages, evidence) come before the request,
+Read by `privacy.data.registry`. Rows found through a request (events, messages, evidence) come before the request,
 whose contact details are replaced last. The record that a request was made and answered is kept (accountability,
 Data Privacy Act sec. 21 and NPC Circular 2016-01), without the person's contact details.
 """

@@ -39,6 +39,7 @@ from privacy.requests.correspondence import (
 )
 from privacy.requests.models import (
     OPEN_STATUSES,
+    ActorLabel,
     DataSubjectRequest,
     MessageChannelKind,
     MessageDirection,
@@ -192,7 +193,9 @@ def request_submit(
     )
     due_refresh(request)
     request.save()
-    event_record(request, action="submitted", actor=user, actor_label="requester", to_status=RequestStatus.SUBMITTED)
+    event_record(
+        request, action="submitted", actor=user, actor_label=ActorLabel.REQUESTER, to_status=RequestStatus.SUBMITTED
+    )
     audit_log_record(event_type="privacy.request.submitted", actor=user, target=request, extra={"kind": kind})
 
     verify_line = ""
@@ -226,7 +229,7 @@ def request_submit(
         ),
     )
     if verification_method == VerificationMethod.ACCOUNT:
-        verify(request, actor=user, actor_label="requester", note="Signed-in account")
+        verify(request, actor=user, actor_label=ActorLabel.REQUESTER, note="Signed-in account")
     return request, token
 
 
@@ -310,7 +313,9 @@ def verify(request: DataSubjectRequest, *, actor=None, actor_label: str = "", no
     if original is not None:
         request.duplicate_of = original
         request.save(update_fields=["duplicate_of", "updated_at"])
-        event_record(request, action="flagged_duplicate", actor_label="system", note=f"Same as {original.reference}")
+        event_record(
+            request, action="flagged_duplicate", actor_label=ActorLabel.SYSTEM, note=f"Same as {original.reference}"
+        )
         message_queue(
             request,
             kind="duplicate",
@@ -337,7 +342,7 @@ def request_verify_email(*, signed: str) -> DataSubjectRequest:
         raise NotFound("This link is not valid.", code="link_invalid")
     if request.status != RequestStatus.SUBMITTED:
         return request  # a second click changes nothing
-    return verify(request, actor_label="requester", note="E-mail link")
+    return verify(request, actor_label=ActorLabel.REQUESTER, note="E-mail link")
 
 
 def request_verify_sms(*, request: DataSubjectRequest, code: str) -> DataSubjectRequest:
@@ -355,8 +360,10 @@ def request_verify_sms(*, request: DataSubjectRequest, code: str) -> DataSubject
             code=(code or "").strip(),
         )
         if valid:
-            return verify(request, actor_label="requester", note="SMS one-time code")
-        event_record(request, action="verification_failed", actor_label="requester", note="Wrong or expired SMS code")
+            return verify(request, actor_label=ActorLabel.REQUESTER, note="SMS one-time code")
+        event_record(
+            request, action="verification_failed", actor_label=ActorLabel.REQUESTER, note="Wrong or expired SMS code"
+        )
     raise ApplicationError("That code is wrong or has expired.", code="invalid_code")
 
 
@@ -382,7 +389,7 @@ def request_requester_reply(*, request: DataSubjectRequest, body: str, actor: Us
         request,
         to=RequestStatus.IN_PROGRESS,
         actor=actor,
-        actor_label="requester",
+        actor_label=ActorLabel.REQUESTER,
         action="requester_replied",
     )
 
@@ -391,7 +398,7 @@ def request_requester_reply(*, request: DataSubjectRequest, body: str, actor: Us
 def request_withdraw(*, request: DataSubjectRequest, actor: User | None = None, note: str = "") -> DataSubjectRequest:
     """The requester (status page, privacy centre, API) or staff on their behalf withdraws the request."""
     request = request_lock(request)
-    label = "staff" if is_staff_actor(actor) else "requester"
+    label = ActorLabel.STAFF if is_staff_actor(actor) else ActorLabel.REQUESTER
     transition(request, to=RequestStatus.WITHDRAWN, actor=actor, actor_label=label, note=note, action="withdrawn")
     message_queue(
         request,

@@ -183,6 +183,15 @@ class DataSubjectRequest(models.Model):
         return f"DSR-{self.pk:06d}" if self.pk else "DSR-new"
 
 
+class ActorLabel(models.TextChoices):
+    """Who acted on a request when no user row tells (`RequestEvent.actor_label`, a plain column)."""
+
+    REQUESTER = "requester", "Requester"  # the person who made the request (status page, privacy centre, API)
+    STAFF = "staff", "Staff"  # the privacy team
+    USER = "user", "Signed-in user"  # a signed-in person acting on their own request
+    SYSTEM = "system", "System"  # a periodic job or a fulfilment step
+
+
 class RequestEvent(models.Model):
     """One row per change of a request: transitions (from → to) and actions that keep the status (assign,
     extend)."""

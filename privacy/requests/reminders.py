@@ -22,6 +22,7 @@ from privacy.requests.correspondence import (
 )
 from privacy.requests.models import (
     OPEN_STATUSES,
+    ActorLabel,
     DataSubjectRequest,
     FulfilmentStep,
     ReminderSent,
@@ -54,7 +55,9 @@ def requests_expire_unverified(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             request = DataSubjectRequest.objects.select_for_update().get(pk=pk)
             if request.status == RequestStatus.SUBMITTED:
-                transition(request, to=RequestStatus.EXPIRED, actor_label="system", note="Not verified within 7 days")
+                transition(
+                    request, to=RequestStatus.EXPIRED, actor_label=ActorLabel.SYSTEM, note="Not verified within 7 days"
+                )
     return len(ids)
 
 
@@ -118,7 +121,7 @@ def requests_alert_stuck_steps(*, now: datetime | None = None) -> int:
             request.needs_attention = True
             request.last_error = f"{step.step}: no progress since {since}"
             request.save(update_fields=["needs_attention", "last_error", "updated_at"])
-            event_record(request, action="step_stuck", actor_label="system", note=request.last_error)
+            event_record(request, action="step_stuck", actor_label=ActorLabel.SYSTEM, note=request.last_error)
             message_queue(
                 request,
                 kind="staff_alert",

@@ -14,6 +14,7 @@ from accounts.models import User
 from portal.errors import ApplicationError, NotFound
 from privacy.requests.correspondence import admin_change_url, message_queue, staff_alert_recipients
 from privacy.requests.models import (
+    ActorLabel,
     DataSubjectRequest,
     FulfilmentStep,
     FulfilmentStepKind,
@@ -91,7 +92,7 @@ def fulfilment_report(
         request,
         action=f"step_{step_status.value}",
         actor=actor,
-        actor_label="" if actor is not None else "system",
+        actor_label="" if actor is not None else ActorLabel.SYSTEM,
         note=f"{step.value}: {error}" if error else step.value,
     )
     if step_status == StepStatus.FAILED:
@@ -120,6 +121,6 @@ def fulfilment_report(
         request_complete(
             request=request,
             actor=actor,
-            actor_label="" if actor is not None else "system",
+            actor_label="" if actor is not None else ActorLabel.SYSTEM,
             note=note or COMPLETION_NOTES.get(request.kind, ""),
         )

@@ -16,6 +16,7 @@ from privacy.requests.correspondence import NPC_COMPLAINT_NOTICE, deadline_day, 
 from privacy.requests.intake import request_submit, verify
 from privacy.requests.models import (
     OPEN_STATUSES,
+    ActorLabel,
     DataSubjectRequest,
     RequestChannel,
     RequestEvidence,
@@ -255,7 +256,9 @@ def request_complete(
         action="completed",
     )
     if request.email.endswith(ERASED_EMAIL_SUFFIX):
-        event_record(request, action="completion_not_sent", actor_label="system", note="Contact details were erased")
+        event_record(
+            request, action="completion_not_sent", actor_label=ActorLabel.SYSTEM, note="Contact details were erased"
+        )
         _close_duplicates(request, to=RequestStatus.COMPLETED, actor=actor)
         return request
     message_queue(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.services import audit_log_record
 from portal.errors import ApplicationError, Conflict
 from privacy import sla
-from privacy.requests.models import CLOSED_STATUSES, DataSubjectRequest, RequestEvent, RequestStatus
+from privacy.requests.models import CLOSED_STATUSES, ActorLabel, DataSubjectRequest, RequestEvent, RequestStatus
 
 TRANSITIONS: dict[str, set[str]] = {
     RequestStatus.SUBMITTED: {
@@ -76,7 +76,9 @@ def due_refresh(request: DataSubjectRequest) -> None:
 
 def event_record(request, *, action, actor=None, actor_label="", from_status="", to_status="", note="") -> RequestEvent:
     if not actor_label:
-        actor_label = "staff" if is_staff_actor(actor) else ("user" if actor is not None else "system")
+        actor_label = (
+            ActorLabel.STAFF if is_staff_actor(actor) else (ActorLabel.USER if actor is not None else ActorLabel.SYSTEM)
+        )
     return RequestEvent.objects.create(
         request=request,
         action=action,
