@@ -1,6 +1,6 @@
 """Personal data held by accounts (users, memberships, keys, logs) and by the auth apps it uses.
 
-Read by `privacy.registry`; see there for the vocabulary. Billing rows are declared in `billing/personal_data.py`.
+Read by `privacy.data.registry`; see there for the vocabulary. Billing rows are declared in `billing/personal_data.py`.
 """
 
 from portal.personal_data import (

@@ -1,6 +1,6 @@
 """Personal data held by billing (ledger entries, payments, receipts).
 
-Read by `privacy.registry`; see there for the vocabulary. Billing rows are kept for PRIVACY_BILLING_RETENTION_YEARS
+Read by `privacy.data.registry`; see there for the vocabulary. Billing rows are kept for PRIVACY_BILLING_RETENTION_YEARS
 (tax law); what names a person on them is removed.
 """
 

@@ -1,6 +1,6 @@
 """Personal data held by messaging: messages (to a recipient's number, sent by a user), OTPs, webhook logs.
 
-Read by `privacy.registry`. Order matters within the area: rows found through `message__recipient` are handled
+Read by `privacy.data.registry`. Order matters within the area: rows found through `message__recipient` are handled
 before `messaging.Message` itself, whose recipient is replaced by a keyed hash (so counts per number survive).
 """
 
