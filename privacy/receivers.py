@@ -2,10 +2,9 @@
 
 from decimal import Decimal
 
-from accounts.models import User
 from billing.services import credits_grant_demo
 from portal import hooks
-from privacy.data.objections import suppressed_numbers, user_allows
+from privacy.data.objections import suppressed_numbers, user_objects_to
 from privacy.policy import privacy_seed_policy
 from privacy.requests.intake import privacy_operator_organization
 
@@ -21,7 +20,7 @@ def register() -> None:
 
 def person_objects_to(*, user_id: int, kind: str) -> bool:
     """True when the person has an active objection to this optional processing (an unknown kind raises)."""
-    return not user_allows(user=User(pk=user_id), processing=kind)
+    return user_objects_to(user_id=user_id, processing=kind)
 
 
 def numbers_not_to_send_to(*, organization_id: int, numbers) -> set[str]:
