@@ -4,8 +4,8 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
-from portal.api import OrganizationAPIView
 
 
 class MeAPI(OrganizationAPIView):

@@ -2,10 +2,9 @@
 
 from django.utils.functional import SimpleLazyObject
 
-from accounts.selectors import membership_get, memberships_for_user
+from accounts.active_organization import active_organization_clear, active_organization_set, session_membership
+from accounts.selectors import memberships_for_user
 from portal.errors import NotFound
-
-ACTIVE_ORGANIZATION_SESSION_KEY = "active_organization_id"
 
 
 def _resolve(request):
@@ -16,17 +15,16 @@ def _resolve(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    organization_id = request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY)
-    membership = None
-    if organization_id:
-        try:
-            membership = membership_get(user=user, organization_id=organization_id)
-        except NotFound:
-            request.session.pop(ACTIVE_ORGANIZATION_SESSION_KEY, None)
+    try:
+        membership = session_membership(session=request.session, user=user)
+    except NotFound:
+        active_organization_clear(session=request.session)
+        membership = None
     if membership is None:
+        # Pages need an organization: the first one the person belongs to, remembered for the next request.
         membership = memberships_for_user(user=user).first()
         if membership is not None:
-            request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = membership.organization_id
+            active_organization_set(session=request.session, organization_id=membership.organization_id)
     request._membership_cache = membership
     return membership
 

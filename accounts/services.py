@@ -29,6 +29,7 @@ from accounts.models import (
     User,
 )
 from accounts.roles import Permission, Role
+from portal import hooks
 from portal.errors import ApplicationError, Conflict, NotFound, OrganizationSuspended, PermissionDenied
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -194,7 +195,8 @@ def organization_close(*, organization: Organization, actor_membership: Membersh
     """Close (delete, from the owner's point of view) an organization.
 
     Rows are not dropped: billing records must be kept for as long as the law requires, so the organization is
-    closed, its members and keys are removed and nothing can be sent from it again.
+    closed, its members and keys are removed and nothing can be sent from it again. Sends
+    `portal.hooks.organization_closed` inside the transaction.
     """
     if actor_membership is not None:
         require_permission(membership=actor_membership, permission=Permission.DELETE_ORGANIZATION)
@@ -207,15 +209,16 @@ def organization_close(*, organization: Organization, actor_membership: Membersh
         status=InvitationStatus.REVOKED
     )
     Membership.objects.filter(organization=organization).delete()
-    from messaging.services import messages_cancel_queued  # messaging builds on accounts, not the reverse
-
-    cancelled = messages_cancel_queued(organization=organization, reason=reason or "closed")
-    audit_log_record(
-        event_type="organization.closed",
-        organization=organization,
-        actor=actor_membership.user if actor_membership else None,
-        extra={"reason": reason, "queued_messages_cancelled": cancelled},
-    )
+    actor = actor_membership.user if actor_membership else None
+    # The apps above (messaging cancels and refunds the queue) act in this transaction; what they report goes
+    # into the audit record.
+    extra: dict[str, Any] = {"reason": reason}
+    for _receiver, facts in hooks.organization_closed.send(
+        sender=Organization, organization_id=organization.id, actor_id=actor.id if actor else None, reason=reason
+    ):
+        if isinstance(facts, dict):
+            extra.update(facts)
+    audit_log_record(event_type="organization.closed", organization=organization, actor=actor, extra=extra)
 
 
 # --- Invitations ---

@@ -4,7 +4,6 @@ from accounts import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("organizations/switch/", views.organization_switch, name="organization_switch"),
     path("organizations/new/", views.OrganizationCreateView.as_view(), name="organization_create"),
     path("organization/settings/", views.OrganizationSettingsView.as_view(), name="organization_settings"),

@@ -1,4 +1,4 @@
-"""Dashboard pages for accounts: home, organization switch/create/settings, members, invitations, API keys, sign-ins.
+"""Pages of accounts: home, organization switch/create/settings, members, invitations, API keys, sign-ins.
 
 Views parse input, call a service and render; errors from services become form errors or messages.
 """
@@ -13,35 +13,18 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts import selectors, services
+from accounts.active_organization import active_organization_clear, active_organization_set
 from accounts.forms import APIKeyForm, InvitationForm, MemberRoleForm, OrganizationForm
 from accounts.models import Invitation
 from accounts.roles import Permission, Role
-from portal.api import ACTIVE_ORGANIZATION_SESSION_KEY
+from accounts.web import OrganizationViewMixin
 from portal.errors import ApplicationError, NotFound
-from portal.web import OrganizationViewMixin
 
 
 def home(request):
     if request.user.is_authenticated:
         return redirect("dashboard")
     return render(request, "portal/home.html")
-
-
-class DashboardView(OrganizationViewMixin, TemplateView):
-    template_name = "accounts/dashboard.html"
-    permission_required = Permission.VIEW
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(dashboard_panels(organization=self.organization))
-        return context
-
-
-def dashboard_panels(*, organization) -> dict:
-    """What the dashboard home shows; each app contributes through its own selectors."""
-    from portal.dashboard import dashboard_context
-
-    return dashboard_context(organization=organization)
 
 
 @login_required
@@ -53,7 +36,7 @@ def organization_switch(request):
         membership = selectors.membership_get(user=request.user, organization_id=organization_id)
     except (ValueError, NotFound):
         raise Http404("No such organization.")
-    request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = membership.organization_id
+    active_organization_set(session=request.session, organization_id=membership.organization_id)
     messages.info(request, f"Now working in {membership.organization.name}.")
     return redirect("dashboard")
 
@@ -70,7 +53,7 @@ class OrganizationCreateView(LoginRequiredMixin, View):
             except ApplicationError as exc:
                 form.add_error("name", exc.message)
             else:
-                request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = organization.id
+                active_organization_set(session=request.session, organization_id=organization.id)
                 messages.success(request, f"Created {organization.name}.")
                 return redirect("dashboard")
         return render(request, "accounts/organization_create.html", {"form": form}, status=400)
@@ -78,7 +61,8 @@ class OrganizationCreateView(LoginRequiredMixin, View):
 
 class OrganizationSettingsView(OrganizationViewMixin, TemplateView):
     template_name = "accounts/organization_settings.html"
-    permission_required = Permission.VIEW
+    # Every member may post: each action's service checks its own permission, and a refusal is shown on the page.
+    required_permissions = {"GET": Permission.VIEW, "POST": Permission.VIEW}
 
     def post(self, request):
         action = request.POST.get("action")
@@ -91,7 +75,7 @@ class OrganizationSettingsView(OrganizationViewMixin, TemplateView):
                     actor_membership=self.membership,
                     reason="deleted by owner",
                 )
-                request.session.pop(ACTIVE_ORGANIZATION_SESSION_KEY, None)
+                active_organization_clear(session=request.session)
                 messages.success(request, f"{self.organization.name} was deleted.")
                 return redirect("home")
             if action == "transfer":
@@ -114,7 +98,8 @@ class OrganizationSettingsView(OrganizationViewMixin, TemplateView):
 
 class MembersView(OrganizationViewMixin, TemplateView):
     template_name = "accounts/members.html"
-    permission_required = Permission.VIEW
+    # Every member may post (leaving is open to all); the other actions' services check MANAGE_MEMBERS.
+    required_permissions = {"GET": Permission.VIEW, "POST": Permission.VIEW}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -197,14 +182,15 @@ class InvitationAcceptView(LoginRequiredMixin, View):
                 {"error": exc.message, "token": token},
                 status=exc.status,
             )
-        request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = membership.organization_id
+        active_organization_set(session=request.session, organization_id=membership.organization_id)
         messages.success(request, f"Welcome to {membership.organization.name}.")
         return redirect("dashboard")
 
 
 class APIKeysView(OrganizationViewMixin, TemplateView):
     template_name = "accounts/api_keys.html"
-    permission_required = Permission.VIEW
+    # The services check MANAGE_API_KEYS, so a refusal is shown on the page with the list of keys.
+    required_permissions = {"GET": Permission.VIEW, "POST": Permission.VIEW}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

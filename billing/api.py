@@ -10,9 +10,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
 from billing import selectors
-from portal.api import OrganizationAPIView
 from portal.errors import ApplicationError
 
 MAX_PAGE_SIZE = 200

@@ -3,17 +3,15 @@ another organization's entry, payment or receipt raises NotFound exactly like a 
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db.models import Count, Max, QuerySet, Sum
 
-from accounts.models import Organization
+from accounts.models import Membership, Organization
+from accounts.roles import Role
 from billing.models import (
     CreditAccount,
     LedgerEntry,
@@ -23,33 +21,14 @@ from billing.models import (
     Receipt,
 )
 from billing.money import message_price_for, quantize_credits
+from portal import hooks
 from portal.errors import ApplicationError, NotFound
+from portal.timezone import month_bounds, month_start
 
 ZERO = Decimal("0.00")
 
 
-# --- Calendar months in the billing time zone ---
-
-
-def billing_tz() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.BILLING_TIME_ZONE)
-
-
-def month_start(moment: datetime | None = None) -> date:
-    """First day of the calendar month (Asia/Manila) that contains `moment` (default: now)."""
-    local = timezone.localtime(moment or timezone.now(), billing_tz())
-    return local.date().replace(day=1)
-
-
-def next_month(month: date) -> date:
-    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-
-
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    """[start, end) of a calendar month in the billing time zone, as aware datetimes."""
-    tz = billing_tz()
-    first = month.replace(day=1)
-    return datetime.combine(first, time.min, tzinfo=tz), datetime.combine(next_month(first), time.min, tzinfo=tz)
+# --- Calendar months (the operator's, see portal.timezone) ---
 
 
 def parse_month(raw: str | None) -> date:
@@ -201,9 +180,6 @@ def receipt_get(*, organization: Organization, number: str) -> Receipt:
 
 
 def low_balance_recipients(*, organization: Organization) -> list[str]:
-    from accounts.models import Membership
-    from accounts.roles import Role
-
     return list(
         Membership.objects.filter(
             organization=organization, role__in=[Role.OWNER, Role.ADMIN], user__is_active=True
@@ -269,7 +245,8 @@ def statement_get(*, organization: Organization, month: date) -> Statement:
     last_in_month = in_month.order_by("-id").values_list("balance_after", flat=True).first()
     closing = last_in_month if last_in_month is not None else opening
     topups = list(in_month.filter(kind=LedgerEntryKind.TOPUP).select_related("payment__receipt").order_by("id"))
-    traffic, available = _traffic_by_network_and_provider(organization=organization, start=start, end=end)
+    # Messaging knows the traffic (it sits above billing): asked through a hook, answered by messaging.
+    traffic, available = hooks.traffic_by_network_and_provider(organization_id=organization.id, start=start, end=end)
     return Statement(
         organization=organization,
         month=month,
@@ -282,42 +259,6 @@ def statement_get(*, organization: Organization, month: date) -> Statement:
         traffic=traffic,
         traffic_available=available,
     )
-
-
-def _traffic_by_network_and_provider(*, organization: Organization, start: datetime, end: datetime):
-    """Segments per network and provider from messaging.Message; imported lazily (messaging depends on
-    accounts)."""
-    try:
-        from messaging.models import Message, MessageStatus
-    except ImportError:
-        return [], False
-    # Never handed to a network (opted out, refused by the provider, cancelled): any charge was refunded.
-    never_sent = [value for value in ("rejected", "cancelled") if value in MessageStatus.values]
-    # Failed messages are refunded; expired ones reached the network and stay charged.
-    failed = [value for value in ("failed",) if value in MessageStatus.values]
-    rows = (
-        Message.objects.filter(organization=organization, created_at__gte=start, created_at__lt=end)
-        .exclude(status__in=never_sent)
-        .values("network", provider_name=Coalesce(F("provider__name"), Value("")))
-        .annotate(
-            message_count=Count("id"),
-            segment_total=Coalesce(Sum("segments"), 0),
-            failed_segment_total=Coalesce(Sum("segments", filter=Q(status__in=failed)), 0),
-        )
-        .order_by("network", "provider_name")
-    )
-    traffic = [
-        {
-            "network": row["network"],
-            "provider": row["provider_name"] or "(not yet routed)",
-            "messages": row["message_count"],
-            "segments": row["segment_total"],
-            "failed_segments": row["failed_segment_total"],
-            "billable_segments": row["segment_total"] - row["failed_segment_total"],
-        }
-        for row in rows
-    ]
-    return traffic, True
 
 
 # --- Audit: the balance shown anywhere equals the sum of the ledger ---
@@ -398,10 +339,7 @@ __all__ = [
     "ledger_entry_get",
     "ledger_entry_list",
     "message_price",
-    "month_bounds",
-    "month_start",
     "monthly_usage",
-    "next_month",
     "parse_month",
     "payment_get",
     "payment_list",

@@ -39,8 +39,9 @@ from billing.models import (
     ReceiptCounter,
 )
 from billing.money import AMOUNT_LIMIT, credits_for_payment, message_price_for, quantize_credits
-from billing.selectors import billing_tz, month_start, next_month, price_plan_for
+from billing.selectors import price_plan_for
 from portal.errors import ApplicationError, NotFound
+from portal.timezone import month_start, next_month, operator_tz
 
 logger = logging.getLogger(__name__)
 
@@ -488,7 +489,7 @@ def payment_fail(*, payment_id: int, actor: User | None, reason: str) -> Payment
 def _receipt_issue(*, payment: Payment) -> Receipt:
     """Next number of the year (Asia/Manila), sequential without gaps: the year's counter row is locked."""
     issued_at = timezone.now()
-    year = timezone.localtime(issued_at, billing_tz()).year
+    year = timezone.localtime(issued_at, operator_tz()).year
     counter = ReceiptCounter.objects.select_for_update().filter(year=year).first()
     if counter is None:
         try:

@@ -5,6 +5,9 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django_tasks import task
 
+from billing.models import CreditAccount
+from billing.selectors import billing_audit_differences, low_balance_recipients
+
 
 @task()
 def low_balance_alert_send(*, organization_id: int) -> int:
@@ -13,9 +16,6 @@ def low_balance_alert_send(*, organization_id: int) -> int:
     The service sets `low_balance_alerted` in the transaction that crossed the threshold and enqueues this
     after commit, so one dip sends one e-mail; if a top-up lifted the balance before this ran, nothing is sent.
     """
-    from billing.models import CreditAccount
-    from billing.selectors import low_balance_recipients
-
     account = CreditAccount.objects.select_related("organization").filter(organization_id=organization_id).first()
     if account is None or account.low_balance_threshold is None or not account.low_balance_alerted:
         return 0
@@ -46,8 +46,6 @@ def low_balance_alert_send(*, organization_id: int) -> int:
 def billing_audit_run() -> int:
     """Periodic: run the ledger audit and e-mail staff (OPS_ALERT_EMAILS) if any balance disagrees with its
     ledger. Read-only, so running it twice is harmless. Returns the number of differences."""
-    from billing.selectors import billing_audit_differences
-
     differences = billing_audit_differences()
     if differences:
         send_mail(

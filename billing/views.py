@@ -15,10 +15,11 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.roles import Permission
+from accounts.web import OrganizationViewMixin
 from billing import selectors, services
 from billing.forms import LowBalanceThresholdForm
 from portal.errors import ApplicationError
-from portal.web import OrganizationViewMixin
+from portal.timezone import month_start, next_month, operator_tz
 
 LEDGER_PAGE_SIZE = 25
 RECENT_PAYMENTS = 10
@@ -27,7 +28,7 @@ RECEIPTS_PAGE_SIZE = 50
 
 class BillingOverviewView(OrganizationViewMixin, TemplateView):
     template_name = "billing/overview.html"
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -46,7 +47,7 @@ class BillingOverviewView(OrganizationViewMixin, TemplateView):
             used_this_month=used,
             monthly_limit=limit,
             usage_percent=min(100, round(used * 100 / limit)) if limit else None,
-            resets_on=selectors.next_month(selectors.month_start()),
+            resets_on=next_month(month_start()),
             threshold=threshold,
             below_threshold=threshold is not None and balance < threshold,
             can_manage=self.membership.has_perm(Permission.MANAGE_BILLING),
@@ -59,8 +60,7 @@ class BillingOverviewView(OrganizationViewMixin, TemplateView):
 
 
 class LowBalanceThresholdView(OrganizationViewMixin, View):
-    permission_required = Permission.MANAGE_BILLING
-    http_method_names = ["post"]
+    required_permissions = {"POST": Permission.MANAGE_BILLING}
 
     def post(self, request):
         form = LowBalanceThresholdForm(request.POST)
@@ -90,12 +90,12 @@ class _MonthMixin:
         try:
             return selectors.parse_month(self.request.GET.get("month")), None
         except ApplicationError as exc:
-            return selectors.month_start(), exc.message
+            return month_start(), exc.message
 
 
 class StatementView(OrganizationViewMixin, _MonthMixin, TemplateView):
     template_name = "billing/statement.html"
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -106,7 +106,7 @@ class StatementView(OrganizationViewMixin, _MonthMixin, TemplateView):
             statement=selectors.statement_get(organization=self.organization, month=month),
             month_value=f"{month:%Y-%m}",
             previous_month=f"{month - timedelta(days=1):%Y-%m}",
-            next_month=f"{selectors.next_month(month):%Y-%m}",
+            next_month=f"{next_month(month):%Y-%m}",
         )
         return context
 
@@ -118,7 +118,7 @@ def _cell(value) -> str:
 
 
 class StatementCSVView(OrganizationViewMixin, _MonthMixin, View):
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW}
 
     def get(self, request):
         month, error = self.month()
@@ -160,7 +160,7 @@ class StatementCSVView(OrganizationViewMixin, _MonthMixin, View):
             receipt = getattr(payment, "receipt", None)
             writer.writerow(
                 [
-                    f"{entry.created_at.astimezone(selectors.billing_tz()):%Y-%m-%d %H:%M}",
+                    f"{entry.created_at.astimezone(operator_tz()):%Y-%m-%d %H:%M}",
                     receipt.number if receipt else "",
                     payment.get_method_display(),
                     _cell(payment.reference),
@@ -173,7 +173,7 @@ class StatementCSVView(OrganizationViewMixin, _MonthMixin, View):
 
 class ReceiptListView(OrganizationViewMixin, TemplateView):
     template_name = "billing/receipts.html"
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -187,13 +187,13 @@ class ReceiptDetailView(OrganizationViewMixin, TemplateView):
     """A printable HTML receipt; `?download=1` serves the same page as a file to keep."""
 
     template_name = "billing/receipt.html"
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["receipt"] = selectors.receipt_get(organization=self.organization, number=kwargs["number"])
         context["issuer"] = settings.BILLING_RECEIPT_ISSUER
-        context["manila_tz"] = settings.BILLING_TIME_ZONE
+        context["manila_tz"] = settings.TIME_ZONE
         return context
 
     def render_to_response(self, context, **response_kwargs):

@@ -1,7 +1,8 @@
-"""What messaging contributes to the dashboard home: summary panels and a 14-day chart.
+"""The dashboard home: summary panels (messages, delivery, balance, monthly usage) and a 14-day chart.
 
-portal/dashboard.py calls `dashboard_panels` / `dashboard_chart` and includes
-`messaging/_dashboard_chart.html` with the chart dict in the context as `messaging_chart`.
+The page lives here because most of what it shows is messaging's; the balance and usage come from billing's
+selectors. `portal/urls.py` routes `dashboard/` to `DashboardView`. The chart is `messaging/_dashboard_chart.html`,
+with the chart dict in the context as `messaging_chart`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django.views.generic import TemplateView
 
+from accounts.roles import Permission
+from accounts.web import OrganizationViewMixin
 from billing import selectors as billing_selectors
 from messaging import selectors, ui_selectors
 from messaging.models import MessageStatus
@@ -91,3 +95,22 @@ def dashboard_chart(*, organization) -> dict:
         "datasets": [d for d in datasets if any(d["data"])],
         "total": sum(counts.values()),
     }
+
+
+def dashboard_context(*, organization) -> dict:
+    """What the dashboard home shows besides the organization itself."""
+    return {
+        "panels": dashboard_panels(organization=organization),
+        "messaging_chart": dashboard_chart(organization=organization),
+        "panel_templates": ["messaging/_dashboard_chart.html"],
+    }
+
+
+class DashboardView(OrganizationViewMixin, TemplateView):
+    template_name = "messaging/dashboard.html"
+    required_permissions = {"GET": Permission.VIEW}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(dashboard_context(organization=self.organization))
+        return context

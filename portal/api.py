@@ -1,31 +1,15 @@
-"""The API's base view, error shape and rate limit.
+"""The API's error shape: every error answers `{"error": {"code", "message", "details"}}`.
 
-Every organization-scoped endpoint subclasses `OrganizationAPIView`. The organization is resolved once, here, from
-the API key (or from the session's active organization, with membership checked) and handed to the handler as
-`self.organization`; handlers pass it to selectors, which filter by it in the query. Subclasses cannot override the
-resolution: `__init_subclass__` refuses it, and anything that must step around it has to be named `dangerously_*`.
+`exception_handler` is DRF's EXCEPTION_HANDLER (settings); the base views live in `accounts.api_base` and the rate
+limit in `portal.throttling`.
 """
-
-import logging
-import time
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.models import APIKey, APIRequestLog, Membership, Organization, OrganizationStatus
-from accounts.roles import API_KEY_PERMISSIONS, Permission
-from accounts.selectors import membership_get
-from accounts.services import client_ip
-from portal.errors import ApplicationError, NotFound, OrganizationSuspended
-from privacy.data_models import ProcessingKind
-from privacy.objections import user_allows
-
-logger = logging.getLogger(__name__)
-
-ACTIVE_ORGANIZATION_SESSION_KEY = "active_organization_id"
+from portal.errors import ApplicationError
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -88,112 +72,3 @@ def _first_message(details) -> str:
             return f"{field}: {_first_message(errors)}"
         return f"{field}: {errors}"
     return ""
-
-
-class _LoggedAPIView(APIView):
-    """Writes one APIRequestLog row per request (monitoring), whatever the outcome."""
-
-    organization: Organization | None = None
-    api_key: APIKey | None = None
-
-    def initialize_request(self, request, *args, **kwargs):
-        self._started = time.monotonic()
-        return super().initialize_request(request, *args, **kwargs)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        try:
-            user = getattr(request, "_user", None)
-            person = user if user is not None and getattr(user, "pk", None) else None
-            # Someone who objected to monitoring beyond security needs is logged without who and where: the
-            # request itself (organization, key, path, status) is what security monitoring and disputes need.
-            identify = person is None or user_allows(user=person, processing=ProcessingKind.EXTENDED_MONITORING)
-            APIRequestLog.objects.create(
-                organization=self.organization,
-                api_key=self.api_key,
-                user=person if identify else None,
-                method=request.method[:8],
-                path=request.path[:255],
-                status_code=response.status_code,
-                duration_ms=int((time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000),
-                ip_address=client_ip(request) if identify else None,
-            )
-        except Exception:  # monitoring must never turn a good answer into an error
-            logger.exception("could not write the API request log")
-        return response
-
-
-class OrganizationAPIView(_LoggedAPIView):
-    """Base for every organization-scoped endpoint.
-
-    Declare `required_permissions = {"GET": Permission.VIEW, "POST": Permission.SEND_MESSAGES}`; a method that is
-    not declared is refused (fail closed). Handlers read `self.organization`, `self.membership` (None for a key) and
-    `self.api_key` (None for a session).
-    """
-
-    required_permissions: dict[str, str] = {}
-    membership: Membership | None = None
-
-    _sealed = ("initial", "check_permissions", "get_queryset", "get_object", "_bind_organization")
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for name in cls._sealed:
-            if name in cls.__dict__:
-                raise TypeError(
-                    f"{cls.__name__} must not override {name}(): the organization is resolved by OrganizationAPIView. "
-                    "Take `self.organization` and pass it to a selector."
-                )
-
-    def check_permissions(self, request):
-        super().check_permissions(request)
-        self._bind_organization(request)
-
-    def _bind_organization(self, request) -> None:
-        if isinstance(request.auth, APIKey):
-            self.api_key = request.auth
-            self.organization = request.auth.organization
-            granted = API_KEY_PERMISSIONS
-        else:
-            organization_id = (
-                request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY) if hasattr(request, "session") else None
-            )
-            if not organization_id:
-                raise exceptions.PermissionDenied("Choose an organization first.", code="no_organization")
-            try:
-                self.membership = membership_get(user=request.user, organization_id=organization_id)
-            except NotFound:
-                raise exceptions.PermissionDenied("You are not a member of this organization.", code="not_a_member")
-            self.organization = self.membership.organization
-            granted = None
-        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
-        needed = self.required_permissions.get(method)
-        if needed is None:
-            raise exceptions.MethodNotAllowed(request.method)
-        allowed = needed in granted if granted is not None else self.membership.has_perm(needed)
-        if not allowed:
-            raise exceptions.PermissionDenied("Your role in this organization does not allow this.")
-        if method not in ("GET",) and self.organization.status != OrganizationStatus.ACTIVE:
-            reason = f": {self.organization.suspended_reason}" if self.organization.suspended_reason else ""
-            raise OrganizationSuspended(f"Organization {self.organization.slug} is {self.organization.status}{reason}")
-
-
-class UserAPIView(_LoggedAPIView):
-    """Base for endpoints about the signed-in person themself (privacy requests): sessions only, never API keys,
-    because a key belongs to an organization, not to a person."""
-
-    def check_permissions(self, request):
-        super().check_permissions(request)
-        if isinstance(request.auth, APIKey) or not getattr(request.user, "pk", None):
-            raise exceptions.PermissionDenied("This endpoint needs a signed-in user, not an API key.")
-
-
-__all__ = [
-    "ACTIVE_ORGANIZATION_SESSION_KEY",
-    "OrganizationAPIView",
-    "UserAPIView",
-    "Permission",
-    "error_response",
-    "exception_handler",
-    "status",
-]

@@ -5,6 +5,8 @@ only a higher one knows, it calls a hook declared here, and the higher app regis
 `AppConfig.ready()`:
 
 - `organization_closed` (signal): accounts announces a closed organization; messaging cancels its queue.
+- `statement_traffic`: billing asks for an organization's messages per network and provider for its statement;
+  messaging answers.
 - `send_suppressions`: messaging asks which of some numbers must not be sent to; privacy answers from objections.
 - `processing_objections`: accounts asks whether a person objected to an optional processing; privacy answers.
 - `demo_seeders`: `seed_demo` runs each app's demo data in layer order.
@@ -16,11 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.dispatch import Signal
 
-# Sent by `accounts.services.organization_close` after commit, with `organization_id` and `actor_id`.
+# Sent by `accounts.services.organization_close` inside its transaction, with `organization_id`, `actor_id` and
+# `reason`: a receiver's work commits or rolls back with the closing. A receiver may return a dict of facts
+# (e.g. {"queued_messages_cancelled": 3}); they are added to the "organization.closed" audit record.
 organization_closed = Signal()
 
 
@@ -56,6 +61,13 @@ processing_objections = Hook(
     "answer(*, user_id: int, kind: str) -> bool: True when the person objected to that optional processing",
 )
 
+statement_traffic = Hook(
+    "statement_traffic",
+    "answer(*, organization_id: int, start: datetime, end: datetime) -> list[dict]: the organization's messages "
+    "created in [start, end), one row per network and provider: {network, provider, messages, segments, "
+    "failed_segments, billable_segments}",
+)
+
 demo_seeders = Hook(
     "demo_seeders",
     "answer(*, stdout) -> None: idempotent demo data of one app; registered in layer order",
@@ -74,3 +86,10 @@ def suppressed_numbers(*, organization_id: int, numbers: Iterable[str]) -> set[s
 def person_objects_to(*, user_id: int, kind: str) -> bool:
     """True when any registered answer says the person objected to this optional processing."""
     return any(answer(user_id=user_id, kind=kind) for answer in processing_objections.answers())
+
+
+def traffic_by_network_and_provider(*, organization_id: int, start: datetime, end: datetime) -> tuple[list[dict], bool]:
+    """(rows, available) for a statement: every registered answer's rows; not available when nothing answers."""
+    answers = statement_traffic.answers()
+    rows = [row for answer in answers for row in answer(organization_id=organization_id, start=start, end=end)]
+    return rows, bool(answers)

@@ -3,6 +3,8 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from messaging.dashboard import DashboardView
+
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("billing.api_urls")),
@@ -24,6 +26,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),
     path("billing/", include("billing.urls")),
+    path("dashboard/", DashboardView.as_view(), name="dashboard"),
     path("messages/", include("messaging.urls")),
     path("privacy/data/", include("privacy.data.urls")),
     path("privacy/", include("privacy.urls")),

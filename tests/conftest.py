@@ -4,10 +4,10 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from accounts.active_organization import ACTIVE_ORGANIZATION_SESSION_KEY
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.services import api_key_create
-from portal.api import ACTIVE_ORGANIZATION_SESSION_KEY
 
 PASSWORD = "correct-horse-battery-staple"
 

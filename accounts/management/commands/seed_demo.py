@@ -5,23 +5,26 @@
 - a staff account for Django admin and the privacy board (staff@demo.example);
 - the provider chain on the bundled simulator: "IPROGSMS" (20 messages a month) then the "iprogtech" fallback;
 - the privacy policy (version 1) and the operator organization that sends privacy one-time codes.
-"""
 
-from decimal import Decimal
+Accounts creates the organizations and people; every other app adds its own demo data through
+`portal.hooks.demo_seeders` (credits: billing; provider chain: messaging; policy and operator organization: privacy).
+"""
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.demo import DEMO_ORGANIZATION_SLUG, OTHER_ORGANIZATION_SLUG
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.services import organization_create
+from portal import hooks
 
 DEMO_USERS = {
-    "owner@demo.example": ("Dina Demo", "demo", Role.OWNER),
-    "developer@demo.example": ("Dev Demo", "demo", Role.DEVELOPER),
-    "user@other.example": ("Oscar Other", "other", Role.OWNER),
+    "owner@demo.example": ("Dina Demo", DEMO_ORGANIZATION_SLUG, Role.OWNER),
+    "developer@demo.example": ("Dev Demo", DEMO_ORGANIZATION_SLUG, Role.DEVELOPER),
+    "user@other.example": ("Oscar Other", OTHER_ORGANIZATION_SLUG, Role.OWNER),
 }
 
 
@@ -37,8 +40,12 @@ class Command(BaseCommand):
         password = settings.DEMO_PASSWORD
         with transaction.atomic():
             organizations = {
-                "demo": self._organization("demo", "Demo Company", "owner@demo.example", password),
-                "other": self._organization("other", "Other Company", "user@other.example", password),
+                DEMO_ORGANIZATION_SLUG: self._organization(
+                    DEMO_ORGANIZATION_SLUG, "Demo Company", "owner@demo.example", password
+                ),
+                OTHER_ORGANIZATION_SLUG: self._organization(
+                    OTHER_ORGANIZATION_SLUG, "Other Company", "user@other.example", password
+                ),
             }
             for email, (full_name, slug, role) in DEMO_USERS.items():
                 user = self._user(email, full_name, password)
@@ -47,7 +54,7 @@ class Command(BaseCommand):
             if not staff.is_staff:
                 staff.is_staff = staff.is_superuser = True
                 staff.save(update_fields=["is_staff", "is_superuser"])
-            seed_other_apps(demo=organizations["demo"], other=organizations["other"])
+            hooks.demo_seeders.call_all(stdout=self.stdout)  # each app's demo data, in layer order
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"  Sign in at {settings.SITE_URL}/accounts/login/")
@@ -69,16 +76,3 @@ class Command(BaseCommand):
             owner = self._user(owner_email, DEMO_USERS[owner_email][0], password)
             organization = organization_create(name=name, owner=owner, slug=slug)
         return organization
-
-
-def seed_other_apps(*, demo: Organization, other: Organization) -> None:
-    from billing.services import credits_grant_demo
-    from messaging.services import provider_seed_demo_chain
-    from privacy.services import privacy_operator_organization, privacy_seed_policy
-
-    credits_grant_demo(organization=demo, amount=Decimal("1000"))
-    credits_grant_demo(organization=other, amount=Decimal("200"))
-    provider_seed_demo_chain(simulator_url=settings.PROVIDER_SIMULATOR_URL)
-    privacy_seed_policy()
-    # The operator's organization pays for the one-time codes that verify privacy requests by SMS.
-    credits_grant_demo(organization=privacy_operator_organization(), amount=Decimal("500"))

@@ -1,22 +1,33 @@
-"""Base for dashboard views: the organization comes from the request (middleware), membership checked, role checked."""
+"""Base for dashboard pages: the organization comes from the request (middleware), membership checked, role checked."""
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 
-from accounts.roles import Permission
-from portal.errors import ApplicationError, NotFound
+from portal.errors import NotFound
 
 
 class OrganizationViewMixin(LoginRequiredMixin):
-    """Gives `self.organization` and `self.membership`; refuses a role without `permission_required`.
+    """Gives `self.organization` and `self.membership`; refuses a role without the permission of the method.
+
+    Declare the permission per HTTP method, as the API views do:
+    `required_permissions = {"GET": Permission.VIEW, "POST": Permission.MANAGE_MEMBERS}`. HEAD and OPTIONS are
+    checked as GET; a method that is not declared is refused with 405 (fail closed). A view may still declare
+    one `permission_required` for every method instead.
 
     Selectors called from these views take `organization=self.organization`, so an id from another organization
     raises NotFound, which answers 404 like a missing object.
     """
 
-    permission_required: str = Permission.VIEW
+    required_permissions: dict[str, str] = {}
+    permission_required: str | None = None
+
+    def permission_for(self, method: str) -> str | None:
+        """The permission the method needs; None when the view does not accept the method."""
+        if not self.required_permissions:
+            return self.permission_required
+        return self.required_permissions.get("GET" if method in ("HEAD", "OPTIONS") else method)
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -26,7 +37,10 @@ class OrganizationViewMixin(LoginRequiredMixin):
             return redirect("organization_create")
         self.membership = membership._wrapped if hasattr(membership, "_wrapped") else membership
         self.organization = self.membership.organization
-        if not self.membership.has_perm(self.permission_required):
+        needed = self.permission_for(request.method)
+        if needed is None:
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        if not self.membership.has_perm(needed):
             raise PermissionDenied("Your role in this organization does not allow this.")
         try:
             return super().dispatch(request, *args, **kwargs)
@@ -38,7 +52,3 @@ class OrganizationViewMixin(LoginRequiredMixin):
         context["organization"] = self.organization
         context["membership"] = self.membership
         return context
-
-
-def form_error_from(exc: ApplicationError) -> str:
-    return exc.message

@@ -1,0 +1,23 @@
+"""Billing's answers to the hooks of the layers below it (`portal.hooks`), registered in `BillingConfig.ready`."""
+
+from decimal import Decimal
+
+from accounts.demo import DEMO_ORGANIZATION_SLUG, OTHER_ORGANIZATION_SLUG
+from accounts.models import Organization
+from billing.services import credits_grant_demo
+from portal import hooks
+
+DEMO_CREDITS = {DEMO_ORGANIZATION_SLUG: Decimal("1000"), OTHER_ORGANIZATION_SLUG: Decimal("200")}
+
+
+def demo_credits_grant(*, stdout) -> None:
+    """Demo data: credits for the demo organizations, through the ledger, once."""
+    for slug, amount in DEMO_CREDITS.items():
+        organization = Organization.objects.filter(slug=slug).first()
+        if organization is not None:
+            credits_grant_demo(organization=organization, amount=amount)
+
+
+def register() -> None:
+    """Connect every answer; called once from `BillingConfig.ready` (idempotent)."""
+    hooks.demo_seeders.register(demo_credits_grant)
