@@ -1,7 +1,9 @@
 """Base fixtures: always two organizations, a user of each role in the first, an owner and a developer in the second."""
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.active_organization import ACTIVE_ORGANIZATION_SESSION_KEY
@@ -25,7 +27,6 @@ def pytest_collection_modifyitems(config, items):
 
 def make_user(email: str, **extra) -> User:
     user = User.objects.create_user(email=email, password=PASSWORD, **extra)
-    from allauth.account.models import EmailAddress
 
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
@@ -115,8 +116,6 @@ def login_client(client_class, user: User, organization: Organization):
 @pytest.fixture
 def login_as():
     """login_as(user, organization) -> a Django test Client signed in with that organization active."""
-    from django.test import Client
-
     return lambda user, organization: login_client(Client, user, organization)
 
 

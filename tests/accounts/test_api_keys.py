@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import APIKey, APIRequestLog
 from accounts.services import api_key_create, api_key_revoke, organization_suspend
@@ -59,8 +60,6 @@ def test_expired_key_is_refused(org_a, developer_a):
 
 
 def test_missing_and_malformed_credentials(db):
-    from rest_framework.test import APIClient
-
     response = APIClient().get("/api/v1/me")
     assert response.status_code in (401, 403)
     assert response.json()["error"]["code"] == "not_authenticated"

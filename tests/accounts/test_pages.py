@@ -5,6 +5,7 @@ from django.core import mail
 
 from accounts.models import APIKey, Membership
 from accounts.roles import Role
+from tests.conftest import bearer_client, make_member
 
 
 def test_api_key_page_shows_the_key_once(login_as, developer_a, org_a):
@@ -15,7 +16,6 @@ def test_api_key_page_shows_the_key_once(login_as, developer_a, org_a):
     assert APIKey.objects.get(name="ci").prefix in raw_key
     listing = client.get("/organization/api-keys/").content.decode()
     assert raw_key not in listing
-    from tests.conftest import bearer_client
 
     assert bearer_client(raw_key).get("/api/v1/me").status_code == 200
 
@@ -54,8 +54,6 @@ def test_other_organizations_member_cannot_be_changed(login_as, owner_a, org_a, 
 
 
 def test_members_page_query_count_does_not_grow(login_as, owner_a, org_a, django_assert_max_num_queries):
-    from tests.conftest import make_member
-
     client = login_as(owner_a, org_a)
     for i in range(15):
         make_member(org_a, f"m{i}@alpha.example", Role.VIEWER)

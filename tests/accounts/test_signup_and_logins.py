@@ -4,6 +4,7 @@ from django.core import mail
 
 from accounts.models import LoginRecord, Membership, User
 from accounts.roles import Role
+from accounts.services import client_ip
 from tests.conftest import PASSWORD
 
 CHROME_ANDROID = (
@@ -57,8 +58,6 @@ def test_login_records_are_private_to_the_user(login_as, owner_a, org_a, owner_b
 
 
 def test_the_client_address_ignores_what_the_client_put_in_x_forwarded_for(rf, settings):
-    from accounts.services import client_ip
-
     spoofed = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
     settings.TRUSTED_PROXY_COUNT = 0  # no proxy: the peer is the client
     assert client_ip(spoofed) == "10.0.0.2"

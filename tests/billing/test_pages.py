@@ -11,8 +11,16 @@ import pytest
 from freezegun import freeze_time
 
 from billing.models import CreditAccount
-from billing.services import credits_adjust, message_charge, message_refund, payment_record
-from tests.accounts.billing_helpers import fund
+from billing.selectors import billing_summary
+from billing.services import (
+    credit_account_settings_update,
+    credits_adjust,
+    message_charge,
+    message_refund,
+    payment_record,
+)
+from messaging.models import Message, MessageStatus, Provider
+from tests.billing.helpers import fund
 
 MANILA = ZoneInfo("Asia/Manila")
 
@@ -157,8 +165,6 @@ def test_statement_is_scoped_to_the_organization(client_owner_b, org_a):
 
 
 def test_statement_traffic_per_network_and_provider(client_owner_a, org_a, org_b):
-    from messaging.models import Message, MessageStatus, Provider
-
     iprog = Provider.objects.create(name="IPROG", adapter="iprog", base_url="http://x.test", sender_name="ALPHA")
     sema = Provider.objects.create(name="Semaphore", adapter="semaphore", base_url="http://y.test", sender_name="A")
 
@@ -230,9 +236,6 @@ def test_statement_traffic_per_network_and_provider(client_owner_a, org_a, org_b
 
 
 def test_billing_summary_for_the_dashboard(org_a):
-    from billing.selectors import billing_summary
-    from billing.services import credit_account_settings_update
-
     assert billing_summary(organization=org_a)["balance"] == Decimal("0.00")
     fund(org_a, "10.00")
     credit_account_settings_update(

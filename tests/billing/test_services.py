@@ -34,7 +34,7 @@ from billing.services import (
     payment_record,
 )
 from portal.errors import ApplicationError, PermissionDenied
-from tests.accounts.billing_helpers import assert_ledger_invariant, fund
+from tests.billing.helpers import assert_ledger_invariant, fund
 
 MANILA = ZoneInfo("Asia/Manila")
 

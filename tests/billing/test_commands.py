@@ -5,7 +5,8 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core import mail
+from django.core.management import base, call_command, execute_from_command_line
 from django.core.management.base import CommandError
 
 from accounts.models import AuditLog
@@ -17,9 +18,11 @@ from billing.models import (
     PaymentStatus,
     PricePlan,
 )
+from billing.periodic import SCHEDULE
 from billing.selectors import balance_get
 from billing.services import message_charge, payment_record
-from tests.accounts.billing_helpers import assert_ledger_invariant, fund
+from billing.tasks import billing_audit_run
+from tests.billing.helpers import assert_ledger_invariant, fund
 from tests.conftest import make_user
 
 
@@ -101,8 +104,6 @@ def test_credits_adjust_refuses_to_overdraw_unknown_orgs_and_bad_input(org_a):
 
 def test_credits_adjust_exit_status_is_non_zero(org_a, capsys, monkeypatch):
     """Through the command-line entry point, as an operator runs it (in-process, so on the test database)."""
-    from django.core.management import base, execute_from_command_line
-
     # run_from_argv closes every connection when it ends; that would end the test's transaction.
     monkeypatch.setattr(base.connections, "close_all", lambda: None)
     fund(org_a, "1.00")
@@ -243,11 +244,6 @@ def test_admin_price_plan_default_and_account_settings(staff_client, org_a):
 
 
 def test_periodic_audit_task_mails_staff_only_on_a_difference(org_a, settings):
-    from django.core import mail
-
-    from billing.periodic import SCHEDULE
-    from billing.tasks import billing_audit_run
-
     assert ("billing.tasks.billing_audit_run", 86400) in SCHEDULE
     settings.OPS_ALERT_EMAILS = ["ops@example.test"]
     fund(org_a, "3.00")

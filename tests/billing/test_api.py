@@ -6,7 +6,7 @@ import pytest
 
 from billing.models import LedgerEntry
 from billing.services import credit_account_settings_update, message_charge, payment_record
-from tests.accounts.billing_helpers import fund
+from tests.billing.helpers import fund
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.db import close_old_connections, connection, connections, transaction
 
-from billing.errors import InsufficientCredits
+from billing.errors import InsufficientCredits, MonthlyLimitReached
 from billing.models import LedgerEntry, LedgerEntryKind, PricePlan
-from billing.selectors import balance_get
+from billing.selectors import balance_get, monthly_usage
 from billing.services import (
     credit_account_settings_update,
     message_charge,
@@ -23,7 +23,7 @@ from billing.services import (
     payment_confirm,
     payment_record,
 )
-from tests.accounts.billing_helpers import assert_ledger_invariant, fund
+from tests.billing.helpers import assert_ledger_invariant, fund
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -137,9 +137,6 @@ def test_concurrent_top_ups_and_charges_keep_the_chain(org_a, org_b):
 
 
 def test_concurrent_sends_never_pass_the_monthly_limit(org_a):
-    from billing.errors import MonthlyLimitReached
-    from billing.selectors import monthly_usage
-
     fund(org_a, "1000.00")
     credit_account_settings_update(
         organization=org_a, actor=None, price_plan=None, monthly_segment_limit=10, low_balance_threshold=None
