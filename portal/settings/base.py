@@ -249,8 +249,7 @@ DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo-portal-2026")
 OPS_ALERT_EMAILS = env.list("OPS_ALERT_EMAILS", default=["ops@sms-portal.example"])
 
 # === billing settings ===
-# Calendar months (monthly limits, statements, receipt years) are counted in this time zone.
-BILLING_TIME_ZONE = "Asia/Manila"
+# Calendar months (monthly limits, statements, receipt years) are the operator's: TIME_ZONE, see portal/timezone.py.
 # Used only until staff create a default PricePlan in admin (the billing migration creates one with these values).
 BILLING_DEFAULT_PRICE_PER_SEGMENT = env("BILLING_DEFAULT_PRICE_PER_SEGMENT", default="1.00")
 BILLING_DEFAULT_CREDIT_PRICE_PHP = env("BILLING_DEFAULT_CREDIT_PRICE_PHP", default="0.50")
