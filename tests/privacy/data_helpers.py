@@ -1,4 +1,4 @@
-"""Factories and fixtures for the privacy-data tests (exports, erasure, retention, registry, objections)."""
+"""Factories and fixtures for the tests of the data side (exports, erasure, retention, registry, objections)."""
 
 from __future__ import annotations
 

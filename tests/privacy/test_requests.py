@@ -379,7 +379,7 @@ def test_paused_and_duplicate_requests_do_not_escalate(commit, officer, owner_a)
     assert reminders.requests_escalate_overdue(now=first.due_at + timedelta(days=40)) == 0
 
 
-# --- fulfilment steps reported by privacy-data ---
+# --- fulfilment steps reported by the data side ---
 
 
 def test_failed_step_shows_on_the_board_and_alerts_staff_then_success_completes(commit, officer, owner_a, client):
@@ -447,21 +447,14 @@ def test_fulfilment_update_refuses_unknown_status(owner_a, commit):
 # --- each type, end to end on the requests side ---
 
 
-def _wait_for_fulfilment():
-    from privacy.requests import fulfilment
-
-    return fulfilment
-
-
-def test_access_request_runs_privacy_datas_export(commit, officer, owner_a):
-    _wait_for_fulfilment()
+def test_access_request_runs_the_data_sides_export(commit, officer, owner_a):
     dsr = verified_request(commit, user=owner_a)
     export = commit(fulfilment.request_run_export, request=dsr, actor=officer)
     dsr.refresh_from_db()
     assert export.pk and export.request_id == dsr.pk
     step = FulfilmentStep.objects.get(request=dsr, step="export")
     assert dsr.events.filter(action="export_started").exists()
-    # With the immediate task backend the export is built at commit; privacy-data reports back.
+    # With the immediate task backend the export is built at commit; the export reports back.
     assert step.status in (StepStatus.RUNNING, StepStatus.SUCCEEDED)
     if step.status == StepStatus.SUCCEEDED:
         assert dsr.status == RequestStatus.COMPLETED
@@ -470,7 +463,6 @@ def test_access_request_runs_privacy_datas_export(commit, officer, owner_a):
 
 
 def test_delete_request_marks_an_erasure(commit, officer, owner_a):
-    _wait_for_fulfilment()
     dsr = verified_request(commit, user=owner_a, kind=RequestKind.DELETE)
     job = commit(fulfilment.request_run_erasure, request=dsr, actor=officer)
     dsr.refresh_from_db()
@@ -481,7 +473,7 @@ def test_delete_request_marks_an_erasure(commit, officer, owner_a):
         fulfilment.request_run_export(request=dsr, actor=officer)
     scheduled = outbox_to(owner_a.email)[-1]
     assert "will be erased" in scheduled.subject and "National Privacy Commission" in scheduled.body
-    # The scheduler runs the job after the grace period; privacy-data reports success and the request completes.
+    # The scheduler runs the job after the grace period; the erasure reports success and the request completes.
     from privacy.data.erasure_run import erasure_job_run
 
     mail.outbox.clear()
@@ -489,13 +481,12 @@ def test_delete_request_marks_an_erasure(commit, officer, owner_a):
     dsr.refresh_from_db()
     assert dsr.status == RequestStatus.COMPLETED
     assert FulfilmentStep.objects.get(request=dsr, step="erasure").status == StepStatus.SUCCEEDED
-    # privacy-data reports success before it erases the request's own contact details: the confirmation arrives.
+    # The erasure reports success before it erases the request's own contact details: the confirmation arrives.
     [done] = outbox_to(owner_a.email)
     assert "complete" in done.subject and "erased" in done.body
 
 
 def test_object_request_applies_the_objections_and_completes(commit, officer, owner_a):
-    _wait_for_fulfilment()
     from privacy.data.objections import user_allows
 
     dsr = verified_request(commit, user=owner_a, kind=RequestKind.OBJECT, objections=["marketing_email"])
