@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres lint migrate seed browser-deps bench clean
+.PHONY: install run worker test test-postgres lint migrate seed browser-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,14 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 # Sets up, loads demo data and serves http://127.0.0.1:8000 with the task worker, the scheduler and the provider
-# simulator. Ctrl-C stops them all. Data persists in db.sqlite3 between runs.
+# simulator. Ctrl-C stops them all. Data persists in db.sqlite3 between runs. On Redis instead of the database
+# backend: `TASK_BACKEND=rq REDIS_URL=redis://127.0.0.1:6379/0 make run` (docs/DEPLOY.md for production).
 run: seed
 	$(PY) manage.py run_all
+
+# One task worker on every queue (otp first), for TASK_BACKEND (database or rq); QUEUE=send serves one queue only.
+worker: install
+	$(PY) manage.py task_worker $(if $(QUEUE),--queue $(QUEUE))
 
 # Debian's chromium drives the browser tests (Playwright cannot download a browser here).
 browser-deps:
