@@ -48,7 +48,7 @@ class Command(BaseCommand):
             processes[name] = subprocess.Popen(command, env=env)  # noqa: S603
             self.stdout.write(f"started {name} (pid {processes[name].pid})")
         if "simulator" in processes:
-            self._connect_simulator()
+            self._connect_simulator(processes["simulator"])
         self.stdout.write(self.style.SUCCESS(f"Site: http://{addr}/  (Ctrl-C stops everything)"))
 
         stopping = False
@@ -80,10 +80,13 @@ class Command(BaseCommand):
                     process.kill()
             self.stdout.write("stopped")
 
-    def _connect_simulator(self) -> None:
+    def _connect_simulator(self, simulator: subprocess.Popen) -> None:
         """The simulator keeps its settings in memory: once it listens, point its delivery receipts at us."""
         address = urlsplit(settings.PROVIDER_SIMULATOR_URL)
-        for _ in range(50):
+        # Up to 30 s: four Django processes starting at once on a small machine take a while.
+        for _ in range(150):
+            if simulator.poll() is not None:
+                break
             try:
                 socket.create_connection((address.hostname, address.port or 80), timeout=0.2).close()
             except OSError:

@@ -48,6 +48,7 @@ class Command(BaseCommand):
         verbosity = options["verbosity"]
         if backend == RQ_BACKEND:
             self._check_redis(queues[0])
+            self.stdout.write(f"task worker (rq): {' > '.join(queues)}")
             call_command(
                 "rqworker",
                 *queues,
@@ -55,7 +56,8 @@ class Command(BaseCommand):
                 with_scheduler=True,
                 burst=burst,
                 name=name,
-                verbosity=verbosity,
+                # RQ logs three lines per job at INFO; periodic jobs would drown the log. -v 2 shows them.
+                verbosity=max(0, verbosity - 1),
             )
         elif backend == DATABASE_BACKEND:
             extra = {"worker_id": name} if name else {}
