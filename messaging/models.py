@@ -194,7 +194,10 @@ class Message(models.Model):
 class AttemptStatus(models.TextChoices):
     IN_FLIGHT = "in_flight", "In flight"  # committed before the provider call; outcome not yet written
     ACCEPTED = "accepted", "Accepted"  # the provider took the message
-    RETRYABLE_ERROR = "retryable_error", "Retryable error"  # network/5xx/throttled: the message is requeued
+    RETRYABLE_ERROR = (
+        "retryable_error",
+        "Retryable error",
+    )  # network/5xx/throttled: requeued with backoff; this provider may take it again once healthy
     ROUTE_EXHAUSTED = (
         "route_exhausted",
         "Route exhausted",
@@ -204,6 +207,10 @@ class AttemptStatus(models.TextChoices):
         "Configuration error",
     )  # route misconfigured: circuit opened, message requeued
     REJECTED = "rejected", "Rejected"  # the provider refused this number/content: the message is rejected
+    FAILED = (
+        "failed",
+        "Failed on this route",
+    )  # an answer retrying on this provider cannot fix (e.g. unreadable): the message goes to the next provider
     NO_ROUTE = "no_route", "No route"  # no provider could take it now (all skipped); retried later
     UNKNOWN = (
         "unknown",

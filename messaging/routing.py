@@ -12,8 +12,10 @@ the snapshots as it assigns a batch) and `route_explain` (which only reads). The
 5. a provider whose circuit is open is skipped until its cool-down ends (`circuit_open`); after the cool-down it
    gets exactly one probe message (half-open) while others are skipped (`probe_in_flight`): the breaker's rules
    are in `messaging.dispatch.circuit_breaker`;
-6. a provider that already failed this message `SMS_MAX_FAILURES_PER_PROVIDER` times is skipped for it
-   (`failed_for_this_message`).
+6. a provider that gave a final answer about this message (an answer retrying on it cannot fix) is skipped for
+   it (`failed_for_this_message`). Transient errors (timeouts, 5xx, throttling) never exclude a provider from a
+   message: the message backs off and is routed again by these same rules, so it returns to the provider once its
+   circuit is closed again and takes the next provider while the circuit is open.
 
 The "primary" is the first enabled provider of the chain. When a message skips the primary for reasons 3-5 it is a
 fallback, and the engine publishes the "SMS Fallback Route" notice.
@@ -24,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.db import models
 
 from messaging.dispatch.circuit_breaker import circuit_check
@@ -41,7 +42,10 @@ class SkipReason(models.TextChoices):
     QUOTA = "monthly_quota_used", "Monthly quota used"  # the portal's own count reached monthly_quota
     CIRCUIT_OPEN = "circuit_open", "Unhealthy (circuit open)"  # consecutive retryable failures; cooling down
     PROBE_IN_FLIGHT = "probe_in_flight", "Being probed"  # half-open: one probe message is testing it
-    FAILED_FOR_MESSAGE = "failed_for_this_message", "Already failed this message"  # try another route
+    FAILED_FOR_MESSAGE = (
+        "failed_for_this_message",
+        "Gave a final answer about this message",
+    )  # retrying on this route cannot help: another route
 
 
 # Skips that mean "the primary cannot take traffic now" (as opposed to "not this network / not this message").
@@ -118,7 +122,7 @@ def choose_route(
     failed_provider_ids: frozenset[int] = frozenset(),
 ) -> RouteDecision:
     """The first provider in `chain` able to take a message to `network` now, and why the earlier ones
-    were not."""
+    were not. `failed_provider_ids`: the providers that gave a final answer about this message."""
     skipped: list[Skip] = []
     for state in chain:
         provider = state.provider
@@ -143,7 +147,7 @@ def choose_route(
             skipped.append(Skip(provider.id, provider.name, reason, circuit.detail))
             continue
         if provider.id in failed_provider_ids:
-            detail = f"failed this message {settings.SMS_MAX_FAILURES_PER_PROVIDER} times"
+            detail = "gave a final answer about this message; not offered it again"
             skipped.append(Skip(provider.id, provider.name, SkipReason.FAILED_FOR_MESSAGE, detail))
             continue
         return RouteDecision(state=state, skipped=skipped, is_probe=circuit.is_probe)

@@ -10,8 +10,9 @@ One round of `worker.dispatch_queued_messages` has three steps, each with its ow
 2. **Call** (`provider_call`, no transaction, no locks held): one adapter per provider; bulk where the adapter
    supports it.
 3. **Record** (`outcome`, one transaction per provider group): accepted -> `sent`; refused -> `rejected` and
-   refunded; "limit reached" -> next provider at once; retryable -> backoff (`timing`), failed and refunded past
-   the deadline. The circuit breaker (`circuit_breaker`) counts the answers.
+   refunded; "limit reached" or an answer final for the route -> next provider at once; transient -> backoff with
+   jitter (`timing`) and routed again (the same provider once its circuit is closed, the next one meanwhile),
+   failed and refunded past the deadline. The circuit breaker (`circuit_breaker`) counts the answers.
 
 Crash recovery and the staff decision for unknown outcomes: `reconcile`. Messages that end undelivered are
 refunded through `messaging.services.status.message_finalize`.

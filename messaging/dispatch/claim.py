@@ -7,18 +7,21 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import F
 
 from accounts.models import OrganizationStatus
-from messaging.dispatch.batch import NOT_ATTEMPTED_CODE, DispatchGroup
+from messaging.dispatch.batch import DispatchGroup
 from messaging.dispatch.route_batch import BatchRouter
 from messaging.dispatch.timing import retry_delay, send_deadline
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageStatus
 from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal import hooks
+
+# Attempts that mean "this provider will not take this message": it refused it, or answered in a way retrying on
+# it cannot fix.
+FINAL_FOR_ROUTE_STATUSES = [AttemptStatus.REJECTED, AttemptStatus.FAILED]
 
 _MESSAGE_CLAIM_FIELDS = [
     "status",
@@ -47,7 +50,7 @@ def messages_claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
         if not messages:
             return []
         router = BatchRouter(now=now)
-        failed_for = _providers_that_failed(messages)
+        excluded = _providers_excluded(messages)
         batch_id = uuid.uuid4()
         attempts: list[DispatchAttempt] = []
         changed_for_webhook: list[Message] = []
@@ -76,7 +79,7 @@ def messages_claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
                 )
                 changed_for_webhook.append(message)
                 continue
-            decision = router.route(message, failed_provider_ids=frozenset(failed_for.get(message.pk, ())))
+            decision = router.route(message, failed_provider_ids=frozenset(excluded.get(message.pk, ())))
             message.attempts += 1
             skipped = [skip.as_dict() for skip in decision.skipped]
             if decision.state is None:
@@ -140,19 +143,22 @@ def messages_claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
         return router.dispatch_groups()
 
 
-def _providers_that_failed(messages: list[Message]) -> dict[int, set[int]]:
-    """Per message, the providers that failed it SMS_MAX_FAILURES_PER_PROVIDER times (routing skips them)."""
-    failed_pairs = (
-        DispatchAttempt.objects.filter(message__in=[m.pk for m in messages], status=AttemptStatus.RETRYABLE_ERROR)
-        .exclude(error_code=NOT_ATTEMPTED_CODE)
-        .values("message_id", "provider_id")
-        .annotate(failures=Count("id"))
-        .filter(failures__gte=settings.SMS_MAX_FAILURES_PER_PROVIDER)
+def _providers_excluded(messages: list[Message]) -> dict[int, set[int]]:
+    """Per message, the providers that gave a final answer about it (routing skips them for it). Transient errors
+    exclude nobody: the message is routed again, to the same provider once it is healthy. Only messages tried
+    before can have such an answer, so a first attempt costs no query."""
+    tried = [m.pk for m in messages if m.attempts]
+    if not tried:
+        return {}
+    pairs = (
+        DispatchAttempt.objects.filter(message__in=tried, status__in=FINAL_FOR_ROUTE_STATUSES)
+        .values_list("message_id", "provider_id")
+        .distinct()
     )
-    failed_for: dict[int, set[int]] = defaultdict(set)
-    for row in failed_pairs:
-        failed_for[row["message_id"]].add(row["provider_id"])
-    return failed_for
+    excluded: dict[int, set[int]] = defaultdict(set)
+    for message_id, provider_id in pairs:
+        excluded[message_id].add(provider_id)
+    return excluded
 
 
 def _opted_out(messages: list[Message]) -> set[tuple[int, str]]:

@@ -7,7 +7,11 @@ reconcile job may have settled the others meanwhile:
 - "limit reached" -> the provider waits for next month (circuit breaker) and the message is requeued at once, for
   the next provider;
 - a configuration error -> the circuit opens and the message is requeued at once;
-- retryable -> requeued with exponential backoff and jitter, or failed and refunded past the send deadline;
+- an answer retrying on this provider cannot fix (unreadable, ambiguous) -> the attempt is `failed`, final for
+  this route and this message, and the message is requeued at once for the next provider;
+- transient (timeout, 5xx, throttled) -> requeued with exponential backoff and jitter, or failed and refunded past
+  the send deadline; no provider is excluded for it: the next claim routes it again (the same provider once its
+  circuit is closed, the next one while it is open);
 - never received (reconcile asked the provider) -> the attempt is abandoned and the message requeued at once.
 A message that did not go out gives its quota reservation back; the circuit breaker counts the answers.
 """
@@ -141,7 +145,14 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
                 attempt.status = AttemptStatus.CONFIG_ERROR
                 message_requeue(message, now=now, at=now, code=outcome.code, text=outcome.message)
                 summary.requeued += 1
-            else:  # retryable (connection, 5xx, timeout, throttled) or an unclassified ProviderError
+            elif not outcome.retryable:
+                # An answer retrying on this provider cannot fix (unreadable, ambiguous): final for this route and
+                # this message, which goes to the next provider at once (`failed_for_this_message`).
+                tally.answer(accepted=False)
+                attempt.status = AttemptStatus.FAILED
+                message_requeue(message, now=now, at=now, code=outcome.code, text=outcome.message)
+                summary.requeued += 1
+            else:  # transient (connection, 5xx, timeout, throttled): back off, then routed again
                 attempt.status = AttemptStatus.RETRYABLE_ERROR
                 tally.failure(outcome)
                 delay = retry_delay(message.attempts)
