@@ -10,7 +10,6 @@ Every frame is encrypted with `portal.crypto` (the current FIELD_ENCRYPTION_KEYS
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -20,7 +19,7 @@ import secrets
 import struct
 import zipfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.crypto import decrypt_bytes, encrypt_bytes
+from portal.csv_export import SafeWriter
 from portal.personal_data import CATEGORY_DESCRIPTIONS, Category
 from privacy.data.models import DataExport, ExportStatus
 from privacy.data.registry import registry
@@ -184,22 +184,27 @@ def _write_json(entry_file, subject: Subject, category: str, counts: dict[str, i
     write(b"\n ]\n}\n")
 
 
+def _csv_value(value: Any) -> Any:
+    """JSON for structures, ISO dates; times and formula-looking text are left to the project's CSV writer."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, cls=DjangoJSONEncoder)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
 def _write_csv(entry_file, subject: Subject, category: str) -> None:
+    """One line per field, written by `portal.csv_export.SafeWriter`: a name or message body that starts with
+    `=`, `+`, `-` or `@` is never run as a spreadsheet formula, and times are in the operator's zone with the
+    offset written."""
     text = io.TextIOWrapper(entry_file, encoding="utf-8", newline="", write_through=True)
-    writer = csv.writer(text)
+    writer = SafeWriter(text)
     writer.writerow(["table", "about", "record_id", "field", "value"])
     for entry, label, columns, values in _sections(subject, category):
         for row in values.iterator(chunk_size=_chunk_size()):
             record_id = row.pop("pk")
             for column in columns:
-                value = row.get(column)
-                if isinstance(value, dict | list):
-                    value = json.dumps(value, cls=DjangoJSONEncoder)
-                elif value is None:
-                    value = ""
-                elif hasattr(value, "isoformat"):
-                    value = value.isoformat()
-                writer.writerow([entry.model, label, record_id, column, value])
+                writer.writerow([entry.model, label, record_id, column, _csv_value(row.get(column))])
     text.flush()
     text.detach()
 

@@ -46,9 +46,13 @@ def _rate_limited(request, bucket: str, limit: int = PUBLIC_FORM_LIMIT_PER_HOUR)
 
 
 def _private(response):
-    """Pages reached by a secret link: never cached, never leak the link in a Referer header."""
+    """Pages reached by a secret link: never cached, and the link never leaves the site in a Referer header.
+
+    `same-origin`, not `no-referrer`: with no referrer at all Chromium sends `Origin: null` on the page's own form
+    posts, which Django's CSRF check refuses, so every button on the page would fail.
+    """
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
