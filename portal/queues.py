@@ -13,7 +13,7 @@ class TaskQueue(TextChoices):
     # Declaration order is the serving order of an all-queues worker.
     OTP = "otp", "One-time codes"
     SEND = "send", "Message dispatch"
-    WEBHOOKS = "webhooks", "Customer webhooks"
+    WEBHOOKS = "webhooks", "Customer webhooks and notification e-mails"
     MAINTENANCE = "maintenance", "Housekeeping and periodic jobs"
     # Tasks declared without a queue land here (django-tasks' default name); served last.
     DEFAULT = "default", "Tasks not given a queue"
