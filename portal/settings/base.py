@@ -235,6 +235,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Named here so that Django's own default handlers (a console handler that prints while DEBUG is on, without
+        # the redacting filter) are replaced: every django record goes through the filtered handlers above.
+        "django": {"level": "INFO"},
+        # These records name the request path: redacted where they are made, before any handler sees them.
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.security.csrf": {"filters": ["redact_secrets"]},
         "django.db.backends": {"level": "WARNING"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # Every task run logs RUNNING/SUCCESSFUL at INFO; periodic jobs would drown the log. Failures still show.
