@@ -5,6 +5,8 @@ aligned to the epoch, so every scheduler on every machine computes the same ones
 every 60 s is due at each whole minute, a daily job at 00:00 UTC. For each due time, the scheduler that inserts the
 (job, due time) row into `PeriodicRun` enqueues the job in the same transaction; the others hit the unique
 constraint and skip. If the enqueue fails (Redis down), the claim rolls back with it and the next tick tries again.
+On the database backend the claim and the task row commit together; on RQ the job is in Redis just before the claim
+commits, so only a failed commit right then could let a second scheduler enqueue the same due time.
 
 The scheduler only enqueues; the task worker runs the job (on the queue its `@task` names). Every periodic task is
 idempotent as well, so an operator's `run_scheduler --once` next to running schedulers does no harm.
@@ -64,7 +66,7 @@ def due_time(*, seconds: int, now: datetime) -> datetime:
 
 
 def periodic_run_claim(*, job: str, due_at: datetime, enqueue: Callable[[], object], scheduler: str) -> bool:
-    """Claim (job, due_at) and enqueue it, both or neither. False when another scheduler claimed it first.
+    """Claim (job, due_at) and enqueue it in one transaction. False when another scheduler claimed it first.
 
     An exception from `enqueue` propagates and leaves no claim behind."""
     try:
