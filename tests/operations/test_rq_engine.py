@@ -26,7 +26,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connections
 from django.utils import timezone
 from django_rq import get_queue
 from rq import Worker
@@ -108,11 +108,19 @@ def funded_org(org_a):
     return org_a
 
 
-def pytest_database_url() -> str:
-    """pytest-django's test database (test_<name>), where this test's data is committed."""
-    db = connection.settings_dict
+def database_url(alias: str = "default") -> str:
+    """pytest-django's test database for `alias` (test_<name>), where this test's data is committed."""
+    db = connections[alias].settings_dict
     credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def worker_database_environment() -> dict[str, str]:
+    """The environment that points a worker at the test databases (the erasure ledger has its own, if configured)."""
+    environment = {"DATABASE_URL": database_url()}
+    if "erasure_ledger" in connections.settings:
+        environment["ERASURE_LEDGER_URL"] = database_url("erasure_ledger")
+    return environment
 
 
 class Workers:
@@ -124,7 +132,7 @@ class Workers:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "portal.settings.local",
             "DEBUG": "False",
-            "DATABASE_URL": pytest_database_url(),
+            **worker_database_environment(),
             "TASK_BACKEND": "rq",
             "REDIS_URL": REDIS_URL,
             "CACHE_URL": "locmemcache://workers",
