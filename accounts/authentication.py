@@ -38,7 +38,9 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Send the key as `Authorization: Bearer <key>`.")
         raw_key = parts[1]
-        api_key = APIKey.objects.select_related("organization").filter(key_hash=api_key_hash(raw_key)).first()
+        api_key = (
+            APIKey.objects.unscoped().select_related("organization").filter(key_hash=api_key_hash(raw_key)).first()
+        )
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown API key.", code="invalid_api_key")
         if api_key.revoked_at is not None:

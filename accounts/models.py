@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.roles import Role, role_has_permission
+from portal.tenancy import TenantManager
 
 
 class UserManager(BaseUserManager):
@@ -91,6 +92,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = TenantManager(scope_fields=("user",))  # queries must name the organization (portal.tenancy)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "organization"], name="membership_unique_user_org")]
         ordering = ["organization__name", "user__email"]
@@ -124,6 +127,8 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -145,6 +150,8 @@ class APIKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
 
     class Meta:
         ordering = ["-created_at"]
@@ -202,6 +209,8 @@ class AuditLog(models.Model):
     extra_data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["organization", "-created_at"])]
@@ -226,6 +235,8 @@ class APIRequestLog(models.Model):
     duration_ms = models.PositiveIntegerField()
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
 
     class Meta:
         ordering = ["-created_at"]

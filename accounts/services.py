@@ -273,7 +273,11 @@ def invitation_create(
 @transaction.atomic
 def invitation_accept(*, token: str, user: User) -> Membership:
     invitation = (
-        Invitation.objects.select_for_update().select_related("organization").filter(token_hash=_sha256(token)).first()
+        Invitation.objects.unscoped()
+        .select_for_update()
+        .select_related("organization")
+        .filter(token_hash=_sha256(token))
+        .first()
     )
     if invitation is None:
         raise NotFound("This invitation link is not valid.", code="invitation_invalid")
@@ -378,7 +382,7 @@ def api_key_touch(*, api_key: APIKey) -> None:
     """Record use at most once a minute, so a busy key does not write on every request."""
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
-        APIKey.objects.filter(id=api_key.id).update(last_used_at=now)
+        APIKey.objects.filter(organization_id=api_key.organization_id, id=api_key.id).update(last_used_at=now)
         api_key.last_used_at = now
 
 

@@ -163,7 +163,10 @@ class MembersView(OrganizationViewMixin, TemplateView):
 class InvitationAcceptView(LoginRequiredMixin, View):
     def get(self, request, token):
         invitation = (
-            Invitation.objects.select_related("organization").filter(token_hash=services._sha256(token)).first()
+            Invitation.objects.unscoped()
+            .select_related("organization")
+            .filter(token_hash=services._sha256(token))
+            .first()
         )
         if invitation is None:
             raise Http404("This invitation link is not valid.")

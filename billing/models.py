@@ -18,6 +18,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.tenancy import TenantManager
+
 __all__ = [
     "CreditAccount",
     "LedgerEntry",
@@ -110,6 +112,8 @@ class CreditAccount(models.Model):
     low_balance_alerted = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
+
     class Meta:
         db_table = "accounts_creditaccount"
         ordering = ["organization__name"]
@@ -151,6 +155,8 @@ class LedgerEntry(models.Model):
         "billing.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
 
     class Meta:
         db_table = "accounts_ledgerentry"
@@ -233,6 +239,8 @@ class Payment(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
 
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
+
     class Meta:
         db_table = "accounts_payment"
         ordering = ["-created_at", "-id"]
@@ -276,6 +284,8 @@ class Receipt(models.Model):
     method = models.CharField(max_length=24, choices=PaymentMethod.choices)
     reference = models.CharField(max_length=120, blank=True)
     issued_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
 
     class Meta:
         db_table = "accounts_receipt"

@@ -270,20 +270,22 @@ def billing_audit_differences() -> list[str]:
     Aggregates per organization, then one streamed pass over the ledger for the balance_after chain.
     """
     differences: list[str] = []
+    # The audit checks every organization at once: the queries below are deliberately unscoped.
     sums = {
         row["organization_id"]: row
-        for row in LedgerEntry.objects.values("organization_id")
+        for row in LedgerEntry.objects.unscoped()
+        .values("organization_id")
         .annotate(total=Sum("amount"), entries=Count("id"))
         .order_by()
     }
     last_after = dict(
-        LedgerEntry.objects.filter(
-            id__in=LedgerEntry.objects.values("organization_id").annotate(last=Max("id")).values("last")
-        ).values_list("organization_id", "balance_after")
+        LedgerEntry.objects.unscoped()
+        .filter(id__in=LedgerEntry.objects.unscoped().values("organization_id").annotate(last=Max("id")).values("last"))
+        .values_list("organization_id", "balance_after")
     )
     accounts = {
         account.organization_id: account
-        for account in CreditAccount.objects.select_related("organization").order_by("organization_id")
+        for account in CreditAccount.objects.unscoped().select_related("organization").order_by("organization_id")
     }
     slugs = dict(Organization.objects.filter(id__in=set(sums) | set(accounts)).values_list("id", "slug"))
     current_month = month_start()
@@ -312,7 +314,8 @@ def billing_audit_differences() -> list[str]:
     # "previous + amount" comparison there would report rounding noise as differences.
     previous_org, running = None, ZERO
     chain = (
-        LedgerEntry.objects.order_by("organization_id", "id")
+        LedgerEntry.objects.unscoped()
+        .order_by("organization_id", "id")
         .values_list("organization_id", "id", "amount", "balance_after")
         .iterator(chunk_size=5000)
     )

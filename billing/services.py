@@ -239,7 +239,9 @@ def message_refund(*, organization: Organization, message_id: int, reason: str) 
     ).first()
     if charge is None:
         return None
-    if LedgerEntry.objects.filter(kind=LedgerEntryKind.REFUND, message_id=message_id).exists():
+    if LedgerEntry.objects.filter(
+        organization=organization, kind=LedgerEntryKind.REFUND, message_id=message_id
+    ).exists():
         return None
     try:
         with transaction.atomic():
@@ -413,7 +415,11 @@ def payment_record(
 def payment_confirm(*, payment_id: int, actor: User | None) -> Payment:
     """Money received: add the credits and issue the receipt, exactly once (a second call changes nothing)."""
     payment = (
-        Payment.objects.select_for_update(of=("self",)).select_related("organization").filter(id=payment_id).first()
+        Payment.objects.unscoped()  # staff and the payment provider act on a payment by its id
+        .select_for_update(of=("self",))
+        .select_related("organization")
+        .filter(id=payment_id)
+        .first()
     )
     if payment is None:
         raise NotFound("No such payment.")
@@ -463,7 +469,11 @@ def payment_fail(*, payment_id: int, actor: User | None, reason: str) -> Payment
     if not reason:
         raise ApplicationError("Marking a payment failed needs a reason.", code="reason_required")
     payment = (
-        Payment.objects.select_for_update(of=("self",)).select_related("organization").filter(id=payment_id).first()
+        Payment.objects.unscoped()  # staff and the payment provider act on a payment by its id
+        .select_for_update(of=("self",))
+        .select_related("organization")
+        .filter(id=payment_id)
+        .first()
     )
     if payment is None:
         raise NotFound("No such payment.")

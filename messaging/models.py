@@ -24,6 +24,7 @@ from django.utils import timezone
 from messaging.numbers import Network
 from messaging.segments import Encoding
 from portal.crypto import EncryptedTextField
+from portal.tenancy import TenantManager
 
 
 class MessageStatus(models.TextChoices):
@@ -173,6 +174,8 @@ class Message(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
 
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -311,6 +314,8 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
+
     def __str__(self) -> str:
         return f"Webhook of {self.organization_id}: {self.url}"
 
@@ -339,6 +344,8 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "webhook deliveries"
@@ -364,6 +371,8 @@ class OtpChallenge(models.Model):
     expires_at = models.DateTimeField()
     verified_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["organization", "phone_number", "-created_at"], name="otp_lookup_idx")]
@@ -382,6 +391,8 @@ class IdempotencyKey(models.Model):
     response_body = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "key"], name="idempotency_key_unique_per_org")]

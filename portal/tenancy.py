@@ -16,12 +16,34 @@ key forward), raw SQL, and a queryset embedded as a subquery of another query (t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.lookups import Exact, In
 from django.db.models.sql.where import AND, WhereNode
+
+
+# Set only by `unscoped_queries()`: the admin site and code that must cross tenants wholesale.
+_bypass: ContextVar[str] = ContextVar("tenancy_bypass", default="")
+
+
+@contextmanager
+def unscoped_queries(reason: str) -> Iterator[None]:
+    """Every tenant-owned query inside the block may cross organizations (the admin site wraps its views in this).
+
+    The reason is required so that each use says why; prefer `.unscoped()` on one queryset where that is enough.
+    """
+    if not reason.strip():
+        raise ValueError("unscoped_queries() needs a reason")
+    token = _bypass.set(reason)
+    try:
+        yield
+    finally:
+        _bypass.reset(token)
 
 
 class UnscopedQueryError(RuntimeError):
@@ -71,7 +93,7 @@ class TenantQuerySet(models.QuerySet):
         return clone
 
     def is_scoped(self) -> bool:
-        return self._tenant_bypass or _scoped_by(self.query.where, self.scope_fields)
+        return self._tenant_bypass or bool(_bypass.get()) or _scoped_by(self.query.where, self.scope_fields)
 
     def _require_scope(self) -> None:
         if not self.is_scoped():
@@ -129,17 +151,21 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
         legacy, path, qs_class, args, kwargs = super().deconstruct()
         return legacy, path, qs_class, args, {}
 
+    def contribute_to_class(self, cls, name):
+        super().contribute_to_class(cls, name)
+        # Kept on the model: Django builds related managers (user.memberships) from this class without arguments.
+        cls._tenant_scope_fields = ("organization", *self._extra_scope_fields)
+
     def get_queryset(self) -> TenantQuerySet:
         queryset = super().get_queryset()
-        if self._extra_scope_fields:
-            queryset.scope_fields = ("organization", *self._extra_scope_fields)
+        queryset.scope_fields = getattr(self.model, "_tenant_scope_fields", TenantQuerySet.scope_fields)
         return queryset
 
 
 def is_tenant_owned(model: type[models.Model]) -> bool:
-    """A model is tenant-owned when it has a foreign key named `organization`."""
+    """A model is tenant-owned when it has a foreign key (or one-to-one key) named `organization`."""
     try:
         field = model._meta.get_field("organization")
     except FieldDoesNotExist:
         return False
-    return field.many_to_one
+    return field.many_to_one or field.one_to_one

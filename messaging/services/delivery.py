@@ -51,7 +51,7 @@ def _apply(receipts: list[DeliveryReceipt], *, now: datetime) -> int:
         return 0
     messages = {
         (m.provider_id, m.provider_message_id): m
-        for m in lock_rows(Message.objects).select_related("organization", "provider").filter(query)
+        for m in lock_rows(Message.objects.unscoped()).select_related("organization", "provider").filter(query)
     }
     changed: dict[int, Message] = {}
     for receipt in sorted(receipts, key=lambda r: (r.occurred_at or r.received_at, r.received_at)):
@@ -76,7 +76,7 @@ def _apply(receipts: list[DeliveryReceipt], *, now: datetime) -> int:
             status_set(message, new_status, now=receipt.occurred_at or now)
         changed[message.pk] = message
     if changed:
-        Message.objects.bulk_update(
+        Message.objects.unscoped().bulk_update(
             list(changed.values()),
             [
                 "status",
@@ -182,7 +182,8 @@ def delivery_poll_due(*, now: datetime | None = None, limit: int = 200) -> int:
     if not providers:
         return 0
     due = list(
-        Message.objects.filter(
+        Message.objects.unscoped()  # the polling job serves every organization
+        .filter(
             sent_long_enough,
             status=MessageStatus.SENT,
             sent_at__gte=now - timedelta(seconds=settings.SMS_STATUS_POLL_GIVE_UP_SECONDS),
@@ -210,7 +211,7 @@ def delivery_poll_due(*, now: datetime | None = None, limit: int = 200) -> int:
         except ProviderError as error:
             logger.warning("cannot poll provider %s: %s", provider.name, error)
             continue
-        Message.objects.filter(id__in=polled).update(last_polled_at=now)
+        Message.objects.unscoped().filter(id__in=polled).update(last_polled_at=now)
         changed += delivery_reports_apply(provider=provider, reports=reports)
     return changed
 

@@ -55,5 +55,5 @@ def idempotency_store(*, organization, key: str, request_hash: str, status: int,
 
 
 def idempotency_purge_expired() -> int:
-    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).delete()
+    deleted, _ = IdempotencyKey.objects.unscoped().filter(expires_at__lte=timezone.now()).delete()
     return deleted

@@ -100,7 +100,8 @@ def otp_delivery_bodies_purge(*, now=None) -> int:
     queue. Returns how many messages were cleared."""
     now = now or timezone.now()
     return (
-        Message.objects.filter(created_at__lt=now - timedelta(seconds=settings.SMS_OTP_TTL_SECONDS))
+        Message.objects.unscoped()  # the purge job clears every organization's expired codes
+        .filter(created_at__lt=now - timedelta(seconds=settings.SMS_OTP_TTL_SECONDS))
         .exclude(delivery_body="")
         .exclude(status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])
         .update(delivery_body="")

@@ -195,7 +195,7 @@ def message_send(
         for message in repriced:
             message.price = prices[message.pk]
         if repriced:
-            Message.objects.bulk_update(repriced, ["price"], batch_size=500)
+            Message.objects.for_organization(organization).bulk_update(repriced, ["price"], batch_size=500)
 
     audit_log_record(
         event_type="message.sent",
@@ -274,7 +274,7 @@ def messages_cancel_queued(*, organization: Organization, reason: str) -> int:
             error_code="organization_closed",
             error_message=f"Cancelled because the organization was closed ({reason}); refunded."[:500],
         )
-    Message.objects.bulk_update(
+    Message.objects.for_organization(organization).bulk_update(
         messages, ["status", "status_changed_at", "cancelled_at", "error_code", "error_message"], batch_size=500
     )
     webhook_events_record(messages=messages)

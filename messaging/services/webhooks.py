@@ -127,7 +127,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
     never post the same try."""
     now = timezone.now()
     with transaction.atomic():
-        queryset = WebhookDelivery.objects.all()
+        queryset = WebhookDelivery.objects.unscoped()  # the delivery worker loads it by id
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True, of=("self",))
         delivery = (
@@ -180,7 +180,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
         logger.warning("webhook delivery %s given up after %s tries: %s", delivery.pk, delivery.attempts, error)
     else:
         delivery.next_attempt_at = finished + _backoff(delivery.attempts)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+    WebhookDelivery.objects.filter(organization_id=delivery.organization_id, pk=delivery.pk).update(
         last_status_code=delivery.last_status_code,
         last_error=delivery.last_error,
         status=delivery.status,
@@ -193,7 +193,8 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
 def webhook_deliver_due(*, limit: int = 200) -> int:
     """Try every pending delivery whose time has come (the periodic retry job); returns how many."""
     ids = list(
-        WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
+        WebhookDelivery.objects.unscoped()  # the retry job serves every organization
+        .filter(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]
     )

@@ -26,7 +26,7 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 SITE_NAME = env("SITE_NAME", default="SMS Portal")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_site.PortalAdminConfig",  # django.contrib.admin, with tenant queries opened for staff
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -12,7 +12,7 @@ from tests.conftest import bearer_client
 
 def test_database_holds_no_usable_key(api_key_a):
     api_key, raw_key = api_key_a
-    row = APIKey.objects.get(id=api_key.id)
+    row = APIKey.objects.unscoped().get(id=api_key.id)
     assert raw_key not in {row.key_hash, row.prefix}
     assert raw_key.startswith(row.prefix)
     # Someone with a copy of the table tries the stored values as keys: refused.
@@ -53,7 +53,7 @@ def test_expired_key_is_refused(org_a, developer_a):
     api_key, raw_key = api_key_create(
         organization=org_a, actor=developer_a, name="short", expires_at=timezone.now() + timedelta(minutes=5)
     )
-    APIKey.objects.filter(id=api_key.id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    APIKey.objects.unscoped().filter(id=api_key.id).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = bearer_client(raw_key).get("/api/v1/me")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "api_key_expired"
@@ -72,7 +72,7 @@ def test_last_used_is_recorded_and_requests_are_logged(api_client_a, api_key_a, 
     api_client_a.get("/api/v1/me")
     api_key_a[0].refresh_from_db()
     assert api_key_a[0].last_used_at is not None
-    log = APIRequestLog.objects.get()
+    log = APIRequestLog.objects.unscoped().get()
     assert (log.organization_id, log.api_key_id, log.method, log.path, log.status_code) == (
         org_a.id,
         api_key_a[0].id,

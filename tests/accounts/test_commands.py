@@ -15,7 +15,7 @@ def test_create_api_key_prints_only_the_key(org_a):
     call_command("create_api_key", "alpha", "--name", "cron", stdout=out, stderr=err)
     lines = out.getvalue().splitlines()
     assert len(lines) == 1
-    key = APIKey.objects.get(name="cron")
+    key = APIKey.objects.unscoped().get(name="cron")
     assert api_key_hash(lines[0]) == key.key_hash
     assert lines[0] not in err.getvalue()
 

@@ -13,7 +13,7 @@ from tests.conftest import make_user
 
 @pytest.fixture
 def invite(org_a, admin_a, django_capture_on_commit_callbacks):
-    admin_membership = Membership.objects.get(user=admin_a, organization=org_a)
+    admin_membership = Membership.objects.unscoped().get(user=admin_a, organization=org_a)
     with django_capture_on_commit_callbacks(execute=True):
         return invitation_create(
             organization=org_a,
@@ -52,11 +52,11 @@ def test_reused_invitation_is_refused(invite):
 
 def test_expired_invitation_is_refused(invite):
     invitation, token = invite
-    Invitation.objects.filter(id=invitation.id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    Invitation.objects.unscoped().filter(id=invitation.id).update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(ApplicationError) as exc:
         invitation_accept(token=token, user=make_user("new@person.example"))
     assert exc.value.code == "invitation_expired"
-    assert not Membership.objects.filter(user__email="new@person.example").exists()
+    assert not Membership.objects.unscoped().filter(user__email="new@person.example").exists()
 
 
 def test_wrong_account_cannot_use_someone_elses_invitation(invite):
@@ -74,7 +74,7 @@ def test_viewer_cannot_invite(org_a, viewer_a):
     with pytest.raises(PermissionDenied):
         invitation_create(
             organization=org_a,
-            actor_membership=Membership.objects.get(user=viewer_a),
+            actor_membership=Membership.objects.unscoped().get(user=viewer_a),
             email="a@b.example",
             role="viewer",
         )

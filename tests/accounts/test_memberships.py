@@ -7,7 +7,7 @@ from portal.errors import Conflict, NotFound, PermissionDenied
 
 
 def m(user, org):
-    return Membership.objects.get(user=user, organization=org)
+    return Membership.objects.unscoped().get(user=user, organization=org)
 
 
 def test_admin_changes_a_role_and_it_is_audited(org_a, admin_a, viewer_a):
@@ -17,7 +17,7 @@ def test_admin_changes_a_role_and_it_is_audited(org_a, admin_a, viewer_a):
     )
     target.refresh_from_db()
     assert target.role == Role.DEVELOPER
-    log = AuditLog.objects.get(event_type="membership.role_changed")
+    log = AuditLog.objects.unscoped().get(event_type="membership.role_changed")
     assert log.extra_data == {"from": "viewer", "to": "developer", "user": viewer_a.email}
 
 
@@ -48,7 +48,7 @@ def test_last_owner_cannot_be_demoted_or_removed(org_a, owner_a):
     assert exc.value.code == "last_owner"
     with pytest.raises(Conflict):
         membership_remove(organization=org_a, actor_membership=me, membership_id=me.id)
-    assert Membership.objects.filter(organization=org_a, role=Role.OWNER).count() == 1
+    assert Membership.objects.unscoped().filter(organization=org_a, role=Role.OWNER).count() == 1
 
 
 def test_other_organizations_membership_is_not_found(org_a, owner_a, owner_b, org_b):
@@ -83,4 +83,4 @@ def test_only_owner_transfers(org_a, admin_a, viewer_a):
 def test_member_may_leave(org_a, viewer_a):
     me = m(viewer_a, org_a)
     membership_remove(organization=org_a, actor_membership=me, membership_id=me.id)
-    assert not Membership.objects.filter(id=me.id).exists()
+    assert not Membership.objects.unscoped().filter(id=me.id).exists()

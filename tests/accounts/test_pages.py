@@ -13,7 +13,7 @@ def test_api_key_page_shows_the_key_once(login_as, developer_a, org_a):
     response = client.post("/organization/api-keys/", {"action": "create", "name": "ci"})
     assert response.status_code == 201
     raw_key = re.search(r'id="new-key">([^<]+)<', response.content.decode()).group(1)
-    assert APIKey.objects.get(name="ci").prefix in raw_key
+    assert APIKey.objects.unscoped().get(name="ci").prefix in raw_key
     listing = client.get("/organization/api-keys/").content.decode()
     assert raw_key not in listing
 
@@ -24,7 +24,7 @@ def test_viewer_cannot_create_keys(login_as, viewer_a, org_a):
     client = login_as(viewer_a, org_a)
     assert client.get("/organization/api-keys/").status_code == 200
     assert client.post("/organization/api-keys/", {"action": "create", "name": "x"}).status_code == 403
-    assert not APIKey.objects.exists()
+    assert not APIKey.objects.unscoped().exists()
 
 
 def test_revoking_another_organizations_key_is_404(login_as, developer_a, org_a, api_key_b):
@@ -46,7 +46,7 @@ def test_members_page_and_invite(login_as, admin_a, org_a, django_capture_on_com
 
 def test_other_organizations_member_cannot_be_changed(login_as, owner_a, org_a, owner_b, org_b):
     client = login_as(owner_a, org_a)
-    target = Membership.objects.get(user=owner_b)
+    target = Membership.objects.unscoped().get(user=owner_b)
     response = client.post("/organization/members/", {"action": "role", "membership_id": target.id, "role": "viewer"})
     assert response.status_code == 404
     target.refresh_from_db()
@@ -76,7 +76,7 @@ def test_switching_between_own_organizations(login_as, owner_a, org_a, org_b):
 def test_membership_is_checked_on_every_request(login_as, viewer_a, org_a):
     client = login_as(viewer_a, org_a)
     assert client.get("/dashboard/").status_code == 200
-    Membership.objects.filter(user=viewer_a).delete()
+    Membership.objects.unscoped().filter(user=viewer_a).delete()
     response = client.get("/dashboard/")
     assert response.status_code == 302 and response.url.endswith("/organizations/new/")
 

@@ -26,7 +26,7 @@ def test_signup_creates_own_organization_and_requires_email_verification(client,
     )
     assert response.status_code == 302
     user = User.objects.get(email="maria@shop.example")
-    membership = Membership.objects.get(user=user)
+    membership = Membership.objects.unscoped().get(user=user)
     assert membership.role == Role.OWNER and membership.organization.name == "Santos Sari-Sari"
     assert user.full_name == "Maria Santos"
     # Mandatory verification: not signed in until the e-mailed link is followed.

@@ -15,11 +15,11 @@ def fund(organization, amount: str) -> None:
 
 def assert_ledger_invariant(organization) -> None:
     """Balance == sum of the ledger, the balance_after chain holds, and billing_audit finds nothing."""
-    account = CreditAccount.objects.get(organization=organization)
-    total = LedgerEntry.objects.filter(organization=organization).aggregate(total=Sum("amount"))["total"]
+    account = CreditAccount.objects.unscoped().get(organization=organization)
+    total = LedgerEntry.objects.unscoped().filter(organization=organization).aggregate(total=Sum("amount"))["total"]
     assert account.balance == (total or Decimal("0.00"))
     running = Decimal("0.00")
-    for entry in LedgerEntry.objects.filter(organization=organization).order_by("id"):
+    for entry in LedgerEntry.objects.unscoped().filter(organization=organization).order_by("id"):
         running += entry.amount
         assert entry.balance_after == running, entry
         assert entry.balance_after >= 0

@@ -85,7 +85,7 @@ def test_ledger_list_bad_pagination_is_a_clear_400(api_client_a):
 
 
 def test_other_organizations_ledger_payment_and_receipt_are_404(api_client_a, api_client_b, billed_a):
-    entry = LedgerEntry.objects.filter(organization=billed_a.organization).first()
+    entry = LedgerEntry.objects.unscoped().filter(organization=billed_a.organization).first()
     receipt_number = billed_a.receipt.number
     assert api_client_a.get(f"/api/v1/billing/ledger/{entry.id}").status_code == 200
     assert api_client_a.get(f"/api/v1/billing/payments/{billed_a.id}").json()["receipt_number"] == receipt_number
@@ -116,7 +116,7 @@ def test_payment_list(api_client_a, billed_a, django_assert_max_num_queries):
 
 
 def test_session_of_another_organization_gets_404_too(client_owner_b, billed_a):
-    entry = LedgerEntry.objects.filter(organization=billed_a.organization).first()
+    entry = LedgerEntry.objects.unscoped().filter(organization=billed_a.organization).first()
     assert client_owner_b.get(f"/api/v1/billing/ledger/{entry.id}").status_code == 404
     assert client_owner_b.get(f"/api/v1/billing/payments/{billed_a.id}").status_code == 404
     assert client_owner_b.get(f"/api/v1/billing/receipts/{billed_a.receipt.number}").status_code == 404

@@ -47,8 +47,8 @@ def test_audit_prints_every_difference_and_fails(org_a, org_b):
     fund(org_a, "10.00")
     fund(org_b, "20.00")
     # Tamper behind the services' back: a balance edited by hand, and an entry's balance_after broken.
-    CreditAccount.objects.filter(organization=org_a).update(balance=Decimal("12.00"))
-    LedgerEntry.objects.filter(organization=org_b).update(balance_after=Decimal("19.00"))
+    CreditAccount.objects.unscoped().filter(organization=org_a).update(balance=Decimal("12.00"))
+    LedgerEntry.objects.unscoped().filter(organization=org_b).update(balance_after=Decimal("19.00"))
     with pytest.raises(CommandError, match="difference"):
         run("billing_audit")
     err = StringIO()
@@ -63,7 +63,7 @@ def test_audit_prints_every_difference_and_fails(org_a, org_b):
 def test_audit_catches_a_lost_entry_and_wrong_usage(org_a):
     fund(org_a, "10.00")
     message_charge(organization=org_a, message_ids_and_segments=[(1, 2), (2, 2)])
-    LedgerEntry.objects.filter(message_id=1).delete()
+    LedgerEntry.objects.unscoped().filter(message_id=1).delete()
     err = StringIO()
     with pytest.raises(CommandError):
         call_command("billing_audit", stdout=StringIO(), stderr=err)
@@ -80,9 +80,9 @@ def test_credits_adjust_adds_and_removes_through_the_ledger(org_a):
     assert "balance now 500.00" in out
     run("credits_adjust", "alpha", "-12.50", "--reason", "correction")
     assert balance_get(organization=org_a) == Decimal("487.50")
-    entry = LedgerEntry.objects.filter(organization=org_a).order_by("-id").first()
+    entry = LedgerEntry.objects.unscoped().filter(organization=org_a).order_by("-id").first()
     assert entry.kind == LedgerEntryKind.ADJUSTMENT and entry.reason == "correction"
-    assert AuditLog.objects.filter(event_type="billing.credits_adjusted", organization=org_a).count() == 2
+    assert AuditLog.objects.unscoped().filter(event_type="billing.credits_adjusted", organization=org_a).count() == 2
     assert_ledger_invariant(org_a)
 
 
@@ -99,7 +99,7 @@ def test_credits_adjust_refuses_to_overdraw_unknown_orgs_and_bad_input(org_a):
     with pytest.raises(CommandError, match="at most two decimals"):
         run("credits_adjust", "alpha", "1.001", "--reason", "x")
     assert balance_get(organization=org_a) == Decimal("5.00")
-    assert LedgerEntry.objects.filter(organization=org_a).count() == 1
+    assert LedgerEntry.objects.unscoped().filter(organization=org_a).count() == 1
 
 
 def test_credits_adjust_exit_status_is_non_zero(org_a, capsys, monkeypatch):
@@ -143,7 +143,7 @@ def test_admin_payment_add_credits_once_and_saving_again_adds_nothing(staff_clie
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    payment = Payment.objects.get(reference="GC-9")
+    payment = Payment.objects.unscoped().get(reference="GC-9")
     assert payment.status == PaymentStatus.CONFIRMED and payment.credits == Decimal("200.00")
     assert payment.receipt.number.startswith("R-")
     assert balance_get(organization=org_a) == Decimal("200.00")
@@ -154,7 +154,7 @@ def test_admin_payment_add_credits_once_and_saving_again_adds_nothing(staff_clie
     change_page = staff_client.get(f"/admin/billing/payment/{payment.id}/change/")
     assert change_page.status_code == 200 and payment.receipt.number in change_page.content.decode()
     assert balance_get(organization=org_a) == Decimal("200.00")
-    assert LedgerEntry.objects.filter(kind=LedgerEntryKind.TOPUP).count() == 1
+    assert LedgerEntry.objects.unscoped().filter(kind=LedgerEntryKind.TOPUP).count() == 1
     assert_ledger_invariant(org_a)
 
 
@@ -170,7 +170,7 @@ def test_admin_pending_payment_then_confirm_action(staff_client, org_a):
             "notes": "",
         },
     )
-    payment = Payment.objects.get(reference="B1")
+    payment = Payment.objects.unscoped().get(reference="B1")
     assert payment.status == PaymentStatus.PENDING
     assert balance_get(organization=org_a) == Decimal("0.00")
     for _ in range(2):  # the action run twice confirms once
@@ -192,12 +192,12 @@ def test_admin_payment_add_refuses_bad_amounts(staff_client, org_a):
         },
     )
     assert response.status_code == 200  # the form again, with an error
-    assert not Payment.objects.filter(reference="neg").exists()
+    assert not Payment.objects.unscoped().filter(reference="neg").exists()
 
 
 def test_admin_adjustment_requires_a_reason_and_cannot_overdraw(staff_client, org_a):
     fund(org_a, "10.00")
-    account = CreditAccount.objects.get(organization=org_a)
+    account = CreditAccount.objects.unscoped().get(organization=org_a)
     url = f"/admin/billing/creditaccount/{account.id}/adjust/"
     assert staff_client.get(url).status_code == 200
     response = staff_client.post(url, {"amount": "5", "reason": ""})
@@ -207,13 +207,15 @@ def test_admin_adjustment_requires_a_reason_and_cannot_overdraw(staff_client, or
     response = staff_client.post(url, {"amount": "-4", "reason": "duplicate SMS"})
     assert response.status_code == 302
     assert balance_get(organization=org_a) == Decimal("6.00")
-    assert LedgerEntry.objects.filter(reason="duplicate SMS", actor__email="staff@sms-portal.example").exists()
+    assert (
+        LedgerEntry.objects.unscoped().filter(reason="duplicate SMS", actor__email="staff@sms-portal.example").exists()
+    )
 
 
 def test_admin_ledger_is_read_only_and_searchable(staff_client, org_a):
     fund(org_a, "10.00")
     message_charge(organization=org_a, message_ids_and_segments=[(4242, 1)])
-    entry = LedgerEntry.objects.get(message_id=4242)
+    entry = LedgerEntry.objects.unscoped().get(message_id=4242)
     assert staff_client.get("/admin/billing/ledgerentry/add/").status_code == 403
     assert staff_client.get(f"/admin/billing/ledgerentry/{entry.id}/delete/").status_code == 403
     staff_client.post(f"/admin/billing/ledgerentry/{entry.id}/change/", {"amount": "100"})
@@ -238,9 +240,11 @@ def test_admin_price_plan_default_and_account_settings(staff_client, org_a):
         },
     )
     assert response.status_code == 302
-    account = CreditAccount.objects.get(organization=org_a)
+    account = CreditAccount.objects.unscoped().get(organization=org_a)
     assert account.monthly_segment_limit == 5000
-    assert AuditLog.objects.filter(event_type="billing.account_settings_changed", organization=org_a).exists()
+    assert (
+        AuditLog.objects.unscoped().filter(event_type="billing.account_settings_changed", organization=org_a).exists()
+    )
 
 
 def test_periodic_audit_task_mails_staff_only_on_a_difference(org_a, settings):
@@ -249,7 +253,7 @@ def test_periodic_audit_task_mails_staff_only_on_a_difference(org_a, settings):
     fund(org_a, "3.00")
     assert billing_audit_run.call() == 0
     assert mail.outbox == []
-    CreditAccount.objects.filter(organization=org_a).update(balance=Decimal("4.00"))
+    CreditAccount.objects.unscoped().filter(organization=org_a).update(balance=Decimal("4.00"))
     assert billing_audit_run.call() == 1
     assert mail.outbox[0].to == ["ops@example.test"]
     assert "alpha: balance 4.00 != ledger sum 3.00" in mail.outbox[0].body
@@ -260,7 +264,7 @@ def test_admin_pages_render(staff_client, org_a, django_assert_max_num_queries):
     for i in range(20):
         message_charge(organization=org_a, message_ids_and_segments=[(100 + i, 1)])
     payment = payment_record(organization=org_a, actor=None, method="gcash", amount_php=Decimal("5.00"))
-    account = CreditAccount.objects.get(organization=org_a)
+    account = CreditAccount.objects.unscoped().get(organization=org_a)
     for url in (
         "/admin/billing/priceplan/",
         "/admin/billing/priceplan/add/",
@@ -272,7 +276,7 @@ def test_admin_pages_render(staff_client, org_a, django_assert_max_num_queries):
         f"/admin/billing/payment/{payment.id}/change/",
         "/admin/billing/receipt/",
         f"/admin/billing/receipt/{payment.receipt.id}/change/",
-        f"/admin/billing/ledgerentry/{LedgerEntry.objects.first().id}/change/",
+        f"/admin/billing/ledgerentry/{LedgerEntry.objects.unscoped().first().id}/change/",
     ):
         assert staff_client.get(url).status_code == 200, url
     with django_assert_max_num_queries(12):

@@ -63,19 +63,19 @@ def test_viewer_and_developer_read_but_cannot_set_the_threshold(login_as, org_a,
         assert 'id="threshold-form"' not in response.content.decode()
         assert 'id="threshold-readonly"' in response.content.decode()
         assert client.post("/billing/alert/", {"threshold": "5"}).status_code == 403
-    assert not CreditAccount.objects.filter(organization=org_a, low_balance_threshold__isnull=False).exists()
+    assert not CreditAccount.objects.unscoped().filter(organization=org_a, low_balance_threshold__isnull=False).exists()
 
 
 def test_admin_sets_and_clears_the_threshold(login_as, org_a, admin_a):
     client = login_as(admin_a, org_a)
     response = client.post("/billing/alert/", {"threshold": "50.00"}, follow=True)
     assert "below 50.00 credits" in response.content.decode()
-    assert CreditAccount.objects.get(organization=org_a).low_balance_threshold == Decimal("50.00")
+    assert CreditAccount.objects.unscoped().get(organization=org_a).low_balance_threshold == Decimal("50.00")
     response = client.post("/billing/alert/", {"threshold": "-3"}, follow=True)
     assert "greater than or equal to 0" in response.content.decode()
-    assert CreditAccount.objects.get(organization=org_a).low_balance_threshold == Decimal("50.00")
+    assert CreditAccount.objects.unscoped().get(organization=org_a).low_balance_threshold == Decimal("50.00")
     client.post("/billing/alert/", {"threshold": ""})
-    assert CreditAccount.objects.get(organization=org_a).low_balance_threshold is None
+    assert CreditAccount.objects.unscoped().get(organization=org_a).low_balance_threshold is None
 
 
 def test_pages_need_sign_in(client):

@@ -56,7 +56,9 @@ def test_bulk_charge_writes_one_entry_per_message_with_a_consistent_chain(org_a)
     fund(org_a, "100.00")
     prices = message_charge(organization=org_a, message_ids_and_segments=[(101, 1), (102, 3), (103, 2)])
     assert prices == {101: Decimal("1.00"), 102: Decimal("3.00"), 103: Decimal("2.00")}
-    charges = list(LedgerEntry.objects.filter(organization=org_a, kind=LedgerEntryKind.CHARGE).order_by("id"))
+    charges = list(
+        LedgerEntry.objects.unscoped().filter(organization=org_a, kind=LedgerEntryKind.CHARGE).order_by("id")
+    )
     assert [(e.message_id, e.segments, e.amount, e.balance_after) for e in charges] == [
         (101, 1, Decimal("-1.00"), Decimal("99.00")),
         (102, 3, Decimal("-3.00"), Decimal("96.00")),
@@ -93,7 +95,7 @@ def test_charge_that_would_overdraw_is_refused_whole_and_names_balance_and_price
     assert caught.value.code == "insufficient_credits"
     assert "5.00" in caught.value.message and "6.00" in caught.value.message
     assert caught.value.details == {"balance": "5.00", "price": "6.00", "segments": 6}
-    assert not LedgerEntry.objects.filter(kind=LedgerEntryKind.CHARGE).exists()
+    assert not LedgerEntry.objects.unscoped().filter(kind=LedgerEntryKind.CHARGE).exists()
     assert balance_get(organization=org_a) == Decimal("5.00")
     # Exactly the balance is fine and leaves zero.
     message_charge(organization=org_a, message_ids_and_segments=[(1, 2), (2, 3)])
@@ -105,7 +107,7 @@ def test_charge_without_any_credit_account_is_refused(org_a):
     with pytest.raises(InsufficientCredits, match="balance is 0.00 credits"):
         message_charge(organization=org_a, message_ids_and_segments=[(1, 1)])
     assert balance_get(organization=org_a) == Decimal("0.00")
-    assert not LedgerEntry.objects.exists()
+    assert not LedgerEntry.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize(
@@ -128,7 +130,7 @@ def test_bad_charge_input_is_refused_and_charges_nothing(org_a, items, code):
 
 def test_empty_charge_is_a_no_op(org_a):
     assert message_charge(organization=org_a, message_ids_and_segments=[]) == {}
-    assert not LedgerEntry.objects.exists()
+    assert not LedgerEntry.objects.unscoped().exists()
 
 
 def test_a_message_cannot_be_charged_twice(org_a):
@@ -240,7 +242,7 @@ def test_refund_gives_back_exactly_the_charge_once(org_a):
     assert refund.amount == Decimal("1.00") and refund.segments == 3
     assert message_refund(organization=org_a, message_id=2, reason="again") is None
     assert message_refund(organization=org_a, message_id=2, reason="and again") is None
-    assert LedgerEntry.objects.filter(kind=LedgerEntryKind.REFUND, message_id=2).count() == 1
+    assert LedgerEntry.objects.unscoped().filter(kind=LedgerEntryKind.REFUND, message_id=2).count() == 1
     assert balance_get(organization=org_a) == Decimal("9.67")
     assert_ledger_invariant(org_a)
 
@@ -342,8 +344,8 @@ def test_payment_adds_credits_once_and_issues_sequential_receipts(org_a, org_b):
     again = payment_confirm(payment_id=first.id, actor=staff)
     assert again.status == PaymentStatus.CONFIRMED
     assert balance_get(organization=org_a) == Decimal("1000.00")
-    assert Receipt.objects.filter(payment=first).count() == 1
-    topup = LedgerEntry.objects.get(kind=LedgerEntryKind.TOPUP, organization=org_a)
+    assert Receipt.objects.unscoped().filter(payment=first).count() == 1
+    topup = LedgerEntry.objects.unscoped().get(kind=LedgerEntryKind.TOPUP, organization=org_a)
     assert topup.payment == first and topup.amount == Decimal("1000.00")
     assert_ledger_invariant(org_a)
     assert_ledger_invariant(org_b)
@@ -420,7 +422,7 @@ def alert_mails():
 def test_low_balance_alert_is_sent_once_after_commit_and_rearmed_by_a_topup(
     org_a, owner_a, admin_a, developer_a, viewer_a, django_capture_on_commit_callbacks
 ):
-    membership = Membership.objects.get(user=owner_a, organization=org_a)
+    membership = Membership.objects.unscoped().get(user=owner_a, organization=org_a)
     fund(org_a, "20.00")
     low_balance_threshold_set(organization=org_a, actor_membership=membership, threshold=Decimal("10.00"))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -440,15 +442,15 @@ def test_low_balance_alert_is_sent_once_after_commit_and_rearmed_by_a_topup(
     assert len(alert_mails()) == 1  # one e-mail per dip, not one per message
     with django_capture_on_commit_callbacks(execute=True):
         payment_record(organization=org_a, actor=None, method="gcash", amount_php=Decimal("10.00"))  # 24.00
-    assert CreditAccount.objects.get(organization=org_a).low_balance_alerted is False
+    assert CreditAccount.objects.unscoped().get(organization=org_a).low_balance_alerted is False
     with django_capture_on_commit_callbacks(execute=True):
         message_charge(organization=org_a, message_ids_and_segments=[(8, 15)])  # 9.00 again
     assert len(alert_mails()) == 2
 
 
 def test_threshold_needs_manage_billing_and_a_sane_value(org_a, viewer_a, admin_a):
-    viewer = Membership.objects.get(user=viewer_a, organization=org_a)
-    admin = Membership.objects.get(user=admin_a, organization=org_a)
+    viewer = Membership.objects.unscoped().get(user=viewer_a, organization=org_a)
+    admin = Membership.objects.unscoped().get(user=admin_a, organization=org_a)
     with pytest.raises(PermissionDenied):
         low_balance_threshold_set(organization=org_a, actor_membership=viewer, threshold=Decimal("5"))
     with pytest.raises(ApplicationError, match="zero or more"):

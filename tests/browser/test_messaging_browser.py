@@ -57,7 +57,7 @@ def test_developer_sends_with_live_count_and_finds_it_in_the_log(
     page.click("#send-button")
     page.wait_for_url("**/messages/*/")
     expect(page.locator(".alert-success")).to_contain_text("1 message queued for sending")
-    message = Message.objects.get(organization=org_a)
+    message = Message.objects.unscoped().get(organization=org_a)
     assert message.body == "Salamat po! See you tomorrow 🎉"
     assert message.encoding == "ucs2"
 

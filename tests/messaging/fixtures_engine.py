@@ -125,11 +125,11 @@ def chain(db, provider_simulator, fast_retries):
 
 
 def charges(organization) -> list[LedgerEntry]:
-    return list(LedgerEntry.objects.filter(organization=organization, kind=LedgerEntryKind.CHARGE))
+    return list(LedgerEntry.objects.unscoped().filter(organization=organization, kind=LedgerEntryKind.CHARGE))
 
 
 def refunds(organization) -> list[LedgerEntry]:
-    return list(LedgerEntry.objects.filter(organization=organization, kind=LedgerEntryKind.REFUND))
+    return list(LedgerEntry.objects.unscoped().filter(organization=organization, kind=LedgerEntryKind.REFUND))
 
 
 def numbers(count: int, start: int = 0) -> list[str]:

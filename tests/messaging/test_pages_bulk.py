@@ -98,7 +98,7 @@ def test_preview_reports_bad_rows_by_number(client_dev_a, org_a, chain):
     assert '<tr data-row="3"><td>3</td><td><code>12345</code>' in html
     assert '<tr data-row="6"><td>6</td><td><code>(empty)</code>' in html
     assert 'id="bulk-confirm"' in html and "Send 3 messages (skip 2 rows with errors)" in html
-    assert not Message.objects.exists()  # nothing sent before confirmation
+    assert not Message.objects.unscoped().exists()  # nothing sent before confirmation
 
 
 def test_rows_without_message_and_no_common_body_are_errors(client_dev_a, org_a, chain):
@@ -156,8 +156,8 @@ def test_confirm_sends_in_chunks_of_at_most_1000(
     assert response.status_code == 302
     assert [len(call["recipients"]) for call in send_calls] == [1000, 1000, 500]
     assert {call["channel"] for call in send_calls} == {MessageChannel.CSV}
-    assert Message.objects.filter(organization=org_a, channel="csv").count() == 2500
-    assert set(Message.objects.values_list("created_by", flat=True)) == {developer_a.pk}
+    assert Message.objects.unscoped().filter(organization=org_a, channel="csv").count() == 2500
+    assert set(Message.objects.unscoped().values_list("created_by", flat=True)) == {developer_a.pk}
     bulk = csv_import.bulk_send_get(organization=org_a, bulk_id=bulk_id)
     assert (bulk.status, bulk.accepted, bulk.rejected, bulk.total_rows) == ("done", 2500, 1, 2501)
     assert not any(Path(private_storage).rglob("upload.csv"))  # the numbers are not kept on disk
@@ -169,7 +169,7 @@ def test_confirm_sends_in_chunks_of_at_most_1000(
     # A second confirmation sends nothing more.
     with django_capture_on_commit_callbacks(execute=True):
         client_dev_a.post(reverse("messaging:bulk_start", args=[bulk_id]))
-    assert Message.objects.count() == 2500
+    assert Message.objects.unscoped().count() == 2500
 
 
 def test_rows_with_their_own_message_are_sent_with_it(
@@ -180,9 +180,9 @@ def test_rows_with_their_own_message_are_sent_with_it(
     bulk_id = bulk_id_of(upload(client_dev_a, text, body="Common"))
     with django_capture_on_commit_callbacks(execute=True):
         client_dev_a.post(reverse("messaging:bulk_start", args=[bulk_id]))
-    bodies = dict(Message.objects.values_list("recipient", "body"))
+    bodies = dict(Message.objects.unscoped().values_list("recipient", "body"))
     assert bodies == {"+639171234567": "Hi Ana", "+639181234567": "Common", "+639191234567": "Hi Cy 🎉"}
-    assert Message.objects.get(recipient="+639191234567").encoding == "ucs2"
+    assert Message.objects.unscoped().get(recipient="+639191234567").encoding == "ucs2"
 
 
 def test_progress_polls_while_running(client_dev_a, org_a, chain):
@@ -207,7 +207,7 @@ def test_credits_running_out_stops_and_reports_rows_not_sent(
         client_dev_a.post(reverse("messaging:bulk_start", args=[bulk_id]))
     bulk = csv_import.bulk_send_get(organization=org_a, bulk_id=bulk_id)
     assert (bulk.status, bulk.accepted, bulk.not_sent) == ("failed", 2, 4)
-    assert Message.objects.count() == 2
+    assert Message.objects.unscoped().count() == 2
     html = client_dev_a.get(reverse("messaging:bulk_detail", args=[bulk_id])).content.decode()
     assert 'id="bulk-error"' in html and 'id="bulk-not-sent">4<' in html
 
@@ -249,7 +249,7 @@ def test_a_suspended_organization_cannot_upload_or_confirm(client_dev_a, org_a, 
     assert response.status_code == 400 and "suspended" in response.content.decode().lower()
     response = client_dev_a.post(reverse("messaging:bulk_start", args=[bulk_id]), follow=True)
     assert "suspended" in response.content.decode().lower()
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
     org_a.status = "active"
     org_a.save(update_fields=["status"])
     # Refused before anything was marked, so the upload can still be confirmed once the organization is back.

@@ -188,13 +188,13 @@ def test_status_refresh_returns_oob_badges_and_stops_when_final(client_owner_a, 
     html = client_owner_a.get(reverse("messaging:log")).content.decode()
     assert 'id="status-poller"' in html and 'hx-trigger="every 5s"' in html
     ids = f"{queued[0].pk},{queued[1].pk},{foreign.pk}"
-    Message.objects.filter(pk=queued[0].pk).update(status=MessageStatus.DELIVERED)
+    Message.objects.unscoped().filter(pk=queued[0].pk).update(status=MessageStatus.DELIVERED)
     html = client_owner_a.get(reverse("messaging:statuses"), {"ids": ids}).content.decode()
     assert f'id="status-{queued[0].pk}" hx-swap-oob="true"' in html
     assert f'id="status-{foreign.pk}"' not in html  # another organization's message is never shown
     assert f"ids={queued[1].pk}" in html and "every 5s" in html
-    Message.objects.filter(pk=queued[1].pk).update(status=MessageStatus.SENT)
-    Message.objects.filter(pk=queued[1].pk).update(status=MessageStatus.FAILED)
+    Message.objects.unscoped().filter(pk=queued[1].pk).update(status=MessageStatus.SENT)
+    Message.objects.unscoped().filter(pk=queued[1].pk).update(status=MessageStatus.FAILED)
     html = client_owner_a.get(reverse("messaging:statuses"), {"ids": ids}).content.decode()
     assert "every 5s" not in html  # nothing in flight: polling stops
 
@@ -217,7 +217,7 @@ def test_export_streams_filtered_rows_of_the_organization_only(client_owner_a, o
     rows = read_csv(response)
     assert len(rows) == 4
     assert {r["status"] for r in rows} == {"delivered"}
-    own_ids = set(Message.objects.filter(organization=org_a).values_list("id", flat=True))
+    own_ids = set(Message.objects.unscoped().filter(organization=org_a).values_list("id", flat=True))
     assert {int(r["id"]) for r in rows} <= own_ids
     assert rows[0]["provider"] == "IPROGSMS"
     all_rows = read_csv(client_owner_a.get(reverse("messaging:export")))

@@ -59,7 +59,7 @@ def test_viewer_cannot_send(login_as, viewer_a, org_a, funded_a, chain):
     assert client.get(reverse("messaging:send")).status_code == 403
     response = client.post(reverse("messaging:send"), {"recipients": "09171234567", "body": "Hi"})
     assert response.status_code == 403
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -107,7 +107,7 @@ def test_send_one_message(client_dev_a, developer_a, funded_a, chain):
         reverse("messaging:send"),
         {"recipients": "0917 123 4567", "body": GSM_161, "sender_name": "iprogtech"},
     )
-    message = Message.objects.get()
+    message = Message.objects.unscoped().get()
     assert response.status_code == 302
     assert response["Location"] == reverse("messaging:detail", args=[message.pk])
     assert message.recipient == "+639171234567"
@@ -124,7 +124,7 @@ def test_send_many_redirects_to_log(client_dev_a, funded_a, chain):
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("messaging:log")
-    assert Message.objects.filter(organization=funded_a).count() == 3
+    assert Message.objects.unscoped().filter(organization=funded_a).count() == 3
 
 
 def test_send_scheduled_is_philippine_time(client_dev_a, funded_a, chain):
@@ -133,10 +133,10 @@ def test_send_scheduled_is_philippine_time(client_dev_a, funded_a, chain):
         {"recipients": "09171234567", "body": "Later", "send_at": "2099-01-01T09:00"},
     )
     # Too far ahead (the engine allows 90 days): nothing stored, the error is on the field.
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
     when = timezone.localtime(timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     client_dev_a.post(reverse("messaging:send"), {"recipients": "09171234567", "body": "Later", "send_at": when})
-    message = Message.objects.get()
+    message = Message.objects.unscoped().get()
     assert timezone.localtime(message.send_at).strftime("%Y-%m-%dT%H:%M") == when
     assert message.status == MessageStatus.QUEUED
 
@@ -154,7 +154,7 @@ def test_bad_numbers_are_listed_and_input_kept(client_dev_a, funded_a, chain):
     assert "09171234567" not in html.split('id="bad-recipients"')[1].split("</ul>")[0]
     assert "Keep me</textarea>" in html
     assert "09171234567, 12345, hello" in html
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
 
 
 def test_insufficient_credits_shown_clearly(client_dev_a, org_a, chain):
@@ -163,15 +163,15 @@ def test_insufficient_credits_shown_clearly(client_dev_a, org_a, chain):
     html = response.content.decode()
     assert 'id="send-error" data-code="insufficient_credits"' in html
     assert "Hi there</textarea>" in html
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
 
 
 def test_monthly_limit_shown_clearly(client_dev_a, funded_a, chain):
-    CreditAccount.objects.filter(organization=funded_a).update(monthly_segment_limit=1)
+    CreditAccount.objects.unscoped().filter(organization=funded_a).update(monthly_segment_limit=1)
     response = client_dev_a.post(reverse("messaging:send"), {"recipients": "09171234567", "body": GSM_161})
     assert response.status_code == 403
     assert 'data-code="monthly_limit_reached"' in response.content.decode()
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
 
 
 def test_no_route_configured_is_an_error_not_a_crash(client_dev_a, funded_a):
@@ -184,14 +184,14 @@ def test_empty_body_is_a_field_error(client_dev_a, funded_a, chain):
     response = client_dev_a.post(reverse("messaging:send"), {"recipients": "09171234567", "body": ""})
     assert response.status_code == 400
     assert "is-invalid" in response.content.decode()
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
 
 
 def test_send_uses_the_active_organization_only(client_owner_b, funded_a, chain):
     credits_adjust(organization=client_owner_b_org(client_owner_b), actor=None, amount=Decimal("10"), reason="t")
     client_owner_b.post(reverse("messaging:send"), {"recipients": "09171234567", "body": "Hi"})
-    assert not Message.objects.filter(organization=funded_a).exists()
-    assert Message.objects.count() == 1
+    assert not Message.objects.unscoped().filter(organization=funded_a).exists()
+    assert Message.objects.unscoped().count() == 1
 
 
 def client_owner_b_org(client):

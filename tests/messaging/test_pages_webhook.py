@@ -31,7 +31,7 @@ def make_delivery(endpoint, status=WebhookDeliveryStatus.FAILED, **extra):
 def test_set_shows_secret_once(client_dev_a, org_a):
     response = client_dev_a.post(reverse("messaging:webhook"), {"action": "set", "url": "http://127.0.0.1:9/hook"})
     assert response.status_code == 201
-    endpoint = WebhookEndpoint.objects.get(organization=org_a)
+    endpoint = WebhookEndpoint.objects.unscoped().get(organization=org_a)
     html = response.content.decode()
     assert f'id="new-secret">{endpoint.secret}<' in html
     page = client_dev_a.get(reverse("messaging:webhook")).content.decode()
@@ -51,14 +51,14 @@ def test_invalid_url_is_a_field_error(client_dev_a, settings, org_a):
     response = client_dev_a.post(reverse("messaging:webhook"), {"action": "set", "url": "http://example.com/x"})
     assert response.status_code == 400
     assert "must use https" in response.content.decode()
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.objects.unscoped().exists()
 
 
 def test_delete(client_dev_a, org_a):
     client_dev_a.post(reverse("messaging:webhook"), {"action": "set", "url": "http://127.0.0.1:9/hook"})
     response = client_dev_a.post(reverse("messaging:webhook"), {"action": "delete"})
     assert response.status_code == 302
-    assert not WebhookEndpoint.objects.filter(organization=org_a).exists()
+    assert not WebhookEndpoint.objects.unscoped().filter(organization=org_a).exists()
 
 
 def test_deliveries_listed_and_retry(client_dev_a, org_a, django_capture_on_commit_callbacks):
@@ -85,7 +85,7 @@ def test_viewer_reads_but_cannot_change(login_as, viewer_a, org_a):
     assert 'id="webhook-form"' not in response.content.decode()
     assert client.post(reverse("messaging:webhook"), {"action": "delete"}).status_code == 403
     assert client.post(reverse("messaging:webhook"), {"action": "retry", "delivery_id": failed.pk}).status_code == 403
-    assert WebhookEndpoint.objects.filter(organization=org_a).exists()
+    assert WebhookEndpoint.objects.unscoped().filter(organization=org_a).exists()
 
 
 def test_other_organization_cannot_see_or_retry(client_owner_b, org_a):
