@@ -13,20 +13,16 @@ class OrganizationViewMixin(LoginRequiredMixin):
 
     Declare the permission per HTTP method, as the API views do:
     `required_permissions = {"GET": Permission.VIEW, "POST": Permission.MANAGE_MEMBERS}`. HEAD and OPTIONS are
-    checked as GET; a method that is not declared is refused with 405 (fail closed). A view may still declare
-    one `permission_required` for every method instead.
+    checked as GET; a method that is not declared is refused with 405 (fail closed).
 
     Selectors called from these views take `organization=self.organization`, so an id from another organization
     raises NotFound, which answers 404 like a missing object.
     """
 
     required_permissions: dict[str, str] = {}
-    permission_required: str | None = None
 
     def permission_for(self, method: str) -> str | None:
         """The permission the method needs; None when the view does not accept the method."""
-        if not self.required_permissions:
-            return self.permission_required
         return self.required_permissions.get("GET" if method in ("HEAD", "OPTIONS") else method)
 
     def dispatch(self, request, *args, **kwargs):

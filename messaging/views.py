@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -62,7 +61,7 @@ def _max_body_characters() -> int:
 
 class SendView(OrganizationViewMixin, TemplateView):
     template_name = "messaging/send.html"
-    permission_required = Permission.SEND_MESSAGES
+    required_permissions = {"GET": Permission.SEND_MESSAGES, "POST": Permission.SEND_MESSAGES}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -147,7 +146,7 @@ def _sent_summary(sent) -> str:
 class SegmentCountView(OrganizationViewMixin, View):
     """htmx partial: encoding, characters, segments, room left and price of the body being typed."""
 
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW, "POST": Permission.VIEW}
 
     def get(self, request):
         return self._render(request.GET)
@@ -169,7 +168,7 @@ class SegmentCountView(OrganizationViewMixin, View):
 
 class BulkUploadView(OrganizationViewMixin, TemplateView):
     template_name = "messaging/bulk_upload.html"
-    permission_required = Permission.SEND_MESSAGES
+    required_permissions = {"GET": Permission.SEND_MESSAGES, "POST": Permission.SEND_MESSAGES}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -200,7 +199,7 @@ class BulkDetailView(OrganizationViewMixin, TemplateView):
     """The preview (before confirmation) or the progress (after)."""
 
     template_name = "messaging/bulk_detail.html"
-    permission_required = Permission.SEND_MESSAGES
+    required_permissions = {"GET": Permission.SEND_MESSAGES}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -212,7 +211,7 @@ class BulkDetailView(OrganizationViewMixin, TemplateView):
 
 
 class BulkStartView(OrganizationViewMixin, View):
-    permission_required = Permission.SEND_MESSAGES
+    required_permissions = {"POST": Permission.SEND_MESSAGES}
 
     def post(self, request, bulk_id):
         try:
@@ -227,7 +226,7 @@ class BulkStartView(OrganizationViewMixin, View):
 class BulkProgressView(OrganizationViewMixin, View):
     """htmx partial polled every second until the run has finished."""
 
-    permission_required = Permission.SEND_MESSAGES
+    required_permissions = {"GET": Permission.SEND_MESSAGES}
 
     def get(self, request, bulk_id):
         bulk = csv_import.bulk_send_get(organization=self.organization, bulk_id=bulk_id)
@@ -256,7 +255,7 @@ def _filter_query(params) -> str:
 
 class MessageLogView(OrganizationViewMixin, TemplateView):
     template_name = "messaging/log.html"
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW}
 
     def get(self, request, *args, **kwargs):
         context = self.get_context_data(**kwargs)
@@ -292,7 +291,7 @@ class MessageLogView(OrganizationViewMixin, TemplateView):
 class MessageStatusesView(OrganizationViewMixin, View):
     """htmx partial: fresh status badges (out-of-band swaps) for the log's in-flight rows, next poller."""
 
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW}
 
     def get(self, request):
         try:
@@ -306,7 +305,7 @@ class MessageStatusesView(OrganizationViewMixin, View):
 
 class MessageDetailView(OrganizationViewMixin, TemplateView):
     template_name = "messaging/detail.html"
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -321,7 +320,7 @@ class MessageDetailView(OrganizationViewMixin, TemplateView):
 
 
 class MessageCancelView(OrganizationViewMixin, View):
-    permission_required = Permission.SEND_MESSAGES
+    required_permissions = {"POST": Permission.SEND_MESSAGES}
 
     def post(self, request, message_id):
         try:
@@ -402,7 +401,7 @@ def export_rows(queryset):
 class MessageExportView(OrganizationViewMixin, View):
     """The filtered log as CSV, streamed row by row (bounded memory whatever the size)."""
 
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW}
 
     def get(self, request):
         try:
@@ -429,7 +428,7 @@ class MessageExportView(OrganizationViewMixin, View):
 
 class WebhookView(OrganizationViewMixin, TemplateView):
     template_name = "messaging/webhook.html"
-    permission_required = Permission.VIEW
+    required_permissions = {"GET": Permission.VIEW, "POST": Permission.MANAGE_WEBHOOKS}
     DELIVERIES_SHOWN = 50
 
     def get_context_data(self, **kwargs):
@@ -445,8 +444,6 @@ class WebhookView(OrganizationViewMixin, TemplateView):
         return context
 
     def post(self, request):
-        if not self.membership.has_perm(Permission.MANAGE_WEBHOOKS):
-            raise PermissionDenied("Your role in this organization does not allow changing the webhook.")
         action = request.POST.get("action", "set")
         try:
             if action == "set":
