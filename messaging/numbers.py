@@ -1,10 +1,12 @@
 """Philippine mobile numbers: parse what people type into E.164, and guess the network from the prefix.
 
-Accepted input (spaces and dashes anywhere are ignored): 09XXXXXXXXX, 9XXXXXXXXX, 639XXXXXXXXX, +639XXXXXXXXX.
-Anything else (landlines, other countries, letters, brackets, extensions, wrong length) raises
-`InvalidPhoneNumber`, whose message names the input. We check the *shape* of a mobile number and let
-`phonenumbers` build the E.164 form; we do not require libphonenumber to know the block, so a newly allocated
-prefix is still accepted (its network is then `Network.UNKNOWN`).
+Accepted input (spaces and dashes anywhere are ignored): 09XXXXXXXXX, 9XXXXXXXXX, 639XXXXXXXXX, +639XXXXXXXXX,
+and the same shapes with 8 for the 08XX mobile blocks (0813, 0817, DITO's 0895-0898, ...). Anything else
+(landlines, other countries, letters, brackets, extensions, wrong length) raises `InvalidPhoneNumber`, whose message
+names the input. We check the *shape* of a mobile number and let `phonenumbers` build the E.164 form; we do not
+require libphonenumber to know the block, so a newly allocated 09XX prefix is still accepted (its network is then
+`Network.UNKNOWN`). In the 08 range, which provincial landlines share, only a prefix that a network owns in
+`messaging.ph_prefixes` is a mobile number; another one is refused with a message that says so.
 """
 
 from __future__ import annotations
@@ -14,19 +16,27 @@ import re
 import phonenumbers
 from django.db import models
 
-from messaging.ph_prefixes import LONGEST_PREFIX, OPERATOR_BY_NETWORK, PREFIX_TABLE, SHORTEST_PREFIX
+from messaging.ph_prefixes import (
+    LONGEST_PREFIX,
+    MOBILE_RANGES,
+    OPEN_RANGES,
+    OPERATOR_BY_NETWORK,
+    PREFIX_TABLE,
+    SHORTEST_PREFIX,
+)
 from portal.errors import ApplicationError
 
 # ASCII digits only ([0-9], not \d: no full-width or Arabic-Indic digits) with an optional leading "+".
 _ALLOWED = re.compile(r"\+?[0-9]+")
 _SEPARATORS = re.compile(r"[ \-\u00a0]")
+_RANGES = "".join(sorted(MOBILE_RANGES))  # "89": the leading digits of Philippine mobile numbers
 _ACCEPTED_SHAPES = (
-    re.compile(r"09[0-9]{9}"),
-    re.compile(r"9[0-9]{9}"),
-    re.compile(r"639[0-9]{9}"),
-    re.compile(r"\+639[0-9]{9}"),
+    re.compile(rf"0[{_RANGES}][0-9]{{9}}"),
+    re.compile(rf"[{_RANGES}][0-9]{{9}}"),
+    re.compile(rf"63[{_RANGES}][0-9]{{9}}"),
+    re.compile(rf"\+63[{_RANGES}][0-9]{{9}}"),
 )
-_E164_MOBILE = re.compile(r"\+639[0-9]{9}")
+_E164_MOBILE = re.compile(rf"\+63[{_RANGES}][0-9]{{9}}")
 _MAX_ECHO = 40
 
 
@@ -75,7 +85,7 @@ def normalize_ph_number(raw: str) -> str:
     # After the shape check only the trunk/country prefix differs; phonenumbers turns each into E.164.
     if compact.startswith("63"):
         compact = "+" + compact
-    elif compact.startswith("9"):
+    elif compact[0] in MOBILE_RANGES:
         compact = "0" + compact
     try:
         parsed = phonenumbers.parse(compact, "PH")
@@ -86,7 +96,21 @@ def normalize_ph_number(raw: str) -> str:
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if parsed.country_code != 63 or not _E164_MOBILE.fullmatch(e164):
         raise InvalidPhoneNumber(f"{_echo(raw)} is not a Philippine mobile number", details={"input": raw[:_MAX_ECHO]})
+    if e164[3] not in OPEN_RANGES and _owned_prefix(e164[3:]) is None:
+        raise InvalidPhoneNumber(
+            f"{_echo(raw)} is not a Philippine mobile number: no mobile network owns the prefix 0{e164[3:6]}",
+            details={"input": raw[:_MAX_ECHO], "prefix": f"0{e164[3:6]}"},
+        )
     return e164
+
+
+def _owned_prefix(national: str) -> str | None:
+    """The network (brand value) owning the longest table prefix of a national number ("9171234567"), or None."""
+    for length in range(LONGEST_PREFIX, SHORTEST_PREFIX - 1, -1):
+        network = PREFIX_TABLE.get(national[:length])
+        if network is not None:
+            return network
+    return None
 
 
 def is_valid_ph_number(raw: str) -> bool:
@@ -101,12 +125,8 @@ def detect_network(e164: str) -> Network:
     """Network brand of a number by its original prefix allocation; anything unrecognised is UNKNOWN."""
     if not isinstance(e164, str) or not _E164_MOBILE.fullmatch(e164):
         return Network.UNKNOWN
-    national = e164[3:]  # "9171234567"
-    for length in range(LONGEST_PREFIX, SHORTEST_PREFIX - 1, -1):
-        network = PREFIX_TABLE.get(national[:length])
-        if network is not None:
-            return Network(network)
-    return Network.UNKNOWN
+    network = _owned_prefix(e164[3:])  # "9171234567"
+    return Network(network) if network is not None else Network.UNKNOWN
 
 
 def operator_of(network: Network | str) -> str:

@@ -1,9 +1,9 @@
-"""Philippine mobile prefixes, owned and maintained by this project.
+"""Philippine mobile prefixes, owned and maintained by this project: the one network table (see PREFIX_TABLE_AS_OF).
 
 Keys are national-number prefixes without the trunk "0" (the "917" of 0917-123-4567); the longest matching key
 wins, so a 5-digit sub-block can override its 4-digit parent (none is needed today).
 
-Source and date (reviewed 2026-11-25):
+Sources (reviewed on PREFIX_TABLE_AS_OF, below):
 - NTC number-block allocations as republished in the public prefix lists (pesohacks.com 2024 list,
   simregistrationph.com 2025 list, wiseph.net 2026 list), which give the operator of each prefix below;
 - libphonenumber's PH carrier data (phonenumbers 9.0.43) for blocks those lists omit (0904, 0952, 0957, 0958,
@@ -16,11 +16,18 @@ are shared, and the brand recorded is the one the public lists give for that blo
 Portability (RA 11202, live since September 2021) a prefix tells the *original* allocation only: treat the
 result as a routing hint (see `OPERATOR_BY_NETWORK`), never as proof of the current network.
 
-The 8xx blocks (0813, 0817, 0895-0898) are real mobile allocations, but the portal's number contract accepts
-only 09XX numbers for now (`messaging.numbers`), so they are listed for completeness and never matched.
+The 08XX blocks (0813, 0817, 0895-0898) are real mobile allocations and are accepted like 09XX numbers. The
+08 range is shared with provincial landline area codes, so there (unlike in the all-mobile 09 range) only a
+prefix listed below is a mobile number: `messaging.numbers` refuses any other 08XX number per recipient.
 
-To update: edit the sets below, add a test case in tests/messaging/test_numbers.py, and change the date above.
+To update: edit the sets below, add a test case in tests/messaging/test_numbers.py, and change PREFIX_TABLE_AS_OF.
 """
+
+from datetime import date
+
+# When the table below was last checked against its sources (named in the module docstring: the NTC allocations
+# as republished by pesohacks.com, simregistrationph.com and wiseph.net, and libphonenumber's PH carrier data).
+PREFIX_TABLE_AS_OF = date(2026, 11, 25)
 
 SMART = frozenset(
     {
@@ -63,6 +70,11 @@ OPERATOR_BY_NETWORK: dict[str, str] = {
     "dito": "dito",
     "unknown": "unknown",
 }
+
+# Leading digit of the national number -> whether a prefix outside the table is still a mobile number there.
+# The 9 range is mobile only (a new allocation is accepted with network "unknown"); the 8 range is not.
+OPEN_RANGES = frozenset({"9"})
+MOBILE_RANGES = frozenset(prefix[0] for prefix in PREFIX_TABLE)
 
 LONGEST_PREFIX = max(len(prefix) for prefix in PREFIX_TABLE)
 SHORTEST_PREFIX = min(len(prefix) for prefix in PREFIX_TABLE)

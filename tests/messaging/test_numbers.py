@@ -59,7 +59,10 @@ def test_accepted_shapes_normalize_to_e164(raw):
         "+639171234567 ext 12",
         "++639171234567",
         "639171234567+",
-        "08171234567",  # 0817 is a mobile prefix only as 63-817 inside the 8xx range, not a 09 shape
+        "08121234567",  # 0812: no mobile network owns it (08 is shared with provincial landlines)
+        "08821234567",  # Davao landline area code 082 with an 8-digit number
+        "+638001234567",
+        "8121234567",
     ],
 )
 def test_other_input_is_rejected_naming_the_input(raw):
@@ -113,7 +116,11 @@ def test_every_accepted_shape_of_a_number_gives_the_same_e164(national):
     [
         ("+639181234567", Network.SMART),
         ("+639991234567", Network.SMART),
-        ("+638131234567", Network.UNKNOWN),  # 0813 lives in the 8xx range: not a 09 mobile number shape
+        ("+638131234567", Network.SMART),
+        ("+638171234567", Network.GLOBE),
+        ("+638951234567", Network.DITO),
+        ("+638981234567", Network.DITO),
+        ("+638121234567", Network.UNKNOWN),
         ("+639071234567", Network.TNT),
         ("+639301234567", Network.TNT),
         ("+639171234567", Network.GLOBE),
@@ -183,3 +190,59 @@ def test_formatters_refuse_unnormalized_numbers(bad):
         to_national(bad)
     with pytest.raises(InvalidPhoneNumber):
         to_digits(bad)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "network"),
+    [
+        ("0813", Network.SMART),
+        ("0817", Network.GLOBE),
+        ("0895", Network.DITO),
+        ("0896", Network.DITO),
+        ("0897", Network.DITO),
+        ("0898", Network.DITO),
+    ],
+)
+def test_08xx_mobile_blocks_are_accepted_in_every_shape(prefix, network):
+    national = f"{prefix[1:]}1234567"
+    expected = f"+63{national}"
+    shapes = [
+        f"0{national}",
+        national,
+        f"63{national}",
+        f"+63{national}",
+        f"{prefix} 123 4567",
+        f"+63-{prefix[1:]}-1234567",
+    ]
+    assert {normalize_ph_number(shape) for shape in shapes} == {expected}
+    assert detect_network(expected) == network
+    assert to_national(expected) == f"0{national}"
+    assert to_digits(expected) == f"63{national}"
+
+
+def test_every_prefix_in_the_table_is_accepted():
+    for prefix, network in ph_prefixes.PREFIX_TABLE.items():
+        e164 = normalize_ph_number(f"0{prefix}{'1' * (10 - len(prefix))}")
+        assert detect_network(e164) == Network(network), prefix
+
+
+@pytest.mark.parametrize(
+    ("raw", "prefix"), [("08121234567", "0812"), ("+63 880 123 4567", "0880"), ("8001234567", "0800")]
+)
+def test_an_08xx_prefix_no_network_owns_is_refused_naming_the_prefix(raw, prefix):
+    with pytest.raises(InvalidPhoneNumber) as caught:
+        normalize_ph_number(raw)
+    assert caught.value.code == "invalid_number"
+    assert "no mobile network owns the prefix" in caught.value.message
+    assert repr(raw) in caught.value.message
+    assert caught.value.details["prefix"] == prefix
+
+
+def test_an_unallocated_09xx_prefix_is_still_accepted_as_unknown():
+    assert normalize_ph_number("09001234567") == "+639001234567"
+    assert detect_network("+639001234567") == Network.UNKNOWN
+
+
+def test_the_prefix_table_is_dated():
+    assert ph_prefixes.PREFIX_TABLE_AS_OF.year >= 2026
+    assert "PREFIX_TABLE_AS_OF" in ph_prefixes.__doc__
