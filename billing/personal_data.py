@@ -79,4 +79,6 @@ PERSONAL_DATA = [
 
 EXCLUDED = {
     "billing.PricePlan": "Price list names; nothing about a person.",
+    "billing.CreditAccount": "An organization's balance and monthly limit; nothing about a person.",
+    "billing.ReceiptCounter": "The last receipt number of each year; nothing about a person.",
 }

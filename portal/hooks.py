@@ -10,6 +10,8 @@ only a higher one knows, it calls a hook declared here, and the higher app regis
 - `send_suppressions`: messaging asks which of some numbers must not be sent to; privacy answers from objections.
 - `processing_objections`: accounts asks whether a person objected to an optional processing; privacy answers.
 - `demo_seeders`: `seed_demo` runs each app's demo data in layer order.
+- `readiness_checks`: the readiness probe asks every app whether it can serve; privacy answers whether the erasure
+  ledger is reachable and no erased person is back after a restore.
 
 Anything more is added here, with the question it asks in its docstring.
 """
@@ -71,6 +73,12 @@ statement_traffic = Hook(
 demo_seeders = Hook(
     "demo_seeders",
     "answer(*, stdout) -> None: idempotent demo data of one app; registered in layer order",
+)
+
+readiness_checks = Hook(
+    "readiness_checks",
+    "answer() -> list[tuple[str, bool, str]]: (name, ok, detail) for each thing the app needs before it may serve "
+    "traffic; the readiness probe (/readyz) calls every answer and is ready only when every ok is True",
 )
 
 

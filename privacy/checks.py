@@ -12,10 +12,15 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import DatabaseError, connections, models
 from django.urls import NoReverseMatch, reverse
 
 from privacy.data.registry import Registry, RegistryError, build_registry
+from privacy.data.replay import erased_people_back
+from privacy.data.retention_coverage import uncovered
+
+# The project's own apps: every model of theirs is classified, whatever its field names (fail closed).
+PROJECT_APPS = frozenset({"portal", "accounts", "billing", "messaging", "privacy"})
 
 # Name parts ("_"-separated) that suggest a person: e-mail, phone, name, IP address, free text bodies, addresses.
 PERSONAL_NAME_PARTS = frozenset(
@@ -93,6 +98,18 @@ def check_models(model_list: Iterable[type[models.Model]], reg: Registry) -> lis
                         id="privacy.E001",
                     )
                 )
+            elif meta.app_label in PROJECT_APPS:
+                errors.append(
+                    checks.Error(
+                        f"{label} is a model of the project's own apps and is in no personal-data registry.",
+                        hint=(
+                            f"Declare its personal fields in {meta.app_label}/personal_data.py PERSONAL_DATA, or list "
+                            "it in EXCLUDED with the reason it holds no personal data."
+                        ),
+                        obj=model,
+                        id="privacy.E005",
+                    )
+                )
             continue
         entry = reg.entries.get(label)
         if entry is None:
@@ -139,6 +156,17 @@ def personal_data_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]
         model_list = [model for config in app_configs for model in config.get_models()]
     messages = check_models(model_list, reg)
     if app_configs is None:
+        for label in uncovered(reg.entries):
+            messages.append(
+                checks.Error(
+                    f"The personal data in {label} has no retention rule.",
+                    hint=(
+                        "Cover it with a RetentionCategory in privacy/data/retention_coverage.py COVERED_BY (and its "
+                        "purge in privacy/data/retention.py), or say in NO_RULE_NEEDED why it needs none."
+                    ),
+                    id="privacy.E006",
+                )
+            )
         for label in sorted(set(reg.entries) | set(reg.excluded)):
             try:
                 apps.get_model(label)
@@ -167,3 +195,50 @@ def data_urls_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+def erasure_ledger_findings() -> list[tuple[str, bool, str]]:
+    """(name, ok, detail) about the erasure ledger: reachable, and no erased person back in the main database.
+
+    Quiet where there is nothing to look at yet (a main database without the privacy tables, e.g. a deploy check on
+    an empty database)."""
+    try:
+        if "privacy_erasurejob" not in connections["default"].introspection.table_names():
+            return []
+    except Exception:  # no main database to look into (unreachable, or a test without one): Django says so itself
+        return []
+    try:
+        back, gaps = erased_people_back()
+    except DatabaseError as exc:
+        return [
+            (
+                "privacy.erasure_ledger",
+                False,
+                f"The erasure ledger database cannot be read ({type(exc).__name__}: {exc}); run "
+                "`manage.py migrate --database erasure_ledger`.",
+            )
+        ]
+    if back:
+        return [
+            (
+                "privacy.erasure_ledger",
+                False,
+                f"{back} erased people are in the database again ({len(gaps)} erasures the database has no record "
+                "of: was a backup restored?). Run `manage.py replay_erasures`.",
+            )
+        ]
+    return [("privacy.erasure_ledger", True, "Every erasure in the ledger holds in the main database.")]
+
+
+@checks.register()
+def erasure_ledger_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Warn when the main database holds someone the erasure ledger says was erased (a restore brought them back)."""
+    return [
+        checks.Warning(
+            detail,
+            hint="After restoring a backup: manage.py replay_erasures (see README, Restoring a backup).",
+            id="privacy.W003",
+        )
+        for _name, ok, detail in erasure_ledger_findings()
+        if not ok
+    ]

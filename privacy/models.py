@@ -15,6 +15,7 @@ from django.utils import timezone
 from privacy.data.models import (  # noqa: F401  (Django discovers models here)
     DataExport,
     DataExportDownload,
+    DormancyNotice,
     ErasureJob,
     ErasureLedgerEntry,
     ErasureTask,
@@ -23,11 +24,13 @@ from privacy.data.models import (  # noqa: F401  (Django discovers models here)
     PurgeLog,
     RetentionRule,
     Suppression,
+    SuppressionException,
 )
 from privacy.requests.models import (  # noqa: F401  (Django discovers models here)
     ContactInquiry,
     DataSubjectRequest,
     FulfilmentStep,
+    PhoneProof,
     ReminderSent,
     RequestEvent,
     RequestEvidence,

@@ -41,9 +41,48 @@ PERSONAL_DATA = [
         description="E-mails and SMS about your privacy requests.",
         fields={},
         finders=(
-            *_request_finders("request__", {"recipients": SCRUB, "subject": SCRUB, "body": SCRUB}),
+            *_request_finders(
+                "request__", {"recipients": SCRUB, "subject": SCRUB, "body": SCRUB, "erased_recipient": SET_EMPTY}
+            ),
             Finder(By.USER, "sent_by", {"sent_by": SET_EMPTY}, export=()),
         ),
+    ),
+    PersonalData(
+        model="privacy.ReminderSent",
+        area=ErasureArea.PRIVACY,
+        description="Reminders about your privacy requests (to whom they went).",
+        fields={},
+        finders=_request_finders("request__", {"sent_to": SCRUB}),
+    ),
+    PersonalData(
+        model="privacy.PhoneProof",
+        area=ErasureArea.PRIVACY,
+        description="Mobile numbers you proved are yours (by SMS code, or checked by our staff).",
+        fields={"phone_number": PERSONAL, "method": ACCOUNT, "proven_at": ACCOUNT, "despite_opt_out": ACCOUNT},
+        finders=(
+            Finder(By.USER, "user", DELETE_ROW, label="numbers you proved"),
+            Finder(By.PHONE, "phone_number", DELETE_ROW, label="proofs of your number"),
+            *_request_finders("request__", DELETE_ROW),
+            Finder(By.USER, "proven_by", {"proven_by": SET_EMPTY}, export=()),
+        ),
+    ),
+    PersonalData(
+        model="privacy.SuppressionException",
+        area=ErasureArea.PRIVACY,
+        description="Codes you asked us to send to your number although it opted out of SMS (kept as a hash).",
+        fields={"reason": ACCOUNT, "created_at": ACCOUNT},
+        finders=(
+            Finder(By.PHONE_HASH, "phone_hash", {}, label="codes sent to your number at your request"),
+            Finder(By.USER, "requested_by", {"requested_by": SET_EMPTY}, export=()),
+        ),
+        kept={"phone_hash": "A keyed hash only; the record that you asked for the code despite your objection."},
+    ),
+    PersonalData(
+        model="privacy.DormancyNotice",
+        area=ErasureArea.ACCOUNTS,
+        description="Notices that your account would be anonymised after a long time without sign-in.",
+        fields={"inactive_since": ACCOUNT, "notified_at": ACCOUNT},
+        finders=(Finder(By.USER, "user", DELETE_ROW, label="notices about your inactive account"),),
     ),
     PersonalData(
         model="privacy.RequestEvidence",
@@ -214,6 +253,10 @@ PERSONAL_DATA = [
 EXCLUDED = {
     "privacy.ErasureLedgerEntry": "Keyed hashes only; kept so erasures are re-applied after a restore.",
     "privacy.Holiday": "Names of public holidays.",
+    "privacy.ErasureTask": "Per-area status and counts of an erasure; its errors are scrubbed of the identifiers.",
+    "privacy.FulfilmentStep": "Status, attempts and errors of a request's steps; no contact details.",
+    "privacy.PurgeLog": "Counts of each retention run.",
+    "portal.PeriodicRun": "Which periodic job ran when; nothing about a person.",
     "django_tasks_database.DBTaskResult": (
         "Queue and backend names; task arguments are ids only (house rule), never e-mail addresses or numbers."
     ),

@@ -2,9 +2,13 @@
 
 from decimal import Decimal
 
+from django.core.management import call_command
+
 from billing.services import credits_grant_demo
 from portal import hooks
+from privacy.checks import erasure_ledger_findings
 from privacy.data.objections import suppressed_numbers, user_objects_to
+from privacy.metrics import register_collectors
 from privacy.policy import privacy_seed_policy
 from privacy.requests.intake import privacy_operator_organization
 
@@ -16,6 +20,13 @@ def register() -> None:
     hooks.processing_objections.register(person_objects_to)
     hooks.demo_seeders.register(demo_policy_and_operator_seed)
     hooks.send_suppressions.register(numbers_not_to_send_to)
+    hooks.readiness_checks.register(erasure_ledger_readiness)
+    register_collectors()
+
+
+def erasure_ledger_readiness() -> list[tuple[str, bool, str]]:
+    """Not ready while the erasure ledger cannot be read or an erased person is back (replay_erasures first)."""
+    return erasure_ledger_findings()
 
 
 def person_objects_to(*, user_id: int, kind: str) -> bool:
@@ -31,6 +42,8 @@ def numbers_not_to_send_to(*, organization_id: int, numbers) -> set[str]:
 
 def demo_policy_and_operator_seed(*, stdout) -> None:
     """Demo data: the privacy policy (version 1) and the operator organization, with credits for the one-time
-    codes that verify privacy requests by SMS."""
+    codes that verify privacy requests by SMS. The erasure ledger's own database is migrated first, so that
+    `make run` (which migrates the main database) can erase."""
+    call_command("migrate", database="erasure_ledger", interactive=False, verbosity=0)
     privacy_seed_policy()
     credits_grant_demo(organization=privacy_operator_organization(), amount=OPERATOR_DEMO_CREDITS)

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_tasks",
     "django_tasks_db",
+    "django_prometheus",  # /metrics (portal.monitoring): request counters and latency by view
     "portal",
     "accounts",
     "billing",
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.ActiveOrganizationMiddleware",
+    "accounts.middleware.StaffMultiFactorMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # last: sees the view and the status
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -89,6 +93,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# A kept connection is checked before a request or task reuses it: after a database restart the first query does
+# not fail on a dead connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the task worker read while the other writes; a busy timeout instead of
     # "database is locked" when both write at once.
@@ -98,6 +105,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The erasure ledger (keyed hashes of the people who were erased) lives in a database of its own, which restoring a
+# backup of the main database cannot reach; `manage.py replay_erasures` re-applies it after a restore. Default: its
+# own SQLite file beside the main SQLite file, or a database named <main>_erasure_ledger on the same PostgreSQL
+# server (production requires ERASURE_LEDGER_URL: a separate database, backed up separately). privacy.routers sends
+# the ledger model there and nothing else.
+if env("ERASURE_LEDGER_URL", default=""):
+    DATABASES["erasure_ledger"] = env.db("ERASURE_LEDGER_URL")
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["erasure_ledger"] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(Path(DATABASES["default"]["NAME"]).parent / "erasure-ledger.sqlite3"),
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+    }
+else:
+    DATABASES["erasure_ledger"] = {
+        key: value for key, value in DATABASES["default"].items() if key not in ("TEST", "ATOMIC_REQUESTS")
+    }
+    DATABASES["erasure_ledger"]["NAME"] = f"{DATABASES['default']['NAME']}_erasure_ledger"
+DATABASES["erasure_ledger"]["ATOMIC_REQUESTS"] = False
+DATABASES["erasure_ledger"]["CONN_MAX_AGE"] = 0
+DATABASE_ROUTERS = ["privacy.routers.ErasureLedgerRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -153,6 +181,13 @@ ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="SMS Portal")
+# Failed sign-ins: 10 a minute from one client address, 5 in 5 minutes for one e-mail address; past either the form
+# refuses even the right password until the window has passed. Admin signs in through the same form (portal/urls.py).
+# The counts live in the cache (CACHE_URL), which every web process must share.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Staff reach admin and the staff pages only in a session signed in with an authenticator code (TOTP); a staff account
+# without one is sent to set it up (accounts.staff_access).
+STAFF_MFA_REQUIRED = True
 
 # --- E-mail ---
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -191,6 +226,8 @@ HASHING_PEPPER = env("HASHING_PEPPER", default=f"pepper:{SECRET_KEY}")
 # Reverse proxies in front of the site that append to X-Forwarded-For (0: the peer address is the client). The client
 # address is the entry this many places from the right: entries further left are whatever the client sent.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# allauth (sign-in rate limits) reads the same count; accounts.adapters also takes the address from accounts.services.
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -253,6 +290,14 @@ DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo-portal-2026")
 
 # Staff who receive operational alerts (failed erasures, stuck requests, provider outages).
 OPS_ALERT_EMAILS = env.list("OPS_ALERT_EMAILS", default=["ops@sms-portal.example"])
+
+# --- Monitoring (portal/monitoring): /healthz, /readyz, /metrics ---
+# /metrics answers a scraper that sends `Authorization: Bearer <METRICS_TOKEN>` or calls from one of these addresses
+# or networks (CIDR); with neither set it refuses everyone.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# /readyz says not ready when the oldest task due to run has waited longer than this (workers stopped or swamped).
+READYZ_MAX_TASK_AGE_SECONDS = env.int("READYZ_MAX_TASK_AGE_SECONDS", default=600)
 
 # === billing settings ===
 # Calendar months (monthly limits, statements, receipt years) are the operator's: TIME_ZONE, see portal/timezone.py.
@@ -327,6 +372,7 @@ PRIVACY_EXPORT_LINK_DAYS = env.int("PRIVACY_EXPORT_LINK_DAYS", default=7)
 PRIVACY_EXPORT_CHUNK_SIZE = env.int("PRIVACY_EXPORT_CHUNK_SIZE", default=2000)
 PRIVACY_ERASURE_MAX_ATTEMPTS = env.int("PRIVACY_ERASURE_MAX_ATTEMPTS", default=5)
 PRIVACY_RETENTION_BATCH_SIZE = env.int("PRIVACY_RETENTION_BATCH_SIZE", default=1000)
+PRIVACY_DORMANT_NOTICE_DAYS = env.int("PRIVACY_DORMANT_NOTICE_DAYS", default=30)
 # Days each category is kept before the daily retention job deletes or pseudonymises it (staff may change the
 # RetentionRule rows in admin; these are the values used until they do).
 PRIVACY_RETENTION_DEFAULTS = {
@@ -337,6 +383,12 @@ PRIVACY_RETENTION_DEFAULTS = {
     "webhook_delivery_logs": 30,
     "export_files": 14,
     "closed_requests": 1095,
+    "request_correspondence": 1095,
+    "otp_records": 30,
+    "contact_inquiries": 730,
+    "audit_extra_data": 730,
+    # Three years without a sign-in: a notice PRIVACY_DORMANT_NOTICE_DAYS before, then the account is anonymised.
+    "dormant_accounts": 1095,
     # Tax law: books and receipts are kept 10 years after the transaction (10 x 365.25 days, rounded up).
     "closed_org_billing": -(-PRIVACY_BILLING_RETENTION_YEARS * 36525 // 100),
 }

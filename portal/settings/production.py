@@ -12,6 +12,11 @@ if not SECRET_KEY or SECRET_KEY.startswith("dev-only"):
     raise ImproperlyConfigured("Set SECRET_KEY in the environment for production.")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set ALLOWED_HOSTS in the environment for production.")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not env("ERASURE_LEDGER_URL", default=""):  # noqa: F405
+    raise ImproperlyConfigured(
+        "Set ERASURE_LEDGER_URL to the erasure ledger's own PostgreSQL database (not the main one): a restore of the "
+        "main database must not reach it."
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

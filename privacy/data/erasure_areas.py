@@ -20,12 +20,13 @@ from django.utils import timezone
 from accounts.models import Membership, Organization, OrganizationStatus
 from accounts.roles import Role
 from accounts.services import organization_close
-from portal.personal_data import ErasureArea
+from portal.personal_data import By, ErasureArea, Finder, PersonalData
 from privacy.data.erasure_rules import BATCH_SIZE, Counts, apply_finder
 from privacy.data.export_archive import export_file_delete
+from privacy.data.legal_holds import HoldScope, held_rows, organization_path
 from privacy.data.models import DataExport
 from privacy.data.registry import registry
-from privacy.data.subjects import Subject
+from privacy.data.subjects import Subject, finder_queryset
 from privacy.requests.models import RequestMessage
 
 # Privacy records go last: the request's completion e-mail must be sent before its address is erased.
@@ -39,10 +40,10 @@ AREA_ORDER = [
 ]
 
 
-def _close_solely_owned_organizations(subject: Subject) -> Counts:
+def _close_solely_owned_organizations(subject: Subject, holds: HoldScope) -> Counts:
     """An organization whose only owner is the person is closed: keys revoked, members removed, billing
-    kept."""
-    if subject.user_id is None:
+    kept. An organization under a legal hold stays as it is."""
+    if subject.user_id is None or holds.person_holds(ErasureArea.ACCOUNTS, By.USER):
         return Counts()
     owned = Membership.objects.filter(user_id=subject.user_id, role=Role.OWNER).values_list(
         "organization_id", flat=True
@@ -51,7 +52,9 @@ def _close_solely_owned_organizations(subject: Subject) -> Counts:
         user_id=subject.user_id
     )
     sole = Organization.objects.filter(pk__in=owned).exclude(status=OrganizationStatus.CLOSED)
-    sole = sole.exclude(pk__in=other_owners.values("organization_id"))
+    sole = sole.exclude(pk__in=other_owners.values("organization_id")).exclude(
+        pk__in=list(holds.organizations(ErasureArea.ACCOUNTS))
+    )
     counts = Counts()
     for organization in sole:
         counts.found += 1
@@ -64,8 +67,10 @@ def _close_solely_owned_organizations(subject: Subject) -> Counts:
     return counts
 
 
-def _delete_sessions(subject: Subject) -> Counts:
+def _delete_sessions(subject: Subject, holds: HoldScope) -> Counts:
     """Sign the person out everywhere: database sessions carry the user id only inside their encoded data."""
+    if holds.person_holds(ErasureArea.ACCOUNTS, By.USER):
+        return Counts()
     if subject.user_id is None or settings.SESSION_ENGINE not in (
         "django.contrib.sessions.backends.db",
         "django.contrib.sessions.backends.cached_db",
@@ -83,7 +88,9 @@ def _delete_sessions(subject: Subject) -> Counts:
     return Counts(found=len(keys), changed=len(keys))
 
 
-def _delete_export_files(subject: Subject) -> Counts:
+def _delete_export_files(subject: Subject, holds: HoldScope) -> Counts:
+    if holds.person_holds(ErasureArea.EXPORTS):
+        return Counts()
     query = Q(pk__in=[])
     if subject.user_id is not None:
         query |= Q(user_id=subject.user_id)
@@ -111,20 +118,49 @@ def correspondence_pending(subject: Subject) -> bool:
     return RequestMessage.objects.filter(query, sent_at__isnull=True, error="", created_at__gte=recent).exists()
 
 
-AREA_HOOKS: dict[str, list[Callable[[Subject], Counts]]] = {
+AREA_HOOKS: dict[str, list[Callable[[Subject, HoldScope], Counts]]] = {
     ErasureArea.EXPORTS: [_delete_export_files],
     ErasureArea.ACCOUNTS: [_close_solely_owned_organizations, _delete_sessions],
 }
 
 
-def erase_area(*, area: str, subject: Subject) -> Counts:
-    """Erase one area for one person, in one transaction. Idempotent: a second run finds nothing left to
-    change."""
+def _held_part(
+    entry: PersonalData, finder: Finder, subject: Subject, holds: HoldScope
+) -> tuple[Counts, Q | None, bool]:
+    """For one finder: (the rows a hold keeps, counted; the condition selecting them; whether all of them are)."""
+    qs = finder_queryset(entry, finder, subject)
+    if qs is None:
+        return Counts(), None, False
+    person = holds.person_holds(entry.area, finder.by)
+    if person:
+        return Counts(held=qs.count(), held_by={hold.pk for hold in person}), None, True
+    organizations = holds.organizations(entry.area)
+    condition = held_rows(qs, organizations)
+    if condition is None:
+        return Counts(), None, False
+    held_ids = set(qs.filter(condition).values_list(organization_path(qs.model), flat=True))
+    if not held_ids:
+        return Counts(), None, False
+    held = Counts(held=qs.filter(condition).count(), held_by={organizations[pk].pk for pk in held_ids})
+    return held, condition, False
+
+
+def erase_area(*, area: str, subject: Subject, holds: HoldScope | None = None) -> Counts:
+    """Erase one area for one person, in one transaction, except what a legal hold keeps (counted in `held`).
+    Idempotent: a second run finds nothing left to change."""
+    holds = holds or HoldScope()
     counts = Counts()
     with transaction.atomic():
         for hook in AREA_HOOKS.get(area, []):
-            counts.add(hook(subject))
+            counts.add(hook(subject, holds))
         for entry in registry().entries_in_area(area):
             for finder in entry.finders:
-                counts.add(apply_finder(entry, finder, subject))
+                held, condition, whole = _held_part(entry, finder, subject, holds)
+                counts.add(held)
+                if whole:
+                    continue
+                if condition is None:
+                    counts.add(apply_finder(entry, finder, subject))
+                else:
+                    counts.add(apply_finder(entry, finder, subject, exclude=condition))
     return counts

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
 
 from portal.crypto import keyed_hash
 from portal.personal_data import Erase, Finder, PersonalData, Strategy
@@ -79,10 +80,14 @@ def _row_value(model_field: models.Field, rule: Erase, obj: models.Model, subjec
 class Counts:
     found: int = 0
     changed: int = 0
+    held: int = 0  # rows a legal hold kept
+    held_by: set[int] = field(default_factory=set)  # ids of those holds
 
     def add(self, other: Counts) -> None:
         self.found += other.found
         self.changed += other.changed
+        self.held += other.held
+        self.held_by |= other.held_by
 
 
 def _pk_batches(qs: models.QuerySet, batch_size: int = BATCH_SIZE):
@@ -99,10 +104,13 @@ def _pk_batches(qs: models.QuerySet, batch_size: int = BATCH_SIZE):
         last = pks[-1]
 
 
-def apply_finder(entry: PersonalData, finder: Finder, subject: Subject) -> Counts:
+def apply_finder(entry: PersonalData, finder: Finder, subject: Subject, *, exclude: Q | None = None) -> Counts:
+    """Apply the finder's rule to the subject's rows, except those `exclude` selects (a legal hold keeps them)."""
     qs = finder_queryset(entry, finder, subject)
     if qs is None:
         return Counts()
+    if exclude is not None:
+        qs = qs.exclude(exclude)
     model = entry.model_class
     counts = Counts()
     if isinstance(finder.erase, Erase):

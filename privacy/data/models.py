@@ -4,6 +4,8 @@ Identifiers of people who asked to be forgotten or not contacted are kept only a
 (`portal.crypto.keyed_hash`): a copy of these tables is not a list of e-mail addresses or phone numbers.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,6 +13,7 @@ from django.utils import timezone
 
 from portal.crypto import EncryptedTextField
 from portal.personal_data import ErasureArea
+from portal.tenancy import TenantManager
 
 # Purposes for `portal.crypto.keyed_hash`: one per kind of identifier, so equal values of different kinds differ.
 PHONE_HASH_PURPOSE = "privacy.phone"
@@ -202,6 +205,10 @@ class ErasureJob(models.Model):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Names this erasure in the erasure ledger, which lives in another database (no foreign key crosses them).
+    ledger_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # When staff were told that a legal hold keeps part of this person's data (once per hold).
+    hold_alerted_for = models.JSONField(default=list, blank=True, help_text="Ids of the holds staff were told about")
 
     class Meta:
         ordering = ["-created_at"]
@@ -231,6 +238,9 @@ class ErasureTask(models.Model):
     status = models.CharField(max_length=16, choices=ErasureTaskStatus.choices, default=ErasureTaskStatus.PENDING)
     rows_found = models.PositiveIntegerField(default=0)
     rows_changed = models.PositiveIntegerField(default=0)
+    # Rows a legal hold kept (an organization's records, an area, a number); erased once the hold is released.
+    rows_held = models.PositiveIntegerField(default=0)
+    held_by = models.JSONField(default=list, blank=True, help_text="Ids of the legal holds that kept rows")
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -246,13 +256,20 @@ class ErasureTask(models.Model):
 
 
 class ErasureLedgerEntry(models.Model):
-    """Proof that an erasure happened and the key to re-applying it after a backup restore: hashes only."""
+    """Proof that an erasure happened and the key to re-applying it after a backup restore: hashes only.
 
-    job_id_ref = models.BigIntegerField(null=True, blank=True, help_text="ErasureJob id")
+    Stored in the `erasure_ledger` database (privacy.routers), out of reach of a restore of the main one. Written
+    before each area is erased and updated after it, so the ledger is never behind the main database.
+    """
+
+    job_id_ref = models.BigIntegerField(null=True, blank=True, help_text="ErasureJob id (may repeat after a restore)")
+    job_key = models.UUIDField(null=True, blank=True, unique=True, help_text="ErasureJob.ledger_key")
     subject_kind = models.CharField(max_length=16, choices=SubjectKind.choices)
     email_hash = models.CharField(max_length=64, blank=True, db_index=True)
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
     erased_at = models.DateTimeField(default=timezone.now)
+    areas = models.JSONField(default=list, blank=True, help_text="Areas erased so far")
+    completed_at = models.DateTimeField(null=True, blank=True)
     last_replayed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -264,6 +281,11 @@ class ErasureLedgerEntry(models.Model):
 
 
 # --- Legal holds ---
+
+DEFAULT_HOLD_GROUND = (
+    "Needed for the establishment, exercise or defence of legal claims (Data Privacy Act sec. 13(f)), or kept "
+    "because a law or a lawful order requires it (sec. 12(c))"
+)
 
 
 class LegalHold(models.Model):
@@ -279,7 +301,15 @@ class LegalHold(models.Model):
     organization = models.ForeignKey(
         "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
     )
-    reason = models.TextField()
+    area = models.CharField(
+        max_length=16, choices=ErasureArea.choices, blank=True, help_text="Only this data area; empty: every area"
+    )
+    reason = models.TextField(help_text="For staff (e.g. the case or subpoena); not sent to the person")
+    ground = models.CharField(
+        max_length=300,
+        default=DEFAULT_HOLD_GROUND,
+        help_text="The legal ground the person is told when their data is kept because of this hold",
+    )
     placed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -288,6 +318,8 @@ class LegalHold(models.Model):
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
 
     class Meta:
         ordering = ["-placed_at"]
@@ -323,6 +355,13 @@ class RetentionCategory(models.TextChoices):
     # Ledger, payments and receipts of a *closed* organization, once its last transaction is older than the
     # tax retention period (PRIVACY_BILLING_RETENTION_YEARS): deleted together, so billing_audit balances.
     CLOSED_ORGANIZATION_BILLING = "closed_org_billing", "Billing records of closed organizations"
+    # E-mail addresses and text of the correspondence of closed requests: scrubbed; that it was sent stays.
+    REQUEST_CORRESPONDENCE = "request_correspondence", "Correspondence of closed privacy requests"
+    OTP_RECORDS = "otp_records", "One-time code records"  # the number each code went to: deleted
+    CONTACT_INQUIRIES = "contact_inquiries", "Contact form messages"  # answered or closed inquiries: deleted
+    AUDIT_EXTRA_DATA = "audit_extra_data", "Audit log details"  # the details of old audit entries: emptied
+    # Accounts nobody signed in to: a notice first, then the account is anonymised by an erasure.
+    DORMANT_ACCOUNTS = "dormant_accounts", "Dormant accounts"
 
 
 class RetentionRule(models.Model):
@@ -362,3 +401,44 @@ class PurgeLog(models.Model):
 
     def __str__(self) -> str:
         return f"Purge {self.category} {self.started_at:%Y-%m-%d}: {self.rows_affected}"
+
+
+class DormancyNotice(models.Model):
+    """The notice that an account nobody signed in to will be anonymised; one per period of inactivity."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    inactive_since = models.DateTimeField(help_text="Last sign-in (or sign-up) when the notice was sent")
+    notified_at = models.DateTimeField(default=timezone.now)
+    erasure_job_id = models.BigIntegerField(null=True, blank=True, help_text="The anonymisation, once started")
+
+    class Meta:
+        ordering = ["-notified_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "inactive_since"], name="dormancy_notice_once_per_spell")
+        ]
+
+    def __str__(self) -> str:
+        return f"Dormancy notice to user {self.user_id} at {self.notified_at:%Y-%m-%d}"
+
+
+class SuppressionException(models.Model):
+    """One proof code may reach a number that opted out of SMS, because its holder asked for it themself.
+
+    `suppressed_numbers` lets the named organization's messages to the number through until `expires_at` (the code's
+    lifetime); every exception is kept as the record that the person asked.
+    """
+
+    phone_hash = models.CharField(max_length=64, db_index=True)
+    organization_id = models.BigIntegerField(help_text="The sending organization (the operator's)")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Code to an opted-out number {self.phone_hash[:12]}… ({self.created_at:%Y-%m-%d %H:%M})"

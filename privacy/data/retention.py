@@ -18,24 +18,27 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import APIRequestLog, LoginRecord, Membership, Organization, OrganizationStatus, User
+from accounts.models import APIRequestLog, AuditLog, LoginRecord, Membership, Organization, OrganizationStatus, User
 from billing.models import CreditAccount, LedgerEntry, Payment, Receipt
-from messaging.models import FINAL_MESSAGE_STATUSES, Message, WebhookDelivery, WebhookDeliveryStatus
+from messaging.models import FINAL_MESSAGE_STATUSES, Message, OtpChallenge, WebhookDelivery, WebhookDeliveryStatus
 from portal.crypto import keyed_hash
+from portal.personal_data import ErasureArea
+from portal.tenancy import TenantQuerySet
+from privacy.data.dormancy import dormancy_notices_send, dormant_accounts_anonymise, dormant_accounts_due
 from privacy.data.erasure_rules import erased_hash
 from privacy.data.export_archive import export_file_delete
+from privacy.data.legal_holds import active_holds
 from privacy.data.models import (
     EMAIL_HASH_PURPOSE,
     PHONE_HASH_PURPOSE,
     DataExport,
     ExportStatus,
-    LegalHold,
     PurgeLog,
     RetentionCategory,
     RetentionRule,
 )
 from privacy.data.objections import canonical_phone
-from privacy.requests.models import CLOSED_STATUSES, DataSubjectRequest
+from privacy.requests.models import CLOSED_STATUSES, ContactInquiry, DataSubjectRequest, InquiryStatus, RequestMessage
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,30 @@ ACTIONS = {
     RetentionCategory.EXPORT_FILES: "The encrypted file is deleted; the record that it was made stays.",
     RetentionCategory.CLOSED_REQUESTS: "Contact details removed; what was asked and done stays.",
     RetentionCategory.CLOSED_ORGANIZATION_BILLING: "Ledger, payments, receipts of a closed account deleted.",
+    RetentionCategory.REQUEST_CORRESPONDENCE: "E-mail addresses and text removed; the record that we wrote stays.",
+    RetentionCategory.OTP_RECORDS: "Deleted (the number each code went to).",
+    RetentionCategory.CONTACT_INQUIRIES: "Deleted, once answered or closed.",
+    RetentionCategory.AUDIT_EXTRA_DATA: "The details are emptied; what happened and when stays.",
+    RetentionCategory.DORMANT_ACCOUNTS: (
+        "Counted from your last sign-in. We e-mail you first; if you do not sign in, the account is anonymised."
+    ),
+}
+
+# The data area of each category: a legal hold limited to one area holds only the categories of that area.
+CATEGORY_AREAS = {
+    RetentionCategory.MESSAGE_BODIES: ErasureArea.MESSAGES,
+    RetentionCategory.MESSAGE_METADATA: ErasureArea.MESSAGES,
+    RetentionCategory.WEBHOOK_DELIVERY_LOGS: ErasureArea.MESSAGES,
+    RetentionCategory.OTP_RECORDS: ErasureArea.MESSAGES,
+    RetentionCategory.LOGIN_RECORDS: ErasureArea.LOGS,
+    RetentionCategory.API_REQUEST_LOGS: ErasureArea.LOGS,
+    RetentionCategory.AUDIT_EXTRA_DATA: ErasureArea.LOGS,
+    RetentionCategory.EXPORT_FILES: ErasureArea.EXPORTS,
+    RetentionCategory.CLOSED_REQUESTS: ErasureArea.PRIVACY,
+    RetentionCategory.REQUEST_CORRESPONDENCE: ErasureArea.PRIVACY,
+    RetentionCategory.CONTACT_INQUIRIES: ErasureArea.PRIVACY,
+    RetentionCategory.CLOSED_ORGANIZATION_BILLING: ErasureArea.BILLING,
+    RetentionCategory.DORMANT_ACCOUNTS: ErasureArea.ACCOUNTS,
 }
 
 
@@ -104,12 +131,15 @@ class Holds:
     user_ids: set[int]
 
     @classmethod
-    def load(cls) -> Holds:
-        active = LegalHold.objects.filter(released_at__isnull=True)
+    def load(cls, area: str = "") -> Holds:
+        """The active holds (those limited to another data area than `area` do not count)."""
+        active = active_holds()
+        if area:
+            active = active.filter(Q(area="") | Q(area=area))
         organization_ids = set(active.exclude(organization=None).values_list("organization_id", flat=True))
         subject_hashes = set(active.exclude(subject_hash="").values_list("subject_hash", flat=True))
         user_ids = set(
-            Membership.objects.filter(organization_id__in=organization_ids).values_list("user_id", flat=True)
+            Membership.objects.unscoped().filter(organization_id__in=organization_ids).values_list("user_id", flat=True)
         )
         if subject_hashes:
             # Few holds, so one pass over the users' identifiers is fine; only ids are kept.
@@ -140,6 +170,9 @@ class Purge:
     hold_fields: tuple[str, ...]
     held: Callable[[Holds, dict], bool]
     apply: Callable[[list[int]], int]  # primary keys -> rows changed
+    # Work before the purge (e.g. the notice that precedes anonymising a dormant account): (cutoff, held user ids,
+    # dry_run) -> how many; counted in the result's `prepared`.
+    prepare: Callable[..., int] | None = None
 
 
 def _final_statuses():
@@ -159,21 +192,21 @@ def _held_user(holds: Holds, row: dict) -> bool:
 
 
 def _blank_bodies(pks: list[int]) -> int:
-    return Message.objects.filter(pk__in=pks).update(body="")
+    return Message.objects.unscoped().filter(pk__in=pks).update(body="")
 
 
 def _pseudonymise_recipients(pks: list[int]) -> int:
     max_length = Message._meta.get_field("recipient").max_length
-    messages = list(Message.objects.filter(pk__in=pks).only("pk", "recipient"))
+    messages = list(Message.objects.unscoped().filter(pk__in=pks).only("pk", "recipient"))
     for message in messages:
         message.recipient = erased_hash(canonical_phone(message.recipient), max_length=max_length)
-    Message.objects.bulk_update(messages, ["recipient"])
+    Message.objects.unscoped().bulk_update(messages, ["recipient"])
     return len(messages)
 
 
 def _delete(model: type[models.Model]) -> Callable[[list[int]], int]:
     def apply(pks: list[int]) -> int:
-        model.objects.filter(pk__in=pks).delete()
+        model._base_manager.filter(pk__in=pks).delete()  # purges cross organizations
         return len(pks)
 
     return apply
@@ -207,6 +240,38 @@ def _held_organization(holds: Holds, row: dict) -> bool:
     return row["pk"] in holds.organization_ids
 
 
+def _held_request_row(holds: Holds, row: dict) -> bool:
+    return row.get("request__user_id") in holds.user_ids or holds.email_held(row.get("request__email") or "")
+
+
+def _held_otp(holds: Holds, row: dict) -> bool:
+    return row.get("organization_id") in holds.organization_ids or holds.phone_held(row.get("phone_number", ""))
+
+
+def _held_audit(holds: Holds, row: dict) -> bool:
+    return row.get("organization_id") in holds.organization_ids or row.get("actor_id") in holds.user_ids
+
+
+def _held_dormant(holds: Holds, row: dict) -> bool:
+    return row["pk"] in holds.user_ids or holds.email_held(row.get("email", ""))
+
+
+def _scrub_correspondence(pks: list[int]) -> int:
+    return RequestMessage.objects.filter(pk__in=pks).update(recipients=[], subject="", body="", erased_recipient="")
+
+
+def _empty_audit_details(pks: list[int]) -> int:
+    return AuditLog._base_manager.filter(pk__in=pks).update(extra_data={})
+
+
+def _delete_base(model: type[models.Model]) -> Callable[[list[int]], int]:
+    def apply(pks: list[int]) -> int:
+        model._base_manager.filter(pk__in=pks).delete()
+        return len(pks)
+
+    return apply
+
+
 def _closed_organizations_past(cutoff) -> models.QuerySet:
     """Closed organizations with billing rows but no billing activity since the cutoff."""
     has_billing = Q(ledger_entries__isnull=False) | Q(payments__isnull=False) | Q(credit_account__isnull=False)
@@ -233,19 +298,21 @@ def _delete_billing(organization_ids: list[int]) -> int:
     return deleted
 
 
-def _purges() -> dict[str, Purge]:
+def _purges(now=None) -> dict[str, Purge]:
     return {
         RetentionCategory.MESSAGE_BODIES: Purge(
-            queryset=lambda cutoff: Message.objects.filter(created_at__lt=cutoff, status__in=_final_statuses()).exclude(
-                body=""
+            queryset=lambda cutoff: (
+                Message.objects.unscoped().filter(created_at__lt=cutoff, status__in=_final_statuses()).exclude(body="")
             ),
             hold_fields=("organization_id", "recipient"),
             held=_held_org_or_phone,
             apply=_blank_bodies,
         ),
         RetentionCategory.MESSAGE_METADATA: Purge(
-            queryset=lambda cutoff: Message.objects.filter(created_at__lt=cutoff, status__in=_final_statuses()).exclude(
-                recipient__startswith="h:"
+            queryset=lambda cutoff: (
+                Message.objects.unscoped()
+                .filter(created_at__lt=cutoff, status__in=_final_statuses())
+                .exclude(recipient__startswith="h:")
             ),
             hold_fields=("organization_id", "recipient"),
             held=_held_org_or_phone,
@@ -258,14 +325,16 @@ def _purges() -> dict[str, Purge]:
             apply=_delete(LoginRecord),
         ),
         RetentionCategory.API_REQUEST_LOGS: Purge(
-            queryset=lambda cutoff: APIRequestLog.objects.filter(created_at__lt=cutoff),
+            queryset=lambda cutoff: APIRequestLog.objects.unscoped().filter(created_at__lt=cutoff),
             hold_fields=("user_id", "organization_id"),
             held=_held_user,
             apply=_delete(APIRequestLog),
         ),
         RetentionCategory.WEBHOOK_DELIVERY_LOGS: Purge(
-            queryset=lambda cutoff: WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(
-                status=WebhookDeliveryStatus.PENDING
+            queryset=lambda cutoff: (
+                WebhookDelivery.objects.unscoped()
+                .filter(created_at__lt=cutoff)
+                .exclude(status=WebhookDeliveryStatus.PENDING)
             ),
             hold_fields=("organization_id",),
             held=_held_user,
@@ -293,6 +362,41 @@ def _purges() -> dict[str, Purge]:
             held=_held_organization,
             apply=_delete_billing,
         ),
+        RetentionCategory.REQUEST_CORRESPONDENCE: Purge(
+            queryset=lambda cutoff: RequestMessage.objects.filter(
+                request__status__in=list(CLOSED_STATUSES), request__closed_at__lt=cutoff
+            ).exclude(body=""),
+            hold_fields=("request__user_id", "request__email"),
+            held=_held_request_row,
+            apply=_scrub_correspondence,
+        ),
+        RetentionCategory.OTP_RECORDS: Purge(
+            queryset=lambda cutoff: OtpChallenge._base_manager.filter(created_at__lt=cutoff),
+            hold_fields=("organization_id", "phone_number"),
+            held=_held_otp,
+            apply=_delete_base(OtpChallenge),
+        ),
+        RetentionCategory.CONTACT_INQUIRIES: Purge(
+            queryset=lambda cutoff: ContactInquiry.objects.filter(received_at__lt=cutoff).exclude(
+                status=InquiryStatus.OPEN
+            ),
+            hold_fields=("user_id", "email"),
+            held=_held_user,
+            apply=_delete(ContactInquiry),
+        ),
+        RetentionCategory.AUDIT_EXTRA_DATA: Purge(
+            queryset=lambda cutoff: AuditLog._base_manager.filter(created_at__lt=cutoff).exclude(extra_data={}),
+            hold_fields=("organization_id", "actor_id"),
+            held=_held_audit,
+            apply=_empty_audit_details,
+        ),
+        RetentionCategory.DORMANT_ACCOUNTS: Purge(
+            queryset=dormant_accounts_due,
+            hold_fields=("email",),
+            held=_held_dormant,
+            apply=lambda pks: dormant_accounts_anonymise(pks, now=now or timezone.now()),
+            prepare=dormancy_notices_send,
+        ),
     }
 
 
@@ -306,6 +410,7 @@ class CategoryResult:
     cutoff: object
     affected: int = 0
     held: int = 0
+    prepared: int = 0
     skipped: str = ""
 
 
@@ -316,6 +421,8 @@ def _rules() -> dict[str, tuple[int, bool]]:
 
 
 def _batches(qs: models.QuerySet, fields: Iterable[str], batch_size: int):
+    if isinstance(qs, TenantQuerySet):
+        qs = qs.unscoped()  # retention purges every organization's expired rows
     last = None
     while True:
         page = qs.order_by("pk")
@@ -331,8 +438,7 @@ def _batches(qs: models.QuerySet, fields: Iterable[str], batch_size: int):
 def retention_run(*, dry_run: bool = False, now=None, categories: Iterable[str] | None = None) -> list[CategoryResult]:
     """Purge every category past its rule (or, with dry_run, only count). Returns one result per category."""
     now = now or timezone.now()
-    holds = Holds.load()
-    purges = _purges()
+    purges = _purges(now)
     batch_size = settings.PRIVACY_RETENTION_BATCH_SIZE
     results = []
     for category, (keep_days, enabled) in _rules().items():
@@ -345,8 +451,11 @@ def retention_run(*, dry_run: bool = False, now=None, categories: Iterable[str] 
             result.skipped = "rule disabled"
             continue
         purge = purges[category]
+        holds = Holds.load(area=CATEGORY_AREAS.get(category, ""))
         log = None if dry_run else PurgeLog.objects.create(category=category, keep_days=keep_days, cutoff=cutoff)
         try:
+            if purge.prepare is not None:
+                result.prepared = purge.prepare(cutoff=cutoff, held_user_ids=holds.user_ids, dry_run=dry_run)
             for rows in _batches(purge.queryset(cutoff), purge.hold_fields, batch_size):
                 free = [row["pk"] for row in rows if not purge.held(holds, row)]
                 result.held += len(rows) - len(free)

@@ -21,6 +21,8 @@ def usage_analytics_summary(*, since) -> dict[str, int]:
     return {
         "users": users.count(),
         "active_users": users.filter(last_login__gte=since).count(),
-        "messages_sent_by_users": Message.objects.filter(created_at__gte=since, created_by__in=users).count(),
-        "api_requests_by_users": APIRequestLog.objects.filter(created_at__gte=since, user__in=users).count(),
+        "messages_sent_by_users": Message.objects.unscoped()
+        .filter(created_at__gte=since, created_by__in=users)
+        .count(),
+        "api_requests_by_users": APIRequestLog.objects.unscoped().filter(created_at__gte=since, user__in=users).count(),
     }

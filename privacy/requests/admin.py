@@ -67,7 +67,7 @@ class RequestMessageInline(_ReadOnlyInline):
 
 class FulfilmentStepInline(_ReadOnlyInline):
     model = FulfilmentStep
-    fields = ("step", "status", "error", "attempts", "started_at", "updated_at")
+    fields = ("step", "status", "error", "progress", "next_attempt_at", "attempts", "started_at", "updated_at")
     readonly_fields = fields
 
 

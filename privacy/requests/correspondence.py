@@ -25,6 +25,7 @@ NPC_COMPLAINT_NOTICE = (
     "(NPC) of the Philippines: https://privacy.gov.ph/ , complaints@privacy.gov.ph."
 )
 EMAIL_VERIFY_SALT = "privacy.request.verify-email"
+ERASED_RECIPIENT_LABEL = "(the requester's erased address)"
 
 
 def status_token_hash(token: str) -> str:
@@ -53,13 +54,20 @@ def message_queue(
     body: str,
     recipients: list[str] | None = None,
     actor=None,
+    erased_recipient: str = "",
 ) -> RequestMessage:
-    """Log an e-mail about `request` (to the requester unless `recipients` says otherwise); sent after commit."""
+    """Log an e-mail about `request` (to the requester unless `recipients` says otherwise); sent after commit.
+
+    `erased_recipient`: the requester's address when the request's copy was erased; stored encrypted until sent,
+    and the log shows only that it went to the erased address."""
+    if erased_recipient:
+        recipients = [ERASED_RECIPIENT_LABEL]
     message = RequestMessage.objects.create(
         request=request,
         kind=kind,
         direction=MessageDirection.OUTBOUND,
         channel=MessageChannelKind.EMAIL,
+        erased_recipient=erased_recipient,
         recipients=recipients if recipients is not None else [request.email],
         subject=f"[{request.reference}] {subject}"[:200],
         body=body,

@@ -15,19 +15,23 @@ def request_message_deliver(*, message_id: int) -> RequestMessage:
     message = RequestMessage.objects.get(pk=message_id)
     if message.sent_at is not None:
         return message
+    # An erased requester's address is kept encrypted on the message only until it is sent.
+    recipients = [message.erased_recipient] if message.erased_recipient else list(message.recipients)
     try:
         send_mail(
             subject=message.subject,
             message=message.body,
             from_email=None,
-            recipient_list=list(message.recipients),
+            recipient_list=recipients,
         )
     except Exception as exc:  # the log must say why the requester was not told, whatever the mail backend raised
         logger.exception("privacy e-mail %s could not be sent", message_id)
-        RequestMessage.objects.filter(pk=message_id).update(error=str(exc)[:2000])
-        message.error = str(exc)
+        error = str(exc).replace(message.erased_recipient, "[erased]") if message.erased_recipient else str(exc)
+        RequestMessage.objects.filter(pk=message_id).update(error=error[:2000])
+        message.error = error
         return message
     message.sent_at = timezone.now()
     message.error = ""
-    RequestMessage.objects.filter(pk=message_id).update(sent_at=message.sent_at, error="")
+    RequestMessage.objects.filter(pk=message_id).update(sent_at=message.sent_at, error="", erased_recipient="")
+    message.erased_recipient = ""
     return message

@@ -30,6 +30,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.crypto import EncryptedTextField
 from privacy.sla import SlaRule
 
 
@@ -125,6 +126,11 @@ class DataSubjectRequest(models.Model):
     sla_rule = models.CharField(max_length=48, choices=SlaRule.choices, default=SlaRule.DATA_SUBJECT_REQUEST)
     paused_total = models.DurationField(default=timedelta, help_text="Time spent awaiting the requester")
     paused_since = models.DateTimeField(null=True, blank=True)
+    # Staff asked for proof of identity: the clock stops, and starts again from zero when the proof arrives.
+    awaiting_identity = models.BooleanField(default=False)
+    clock_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When proof of identity arrived: the deadline counts from here"
+    )
     extended = models.BooleanField(default=False)
     extension_reason = models.TextField(blank=True)
     extended_at = models.DateTimeField(null=True, blank=True)
@@ -241,6 +247,9 @@ class RequestMessage(models.Model):
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The address of a requester whose contact details were already erased (the erasure's confirmation): encrypted,
+    # used once to send, then blanked. `recipients` then says only that it went to the erased address.
+    erased_recipient = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -297,6 +306,9 @@ class FulfilmentStep(models.Model):
     status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.RUNNING)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=1)
+    # While the step retries by itself: what is failing (e.g. the erasure's messages area) and when it tries again.
+    progress = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -381,3 +393,40 @@ class ContactInquiry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.email})"
+
+
+class PhoneProofMethod(models.TextChoices):
+    SMS = "sms", "SMS one-time code"  # a code sent to the number was typed back
+    STAFF = "staff", "Checked by staff"  # staff checked it another way; the note says how
+
+
+class PhoneProof(models.Model):
+    """A mobile number proven to belong to a person: an account holder (by SMS code in the privacy centre) or the
+    requester of one request (by staff). Only a proven number reaches the messages sent to it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="phone_proofs"
+    )
+    request = models.ForeignKey(
+        DataSubjectRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="phone_proofs"
+    )
+    phone_number = models.CharField(max_length=20, help_text="E.164")
+    method = models.CharField(max_length=8, choices=PhoneProofMethod.choices)
+    note = models.TextField(blank=True, help_text="How staff checked it")
+    # The number had asked for no SMS; the person asked for this one code themself.
+    despite_opt_out = models.BooleanField(default=False)
+    proven_at = models.DateTimeField(default=timezone.now)
+    proven_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-proven_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | Q(request__isnull=False), name="phone_proof_has_an_owner"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Number proven by {self.get_method_display()} at {self.proven_at:%Y-%m-%d}"

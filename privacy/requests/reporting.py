@@ -64,11 +64,13 @@ def fulfilment_report(
     error: str = "",
     actor: User | None = None,
     note: str = "",
+    deliver_to: str = "",
 ) -> None:
     """Record how `step` of a request stands. A failure alerts staff; the last success completes the request.
 
-    A background step reports without `actor`: the request then completes as the system, with the kind's usual
-    note. A step that staff finished reports with them as `actor` and the `note` the requester is sent.
+    A background step reports without `actor`: the request then completes as the system, with its `note` (or the
+    kind's usual one). A step that staff finished reports with them as `actor` and the `note` the requester is sent.
+    `deliver_to`: where to tell the requester when the request's own contact details were already erased.
     """
     step = _checked(FulfilmentStepKind, step, what="step", code="invalid_step")
     step_status = _checked(StepStatus, status, what="step status", code="invalid_status")
@@ -86,8 +88,10 @@ def fulfilment_report(
             row.attempts += 1
         row.status = step_status
         row.error = error if step_status == StepStatus.FAILED else ""
+        row.progress = ""
+        row.next_attempt_at = None
         row.updated_at = now
-        row.save(update_fields=["status", "error", "attempts", "updated_at"])
+        row.save(update_fields=["status", "error", "progress", "next_attempt_at", "attempts", "updated_at"])
     event_record(
         request,
         action=f"step_{step_status.value}",
@@ -123,4 +127,19 @@ def fulfilment_report(
             actor=actor,
             actor_label="" if actor is not None else ActorLabel.SYSTEM,
             note=note or COMPLETION_NOTES.get(request.kind, ""),
+            deliver_to=deliver_to,
+        )
+
+
+@transaction.atomic
+def fulfilment_progress(*, request_id: int, step: FulfilmentStepKind, progress: str, next_attempt_at) -> None:
+    """A running step retries by itself: show what is failing and when it tries again (board, admin)."""
+    step = _checked(FulfilmentStepKind, step, what="step", code="invalid_step")
+    updated = FulfilmentStep.objects.filter(request_id=request_id, step=step.value, status=StepStatus.RUNNING).update(
+        progress=progress[:2000], next_attempt_at=next_attempt_at, updated_at=timezone.now()
+    )
+    if updated:
+        request = DataSubjectRequest.objects.get(pk=request_id)
+        event_record(
+            request, action="step_retrying", actor_label=ActorLabel.SYSTEM, note=f"{step.value}: {progress}"[:2000]
         )

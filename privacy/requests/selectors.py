@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -83,17 +83,19 @@ class BoardRow:
     paused: bool
     failed_steps: list[FulfilmentStep] = field(default_factory=list)
     stuck_steps: list[FulfilmentStep] = field(default_factory=list)
+    retrying_steps: list[FulfilmentStep] = field(default_factory=list)  # running, failing, trying again by itself
     first_response_overdue: bool = False
 
 
 def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[BoardRow]:
-    """Every open request with its live deadline and band. Two queries, whatever the number of rows."""
+    """Every open request with its live deadline and band, and every request that needs attention whatever its
+    status (a step failed after it closed, say). Two queries, whatever the number of rows."""
     now = now or timezone.now()
     # Asking for the unverified ones by status shows them too, without also ticking "show unverified".
     show_unverified = filters.show_unverified or filters.status == "submitted"
     statuses = list(OPEN_STATUSES) if show_unverified else [s for s in OPEN_STATUSES if s != "submitted"]
     queryset = (
-        DataSubjectRequest.objects.filter(status__in=statuses)
+        DataSubjectRequest.objects.filter(Q(status__in=statuses) | Q(needs_attention=True))
         .select_related("assignee", "user", "duplicate_of")
         .prefetch_related(
             Prefetch(
@@ -105,7 +107,7 @@ def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[Bo
         .order_by("due_at", "pk")
     )
     if not filters.show_duplicates:
-        queryset = queryset.filter(duplicate_of__isnull=True)
+        queryset = queryset.filter(Q(duplicate_of__isnull=True) | Q(needs_attention=True))
     if filters.kind:
         queryset = queryset.filter(kind=filters.kind)
     if filters.status:
@@ -130,6 +132,7 @@ def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[Bo
                 paused=paused,
                 failed_steps=[s for s in request.unfinished_steps if s.status == StepStatus.FAILED],
                 stuck_steps=[s for s in request.unfinished_steps if step_is_stuck(s, now=now)],
+                retrying_steps=[s for s in request.unfinished_steps if s.status == StepStatus.RUNNING and s.progress],
                 first_response_overdue=request.first_response_at is None and now > request.first_response_due_at,
             )
         )

@@ -236,8 +236,10 @@ def _answered(request: DataSubjectRequest) -> None:
 
 @transaction.atomic
 def request_complete(
-    *, request: DataSubjectRequest, actor: User | None, note: str = "", actor_label: str = ""
+    *, request: DataSubjectRequest, actor: User | None, note: str = "", actor_label: str = "", deliver_to: str = ""
 ) -> DataSubjectRequest:
+    """Complete and tell the requester. `deliver_to`: their address, when an erasure already erased the request's
+    copy (it is kept encrypted on the message only until it is sent)."""
     if actor is not None:
         require_staff(actor)
     request = request_lock(request)
@@ -255,7 +257,7 @@ def request_complete(
         note=note,
         action="completed",
     )
-    if request.email.endswith(ERASED_EMAIL_SUFFIX):
+    if request.email.endswith(ERASED_EMAIL_SUFFIX) and not deliver_to:
         event_record(
             request, action="completion_not_sent", actor_label=ActorLabel.SYSTEM, note="Contact details were erased"
         )
@@ -270,6 +272,7 @@ def request_complete(
             f"({RequestKind(request.kind).label}).\n\n{request.resolution_note}\n\n{NPC_COMPLAINT_NOTICE}\n"
         ),
         actor=actor,
+        erased_recipient=deliver_to if request.email.endswith(ERASED_EMAIL_SUFFIX) else "",
     )
     _close_duplicates(request, to=RequestStatus.COMPLETED, actor=actor)
     return request

@@ -58,7 +58,7 @@ from tests.privacy.data_helpers import (
 )
 
 pytestmark = [
-    pytest.mark.django_db,
+    pytest.mark.django_db(databases=["default", "erasure_ledger"]),
     pytest.mark.usefixtures("private_root"),
 ]
 
@@ -129,7 +129,7 @@ def alice(org_a, org_b, owner_a, developer_a, provider, django_capture_on_commit
     APIKey.objects.create(
         organization=org_a, name="Alice's key", prefix="sk_live_alice", key_hash="k" * 64, created_by=owner_a
     )
-    message = Message.objects.filter(recipient=ALICE_PHONE, organization=org_a).first()
+    message = Message.objects.unscoped().filter(recipient=ALICE_PHONE, organization=org_a).first()
     DispatchAttempt.objects.create(
         message=message, provider=provider, attempt_number=1, error_message=f"Invalid number {ALICE_PHONE}"
     )
@@ -164,8 +164,8 @@ def test_erasure_leaves_no_trace_and_billing_still_balances(
     email = alice.email
     assert traces(email) and traces(*_phone_needles(ALICE_PHONE))  # the scan does find her before
     assert Session.objects.count() == 1 and alice.export_file.exists()
-    ledger_before = list(LedgerEntry.objects.order_by("id").values_list("id", "amount", "balance_after"))
-    org_b_messages = Message.objects.filter(organization=org_b).count()
+    ledger_before = list(LedgerEntry.objects.unscoped().order_by("id").values_list("id", "amount", "balance_after"))
+    org_b_messages = Message.objects.unscoped().filter(organization=org_b).count()
     colleague_login = make_login(developer_a)
     request = make_request(
         kind=RequestKind.DELETE,
@@ -200,16 +200,19 @@ def test_erasure_leaves_no_trace_and_billing_still_balances(
     assert not user.is_active and not user.has_usable_password() and user.full_name == ""
     assert Session.objects.count() == 0 and not alice.export_file.exists()
     assert Organization.objects.get(pk=org_a.pk).status == OrganizationStatus.CLOSED  # she solely owned it
-    assert not APIKey.objects.filter(organization=org_a, revoked_at__isnull=True).exists()
+    assert not APIKey.objects.unscoped().filter(organization=org_a, revoked_at__isnull=True).exists()
     assert Organization.objects.get(pk=org_b.pk).status == OrganizationStatus.ACTIVE
-    assert Message.objects.filter(organization=org_b).count() == org_b_messages  # masked, not deleted
-    assert not Message.objects.filter(body__contains="Clinic appointment").exists()
+    assert Message.objects.unscoped().filter(organization=org_b).count() == org_b_messages  # masked, not deleted
+    assert not Message.objects.unscoped().filter(body__contains="Clinic appointment").exists()
     assert LoginRecord.objects.filter(pk=colleague_login.pk).exists()  # nobody else's data touched
 
     # Billing: every entry kept with its amount; the chain and the balances still agree.
-    assert list(LedgerEntry.objects.order_by("id").values_list("id", "amount", "balance_after")) == ledger_before
-    assert not LedgerEntry.objects.filter(actor=alice.pk).exists()
-    assert Receipt.objects.filter(organization=org_a).exists()
+    assert (
+        list(LedgerEntry.objects.unscoped().order_by("id").values_list("id", "amount", "balance_after"))
+        == ledger_before
+    )
+    assert not LedgerEntry.objects.unscoped().filter(actor=alice.pk).exists()
+    assert Receipt.objects.unscoped().filter(organization=org_a).exists()
     assert billing_audit_differences() == []
     out = StringIO()
     call_command("billing_audit", stdout=out)
@@ -252,11 +255,11 @@ def test_a_recipient_is_erased_in_every_organization(org_a, org_b, django_captur
     job.refresh_from_db()
     assert job.status == ErasureStatus.DONE
     assert traces(*_phone_needles(RECIPIENT_PHONE)) == []
-    erased = Message.objects.exclude(pk=other.pk)
+    erased = Message.objects.unscoped().exclude(pk=other.pk)
     assert erased.count() == 2 and set(erased.values_list("body", flat=True)) == {""}
     pseudonyms = set(erased.values_list("recipient", flat=True))
     assert len(pseudonyms) == 1 and next(iter(pseudonyms)).startswith("h:")  # counts per number survive
-    assert Message.objects.get(pk=other.pk).body == "Bravo: for Bob"
+    assert Message.objects.unscoped().get(pk=other.pk).body == "Bravo: for Bob"
     assert recipient_is_suppressed(phone_number=RECIPIENT_PHONE)  # "do not send" outlives the erasure
 
 
@@ -283,7 +286,7 @@ def test_a_failing_area_is_retried_with_backoff_shown_and_staff_alerted(
     # The other areas went ahead; the privacy area waits; the messages area's data is untouched (all or nothing).
     assert ErasureTask.objects.get(job=job, area=ErasureArea.LOGS).status == ErasureTaskStatus.DONE
     assert ErasureTask.objects.get(job=job, area=ErasureArea.PRIVACY).status == ErasureTaskStatus.PENDING
-    assert Message.objects.filter(recipient=ALICE_PHONE).exists()
+    assert Message.objects.unscoped().filter(recipient=ALICE_PHONE).exists()
 
     erasure_job_run(job_id=job.pk, now=now + timedelta(seconds=30))  # before the backoff: not retried
     assert ErasureTask.objects.get(pk=messages_task.pk).attempts == 1
@@ -308,7 +311,7 @@ def test_a_failing_area_is_retried_with_backoff_shown_and_staff_alerted(
     _run_all(timezone.now() + LATER, django_capture_on_commit_callbacks)
     job.refresh_from_db()
     assert job.status == ErasureStatus.DONE
-    assert not Message.objects.filter(recipient=ALICE_PHONE).exists()
+    assert not Message.objects.unscoped().filter(recipient=ALICE_PHONE).exists()
     assert traces(*_phone_needles(ALICE_PHONE)) == []
 
 

@@ -87,7 +87,8 @@ def test_a_model_without_personal_fields_needs_nothing():
         class Meta:
             app_label = "privacy"
 
-    assert _errors(Counter, _registry()) == []
+    # A model of the project's own apps is classified all the same (fail closed): listed as holding nothing.
+    assert _errors(Counter, _registry(excluded={"privacy.Counter": "A counter; nothing about a person."})) == []
 
 
 @isolate_apps("privacy")
