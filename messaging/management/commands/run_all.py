@@ -11,11 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import connection
 
 from messaging.services.providers import provider_simulator_connect
 
@@ -48,7 +50,10 @@ class Command(BaseCommand):
             processes[name] = subprocess.Popen(command, env=env)  # noqa: S603
             self.stdout.write(f"started {name} (pid {processes[name].pid})")
         if "simulator" in processes:
-            self._connect_simulator(processes["simulator"])
+            # In the background: the others are watched meanwhile, however long the simulator takes to listen.
+            threading.Thread(
+                target=self._connect_simulator, args=(processes["simulator"],), name="simulator-connect", daemon=True
+            ).start()
         self.stdout.write(self.style.SUCCESS(f"Site: http://{addr}/  (Ctrl-C stops everything)"))
 
         stopping = False
@@ -82,11 +87,18 @@ class Command(BaseCommand):
 
     def _connect_simulator(self, simulator: subprocess.Popen) -> None:
         """The simulator keeps its settings in memory: once it listens, point its delivery receipts at us."""
+        try:
+            self._wait_and_connect_simulator(simulator)
+        finally:
+            connection.close()  # this thread's own database connection
+
+    def _wait_and_connect_simulator(self, simulator: subprocess.Popen) -> None:
         address = urlsplit(settings.PROVIDER_SIMULATOR_URL)
-        # Up to 30 s: four Django processes starting at once on a small machine take a while.
-        for _ in range(150):
+        # Up to 5 minutes while it is alive: four Django processes starting at once on a busy machine take a while.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
             if simulator.poll() is not None:
-                break
+                return  # the main loop reports it and stops everything
             try:
                 socket.create_connection((address.hostname, address.port or 80), timeout=0.2).close()
             except OSError:
