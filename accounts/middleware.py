@@ -4,6 +4,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts.active_organization import active_organization_clear, active_organization_set, session_membership
 from accounts.selectors import memberships_for_user
+from accounts.staff_access import staff_area_redirect
 from portal.errors import NotFound
 
 
@@ -37,3 +38,16 @@ class ActiveOrganizationMiddleware:
         request.membership = SimpleLazyObject(lambda: _resolve(request))
         request.organization = SimpleLazyObject(lambda: m.organization if (m := _resolve(request)) else None)
         return self.get_response(request)
+
+
+class StaffMultiFactorMiddleware:
+    """Before any view: staff reach staff areas only with a second factor (accounts.staff_access)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        return staff_area_redirect(request)

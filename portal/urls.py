@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from accounts import staff_access
 from messaging.dashboard import DashboardView
 
 api_v1 = [
@@ -22,6 +23,10 @@ urlpatterns = [
         r"^admin/accounts/(?P<model>creditaccount|ledgerentry|payment|priceplan|receipt|receiptcounter)/(?P<rest>.*)$",
         billing_admin_moved,
     ),
+    # Admin signs in, out and changes passwords through the site's own pages (allauth: rate limits, second factor).
+    path("admin/login/", staff_access.admin_login, name="staff_admin_login"),
+    path("admin/logout/", staff_access.admin_logout, name="staff_admin_logout"),
+    path("admin/password_change/", staff_access.admin_password_change, name="staff_admin_password_change"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),

@@ -14,3 +14,6 @@ STORAGES = {
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"organization": "100000/min"}}  # noqa: F405
+# Tests sign staff in with force_login (no second factor) to test admin pages; tests/accounts/test_staff_signin.py
+# and the staff browser test turn the second-factor requirement on.
+STAFF_MFA_REQUIRED = False
