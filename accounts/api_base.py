@@ -15,9 +15,10 @@ from rest_framework.views import APIView
 
 from accounts.active_organization import session_membership
 from accounts.models import APIKey, APIRequestLog, Membership, Organization, OrganizationStatus
-from accounts.roles import API_KEY_PERMISSIONS
+from accounts.roles import API_KEY_PERMISSIONS, require_api_key_scope
 from accounts.services import client_ip
 from portal import hooks
+from portal.api import refuse_repeated_query_parameters
 from portal.errors import NotFound, OrganizationSuspended
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ class LoggedAPIView(APIView):
     def initialize_request(self, request, *args, **kwargs):
         self._started = time.monotonic()
         return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        refuse_repeated_query_parameters(request.query_params)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -69,6 +74,7 @@ class OrganizationAPIView(LoggedAPIView):
     """
 
     required_permissions: dict[str, str] = {}
+    required_scopes: dict[str, str] = {}  # per method; unset -> the scope of the permission (accounts.roles)
     membership: Membership | None = None
 
     _sealed = ("initial", "check_permissions", "get_queryset", "get_object", "_bind_organization")
@@ -112,6 +118,8 @@ class OrganizationAPIView(LoggedAPIView):
         allowed = needed in granted if granted is not None else self.membership.has_perm(needed)
         if not allowed:
             raise exceptions.PermissionDenied("Your role in this organization does not allow this.")
+        if self.api_key is not None:
+            require_api_key_scope(view=self, method=method, granted=self.api_key.scopes)
         if method not in ("GET",) and self.organization.status != OrganizationStatus.ACTIVE:
             reason = f": {self.organization.suspended_reason}" if self.organization.suspended_reason else ""
             raise OrganizationSuspended(f"Organization {self.organization.slug} is {self.organization.status}{reason}")

@@ -40,6 +40,7 @@ from messaging.services.idempotency import idempotency_lookup, idempotency_reque
 from messaging.services.otp import otp_send, otp_verify
 from messaging.services.sending import message_cancel, message_send, route_explain
 from messaging.services.webhooks import webhook_endpoint_delete, webhook_endpoint_set
+from portal.api import bounded_int_param
 from portal.errors import NotFound
 
 ERROR = OpenApiResponse(description='{"error": {"code", "message", "details"}}')
@@ -77,10 +78,13 @@ class MessageListCreateAPI(OrganizationAPIView):
     )
     def get(self, request):
         filters = selectors.MessageFilters.from_params(request.query_params)
-        try:
-            page_size = int(request.query_params.get("page_size") or selectors.DEFAULT_PAGE_SIZE)
-        except ValueError:
-            page_size = selectors.DEFAULT_PAGE_SIZE
+        page_size = bounded_int_param(
+            request.query_params,
+            "page_size",
+            default=selectors.DEFAULT_PAGE_SIZE,
+            minimum=1,
+            maximum=selectors.MAX_PAGE_SIZE,
+        )
         page = selectors.message_page(
             organization=self.organization,
             filters=filters,

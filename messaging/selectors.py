@@ -81,14 +81,22 @@ class MessageFilters:
 
 
 def _parse_moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime | None:
+    """An ISO date or datetime; a date alone means that whole day in Manila (through 23:59:59.999999 for an upper
+    bound). An impossible date (2026-02-30) is refused like a malformed one, naming the parameter."""
     if not raw:
         return None
-    moment = parse_datetime(raw)
-    if moment is None:
+    problem = f"{raw!r} is not an ISO date (2026-10-30) or datetime (2026-10-30T14:00:00+08:00)."
+    try:
         day = parse_date(raw)
-        if day is None:
-            raise ApplicationError(f"{name}: {raw!r} is not an ISO date or datetime.", code="invalid_filter")
-        moment = datetime.combine(day, datetime.max.time() if end_of_day else datetime.min.time())
+        if day is not None:
+            moment = datetime.combine(day, datetime.max.time() if end_of_day else datetime.min.time())
+        else:
+            moment = parse_datetime(raw)
+    except ValueError as exc:
+        problem = f"{raw!r} is not a valid date: {exc}."
+        moment = None
+    if moment is None:
+        raise ApplicationError(f"{name}: {problem}", code="invalid_filter", details={name: [problem]})
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=operator_tz())
     return moment

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -294,10 +294,11 @@ class MessageStatusesView(OrganizationViewMixin, View):
     required_permissions = {"GET": Permission.VIEW}
 
     def get(self, request):
-        try:
-            ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()]
-        except ValueError:
-            ids = []
+        raw_ids = [i.strip() for i in request.GET.get("ids", "").split(",") if i.strip()]
+        # Message ids are positive 64-bit integers; anything else (a word, 10**23) is a bad request, not a crash.
+        if not all(i.isascii() and i.isdigit() and 0 < int(i) < 2**63 for i in raw_ids):
+            return HttpResponseBadRequest("ids: comma-separated message ids.")
+        ids = [int(i) for i in raw_ids]
         rows = ui_selectors.message_status_list(organization=self.organization, message_ids=ids)
         still = ",".join(str(m.pk) for m in rows if m.status in ui_selectors.IN_FLIGHT_STATUSES)
         return render(request, "messaging/_status_poll.html", {"rows": rows, "in_flight_ids": still})

@@ -5,6 +5,7 @@ limit in `portal.throttling`.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -30,8 +31,41 @@ def error_response(*, code: str, message: str, status_code: int, details=None, h
     return Response(body, status=status_code, headers=headers)
 
 
+def bounded_int_param(params, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    """A whole-number query parameter within [minimum, maximum]; anything else is a 400 naming the parameter."""
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    problem = f"must be a whole number from {minimum} to {maximum}."
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        raise ApplicationError(f"{name} {problem}", code="invalid_parameter", details={name: [problem]})
+    return value
+
+
+def refuse_repeated_query_parameters(params) -> None:
+    """A query parameter given twice (`?status=sent&status=failed`) is ambiguous: refused with 400, never half-read."""
+    repeated = sorted(name for name, values in params.lists() if len(values) > 1)
+    if repeated:
+        raise ApplicationError(
+            f"Give each query parameter once: {', '.join(repeated)} appears more than once.",
+            code="repeated_parameter",
+            details={name: ["Given more than once."] for name in repeated},
+        )
+
+
 def exception_handler(exc, context):
     """Turn every error into `{"error": {"code", "message", "details"}}`."""
+    if isinstance(exc, RecursionError):
+        # json.loads gives up on a deeply nested document with RecursionError, not a ValueError DRF would catch.
+        message = "The JSON body is nested too deeply."
+        return error_response(code="parse_error", message=message, status_code=400, details={"body": [message]})
+    if isinstance(exc, RequestDataTooBig):
+        message = "The request body is too large."
+        return error_response(code="request_too_large", message=message, status_code=400, details={"body": [message]})
     if isinstance(exc, ApplicationError):
         return error_response(code=exc.code, message=exc.message, status_code=exc.status, details=exc.details)
     if isinstance(exc, Http404):
@@ -49,6 +83,10 @@ def exception_handler(exc, context):
             details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
             message = _first_message(details) or "Invalid input."
             return error_response(code="invalid", message=message, status_code=400, details=details)
+        if isinstance(exc, exceptions.ParseError):
+            return error_response(
+                code="parse_error", message=str(exc.detail), status_code=400, details={"body": [str(exc.detail)]}
+            )
         detail_code = exc.get_codes() if isinstance(exc.get_codes(), str) else None
         if detail_code and detail_code not in (
             "not_authenticated",
