@@ -17,7 +17,7 @@ from accounts.active_organization import session_membership
 from accounts.models import APIKey, APIRequestLog, Membership, Organization, OrganizationStatus
 from accounts.roles import API_KEY_PERMISSIONS, require_api_key_scope
 from accounts.services import client_ip
-from portal import hooks
+from portal import hooks, throttling
 from portal.api import refuse_repeated_query_parameters
 from portal.errors import NotFound, OrganizationSuspended
 
@@ -42,8 +42,27 @@ class LoggedAPIView(APIView):
         super().initial(request, *args, **kwargs)
         refuse_repeated_query_parameters(request.query_params)
 
+    def perform_authentication(self, request):
+        """Failed authentication is limited per client address: past the limit, that address is answered 429
+        before any key it sends is even looked at, so keys cannot be guessed at speed."""
+        ident = f"failed-auth:{client_ip(request)}"
+        limit = throttling.failed_authentication_limit()
+        state = throttling.peek(ident, limit)
+        if state.exceeded:
+            request.rate_limit = state
+            raise exceptions.Throttled(wait=throttling.retry_after(state))
+        try:
+            super().perform_authentication(request)
+        except exceptions.AuthenticationFailed:
+            request.rate_limit = throttling.count_request(ident, limit)
+            raise
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        rate_limit = getattr(request, "rate_limit", None)
+        if rate_limit is not None:
+            for header, value in rate_limit.headers().items():
+                response[header] = value
         try:
             user = getattr(request, "_user", None)
             person = user if user is not None and getattr(user, "pk", None) else None

@@ -77,7 +77,7 @@ def exception_handler(exc, context):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait) + 1)
+            headers["Retry-After"] = str(max(1, int(exc.wait)))
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
         if isinstance(exc, exceptions.ValidationError):
             details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
@@ -89,6 +89,7 @@ def exception_handler(exc, context):
             )
         detail_code = exc.get_codes() if isinstance(exc.get_codes(), str) else None
         if detail_code and detail_code not in (
+            "throttled",
             "not_authenticated",
             "authentication_failed",
             "permission_denied",
