@@ -24,7 +24,7 @@ from rest_framework.throttling import BaseThrottle
 from portal.hooks import Hook
 
 WINDOW_SECONDS = 60
-DEFAULT_FAILED_AUTHENTICATION_LIMIT = 30
+MIN_FAILED_AUTHENTICATION_LIMIT = 30
 
 organization_rate_limits = Hook(
     "organization_rate_limits",
@@ -77,7 +77,11 @@ def rate_limits_for(organization_id: int) -> RateLimits:
 
 
 def failed_authentication_limit() -> int:
-    return getattr(settings, "API_FAILED_AUTHENTICATION_LIMIT", DEFAULT_FAILED_AUTHENTICATION_LIMIT)
+    """Setting `API_FAILED_AUTHENTICATION_LIMIT`, else a twentieth of the organization limit, at least 30."""
+    configured = getattr(settings, "API_FAILED_AUTHENTICATION_LIMIT", None)
+    if configured:
+        return configured
+    return max(MIN_FAILED_AUTHENTICATION_LIMIT, default_rate_limits().per_organization // 20)
 
 
 def _window(now: float) -> tuple[int, int]:
