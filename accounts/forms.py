@@ -1,6 +1,6 @@
 from django import forms
 
-from accounts.roles import Role
+from accounts.roles import Role, Scope, all_scopes
 
 
 class SignupExtraForm(forms.Form):
@@ -26,6 +26,25 @@ class APIKeyForm(forms.Form):
     expires_at = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="Optional."
     )
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices,
+        initial=all_scopes,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the key may do. Give a key only what its program needs.",
+    )
+    # Set by the page's form, which shows the scope checkboxes: there, none ticked is a mistake. A post without it
+    # (a script written before keys had scopes) gets every scope, as keys always had.
+    scopes_chosen = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("scopes"):
+            if cleaned.get("scopes_chosen"):
+                self.add_error("scopes", "Choose at least one scope.")
+            else:
+                cleaned["scopes"] = all_scopes()
+        return cleaned
 
 
 class InvitationForm(forms.Form):

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.roles import Role, role_has_permission
+from accounts.roles import Role, all_scopes, role_has_permission
 from portal.tenancy import TenantManager
 
 
@@ -150,6 +150,9 @@ class APIKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(
+        default=all_scopes, help_text="What the key may do (accounts.roles.Scope values); every scope by default"
+    )
 
     objects = TenantManager()  # queries must name the organization (portal.tenancy)
 

@@ -2,9 +2,17 @@
 
 Roles are cumulative: viewer reads; developer also sends and manages API keys; admin also manages members and
 billing; owner also deletes the organization and transfers ownership.
+
+API keys carry scopes on top: a key may call an endpoint only when it has the scope that endpoint declares for the
+method (`required_scopes` on the API view, otherwise the scope of the method's permission, `SCOPE_OF_PERMISSION`).
+Browser sessions are not limited by scopes: a person's role is the limit there.
 """
 
+from collections.abc import Iterable
+
 from django.db import models
+
+from portal.errors import PermissionDenied
 
 
 class Role(models.TextChoices):
@@ -45,3 +53,49 @@ ROLE_RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 def role_has_permission(role: str, permission: str) -> bool:
     return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+class Scope(models.TextChoices):
+    """What an API key may do, chosen when the key is created."""
+
+    SEND = "send", "Send messages and one-time passwords, cancel queued messages"
+    READ = "read", "Read messages, routes, notices, the webhook settings and deliveries"
+    BILLING = "billing", "Read the balance, ledger, payments, receipts and statements"
+    ADMIN = "admin", "Configure and test the status webhook"
+
+
+def all_scopes() -> list[str]:
+    """Every scope: what a key could do before keys had scopes, so a key made without a choice keeps working."""
+    return list(Scope.values)
+
+
+# The scope an endpoint needs when it does not declare one: that of the permission the method requires.
+SCOPE_OF_PERMISSION: dict[str, str] = {
+    Permission.VIEW: Scope.READ,
+    Permission.SEND_MESSAGES: Scope.SEND,
+    Permission.MANAGE_WEBHOOKS: Scope.ADMIN,
+    Permission.MANAGE_API_KEYS: Scope.ADMIN,
+    Permission.MANAGE_MEMBERS: Scope.ADMIN,
+    Permission.MANAGE_BILLING: Scope.BILLING,
+    Permission.DELETE_ORGANIZATION: Scope.ADMIN,
+    Permission.TRANSFER_OWNERSHIP: Scope.ADMIN,
+}
+
+
+def required_scope(*, view, method: str) -> str:
+    """The scope a key needs to call `method` on `view`: declared in `view.required_scopes`, else derived."""
+    declared = getattr(view, "required_scopes", {}).get(method)
+    return declared or SCOPE_OF_PERMISSION[view.required_permissions[method]]
+
+
+def require_api_key_scope(*, view, method: str, granted: Iterable[str]) -> None:
+    """403 `insufficient_scope` unless the key's scopes include the one the endpoint needs for the method."""
+    needed = required_scope(view=view, method=method)
+    granted = sorted(granted)
+    if needed not in granted:
+        raise PermissionDenied(
+            f"This API key does not have the `{needed}` scope this endpoint needs; "
+            "create a key with that scope on the API keys page.",
+            code="insufficient_scope",
+            details={"required_scope": needed, "key_scopes": granted},
+        )

@@ -28,7 +28,7 @@ from accounts.models import (
     OrganizationStatus,
     User,
 )
-from accounts.roles import Permission, Role
+from accounts.roles import Permission, Role, Scope, all_scopes
 from portal import hooks
 from portal.errors import ApplicationError, Conflict, NotFound, OrganizationSuspended, PermissionDenied
 
@@ -328,14 +328,25 @@ def api_key_create(
     name: str,
     expires_at=None,
     actor_membership: Membership | None = None,
+    scopes: list[str] | None = None,
 ) -> tuple[APIKey, str]:
-    """Create a key and return it with the full secret, which is never stored and cannot be shown again."""
+    """Create a key and return it with the full secret, which is never stored and cannot be shown again.
+
+    `scopes` (accounts.roles.Scope values) limit what the key may call; None gives every scope."""
     if actor_membership is not None:
         require_permission(membership=actor_membership, permission=Permission.MANAGE_API_KEYS)
     require_active_organization(organization=organization)
     name = name.strip()
     if not name:
         raise ApplicationError("An API key needs a name.", code="invalid_name")
+    scopes = all_scopes() if scopes is None else sorted(set(scopes))
+    unknown = [scope for scope in scopes if scope not in Scope.values]
+    if unknown or not scopes:
+        raise ApplicationError(
+            f"Choose at least one scope from {', '.join(Scope.values)}.",
+            code="invalid_scopes",
+            details={"unknown": unknown},
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise ApplicationError("The expiry must be in the future.", code="invalid_expiry")
     prefix = settings.API_KEY_PREFIX + secrets.token_hex(4)
@@ -347,13 +358,14 @@ def api_key_create(
         key_hash=api_key_hash(raw_key),
         created_by=actor,
         expires_at=expires_at,
+        scopes=scopes,
     )
     audit_log_record(
         event_type="api_key.created",
         organization=organization,
         actor=actor,
         target=api_key,
-        extra={"name": name},
+        extra={"name": name, "scopes": scopes},
     )
     return api_key, raw_key
 

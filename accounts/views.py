@@ -224,6 +224,7 @@ class APIKeysView(OrganizationViewMixin, TemplateView):
                 actor_membership=self.membership,
                 name=form.cleaned_data["name"],
                 expires_at=form.cleaned_data.get("expires_at"),
+                scopes=form.cleaned_data["scopes"],
             )
         except NotFound:
             raise Http404("No such API key.")

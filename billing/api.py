@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.api_base import OrganizationAPIView
-from accounts.roles import Permission
+from accounts.roles import Permission, Scope
 from billing import selectors
 from portal.errors import ApplicationError
 
@@ -114,6 +114,7 @@ PAGE_PARAMETERS = [
 
 class BalanceAPIView(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
+    required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
         summary="Credit balance and monthly usage",
@@ -137,6 +138,7 @@ class BalanceAPIView(OrganizationAPIView):
 
 class LedgerListAPIView(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
+    required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
         summary="Ledger entries, newest first",
@@ -162,6 +164,7 @@ class LedgerListAPIView(OrganizationAPIView):
 
 class LedgerEntryDetailAPIView(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
+    required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(summary="One ledger entry", responses=LedgerEntryOutput)
     def get(self, request, entry_id: int):
@@ -171,6 +174,7 @@ class LedgerEntryDetailAPIView(OrganizationAPIView):
 
 class PaymentListAPIView(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
+    required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
         summary="Payments (top-ups), newest first",
@@ -194,6 +198,7 @@ class PaymentListAPIView(OrganizationAPIView):
 
 class PaymentDetailAPIView(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
+    required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(summary="One payment", responses=PaymentOutput)
     def get(self, request, payment_id: int):
@@ -203,6 +208,7 @@ class PaymentDetailAPIView(OrganizationAPIView):
 
 class ReceiptDetailAPIView(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
+    required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(summary="One receipt", responses=ReceiptOutput)
     def get(self, request, number: str):
