@@ -7,9 +7,10 @@ from django_tasks import task
 
 from billing.models import CreditAccount
 from billing.selectors import billing_audit_differences, low_balance_recipients
+from portal.queues import TaskQueue
 
 
-@task()
+@task(queue_name=TaskQueue.WEBHOOKS)
 def low_balance_alert_send(*, organization_id: int) -> int:
     """E-mail the owners and admins that the balance fell below their threshold. Returns the number of recipients.
 
@@ -42,7 +43,7 @@ def low_balance_alert_send(*, organization_id: int) -> int:
     return len(recipients)
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def billing_audit_run() -> int:
     """Periodic: run the ledger audit and e-mail staff (OPS_ALERT_EMAILS) if any balance disagrees with its
     ledger. Read-only, so running it twice is harmless. Returns the number of differences."""

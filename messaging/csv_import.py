@@ -47,6 +47,7 @@ from messaging.numbers import InvalidPhoneNumber, normalize_ph_number
 from messaging.segments import count_segments
 from messaging.services import sending
 from portal.errors import ApplicationError, NotFound
+from portal.queues import TaskQueue
 
 MAX_ROWS = 100_000
 MEGABYTE = 1024 * 1024
@@ -366,7 +367,7 @@ def bulk_send_process(*, organization_id: int, bulk_id: str) -> BulkSend:
     return bulk
 
 
-@task()
+@task(queue_name=TaskQueue.SEND)
 def bulk_send_run(*, organization_id: int, bulk_id: str) -> dict:
     """Background part of a CSV bulk send (enqueued after the confirmation commits)."""
     bulk = bulk_send_process(organization_id=organization_id, bulk_id=bulk_id)
@@ -405,7 +406,7 @@ def bulk_send_purge_expired(*, now: datetime | None = None) -> int:
     return removed
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def purge_bulk_sends() -> int:
     """Periodic (hourly is plenty): drop expired CSV uploads and bulk-send reports."""
     return bulk_send_purge_expired()

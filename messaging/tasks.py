@@ -10,9 +10,10 @@ from messaging.services.idempotency import idempotency_purge_expired
 from messaging.services.notices import notice_refresh_fallback
 from messaging.services.otp import otp_delivery_bodies_purge
 from messaging.services.webhooks import webhook_deliver, webhook_deliver_due
+from portal.queues import TaskQueue
 
 
-@task()
+@task(queue_name=TaskQueue.SEND)
 def dispatch_queued() -> dict:
     """Send every due queued message (enqueued after each send commits; also run periodically for retries and
     scheduled messages)."""
@@ -20,7 +21,7 @@ def dispatch_queued() -> dict:
     return {"claimed": summary.claimed, "accepted": summary.accepted, "requeued": summary.requeued}
 
 
-@task()
+@task(queue_name=TaskQueue.SEND)
 def reconcile_in_flight() -> dict:
     """Resolve dispatch attempts left in flight by a worker that stopped."""
     summary = dispatch_reconcile_stale()
@@ -32,37 +33,37 @@ def reconcile_in_flight() -> dict:
     }
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def poll_delivery_status() -> int:
     """Ask polling-only providers about sent messages."""
     return delivery_poll_due()
 
 
-@task()
+@task(queue_name=TaskQueue.WEBHOOKS)
 def deliver_webhooks(delivery_ids: list[int]) -> int:
     """POST these status events to the customers' webhooks (first try; retries go through retry_webhooks)."""
     return sum(1 for delivery_id in delivery_ids if webhook_deliver(delivery_id=delivery_id) is not None)
 
 
-@task()
+@task(queue_name=TaskQueue.WEBHOOKS)
 def retry_webhooks() -> int:
     """Retry webhook deliveries whose backoff has elapsed."""
     return webhook_deliver_due()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def refresh_fallback_notice() -> bool:
     """Withdraw the fallback notice once the primary is available again (new month, circuit closed)."""
     return notice_refresh_fallback()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def purge_otp_delivery_bodies() -> int:
     """Clear the readable text of one-time-code messages whose code has expired."""
     return otp_delivery_bodies_purge()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def purge_idempotency_keys() -> int:
     """Drop stored Idempotency-Key answers older than 24 hours."""
     return idempotency_purge_expired()

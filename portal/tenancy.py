@@ -26,7 +26,6 @@ from django.db import models
 from django.db.models.lookups import Exact, In
 from django.db.models.sql.where import AND, WhereNode
 
-
 # Set only by `unscoped_queries()`: the admin site and code that must cross tenants wholesale.
 _bypass: ContextVar[str] = ContextVar("tenancy_bypass", default="")
 

@@ -7,6 +7,7 @@ The tasks sit here, above every service (nothing imports this module), so a job 
 
 from django_tasks import task
 
+from portal.queues import TaskQueue
 from privacy.data.erasure_run import erasures_run_due
 from privacy.data.retention import retention_rules_ensure, retention_run
 from privacy.policy_notifications import policy_notifications_resume
@@ -15,44 +16,49 @@ from privacy.requests import reminders
 HOUR = 3600
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def requests_expire_unverified_task() -> int:
     return reminders.requests_expire_unverified()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def requests_remind_unverified_task() -> int:
     return reminders.requests_remind_unverified()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def requests_send_due_reminders_task() -> int:
     return reminders.requests_send_due_reminders()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
+def requests_send_first_answer_reminders_task() -> int:
+    return reminders.requests_send_first_answer_reminders()
+
+
+@task(queue_name=TaskQueue.MAINTENANCE)
 def requests_alert_stuck_steps_task() -> int:
     return reminders.requests_alert_stuck_steps()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def requests_escalate_overdue_task() -> int:
     return reminders.requests_escalate_overdue()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def policy_notifications_resume_task() -> int:
     return policy_notifications_resume()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def erasures_run_due_task() -> int:
     """Erasures whose grace period ended, areas waiting for a retry, and erasures whose legal hold was
     released."""
     return erasures_run_due()
 
 
-@task()
+@task(queue_name=TaskQueue.MAINTENANCE)
 def retention_run_task() -> dict[str, int]:
     retention_rules_ensure()
     return {result.category: result.affected for result in retention_run()}
@@ -62,6 +68,7 @@ SCHEDULE = [
     ("privacy.periodic.requests_expire_unverified_task", HOUR),
     ("privacy.periodic.requests_remind_unverified_task", HOUR),
     ("privacy.periodic.requests_send_due_reminders_task", HOUR),
+    ("privacy.periodic.requests_send_first_answer_reminders_task", HOUR),
     ("privacy.periodic.requests_alert_stuck_steps_task", HOUR),
     ("privacy.periodic.requests_escalate_overdue_task", HOUR),
     # Policy-change e-mails that stopped part-way (mail server down) resume where they stopped.
