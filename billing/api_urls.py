@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from billing import api
+from billing import api, api_ledger
 
 urlpatterns = [
     path("balance", api.BalanceAPIView.as_view(), name="api_balance"),
@@ -13,4 +13,11 @@ urlpatterns = [
     path("billing/payments", api.PaymentListAPIView.as_view(), name="api_billing_payments"),
     path("billing/payments/<int:payment_id>", api.PaymentDetailAPIView.as_view(), name="api_billing_payment"),
     path("billing/receipts/<str:number>", api.ReceiptDetailAPIView.as_view(), name="api_billing_receipt"),
+    path("ledger", api_ledger.LedgerAPI.as_view(), name="api_ledger"),
+    re_path(r"^statements/(?P<month>[0-9]{4}-[0-9]{2})$", api_ledger.StatementAPI.as_view(), name="api_statement"),
+    re_path(
+        r"^statements/(?P<month>[0-9]{4}-[0-9]{2})\.csv$",
+        api_ledger.StatementCSVAPI.as_view(),
+        name="api_statement_csv",
+    ),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import api
+from messaging import api, api_webhooks
 
 urlpatterns = [
     path("messages", api.MessageListCreateAPI.as_view(), name="api_messages"),
@@ -12,6 +12,17 @@ urlpatterns = [
     path("notices", api.NoticeListAPI.as_view(), name="api_notices"),
     path("webhook", api.WebhookEndpointAPI.as_view(), name="api_webhook"),
     path("webhook/deliveries", api.WebhookDeliveryListAPI.as_view(), name="api_webhook_deliveries"),
+    path("webhook/test", api_webhooks.WebhookTestAPI.as_view(), name="api_webhook_test"),
+    path(
+        "webhook/deliveries/<int:delivery_id>",
+        api_webhooks.WebhookDeliveryDetailAPI.as_view(),
+        name="api_webhook_delivery",
+    ),
+    path(
+        "webhook/deliveries/<int:delivery_id>/retry",
+        api_webhooks.WebhookDeliveryRetryAPI.as_view(),
+        name="api_webhook_delivery_retry",
+    ),
     path(
         "callbacks/<slug:adapter>/<int:provider_id>/<str:secret>",
         api.DeliveryCallbackAPI.as_view(),
