@@ -107,8 +107,16 @@ def _page_schema(name: str, item: serializers.Serializer):
 
 
 PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="1 to 200, default 50"),
-    OpenApiParameter("before", int, description="Return items with an id below this (the `next_before` value)"),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 50},
+        description="1 to 200, default 50",
+    ),
+    OpenApiParameter(
+        "before",
+        {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        description="Return items with an id below this (the `next_before` value)",
+    ),
 ]
 
 
@@ -143,6 +151,7 @@ class LedgerListAPIView(OrganizationAPIView):
     @extend_schema(
         summary="Ledger entries, newest first",
         operation_id="billing_ledger_list",
+        description="Every change of the organization's credits, newest first; `limit` 1-200, `before` an id.",
         parameters=[
             *PAGE_PARAMETERS,
             OpenApiParameter("kind", str, description="topup, charge, refund, ..."),
@@ -166,7 +175,11 @@ class LedgerEntryDetailAPIView(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
     required_scopes = {"GET": Scope.BILLING}
 
-    @extend_schema(summary="One ledger entry", responses=LedgerEntryOutput)
+    @extend_schema(
+        summary="One ledger entry",
+        description="A change of the organization's credits (top-up, charge, refund, adjustment).",
+        responses=LedgerEntryOutput,
+    )
     def get(self, request, entry_id: int):
         entry = selectors.ledger_entry_get(organization=self.organization, entry_id=entry_id)
         return Response(LedgerEntryOutput(entry).data)
@@ -179,6 +192,7 @@ class PaymentListAPIView(OrganizationAPIView):
     @extend_schema(
         summary="Payments (top-ups), newest first",
         operation_id="billing_payments_list",
+        description="The organization's top-up payments, newest first; `limit` 1-200, `before` an id.",
         parameters=PAGE_PARAMETERS,
         responses=_page_schema("PaymentPage", PaymentOutput(many=True)),
     )
@@ -200,7 +214,9 @@ class PaymentDetailAPIView(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
     required_scopes = {"GET": Scope.BILLING}
 
-    @extend_schema(summary="One payment", responses=PaymentOutput)
+    @extend_schema(
+        summary="One payment", description="A top-up payment and its receipt number.", responses=PaymentOutput
+    )
     def get(self, request, payment_id: int):
         payment = selectors.payment_get(organization=self.organization, payment_id=payment_id)
         return Response(PaymentOutput(payment).data)
@@ -210,7 +226,11 @@ class ReceiptDetailAPIView(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
     required_scopes = {"GET": Scope.BILLING}
 
-    @extend_schema(summary="One receipt", responses=ReceiptOutput)
+    @extend_schema(
+        summary="One receipt",
+        description="The official receipt of a payment, by its number (as printed on the receipt).",
+        responses=ReceiptOutput,
+    )
     def get(self, request, number: str):
         receipt = selectors.receipt_get(organization=self.organization, number=number)
         return Response(ReceiptOutput(receipt).data)

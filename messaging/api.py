@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
+from accounts.schema import ErrorResponse
 from messaging import selectors
 from messaging.models import MessageChannel
 from messaging.representation import message_to_dict
@@ -43,7 +44,7 @@ from messaging.services.webhooks import webhook_endpoint_delete, webhook_endpoin
 from portal.api import bounded_int_param
 from portal.errors import NotFound
 
-ERROR = OpenApiResponse(description='{"error": {"code", "message", "details"}}')
+ERROR = OpenApiResponse(ErrorResponse, description='{"error": {"code", "message", "details"}}')
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -62,6 +63,15 @@ class MessageListCreateAPI(OrganizationAPIView):
 
     @extend_schema(
         operation_id="messages_list",
+        description=(
+            "The organization's messages, newest first. Filters combine; `created_from`/`created_to` take an ISO "
+            "date (a whole day in Asia/Manila, both ends included) or datetime. Follow `next` (or pass `cursor`) "
+            "for the next page; `next` is null on the last page.\n\n"
+            "Example: `GET /api/v1/messages?status=delivered&created_from=2026-10-01&created_to=2026-10-31&"
+            "page_size=100`\n\n"
+            '`200`: `{"results": [{"id": 42, "to": "+639171234567", "status": "delivered", ...}], '
+            '"next": "https://.../api/v1/messages?...&cursor=...", "next_cursor": "..."}`'
+        ),
         summary="List messages (newest first, cursor pagination)",
         parameters=[
             OpenApiParameter("status", str, description="Comma-separated statuses"),
@@ -72,7 +82,11 @@ class MessageListCreateAPI(OrganizationAPIView):
             OpenApiParameter("created_from", str, description="ISO date or datetime (Asia/Manila if naive)"),
             OpenApiParameter("created_to", str, description="ISO date or datetime, inclusive"),
             OpenApiParameter("cursor", str),
-            OpenApiParameter("page_size", int, description="1-200, default 50"),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": selectors.MAX_PAGE_SIZE, "default": 50},
+                description="Messages per page, 1-200 (default 50)",
+            ),
         ],
         responses={200: MessagePageOutput, 400: ERROR},
     )
@@ -169,7 +183,12 @@ class MessageListCreateAPI(OrganizationAPIView):
 class MessageDetailAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
 
-    @extend_schema(operation_id="messages_get", responses={200: MessageOutput, 404: ERROR})
+    @extend_schema(
+        operation_id="messages_get",
+        summary="One message",
+        description="A message with its status, segments, price, route and timestamps (see `messages_list`).",
+        responses={200: MessageOutput, 404: ERROR},
+    )
     def get(self, request, message_id: int):
         message = selectors.message_get(organization=self.organization, message_id=message_id)
         return Response(message_to_dict(message))
@@ -181,6 +200,10 @@ class MessageCancelAPI(OrganizationAPIView):
     @extend_schema(
         operation_id="messages_cancel",
         summary="Cancel a queued (e.g. scheduled) message and refund it",
+        description=(
+            "Only a message still `queued` (not yet handed to a network) can be cancelled; its price goes back to "
+            "the balance. A message already sent answers 409 `conflict`."
+        ),
         request=None,
         responses={200: MessageOutput, 404: ERROR, 409: ERROR},
     )
@@ -197,6 +220,10 @@ class RouteExplainAPI(OrganizationAPIView):
     @extend_schema(
         operation_id="messages_explain",
         summary="Which route would take this message now, with which sender name and price, and why",
+        description=(
+            "Nothing is sent or charged. Useful to check a number's network, the segment count and the price "
+            'before sending. Example body: `{"to": "+639171234567", "body": "Hello"}`.'
+        ),
         request=RouteExplainInput,
         responses={200: RouteExplainOutput, 400: ERROR},
     )
@@ -221,6 +248,11 @@ class OtpSendAPI(OrganizationAPIView):
     @extend_schema(
         operation_id="otp_send",
         summary="Send a one-time password (the code replaces :otp in the template; charged as a message)",
+        description=(
+            "Generates a code, sends it by SMS and keeps it for verification with `otp_verify`. Example body: "
+            '`{"phone_number": "+639171234567", "template": "Your code is :otp"}`. Too many codes to one number '
+            "answer 429."
+        ),
         request=OtpSendInput,
         responses={201: OtpSendOutput, 400: ERROR, 402: ERROR, 429: ERROR},
     )
@@ -252,6 +284,10 @@ class OtpVerifyAPI(OrganizationAPIView):
     @extend_schema(
         operation_id="otp_verify",
         summary="Check a one-time password (every try counts; expired or used codes answer false)",
+        description=(
+            'Example body: `{"phone_number": "+639171234567", "code": "123456"}`; answer `{"valid": true}` once, '
+            "for the latest code sent to that number."
+        ),
         request=OtpVerifyInput,
         responses={200: OtpVerifyOutput, 400: ERROR},
     )
@@ -269,7 +305,12 @@ class OtpVerifyAPI(OrganizationAPIView):
 class NoticeListAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
 
-    @extend_schema(operation_id="notices_list", summary="Active site notices", responses={200: NoticeListOutput})
+    @extend_schema(
+        operation_id="notices_list",
+        summary="Active site notices",
+        description="Notices from the operator (e.g. a network's delivery delays); every active one in one page.",
+        responses={200: NoticeListOutput},
+    )
     def get(self, request):
         # Every active notice fits one answer; `next` is there because every list answer has it.
         return Response({"results": NoticeOutput(selectors.notice_list_active(), many=True).data, "next": None})
@@ -282,7 +323,12 @@ class WebhookEndpointAPI(OrganizationAPIView):
         "DELETE": Permission.MANAGE_WEBHOOKS,
     }
 
-    @extend_schema(operation_id="webhook_get", responses={200: WebhookEndpointOutput, 404: ERROR})
+    @extend_schema(
+        operation_id="webhook_get",
+        summary="The status webhook",
+        description="Where each message's status change is POSTed (signed with HMAC-SHA256); 404 when none is set.",
+        responses={200: WebhookEndpointOutput, 404: ERROR},
+    )
     def get(self, request):
         endpoint = selectors.webhook_endpoint_get(organization=self.organization)
         if endpoint is None:
@@ -292,6 +338,10 @@ class WebhookEndpointAPI(OrganizationAPIView):
     @extend_schema(
         operation_id="webhook_set",
         summary="Set the status webhook (the secret is generated when omitted and shown only in this answer)",
+        description=(
+            "The URL must be HTTPS on a public address. Example body: "
+            '`{"url": "https://example.com/sms-status", "enabled": true}`.'
+        ),
         request=WebhookEndpointInput,
         responses={200: WebhookEndpointOutput, 400: ERROR},
     )
@@ -310,7 +360,12 @@ class WebhookEndpointAPI(OrganizationAPIView):
             body["secret"] = secret
         return Response(body)
 
-    @extend_schema(operation_id="webhook_delete", responses={204: None, 404: ERROR})
+    @extend_schema(
+        operation_id="webhook_delete",
+        summary="Remove the status webhook",
+        description="Status changes are no longer POSTed; 404 when none is set.",
+        responses={204: None, 404: ERROR},
+    )
     def delete(self, request):
         webhook_endpoint_delete(organization=self.organization, actor=_actor(self))
         return Response(status=204)
@@ -322,6 +377,7 @@ class WebhookDeliveryListAPI(OrganizationAPIView):
     @extend_schema(
         operation_id="webhook_deliveries_list",
         summary="The latest 100 webhook deliveries",
+        description="Each status event sent (or being sent) to the webhook, newest first, with its last answer.",
         parameters=[OpenApiParameter("status", str)],
         responses={200: WebhookDeliveryListOutput},
     )
@@ -342,6 +398,7 @@ class DeliveryCallbackAPI(APIView):
     parser_classes = [JSONParser, FormParser]
 
     @extend_schema(
+        exclude=True,  # for the providers (URL given to them by staff), not part of the customers' API
         operation_id="provider_delivery_callback",
         summary="Provider delivery receipts (URL given to the provider by staff)",
         request=inline_serializer("DeliveryCallbackInput", {"message_id": serializers.CharField()}),
