@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission, Scope
 from billing import selectors
+from billing.api import LedgerEntryOutput
 from billing.models import LedgerEntry, LedgerEntryKind
 from billing.statement_export import statement_csv_rows, statement_to_dict
 from portal.api_lists import PAGE_PARAMETERS, cursor_page, filtered, list_answer, page_size_param
@@ -40,20 +41,6 @@ class LedgerFilter(django_filters.FilterSet):
     class Meta:
         model = LedgerEntry
         fields = ["kind", "created_from", "created_to", "message_id", "payment_id"]
-
-
-class LedgerEntryOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=LedgerEntryKind.choices)
-    amount = serializers.DecimalField(
-        max_digits=14, decimal_places=2, coerce_to_string=True, help_text="Credits, signed: a charge is negative"
-    )
-    balance_after = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=True)
-    segments = serializers.IntegerField(help_text="For charges and refunds")
-    reason = serializers.CharField()
-    message_id = serializers.IntegerField(allow_null=True)
-    payment_id = serializers.IntegerField(allow_null=True)
-    created_at = serializers.DateTimeField()
 
 
 class LedgerAPI(OrganizationAPIView):
