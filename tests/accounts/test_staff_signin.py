@@ -1,5 +1,6 @@
 """Staff sign in through allauth (rate limits, second factor), admin included; staff pages need a second factor."""
 
+import re
 import time
 
 import pytest
@@ -137,3 +138,16 @@ def test_failed_logins_behind_a_proxy_are_counted_per_client_not_per_proxy(clien
     other = client.post("/accounts/login/", {"login": owner_a.email, "password": PASSWORD}, **customer)
     assert other.status_code == 302, "a customer behind the same proxy was locked out by someone else's guesses"
     assert client.get("/dashboard/").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"])
+def test_sign_in_pages_use_the_site_layout_with_a_label_on_every_field(client, db, url):
+    page = client.get(url).content.decode()
+    assert 'class="navbar' in page and "allauth-page" in page
+    inputs = re.findall(r"<input\b[^>]*>", page)
+    visible = [tag for tag in inputs if 'type="hidden"' not in tag]
+    assert visible
+    for tag in visible:
+        field_id = re.search(r'id="([^"]+)"', tag).group(1)
+        assert re.search(rf'<label class="form-(check-)?label" for="{field_id}">', page), tag
+        assert 'class="form-control' in tag or 'class="form-check-input' in tag, tag
