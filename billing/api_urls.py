@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from billing import api, api_ledger
+from billing import api, api_ledger, api_receipts
 
 urlpatterns = [
     path("balance", api.BalanceAPIView.as_view(), name="api_balance"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("billing/payments/<int:payment_id>", api.PaymentDetailAPIView.as_view(), name="api_billing_payment"),
     path("billing/receipts/<str:number>", api.ReceiptDetailAPIView.as_view(), name="api_billing_receipt"),
     path("ledger", api_ledger.LedgerAPI.as_view(), name="api_ledger"),
+    path("receipts", api_receipts.ReceiptListAPI.as_view(), name="api_receipts"),
     re_path(r"^statements/(?P<month>[0-9]{4}-[0-9]{2})$", api_ledger.StatementAPI.as_view(), name="api_statement"),
     re_path(
         r"^statements/(?P<month>[0-9]{4}-[0-9]{2})\.csv$",
