@@ -5,6 +5,8 @@ from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
+from messaging.health import messaging_readiness
+from messaging.metrics import register_collectors
 from messaging.models import Message, MessageStatus
 from messaging.services.providers import provider_seed_demo_chain
 from messaging.services.sending import messages_cancel_queued
@@ -16,6 +18,8 @@ def register() -> None:
     hooks.organization_closed.connect(queue_cancel_on_close, dispatch_uid="messaging.queue_cancel_on_close")
     hooks.statement_traffic.register(statement_traffic)
     hooks.demo_seeders.register(demo_provider_chain_seed)
+    hooks.readiness_checks.register(messaging_readiness)
+    register_collectors()
 
 
 def queue_cancel_on_close(sender, *, organization_id: int, reason: str, **kwargs) -> dict:

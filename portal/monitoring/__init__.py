@@ -1,0 +1,1 @@
+"""Probes and metrics for the machines that watch the site: /healthz, /readyz and /metrics."""
