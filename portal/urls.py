@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from accounts import staff_access
 from messaging.dashboard import DashboardView
+from portal.monitoring import views as monitoring
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -19,6 +20,9 @@ api_v1 = [
 billing_admin_moved = RedirectView.as_view(url="/admin/billing/%(model)s/%(rest)s", query_string=True, permanent=True)
 
 urlpatterns = [
+    path("healthz", monitoring.healthz, name="healthz"),
+    path("readyz", monitoring.readyz, name="readyz"),
+    path("metrics", monitoring.metrics, name="metrics"),
     re_path(
         r"^admin/accounts/(?P<model>creditaccount|ledgerentry|payment|priceplan|receipt|receiptcounter)/(?P<rest>.*)$",
         billing_admin_moved,
