@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission, Scope
+from accounts.schema import ErrorResponse
 from billing import selectors
 from billing.api import LedgerEntryOutput
 from billing.models import LedgerEntry, LedgerEntryKind
@@ -24,7 +25,7 @@ from billing.statement_export import statement_csv_rows, statement_to_dict
 from portal.api_lists import PAGE_PARAMETERS, cursor_page, filtered, list_answer, page_size_param
 from portal.csv_export import SafeWriter
 
-ERROR = OpenApiResponse(description='{"error": {"code", "message", "details"}}')
+ERROR = OpenApiResponse(ErrorResponse, description='{"error": {"code", "message", "details"}}')
 
 
 class KindsFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):

@@ -12,12 +12,13 @@ from rest_framework.response import Response
 
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission, Scope
+from accounts.schema import ErrorResponse
 from billing import selectors
 from billing.api import ReceiptOutput
 from billing.models import Receipt
 from portal.api_lists import PAGE_PARAMETERS, cursor_page, filtered, list_answer, page_size_param
 
-ERROR = OpenApiResponse(description='{"error": {"code", "message", "details"}}')
+ERROR = OpenApiResponse(ErrorResponse, description='{"error": {"code", "message", "details"}}')
 
 
 class ReceiptFilter(django_filters.FilterSet):

@@ -8,12 +8,13 @@ from rest_framework.response import Response
 
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
+from accounts.schema import ErrorResponse
 from messaging import selectors
 from messaging.serializers import WebhookDeliveryOutput
 from messaging.services.webhook_test import webhook_test_send
 from messaging.services.webhooks import webhook_delivery_retry
 
-ERROR = OpenApiResponse(description='{"error": {"code", "message", "details"}}')
+ERROR = OpenApiResponse(ErrorResponse, description='{"error": {"code", "message", "details"}}')
 
 
 def _actor(view):

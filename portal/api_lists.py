@@ -22,6 +22,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 
+from portal.api import bounded_int_param
 from portal.errors import ApplicationError
 from portal.timezone import operator_tz
 
@@ -30,7 +31,11 @@ MAX_PAGE_SIZE = 200
 
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="The `next_cursor` of the previous page; omit for the first page"),
-    OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}"),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+        description=f"1 to {MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}",
+    ),
 ]
 
 
@@ -58,20 +63,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def page_size_param(params) -> int:
-    raw = params.get("page_size")
-    if not raw:
-        return DEFAULT_PAGE_SIZE
-    try:
-        size = int(raw)
-    except ValueError:
-        size = 0
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ApplicationError(
-            f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}.",
-            code="invalid_pagination",
-            details={"page_size": raw},
-        )
-    return size
+    """`page_size`, 1 to 200 (default 50); anything else is a 400 `invalid_parameter` naming it."""
+    return bounded_int_param(params, "page_size", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
 
 
 def cursor_page(queryset: QuerySet, *, cursor: str | None, page_size: int, field: str = "created_at") -> CursorPage:

@@ -65,7 +65,7 @@ def test_bad_filters_and_cursors_answer_400(org_a, scoped_client):
     assert "kind" in response.json()["error"]["details"]
     assert client.get("/api/v1/ledger?created_from=yesterday").json()["error"]["code"] == "invalid_filter"
     assert client.get("/api/v1/ledger?cursor=nonsense").json()["error"]["code"] == "invalid_cursor"
-    assert client.get("/api/v1/ledger?page_size=201").json()["error"]["code"] == "invalid_pagination"
+    assert client.get("/api/v1/ledger?page_size=201").json()["error"]["code"] == "invalid_parameter"
     assert client.get("/api/v1/ledger?page_size=0").status_code == 400
 
 
