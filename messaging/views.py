@@ -7,11 +7,14 @@ Views parse input, call a service or selector and render; service errors become 
 from __future__ import annotations
 
 import csv
+import io
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -363,40 +366,108 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
-def _iso(value) -> str:
-    return value.isoformat() if value else ""
+def _iso_from_text(text: str | None) -> str:
+    """A UTC timestamp the database wrote as text (`2026-11-29 08:00:00.12+00`) as `datetime.isoformat()` writes
+    it (`2026-11-29T08:00:00.120000+00:00`): string work instead of building a datetime per cell."""
+    if not text:
+        return ""
+    text = text.replace(" ", "T", 1)
+    if text.endswith("+00:00"):
+        text = text[:-6]
+    elif text.endswith("+00"):
+        text = text[:-3]
+    if "." in text:
+        whole, fraction = text.split(".", 1)
+        text = f"{whole}.{fraction.ljust(6, '0')}"
+    return text + "+00:00"
 
 
-class _Echo:
-    def write(self, value):
-        return value
+# The exported columns straight from the database: no model per row, the timestamps as text (parsing them into
+# datetimes cost more than everything else together), the provider's name joined in.
+_EXPORT_TIMESTAMPS = ("created_at", "send_at", "sent_at", "delivered_at")
+_EXPORT_VALUES = (
+    "pk",
+    "created_at_text",
+    "recipient",
+    "network",
+    "sender_name",
+    "provider__name",
+    "channel",
+    "encoding",
+    "segments",
+    "price",
+    "status",
+    "send_at_text",
+    "sent_at_text",
+    "delivered_at_text",
+    "error_code",
+    "error_message",
+    "body",
+)
 
 
 def export_rows(queryset):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_COLUMNS)
-    for m in queryset.iterator(chunk_size=EXPORT_CHUNK_SIZE):
-        yield writer.writerow(
-            [
-                m.pk,
-                _iso(m.created_at),
-                m.recipient,  # validated E.164: never a formula, kept as is for machines
-                m.network,
-                _cell(m.sender_name),
-                _cell(m.provider.name if m.provider_id else ""),
-                m.channel,
-                m.encoding,
-                m.segments,
-                m.price,
-                m.status,
-                _iso(m.send_at),
-                _iso(m.sent_at),
-                _iso(m.delivered_at),
-                _cell(m.error_code),
-                _cell(m.error_message),
-                _cell(m.body),
-            ]
+    """The CSV lines of `queryset`, header first, in chunks of EXPORT_CHUNK_SIZE rows (one server-side cursor)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    yield buffer.getvalue()
+    rows = (
+        queryset.select_related(None)
+        .annotate(**{f"{name}_text": Cast(name, TextField()) for name in _EXPORT_TIMESTAMPS})
+        .values_list(*_EXPORT_VALUES)
+    )
+    written = 0
+    buffer.seek(0)
+    buffer.truncate()
+    for (
+        pk,
+        created_at,
+        recipient,
+        network,
+        sender_name,
+        provider_name,
+        channel,
+        encoding,
+        segments,
+        price,
+        status,
+        send_at,
+        sent_at,
+        delivered_at,
+        error_code,
+        error_message,
+        body,
+    ) in rows.iterator(chunk_size=EXPORT_CHUNK_SIZE):
+        writer.writerow(
+            (
+                pk,
+                _iso_from_text(created_at),
+                recipient,  # validated E.164: never a formula, kept as is for machines
+                network,
+                _cell(sender_name),
+                _cell(provider_name or ""),
+                channel,
+                encoding,
+                segments,
+                price,
+                status,
+                _iso_from_text(send_at),
+                _iso_from_text(sent_at),
+                _iso_from_text(delivered_at),
+                _cell(error_code),
+                _cell(error_message),
+                _cell(body),
+            )
         )
+        written += 1
+        if written == EXPORT_CHUNK_SIZE:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            written = 0
+    if written:
+        yield buffer.getvalue()
 
 
 class MessageExportView(OrganizationViewMixin, View):
