@@ -181,6 +181,8 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["organization", "-created_at", "-id"], name="message_org_created_idx"),
             models.Index(fields=["organization", "status", "-created_at"], name="message_org_status_idx"),
+            # The log's `to=` filter: one recipient's messages, newest first, without scanning the organization's.
+            models.Index(fields=["organization", "recipient", "-created_at", "-id"], name="message_org_recipient_idx"),
             models.Index(fields=["provider", "provider_message_id"], name="message_provider_msgid_idx"),
             # The worker's claim query: only queued rows are indexed, so finished rows are never rescanned.
             models.Index(
