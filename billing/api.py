@@ -73,6 +73,12 @@ def _page_params(request) -> tuple[int, int | None]:
         before_id = int(before) if before else None
     except ValueError:
         raise ApplicationError("limit and before must be whole numbers.", code="invalid_pagination")
+    if before_id is not None and not 1 <= before_id < 2**63:
+        raise ApplicationError(
+            "before must be an id from 1 to 2**63 - 1.",
+            code="invalid_pagination",
+            details={"before": ["Out of range."]},
+        )
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ApplicationError(f"limit must be between 1 and {MAX_PAGE_SIZE}.", code="invalid_pagination")
     return limit, before_id

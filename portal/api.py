@@ -6,7 +6,7 @@ limit in `portal.throttling`.
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -111,3 +111,37 @@ def _first_message(details) -> str:
             return f"{field}: {_first_message(errors)}"
         return f"{field}: {errors}"
     return ""
+
+
+_PLAIN_ERRORS = {
+    400: ("bad_request", "Bad request."),
+    403: ("permission_denied", "Not allowed."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "Method not allowed."),
+    413: ("request_too_large", "The request body is too large."),
+}
+
+
+class APIErrorShapeMiddleware:
+    """Answers under /api/ are JSON, also the errors Django gives before a view runs (an address no route matches,
+    a body over DATA_UPLOAD_MAX_MEMORY_SIZE read by a middleware): their HTML page becomes the error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code in _PLAIN_ERRORS
+            and not response.get("Content-Type", "").startswith("application/json")
+            and not getattr(response, "streaming", False)
+        ):
+            code, message = _PLAIN_ERRORS[response.status_code]
+            body = {"error": {"code": code, "message": message, "details": {}}}
+            json_response = JsonResponse(body, status=response.status_code)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    json_response[header] = response[header]
+            return json_response
+        return response

@@ -77,3 +77,15 @@ def test_a_non_numeric_message_id_in_the_status_poll_is_a_400(client_owner_a):
 
 def test_a_duplicated_query_parameter_is_a_400(api_client_a):
     _error(api_client_a.get("/api/v1/messages?status=sent&status=failed"), "status")
+
+
+def test_an_api_address_no_route_matches_answers_the_json_error_shape(api_client_a):
+    response = api_client_a.get("/api/v1/messages/null,null")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_an_out_of_range_before_id_is_a_400(api_client_a):
+    response = api_client_a.get("/api/v1/billing/ledger", {"before": str(2**63)})
+    assert response.status_code == 400
+    assert "before" in response.json()["error"]["details"]
