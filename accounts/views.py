@@ -18,6 +18,7 @@ from accounts.forms import APIKeyForm, InvitationForm, MemberRoleForm, Organizat
 from accounts.models import Invitation
 from accounts.roles import Permission, Role
 from accounts.web import OrganizationViewMixin
+from portal import throttling
 from portal.errors import ApplicationError, NotFound
 
 
@@ -201,6 +202,7 @@ class APIKeysView(OrganizationViewMixin, TemplateView):
         context["form"] = kwargs.get("form") or APIKeyForm()
         context["can_manage"] = self.membership.has_perm(Permission.MANAGE_API_KEYS)
         context["api_base"] = self.request.build_absolute_uri(reverse("api_me")).rsplit("/me", 1)[0]
+        context["rate_limits"] = throttling.rate_limits_for(self.organization.pk)
         return context
 
     def post(self, request):

@@ -21,7 +21,15 @@ from portal.errors import ApplicationError
 
 @admin.register(PricePlan)
 class PricePlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "price_per_segment", "credit_price_php", "is_default", "created_at"]
+    list_display = [
+        "name",
+        "price_per_segment",
+        "credit_price_php",
+        "api_requests_per_minute_per_key",
+        "api_requests_per_minute_per_organization",
+        "is_default",
+        "created_at",
+    ]
     readonly_fields = ["is_default", "created_at"]
     actions = ["make_default"]
 

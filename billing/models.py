@@ -61,6 +61,12 @@ class PricePlan(models.Model):
         help_text="PHP paid for one credit; a top-up of P gives P / this many credits (rounded to 0.01)",
     )
     is_default = models.BooleanField(default=False)
+    api_requests_per_minute_per_key = models.PositiveIntegerField(
+        null=True, blank=True, help_text="API requests per minute for each API key; empty: the site default"
+    )
+    api_requests_per_minute_per_organization = models.PositiveIntegerField(
+        null=True, blank=True, help_text="API requests per minute for the whole organization; empty: the site default"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from accounts.demo import DEMO_ORGANIZATION_SLUG, OTHER_ORGANIZATION_SLUG
 from accounts.models import Organization
+from billing.rate_limits import plan_rate_limits
 from billing.services import credits_grant_demo
-from portal import hooks
+from portal import hooks, throttling
 
 DEMO_CREDITS = {DEMO_ORGANIZATION_SLUG: Decimal("1000"), OTHER_ORGANIZATION_SLUG: Decimal("200")}
 
@@ -21,3 +22,4 @@ def demo_credits_grant(*, stdout) -> None:
 def register() -> None:
     """Connect every answer; called once from `BillingConfig.ready` (idempotent)."""
     hooks.demo_seeders.register(demo_credits_grant)
+    throttling.organization_rate_limits.register(plan_rate_limits)
