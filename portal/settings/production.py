@@ -22,6 +22,8 @@ def _weak_secret(value: str) -> bool:
 
 if not SECRET_KEY or SECRET_KEY.startswith("dev-only"):
     raise ImproperlyConfigured("Set SECRET_KEY in the environment for production.")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("Set ALLOWED_HOSTS in the environment for production.")
 if _weak_secret(SECRET_KEY):
     raise ImproperlyConfigured(
         f"SECRET_KEY is too weak: use at least {SECRET_MIN_LENGTH} characters, at least {SECRET_MIN_DISTINCT} of them "
@@ -50,8 +52,6 @@ if _weak_secret(HASHING_PEPPER):
         f"HASHING_PEPPER is too weak: use at least {SECRET_MIN_LENGTH} characters, at least {SECRET_MIN_DISTINCT} of "
         f"them different (generate one with {GENERATE_SECRET})."
     )
-if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("Set ALLOWED_HOSTS in the environment for production.")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not env("ERASURE_LEDGER_URL", default=""):  # noqa: F405
     raise ImproperlyConfigured(
         "Set ERASURE_LEDGER_URL to the erasure ledger's own PostgreSQL database (not the main one): a restore of the "
