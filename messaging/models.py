@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from messaging.models_sender import SenderName, SenderNameStatus  # noqa: F401 (Django discovers models here)
 from messaging.numbers import Network
 from messaging.segments import Encoding
 from portal.crypto import EncryptedTextField

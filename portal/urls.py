@@ -4,7 +4,10 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from accounts import staff_access
+from messaging.compat.urls import iprog_urlpatterns, semaphore_urlpatterns
 from messaging.dashboard import DashboardView
+from messaging.sender_names_urls import api_urlpatterns as sender_names_api
+from messaging.sender_names_urls import page_urlpatterns as sender_names_pages
 from portal.monitoring import views as monitoring
 
 api_v1 = [
@@ -33,10 +36,16 @@ urlpatterns = [
     path("admin/password_change/", staff_access.admin_password_change, name="staff_admin_password_change"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # IPROG- and Semaphore-compatible endpoints (a customer switches by changing only the base URL). IPROG's paths
+    # are matched before the native API's, with or without a trailing slash.
+    path("api/v1/", include(iprog_urlpatterns)),
+    path("api/v4/", include(semaphore_urlpatterns)),
+    path("api/v1/", include(sender_names_api)),
     path("api/v1/", include(api_v1)),
     path("billing/", include("billing.urls")),
     path("dashboard/", DashboardView.as_view(), name="dashboard"),
     path("messages/", include("messaging.urls")),
+    path("sender-names/", include(sender_names_pages)),
     path("privacy/data/", include("privacy.data.urls")),
     path("privacy/", include("privacy.urls")),
     path("", include("accounts.urls")),

@@ -29,6 +29,7 @@ from messaging.models import Message, MessageChannel, MessageStatus, Provider
 from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_number
 from messaging.routing import RouteState, choose_route, primary_of
 from messaging.segments import count_segments
+from messaging.sender_names import sender_name_choose
 from messaging.services.db import lock_rows
 from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
@@ -81,21 +82,17 @@ def _enabled_chain() -> list[Provider]:
     return list(Provider.objects.filter(enabled=True).order_by("priority", "id").only("id", "sender_name"))
 
 
-def _validate_sender_name(sender_name: str | None, chain: list[Provider]) -> str:
-    """A requested sender name must be one a route in the chain sends with (sender names are registered per
-    route with the networks). The message still goes out with the sender name of the route that takes it."""
+def _validate_sender_name(organization: Organization, sender_name: str | None, chain: list[Provider]) -> str:
+    """The sender name the message asks for (messaging.sender_names decides: an approved name of the
+    organization, a route's own name, or the organization's default). The route that takes it records the name
+    it actually went out with."""
     if not chain:
         raise ApplicationError(
             "Sending is not available: no SMS route is configured.", code="no_route_configured", status=503
         )
-    if sender_name in (None, ""):
-        return ""
-    known = sorted({p.sender_name for p in chain})
-    if sender_name not in known:
-        raise ApplicationError(
-            f"Unknown sender name {sender_name!r}; available: {', '.join(known)}.", code="unknown_sender_name"
-        )
-    return sender_name
+    return sender_name_choose(
+        organization=organization, requested=sender_name, route_names={p.sender_name for p in chain}
+    )
 
 
 def _validate_send_at(send_at: datetime | None, now: datetime) -> datetime | None:
@@ -129,7 +126,7 @@ def message_send(
     message sees (one-time codes: the code masked). Both must count as the same segments.
 
     Raises ApplicationError: `invalid_recipients` (400, details.recipients lists each bad input), `empty_body`,
-    `body_too_long`, `too_many_recipients`, `unknown_sender_name`, `invalid_send_at`, `no_route_configured` (503);
+    `body_too_long`, `too_many_recipients`, `sender_name_not_approved`, `invalid_send_at`, `no_route_configured` (503);
     billing's `insufficient_credits` (402) / `monthly_limit_reached` (403); `organization_suspended` (403).
     Nothing is stored or charged when it raises.
     """
@@ -141,7 +138,7 @@ def message_send(
     if delivery_body and _validate_body(delivery_body) != info:
         raise ValueError("delivery_body must count as the same segments and encoding as body.")
     chain = _enabled_chain()
-    requested_sender = _validate_sender_name(sender_name, chain)
+    requested_sender = _validate_sender_name(organization, sender_name, chain)
     now = timezone.now()
     send_at = _validate_send_at(send_at, now)
 

@@ -59,6 +59,7 @@ class PrivacyRequestListAPI(UserAPIView):
 
     @extend_schema(
         operation_id="privacy_requests_list",
+        description="The signed-in person's own privacy requests (a session, not an API key), with their due dates.",
         summary="My privacy requests (the latest 100)",
         responses=inline_serializer(
             "PrivacyRequestList",
@@ -93,7 +94,11 @@ class PrivacyRequestListAPI(UserAPIView):
 
 
 class PrivacyRequestDetailAPI(UserAPIView):
-    @extend_schema(summary="One of my privacy requests", responses=RequestOutput)
+    @extend_schema(
+        summary="One of my privacy requests",
+        description="A privacy request of the signed-in person, with its status and due date.",
+        responses=RequestOutput,
+    )
     def get(self, request, request_id: int):
         dsr = request_get_for_user(user=request.user, request_id=request_id)
         return Response(RequestOutput(dsr, context=_context()).data)
