@@ -7,6 +7,7 @@ Django's admin discovers only this module, so it imports the other two, whose cl
 from django.contrib import admin
 
 import privacy.data.admin  # noqa: F401  (registers the data side's admin pages)
+import privacy.requests.admin_inquiries  # noqa: F401  (registers the correspondence and inquiry pages)
 from privacy import policy
 from privacy.models import PolicyAcknowledgement, PolicyVersion
 from privacy.requests.admin import run_on_each

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from billing.services import credits_grant_demo
 from portal import hooks
 from privacy.checks import erasure_ledger_findings
-from privacy.data.objections import suppressed_numbers, user_objects_to
+from privacy.data.objections import excepted_numbers, suppressed_numbers, user_objects_to
 from privacy.metrics import register_collectors
 from privacy.policy import privacy_seed_policy
 from privacy.requests.intake import privacy_operator_organization
@@ -35,9 +35,13 @@ def person_objects_to(*, user_id: int, kind: str) -> bool:
 
 
 def numbers_not_to_send_to(*, organization_id: int, numbers) -> set[str]:
-    """The numbers whose owners asked not to receive messages. Suppressions hold for every organization, so
-    `organization_id` does not narrow them."""
-    return suppressed_numbers(phone_numbers=numbers)
+    """The numbers whose owners asked not to receive messages. Suppressions hold for every organization; the one
+    exception is a proof code the holder asked the operator for themself (privacy centre), for its lifetime."""
+    numbers = list(numbers)
+    suppressed = suppressed_numbers(phone_numbers=numbers)
+    if not suppressed:
+        return suppressed
+    return suppressed - excepted_numbers(organization_id=organization_id, phone_numbers=suppressed)
 
 
 def demo_policy_and_operator_seed(*, stdout) -> None:

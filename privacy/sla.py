@@ -5,14 +5,17 @@ stores an `SlaRule` value plus the inputs (receipt time, time paused awaiting th
 extended), and `due_at_compute` — the one function that knows the rules — derives the deadline. Rules are
 versioned by name (`..._v1`): if the law or the policy changes, add a rule; old requests keep their rule.
 
-Rules, all on the Philippine calendar (Asia/Manila; weekends and the staff-maintained `Holiday` table):
+Rules, all on the Philippine calendar in the operator's time zone (`portal.timezone`): weekends, the regular holidays
+and special non-working days of the maintained `holidays` package (every year), and the days staff add in the
+`Holiday` table (days proclaimed later, e.g. a local holiday or a sudden non-working day).
 
 * `dsr_v1` — a data subject request is due at the end of the *earliest* of
     - 30 calendar days after receipt (privacy policy §6: "We will respond to your request within 30 days"),
     - one calendar month after receipt (GDPR Art. 12(3): the same day number next month, or that month's
       last day when it has none: 31 January → 28 February, 29 February in a leap year),
     - 30 working days after receipt (NPC Advisory 2021-01 as reported; weekends and holidays not counted).
-  Time spent awaiting the requester (the only pause) is added to the deadline.
+  Time spent awaiting the requester's answer (the only pause) is added to the deadline. When staff asked for proof
+  of identity, the clock stops and starts again from zero when the proof arrives (`clock_started_at`).
   Extension (once, with a reason, before the deadline, told to the requester): the deadline moves two
   calendar months later (same month-end rule). That keeps it within GDPR's three months from receipt, because
   the unextended date is never later than one calendar month after receipt. Pauses are added afterwards.
@@ -26,11 +29,14 @@ Separately, `first_response_due_compute` gives the NPC's 15-calendar-day mark fo
 import calendar
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+import holidays as official_holidays
 from django.db import models
 
-PH_TZ = ZoneInfo("Asia/Manila")
+from portal.timezone import operator_date, operator_tz
+
+# The operator's zone (settings.TIME_ZONE, Asia/Manila): every deadline is a day on the Philippine calendar.
+PH_TZ = operator_tz()
 
 DUE_SOON_WINDOW = timedelta(days=7)
 FIRST_RESPONSE_CALENDAR_DAYS = 15
@@ -51,7 +57,8 @@ class SlaRule(models.TextChoices):
 
 
 class Holiday(models.Model):
-    """Philippine public holidays (regular and special non-working days), maintained by staff in admin."""
+    """Non-working days staff add to the Philippine holidays of the `holidays` package: days proclaimed after the
+    package was released (a special non-working day, a local holiday). Maintained in admin."""
 
     date = models.DateField(unique=True)
     name = models.CharField(max_length=120)
@@ -112,8 +119,17 @@ def add_business_hours(start: datetime, hours: int, holidays: set[date]) -> date
     raise ValueError("No business days found within ten years; check the Holiday table.")
 
 
+def official_holidays_between(start: date, end: date) -> set[date]:
+    """Regular holidays and special non-working days of the Philippines (the package's "public" category; its
+    "workday" category, special working days, is not a holiday)."""
+    calendar_days = official_holidays.country_holidays("PH", years=range(start.year, end.year + 1))
+    return {day for day in calendar_days if start <= day <= end}
+
+
 def holidays_between(start: date, end: date) -> set[date]:
-    return set(Holiday.objects.filter(date__gte=start, date__lte=end).values_list("date", flat=True))
+    """Every non-working holiday in [start, end]: the official calendar and the days staff added (one query)."""
+    added = set(Holiday.objects.filter(date__gte=start, date__lte=end).values_list("date", flat=True))
+    return official_holidays_between(start, end) | added
 
 
 # --- the one place that computes deadlines ---
@@ -165,10 +181,19 @@ def current_due_at(*, due_at: datetime, paused_since: datetime | None, now: date
     return due_at + max(now - paused_since, timedelta(0))
 
 
+def due_day(deadline: datetime) -> date:
+    """The last day on which the answer is on time, in the operator's zone (a deadline is the midnight after it)."""
+    return operator_date(deadline - timedelta(microseconds=1))
+
+
+def due_label(deadline: datetime) -> str:
+    """How every page, admin screen and e-mail writes a deadline: "28 February 2026"."""
+    return f"{due_day(deadline):%d %B %Y}"
+
+
 def days_left(*, due_at: datetime, now: datetime) -> int:
     """Calendar days from today to the due date (0 = due today, negative = overdue by that many days)."""
-    due_day = (due_at - timedelta(microseconds=1)).astimezone(PH_TZ).date()
-    return (due_day - now.astimezone(PH_TZ).date()).days
+    return (due_day(due_at) - operator_date(now)).days
 
 
 def band_for(*, due_at: datetime, now: datetime) -> Band:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.PrivacyCentreView.as_view(), name="centre"),
     path("requests/<int:request_id>/", views.MyRequestView.as_view(), name="my_request"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("phone/", views.PhoneProofView.as_view(), name="phone_proof"),
     path("processing/", data_views.ProcessingChoiceView.as_view(), name="processing_choice"),
     path("request/", views.PublicRequestView.as_view(), name="request"),
     path("request/verify/<str:signed>/", views.RequestVerifyEmailView.as_view(), name="request_verify_email"),

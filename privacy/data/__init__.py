@@ -5,8 +5,10 @@
 - `export` / `export_archive`: access requests: the encrypted ZIP, built in the background, downloaded by link.
 - `erasure` / `erasure_run` / `erasure_areas` / `erasure_rules`: marking, running area by area, and applying
   each declared column rule.
-- `legal_holds`, `replay`: what stops an erasure or a purge, and re-applying erasures after a backup restore.
-- `retention`: the daily purge of each data category past its rule.
+- `legal_holds`: the data a hold keeps (an organization's records, an area, a person's address or number).
+- `ledger`, `replay`: the erasure ledger in its own database, and re-applying erasures after a backup restore.
+- `retention`, `retention_coverage`, `dormancy`: the daily purge of each category past its rule, which rule covers
+  each registry table, and dormant accounts (a notice, then anonymisation).
 - `objections`, `usage_analytics`: suppressions ("do not send to me") and per-person processing switches.
 - `reporting`: how an export or an erasure tells the request it fulfils how it stands.
 """

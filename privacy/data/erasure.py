@@ -2,10 +2,10 @@
 
     erasure_mark ──> ErasureJob(scheduled, erase_after = now + PRIVACY_ERASURE_GRACE_HOURS)
     erasures_run_due (every few minutes) ──> erasure_job_run(job):
-        legal hold on the person or one of their organizations ──> on_hold (tasks on_hold) until released
-        for each area (exports, messages, logs, billing, accounts): ErasureTask pending ──> done | retrying ──> failed
-        all done ──> the request's "erasure" step succeeds (completion e-mail) ──> privacy area ──> job done,
-                     ledger entry (hashes only), identifiers blanked from the job
+        for each area (exports, messages, logs, billing, accounts, then privacy): ledger entry (own database) ──>
+            ErasureTask pending ──> done | on_hold (a legal hold keeps part; the rest is erased) | retrying ──> failed
+        every area done or held ──> the request's "erasure" step succeeds: completion e-mail (what was kept, why)
+        every area done ──> job done, ledger complete, identifiers blanked from the job
 
 This module marks, cancels and retries erasures (staff and the request workflow call it); the run itself is
 `privacy.data.erasure_run`, each area `privacy.data.erasure_areas`. A failure is recorded on its ErasureTask

@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 
 MAGIC = b"PDXE1\n"
-CHUNK = 256 * 1024
+CHUNK = 64 * 1024  # plaintext per encrypted frame: the memory an export holds at once (frames of any size decrypt)
 FRAME_HEADER = struct.Struct(">I")
 EXPORT_DIR = "privacy-exports"
 

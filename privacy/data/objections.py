@@ -8,6 +8,7 @@ Numbers are compared by keyed hash of their E.164 form, so the suppression table
 """
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 import phonenumbers
 from django.db import transaction
@@ -21,6 +22,7 @@ from privacy.data.models import (
     ProcessingKind,
     ProcessingObjection,
     Suppression,
+    SuppressionException,
     SuppressionSource,
 )
 
@@ -54,6 +56,40 @@ def suppressed_numbers(*, phone_numbers: Iterable[str]) -> set[str]:
         "phone_hash", flat=True
     )
     return {number for hashed in found for number in by_hash[hashed]}
+
+
+def excepted_numbers(*, organization_id: int, phone_numbers: Iterable[str]) -> set[str]:
+    """The numbers (as given) to which `organization_id` may send although they opted out: the holder asked for a
+    proof code themself, and the exception has not expired. One query."""
+    by_hash: dict[str, list[str]] = {}
+    for number in phone_numbers:
+        by_hash.setdefault(phone_hash(number), []).append(number)
+    if not by_hash:
+        return set()
+    found = SuppressionException.objects.filter(
+        phone_hash__in=list(by_hash), organization_id=organization_id, expires_at__gt=timezone.now()
+    ).values_list("phone_hash", flat=True)
+    return {number for hashed in found for number in by_hash[hashed]}
+
+
+def suppression_exception_grant(*, phone_number: str, organization_id: int, user, reason: str, lifetime) -> bool:
+    """Let one proof code through to an opted-out number whose holder asked for it; at most one a day per number.
+    False when one was already granted in the last 24 hours."""
+    hashed = phone_hash(phone_number)
+    now = timezone.now()
+    if SuppressionException.objects.filter(phone_hash=hashed, created_at__gte=now - timedelta(days=1)).exists():
+        return False
+    exception = SuppressionException.objects.create(
+        phone_hash=hashed,
+        organization_id=organization_id,
+        requested_by=_real_user(user),
+        reason=reason,
+        expires_at=now + lifetime,
+    )
+    audit_log_record(
+        event_type="privacy.suppression_exception", actor=_real_user(user), target=exception, extra={"reason": reason}
+    )
+    return True
 
 
 def recipient_is_suppressed(*, phone_number: str) -> bool:

@@ -6,6 +6,8 @@ Modules, in the order a request meets them:
 - `intake`: submit, prove who you are (signed-in account, e-mail link, SMS code), answer a question, withdraw.
 - `workflow`: which status may follow which; the SLA inputs and the event every change writes.
 - `staff`: what the privacy team does (verify, assign, start, ask, extend, complete, reject, evidence).
+- `phone_proof`: proving a mobile number (SMS code in the privacy centre, or staff); only a proven number reaches
+  the messages sent to it.
 - `fulfilment`: run a verified request's export, erasure, objections or corrections (`privacy.data` does the work).
 - `reporting`: `fulfilment_report`, the one way a fulfilment step tells its request how it stands.
 - `correspondence`, `delivery`, `tasks`: every e-mail is logged first and sent by a task after commit.

@@ -14,20 +14,20 @@ from django.utils.html import format_html
 
 from portal.errors import ApplicationError
 from privacy import sla
-from privacy.requests import fulfilment, inquiries, staff
+from privacy.requests import fulfilment, staff
 from privacy.requests.delivery import request_message_deliver
-from privacy.requests.forms import AssignForm, ReasonForm, RecordReceivedRequestForm
+from privacy.requests.forms import AssignForm, ReasonForm, RecordReceivedRequestForm, StaffPhoneProofForm
 from privacy.requests.models import (
-    ContactInquiry,
     DataSubjectRequest,
     FulfilmentStep,
-    InquiryStatus,
     ReminderSent,
     RequestEvent,
     RequestEvidence,
     RequestMessage,
     RequestStatus,
 )
+from privacy.requests.phone_proof import request_phone_prove_by_staff
+from privacy.requests.workflow import live_due_at
 
 BAND_COLOURS = {sla.Band.ON_TRACK: "#198754", sla.Band.DUE_SOON: "#fd7e14", sla.Band.OVERDUE: "#dc3545"}
 
@@ -102,7 +102,7 @@ def run_on_each(modeladmin, request, queryset, label, call):
         modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
 
 
-def _with_reason(modeladmin, request, queryset, *, action, title, label, call, optional=False):
+def with_reason_form(modeladmin, request, queryset, *, action, title, label, call, optional=False):
     """Show a reason form; on submit call `call(obj, reason)` for each selected row."""
     if "apply" in request.POST:
         form = ReasonForm(request.POST)
@@ -170,6 +170,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "kind",
         "status",
         "band_badge",
+        "due_by",
         "days_left",
         "assignee",
         "email",
@@ -190,7 +191,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         ReminderSentInline,
     ]
     readonly_fields = [f.name for f in DataSubjectRequest._meta.fields if f.name not in ("resolution_note",)] + [
-        "live_due_at"
+        "live_due_at",
+        "first_answer_by",
     ]
     fieldsets = (
         ("Request", {"fields": ("kind", "status", "channel", "details", "requested_changes", "objections")}),
@@ -204,12 +206,14 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 "fields": (
                     "received_at",
                     "acknowledged_at",
-                    "first_response_due_at",
+                    "first_answer_by",
                     "first_response_at",
                     "sla_rule",
                     "live_due_at",
                     "paused_total",
                     "paused_since",
+                    "awaiting_identity",
+                    "clock_started_at",
                     "extended",
                     "extension_reason",
                     "extended_at",
@@ -236,6 +240,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "action_verify",
         "action_assign",
         "action_start",
+        "action_ask_identity",
+        "action_prove_phone",
         "action_extend",
         "action_run_export",
         "action_run_erasure",
@@ -282,7 +288,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"Recorded {dsr.reference}; due {timezone.localtime(dsr.due_at):%d %B %Y}.")
+                messages.success(request, f"Recorded {dsr.reference}; due by {sla.due_label(dsr.due_at)}.")
                 return redirect("admin:privacy_datasubjectrequest_change", dsr.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -293,15 +299,26 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         return render(request, "privacy/admin/record_received.html", context)
 
     def _due(self, obj):
-        return sla.current_due_at(due_at=obj.due_at, paused_since=obj.paused_since, now=timezone.now())
+        return live_due_at(obj)
 
     @admin.display(description="Request", ordering="pk")
     def reference_link(self, obj):
         return obj.reference
 
-    @admin.display(description="Due (live)")
+    @admin.display(description="Due by (Philippine time)")
     def live_due_at(self, obj):
-        return self._due(obj)
+        label = sla.due_label(self._due(obj))
+        if obj.awaiting_identity and obj.paused_since:
+            return f"Paused for proof of identity (if it arrived today: {label})"
+        return label
+
+    @admin.display(description="First answer by (Philippine time)")
+    def first_answer_by(self, obj):
+        return sla.due_label(obj.first_response_due_at)
+
+    @admin.display(description="Due by", ordering="due_at")
+    def due_by(self, obj):
+        return sla.due_label(self._due(obj)) if obj.is_open else "—"
 
     @admin.display(description="Days left", ordering="due_at")
     def days_left(self, obj):
@@ -333,7 +350,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Verify identity (checked by staff; note how)")
     def action_verify(self, request, queryset):
-        return _with_reason(
+        return with_reason_form(
             self,
             request,
             queryset,
@@ -382,9 +399,52 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             lambda obj: staff.request_start(request=obj, actor=request.user),
         )
 
+    @admin.action(description="Ask for proof of identity (the clock pauses, and restarts when it arrives)")
+    def action_ask_identity(self, request, queryset):
+        return with_reason_form(
+            self,
+            request,
+            queryset,
+            action="action_ask_identity",
+            title="What proof of identity is needed? (sent to the requester)",
+            label="Asked for proof of identity",
+            call=lambda obj, what: staff.request_ask_identity(request=obj, actor=request.user, what=what),
+        )
+
+    @admin.action(description="Mark the phone number proven (say how it was checked)")
+    def action_prove_phone(self, request, queryset):
+        if "apply" in request.POST:
+            form = StaffPhoneProofForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                run_on_each(
+                    self,
+                    request,
+                    queryset,
+                    "Number marked proven",
+                    lambda obj: request_phone_prove_by_staff(
+                        request=obj, actor=request.user, note=data["reason"], phone_number=data["phone_number"]
+                    ),
+                )
+                return None
+        else:
+            form = StaffPhoneProofForm()
+        return render(
+            request,
+            "privacy/admin/action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Mark the requester's phone number proven",
+                "form": form,
+                "objects": queryset,
+                "action": "action_prove_phone",
+                "opts": self.model._meta,
+            },
+        )
+
     @admin.action(description="Extend the deadline once (reason is sent to the requester)")
     def action_extend(self, request, queryset):
-        return _with_reason(
+        return with_reason_form(
             self,
             request,
             queryset,
@@ -436,7 +496,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Complete (note is sent to the requester)")
     def action_complete(self, request, queryset):
-        return _with_reason(
+        return with_reason_form(
             self,
             request,
             queryset,
@@ -449,7 +509,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reject (reason is sent with the right to complain to the NPC)")
     def action_reject(self, request, queryset):
-        return _with_reason(
+        return with_reason_form(
             self,
             request,
             queryset,
@@ -464,71 +524,3 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         failed = RequestMessage.objects.filter(request__in=queryset, sent_at__isnull=True).exclude(error="")
         sent = sum(request_message_deliver(message_id=m.pk).sent_at is not None for m in failed)
         self.message_user(request, f"Re-sent {sent} e-mail(s).", messages.SUCCESS)
-
-
-@admin.register(RequestMessage)
-class RequestMessageAdmin(admin.ModelAdmin):
-    list_display = ("request", "kind", "direction", "channel", "subject", "created_at", "sent_at", "error")
-    list_filter = ("kind", "direction", "channel")
-    search_fields = ("subject", "request__email")
-    list_select_related = ("request",)
-    readonly_fields = [f.name for f in RequestMessage._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(ContactInquiry)
-class ContactInquiryAdmin(admin.ModelAdmin):
-    list_display = (
-        "subject",
-        "email",
-        "is_privacy",
-        "status",
-        "received_at",
-        "due_at",
-        "band_badge",
-        "assignee",
-    )
-    list_filter = ("status", "is_privacy", "assignee")
-    search_fields = ("email", "subject", "full_name")
-    list_select_related = ("assignee",)
-    readonly_fields = [f.name for f in ContactInquiry._meta.fields if f.name not in ("assignee",)]
-    actions = ["action_answer", "action_close"]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description="Band")
-    def band_badge(self, obj):
-        if obj.status != InquiryStatus.OPEN:
-            return "—"
-        band = sla.band_for(due_at=obj.due_at, now=timezone.now())
-        return format_html('<b style="color:{}">{}</b>', BAND_COLOURS[band], band.label)
-
-    @admin.action(description="Answer (e-mailed to the sender)")
-    def action_answer(self, request, queryset):
-        return _with_reason(
-            self,
-            request,
-            queryset,
-            action="action_answer",
-            title="Answer (sent by e-mail)",
-            label="Answered",
-            call=lambda obj, answer: inquiries.inquiry_answer(inquiry=obj, actor=request.user, answer=answer),
-        )
-
-    @admin.action(description="Close without answer (note why)")
-    def action_close(self, request, queryset):
-        return _with_reason(
-            self,
-            request,
-            queryset,
-            action="action_close",
-            title="Why is it closed?",
-            label="Closed",
-            call=lambda obj, note: inquiries.inquiry_close(inquiry=obj, actor=request.user, note=note),
-        )

@@ -11,7 +11,8 @@ from accounts.services import client_ip
 from privacy.requests.intake import request_submit
 from privacy.requests.models import RequestChannel, RequestKind
 from privacy.requests.selectors import request_get_for_user, request_list_for_user
-from privacy.sla import band_for, current_due_at, days_left
+from privacy.requests.workflow import live_due_at
+from privacy.sla import band_for, days_left
 
 
 class RequestOutput(serializers.Serializer):
@@ -34,7 +35,7 @@ class RequestOutput(serializers.Serializer):
     closed_at = serializers.DateTimeField(allow_null=True)
 
     def _due(self, obj):
-        return current_due_at(due_at=obj.due_at, paused_since=obj.paused_since, now=self.context["now"])
+        return live_due_at(obj, now=self.context["now"])
 
     def get_due_at(self, obj) -> str:
         return serializers.DateTimeField().to_representation(self._due(obj))

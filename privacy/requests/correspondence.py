@@ -6,18 +6,19 @@ the error and the board shows it).
 """
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
+from portal.timezone import operator_tz
 from privacy import sla
 from privacy.requests.models import DataSubjectRequest, MessageChannelKind, MessageDirection, RequestMessage
 from privacy.requests.tasks import request_message_deliver_task
+from privacy.requests.workflow import live_due_at
 
 NPC_COMPLAINT_NOTICE = (
     "If you are not satisfied with this answer, you may file a complaint with the National Privacy "
@@ -78,9 +79,9 @@ def message_queue(
 
 
 def dates_paragraph(request: DataSubjectRequest) -> str:
-    due = sla.current_due_at(due_at=request.due_at, paused_since=request.paused_since, now=timezone.now())
+    due = live_due_at(request)
     return (
-        f"Received: {timezone.localtime(request.received_at):%d %B %Y %H:%M} (Philippine time)\n"
+        f"Received: {request.received_at.astimezone(operator_tz()):%d %B %Y %H:%M} (Philippine time)\n"
         f"First answer by: {deadline_day(request.first_response_due_at)}\n"
         f"Full answer due by: {deadline_day(due)}"
     )
@@ -91,4 +92,5 @@ def admin_change_url(request: DataSubjectRequest) -> str:
 
 
 def deadline_day(deadline: datetime) -> str:
-    return f"{(deadline - timedelta(microseconds=1)).astimezone(sla.PH_TZ):%d %B %Y}"
+    """The deadline's last day, written as on every page and admin screen (`privacy.sla.due_label`)."""
+    return sla.due_label(deadline)

@@ -79,6 +79,27 @@ class PublicRequestForm(_RequestFieldsMixin):
     )
 
 
+class PhoneProofForm(forms.Form):
+    """Privacy centre: the number to prove, then the code sent to it."""
+
+    phone_number = forms.CharField(max_length=20, label="Mobile number", help_text="e.g. 0917 123 4567")
+    code = forms.CharField(max_length=12, required=False, label="Code from the SMS")
+
+
+class StaffPhoneProofForm(forms.Form):
+    """Admin: staff mark a requester's number proven, saying how they checked it."""
+
+    phone_number = forms.CharField(
+        max_length=20, required=False, help_text="Leave empty to use the number on the request."
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        max_length=2000,
+        label="How was the number checked?",
+        help_text="e.g. the requester called from it and answered the security questions",
+    )
+
+
 class SmsCodeForm(forms.Form):
     code = forms.CharField(max_length=12, label="Code from the SMS")
 

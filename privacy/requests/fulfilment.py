@@ -27,21 +27,12 @@ from privacy.requests.models import (
     RequestKind,
     RequestStatus,
     StepStatus,
-    VerificationMethod,
 )
+from privacy.requests.phone_proof import proven_phone_number
 from privacy.requests.reporting import fulfilment_report, step_start
 from privacy.requests.workflow import InvalidTransition, event_record, request_lock, require_staff, transition
 
 # --- handing the request to the data side ---
-
-
-def proven_phone_number(request: DataSubjectRequest) -> str:
-    """The requester's mobile number, only once they proved it is theirs: a one-time code sent to it, or a
-    staff check. A number typed into a form or a profile proves nothing, and the messages sent to a number
-    belong to every tenant that sent them, so an unproven number never reaches export, erasure or objection."""
-    if request.verification_method not in (VerificationMethod.SMS, VerificationMethod.STAFF):
-        return ""
-    return request.phone_number or (request.user.phone_number if request.user_id else "")
 
 
 def _subject_kind(request) -> str:

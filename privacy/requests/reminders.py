@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.timezone import operator_date
 from privacy import sla
 from privacy.requests.correspondence import (
     admin_change_url,
@@ -35,6 +36,7 @@ from privacy.requests.workflow import event_record, request_lock, transition
 
 VERIFY_REMINDER_AFTER = timedelta(hours=24)
 DUE_REMINDER_DAYS = (10, 5, 1)  # reminders to the assignee, each sent once
+FIRST_ANSWER_REMINDER_DAYS = (5, 1)  # before the NPC's 15-day mark for a first substantive answer
 
 
 def _reminder_once(*, key: str, request: DataSubjectRequest | None = None, inquiry=None, sent_to=()) -> bool:
@@ -170,10 +172,46 @@ def requests_send_due_reminders(*, now: datetime | None = None) -> int:
     return sent
 
 
+def requests_send_first_answer_reminders(*, now: datetime | None = None) -> int:
+    """Remind the assignee (the privacy officer when nobody is assigned) 5 and 1 days before the 15-day mark for a
+    first substantive answer, and once when it passed without one (a person may then complain to the NPC)."""
+    now = now or timezone.now()
+    sent = 0
+    horizon = now + timedelta(days=max(FIRST_ANSWER_REMINDER_DAYS) + 1)
+    candidates = _workable().filter(first_response_at__isnull=True, first_response_due_at__lte=horizon)
+    for request in candidates.iterator(chunk_size=200):
+        left = sla.days_left(due_at=request.first_response_due_at, now=now)
+        if left < 0:
+            key, subject = "first_answer_missed", "No first answer within 15 days"
+        else:
+            threshold = min((d for d in FIRST_ANSWER_REMINDER_DAYS if left <= d), default=None)
+            if threshold is None:
+                continue
+            key, subject = f"first_answer_{threshold}d", f"First answer due in {left} day{'s' if left != 1 else ''}"
+        recipient = request.assignee.email if request.assignee else settings.PRIVACY_OFFICER_EMAIL
+        with transaction.atomic():
+            if not _reminder_once(key=key, request=request, sent_to=[recipient]):
+                continue
+            message_queue(
+                request,
+                kind="first_answer_reminder",
+                subject=subject,
+                body=(
+                    f"{request.reference} ({request.get_kind_display()}) needs a first substantive answer by "
+                    f"{deadline_day(request.first_response_due_at)} (the NPC's 15 calendar days; the requester may "
+                    "complain after that). Write to the requester from admin; the full answer is due by "
+                    f"{deadline_day(request.due_at)}.\n{settings.SITE_URL}{admin_change_url(request)}\n"
+                ),
+                recipients=[recipient],
+            )
+            sent += 1
+    return sent
+
+
 def requests_escalate_overdue(*, now: datetime | None = None) -> int:
     """Once a day, every overdue request is escalated to the privacy officer in one e-mail per request."""
     now = now or timezone.now()
-    today = now.astimezone(sla.PH_TZ).date().isoformat()
+    today = operator_date(now).isoformat()
     sent = 0
     overdue = _workable().filter(due_at__lt=now).exclude(status=RequestStatus.AWAITING_REQUESTER)
     for request in overdue.iterator(chunk_size=200):

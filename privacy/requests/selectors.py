@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from portal.errors import NotFound
+from portal.timezone import operator_tz
 from privacy import sla
 from privacy.requests.correspondence import status_token_hash
 from privacy.requests.models import (
@@ -21,6 +22,7 @@ from privacy.requests.models import (
     RequestStatus,
     StepStatus,
 )
+from privacy.requests.workflow import live_due_at
 
 # --- a person's own requests ---
 
@@ -119,7 +121,7 @@ def board_rows(*, filters: BoardFilters, now: datetime | None = None) -> list[Bo
     rows = []
     for request in queryset:
         paused = request.paused_since is not None
-        due = sla.current_due_at(due_at=request.due_at, paused_since=request.paused_since, now=now)
+        due = live_due_at(request, now=now)
         band = sla.band_for(due_at=due, now=now)
         if filters.band and band != filters.band:
             continue
@@ -163,9 +165,9 @@ def board_metrics(*, months: int = 12, now: datetime | None = None) -> dict:
     on time = closed before its (possibly extended, pause-adjusted) deadline.
     """
     now = now or timezone.now()
-    local_now = now.astimezone(sla.PH_TZ)
+    local_now = now.astimezone(operator_tz())
     first_month = sla.add_calendar_months(local_now.date().replace(day=1), -(months - 1))
-    start = datetime.combine(first_month, datetime.min.time(), tzinfo=sla.PH_TZ)
+    start = datetime.combine(first_month, datetime.min.time(), tzinfo=operator_tz())
     open_counts = dict(
         DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES)
         .values_list("status")
@@ -182,9 +184,9 @@ def board_metrics(*, months: int = 12, now: datetime | None = None) -> dict:
     )
     buckets: dict[str, dict] = defaultdict(lambda: {"received": 0, "completed": 0, "on_time": 0, "days": []})
     for received_at in received:
-        buckets[f"{received_at.astimezone(sla.PH_TZ):%Y-%m}"]["received"] += 1
+        buckets[f"{received_at.astimezone(operator_tz()):%Y-%m}"]["received"] += 1
     for received_at, closed_at, due_at in closed:
-        bucket = buckets[f"{closed_at.astimezone(sla.PH_TZ):%Y-%m}"]
+        bucket = buckets[f"{closed_at.astimezone(operator_tz()):%Y-%m}"]
         bucket["completed"] += 1
         bucket["on_time"] += closed_at <= due_at
         bucket["days"].append((closed_at - received_at).total_seconds() / 86400)

@@ -11,7 +11,6 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_log_record
 from portal.errors import ApplicationError, Conflict
-from privacy import sla
 from privacy.requests.correspondence import NPC_COMPLAINT_NOTICE, deadline_day, message_queue
 from privacy.requests.intake import request_submit, verify
 from privacy.requests.models import (
@@ -31,6 +30,7 @@ from privacy.requests.workflow import (
     InvalidTransition,
     due_refresh,
     event_record,
+    live_due_at,
     request_lock,
     require_staff,
     transition,
@@ -155,6 +155,31 @@ def request_ask_requester(*, request: DataSubjectRequest, actor: User, question:
 
 
 @transaction.atomic
+def request_ask_identity(*, request: DataSubjectRequest, actor: User, what: str) -> DataSubjectRequest:
+    """Ask for proof of identity: the clock stops, and starts again from zero on the day the proof arrives (the
+    requester answers on the status page, or staff resume the request when it came another way)."""
+    require_staff(actor)
+    if not what.strip():
+        raise ApplicationError("Say what proof of identity is needed.", code="question_required")
+    request = request_lock(request)
+    request.awaiting_identity = True
+    transition(request, to=RequestStatus.AWAITING_REQUESTER, actor=actor, note=what, action="asked_for_identity")
+    message_queue(
+        request,
+        kind="identity_request",
+        subject="We need proof of your identity",
+        body=(
+            f"Before we can continue with your request {request.reference} we need proof that you are the person "
+            f"the data is about:\n\n{what.strip()}\n\n"
+            "Send it on your request's status page (the link in our first e-mail) or by replying to this e-mail. "
+            "Our deadline is paused until it arrives and starts again on that day; we will tell you the new date.\n"
+        ),
+        actor=actor,
+    )
+    return request
+
+
+@transaction.atomic
 def request_resume(*, request: DataSubjectRequest, actor: User, note: str) -> DataSubjectRequest:
     """Staff resume without an answer (e.g. the requester replied by phone); the note says why."""
     require_staff(actor)
@@ -182,7 +207,7 @@ def request_extend(*, request: DataSubjectRequest, actor: User, reason: str) -> 
             code="already_extended",
         )
     now = timezone.now()
-    original_due = sla.current_due_at(due_at=request.due_at, paused_since=request.paused_since, now=now)
+    original_due = live_due_at(request, now=now)
     if now >= original_due:
         raise Conflict(
             f"{request.reference} was due {deadline_day(original_due)}; an extension must be made before the deadline.",
@@ -194,7 +219,7 @@ def request_extend(*, request: DataSubjectRequest, actor: User, reason: str) -> 
     request.extended_by = actor
     due_refresh(request)
     request.save()
-    new_due = sla.current_due_at(due_at=request.due_at, paused_since=request.paused_since, now=now)
+    new_due = live_due_at(request, now=now)
     event_record(request, action="extended", actor=actor, note=reason)
     audit_log_record(event_type="privacy.request.extended", actor=actor, target=request, extra={"reason": reason})
     message_queue(

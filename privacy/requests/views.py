@@ -11,18 +11,18 @@ from django.core.cache import cache
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
 from accounts.services import client_ip
 from portal.errors import ApplicationError, NotFound
-from privacy import policy, sla
+from privacy import policy
 from privacy.data.objections import processing_choices_for
-from privacy.requests import inquiries, intake, selectors, workflow
+from privacy.requests import inquiries, intake, phone_proof, selectors, workflow
 from privacy.requests.forms import (
     ContactForm,
+    PhoneProofForm,
     ProfileForm,
     PublicRequestForm,
     RequesterReplyForm,
@@ -92,6 +92,8 @@ class PrivacyCentreView(View):
                 "policy": policy.policy_current(),
                 "pending_policy": policy.policy_pending_acknowledgement(user=user),
                 "processing_choices": processing_choices_for(user=user),
+                "proven_numbers": phone_proof.proven_numbers(user=user),
+                "pending_phone": request.session.get(PENDING_PHONE_KEY, ""),
             },
         )
 
@@ -155,6 +157,40 @@ class MyRequestView(View):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         return redirect("privacy:my_request", request_id=dsr.pk)
+
+
+PENDING_PHONE_KEY = "privacy_phone_proof_number"
+
+
+@method_decorator(login_required, name="dispatch")
+class PhoneProofView(View):
+    """Prove a mobile number with an SMS code (privacy centre): its messages then reach the person's requests."""
+
+    def post(self, request):
+        form = PhoneProofForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Give the mobile number to prove.")
+            return redirect("privacy:centre")
+        number = form.cleaned_data["phone_number"]
+        try:
+            if request.POST.get("action") == "confirm":
+                phone_proof.phone_code_confirm(user=request.user, phone_number=number, code=form.cleaned_data["code"])
+                request.session.pop(PENDING_PHONE_KEY, None)
+                messages.success(request, "Your number is proven: your requests now include the messages sent to it.")
+            else:
+                if _rate_limited(request, "phone_proof", limit=5):
+                    raise ApplicationError("Too many codes sent; try again in an hour.")
+                despite_opt_out = phone_proof.phone_code_send(user=request.user, phone_number=number)
+                request.session[PENDING_PHONE_KEY] = intake.phone_normalise(number)
+                note = (
+                    " (this number asked for no SMS; we sent this one code because you asked)"
+                    if despite_opt_out
+                    else ""
+                )
+                messages.success(request, f"We sent a code to your number{note}. Enter it below.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect("privacy:centre")
 
 
 @method_decorator(login_required, name="dispatch")
@@ -292,7 +328,7 @@ class RequestStatusView(View):
 
 
 def _due(dsr):
-    return sla.current_due_at(due_at=dsr.due_at, paused_since=dsr.paused_since, now=timezone.now())
+    return workflow.live_due_at(dsr)
 
 
 # --- contact ---

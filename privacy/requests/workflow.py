@@ -5,7 +5,7 @@ derived due date right, and writes a `RequestEvent` and an audit row. Actions th
 extend, evidence) write their `RequestEvent` through `event_record`.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -68,10 +68,21 @@ def request_lock(request: DataSubjectRequest) -> DataSubjectRequest:
 def due_refresh(request: DataSubjectRequest) -> None:
     request.due_at = sla.due_at_compute(
         rule=request.sla_rule,
-        received_at=request.received_at,
+        # After proof of identity arrived the deadline counts from that day, not from receipt.
+        received_at=request.clock_started_at or request.received_at,
         paused=request.paused_total,
         extended=request.extended,
     )
+
+
+def live_due_at(request: DataSubjectRequest, *, now: datetime | None = None) -> datetime:
+    """The deadline as it stands now. While we wait for proof of identity it is the one the request would get if
+    the proof arrived now (the clock starts again then); while we wait for any other answer, it moves with the
+    pause."""
+    now = now or timezone.now()
+    if request.awaiting_identity and request.paused_since is not None:
+        return sla.due_at_compute(rule=request.sla_rule, received_at=now, extended=request.extended)
+    return sla.current_due_at(due_at=request.due_at, paused_since=request.paused_since, now=now)
 
 
 def event_record(request, *, action, actor=None, actor_label="", from_status="", to_status="", note="") -> RequestEvent:
@@ -106,8 +117,16 @@ def transition(
             f"{RequestStatus(to).label.lower()}."
         )
     now = timezone.now()
+    restarted = False
     if previous == RequestStatus.AWAITING_REQUESTER and request.paused_since is not None:
-        request.paused_total += max(now - request.paused_since, timedelta(0))
+        if request.awaiting_identity:
+            # Proof of identity arrived (or staff resumed without it): the clock starts again from zero today.
+            restarted = to not in CLOSED_STATUSES
+            request.clock_started_at = now if restarted else request.clock_started_at
+            request.paused_total = timedelta(0) if restarted else request.paused_total
+            request.awaiting_identity = False
+        else:
+            request.paused_total += max(now - request.paused_since, timedelta(0))
         request.paused_since = None
     if to == RequestStatus.AWAITING_REQUESTER:
         request.paused_since = now
@@ -125,6 +144,13 @@ def transition(
         to_status=to,
         note=note,
     )
+    if restarted:
+        event_record(
+            request,
+            action="clock_restarted",
+            actor_label=ActorLabel.SYSTEM,
+            note=f"Proof of identity received; now due by {sla.due_label(request.due_at)}",
+        )
     audit_log_record(
         event_type=f"privacy.request.{action or to}",
         actor=actor if actor is not None and getattr(actor, "pk", None) else None,
