@@ -41,9 +41,13 @@ def messages_claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
     with transaction.atomic():
         # A suspended or closed organization's messages wait (and run into their deadline, refunded) instead of
         # going out: suspension stops sending, not only accepting.
-        queryset = Message.objects.filter(
-            status=MessageStatus.QUEUED, next_attempt_at__lte=now, organization__status=OrganizationStatus.ACTIVE
-        ).order_by("next_attempt_at", "id")
+        queryset = (
+            Message.objects.unscoped()
+            .filter(  # the worker serves every organization
+                status=MessageStatus.QUEUED, next_attempt_at__lte=now, organization__status=OrganizationStatus.ACTIVE
+            )
+            .order_by("next_attempt_at", "id")
+        )
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True, of=("self",))
         messages = list(queryset.select_related("organization")[:limit])
@@ -132,12 +136,12 @@ def messages_claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
         # Routed messages all change alike: one UPDATE (bulk_update's CASE per row is slow at 1,000 rows).
         routed_ids = router.routed_message_ids()
         if routed_ids:
-            Message.objects.filter(id__in=routed_ids).update(
+            Message.objects.unscoped().filter(id__in=routed_ids).update(
                 status=MessageStatus.SENDING, status_changed_at=now, attempts=F("attempts") + 1
             )
         waiting = [m for m in messages if m.status != MessageStatus.SENDING]
         if waiting:
-            Message.objects.bulk_update(waiting, _MESSAGE_CLAIM_FIELDS, batch_size=500)
+            Message.objects.unscoped().bulk_update(waiting, _MESSAGE_CLAIM_FIELDS, batch_size=500)
         router.finish()
         webhook_events_record(messages=changed_for_webhook)
         return router.dispatch_groups()

@@ -83,7 +83,7 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
             return
         messages = {
             m.pk: m
-            for m in lock_rows(Message.objects)
+            for m in lock_rows(Message.objects.unscoped())  # the worker records every organization's outcomes
             .select_related("organization")
             .filter(id__in=[message.pk for _, message in group.items])
         }
@@ -198,7 +198,7 @@ def _write(provider: Provider, attempts: list[DispatchAttempt], messages: list[M
         provider_id = DispatchAttempt.objects.filter(message_id=OuterRef("pk"), status=AttemptStatus.ACCEPTED).order_by(
             "-id"
         )
-        Message.objects.filter(id__in=[m.pk for _, m in accepted]).update(
+        Message.objects.unscoped().filter(id__in=[m.pk for _, m in accepted]).update(
             status=MessageStatus.SENT,
             status_changed_at=now,
             sent_at=now,
@@ -216,4 +216,4 @@ def _write(provider: Provider, attempts: list[DispatchAttempt], messages: list[M
             other_attempts, ["status", "provider_message_id", "error_code", "error_message", "finished_at"]
         )
     if other_messages:
-        Message.objects.bulk_update(other_messages, _OUTCOME_MESSAGE_FIELDS, batch_size=500)
+        Message.objects.unscoped().bulk_update(other_messages, _OUTCOME_MESSAGE_FIELDS, batch_size=500)

@@ -133,7 +133,7 @@ def _mark_unknown(attempts: list[DispatchAttempt], *, now: datetime) -> int:
             error_code="dispatch_outcome_unknown",
             error_message="The worker stopped during the provider call; the provider cannot be asked.",
         )
-        Message.objects.filter(dispatch_attempts__id__in=ids, status=MessageStatus.SENDING).update(
+        Message.objects.unscoped().filter(dispatch_attempts__id__in=ids, status=MessageStatus.SENDING).update(
             error_code="dispatch_outcome_unknown",
             error_message="Handed to the provider when a worker stopped; waiting for a staff decision.",
         )
@@ -171,7 +171,7 @@ def dispatch_attempt_resolve(*, attempt_id: int, decision: str, actor=None) -> D
     attempt = lock_rows(DispatchAttempt.objects).select_related("provider").filter(pk=attempt_id).first()
     if attempt is None or attempt.status != AttemptStatus.UNKNOWN:
         raise ApplicationError("Only attempts with an unknown outcome can be resolved.", code="not_unknown")
-    message = lock_rows(Message.objects).select_related("organization").get(pk=attempt.message_id)
+    message = lock_rows(Message.objects.unscoped()).select_related("organization").get(pk=attempt.message_id)
     now = timezone.now()
     if message.status == MessageStatus.SENDING:
         if decision == AttemptDecision.MARK_SENT:

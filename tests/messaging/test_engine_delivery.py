@@ -54,7 +54,7 @@ def test_callbacks_mark_delivered_idempotently_and_never_backwards(
         {"body": {**receipts[1]["body"], "status": "sent"}},
     ]
     assert post_receipts(primary, late) == [0, 0]
-    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.DELIVERED}
+    assert set(Message.objects.unscoped().values_list("status", flat=True)) == {MessageStatus.DELIVERED}
     assert DeliveryReceipt.objects.count() == 6
     assert refunds(funded_org_a) == []
 
@@ -107,7 +107,7 @@ def test_receipt_arriving_before_the_worker_writes_the_id_is_applied(
 
     monkeypatch.setattr(worker, "outcomes_record", record_after_receipt)
     dispatch_queued_messages()
-    message = Message.objects.get()
+    message = Message.objects.unscoped().get()
     assert message.status == MessageStatus.DELIVERED
     assert DeliveryReceipt.objects.get().message_id == message.pk
 
@@ -123,7 +123,7 @@ def test_polling_only_provider_is_polled(funded_org_a, provider_simulator, fast_
     )
     send(funded_org_a, ["09171230001"])
     dispatch_queued_messages()
-    message = Message.objects.get()
+    message = Message.objects.unscoped().get()
     assert message.status == MessageStatus.SENT
     wait_until(lambda: provider_simulator.messages("iprog")[0]["status"] == "delivered")
     assert delivery_poll_due() == 0  # too early: polled only after SMS_STATUS_POLL_AFTER_SECONDS
@@ -148,7 +148,7 @@ def test_polling_only_provider_is_polled(funded_org_a, provider_simulator, fast_
 def test_status_only_moves_forward(chain, funded_org_a, current, state, expected):
     primary, _ = chain
     [message] = send(funded_org_a, ["09171230001"])
-    Message.objects.filter(pk=message.pk).update(status=current, provider=primary, provider_message_id="p-1")
+    Message.objects.unscoped().filter(pk=message.pk).update(status=current, provider=primary, provider_message_id="p-1")
     delivery_reports_apply(provider=primary, reports=[DeliveryReport(provider_message_id="p-1", state=state)])
     message.refresh_from_db()
     assert message.status == expected
@@ -175,7 +175,7 @@ def test_a_lost_receipt_is_asked_for_once_it_is_overdue(funded_org_a, provider_s
     make_chain(provider_simulator)
     send(funded_org_a, ["09171230002"])
     dispatch_queued_messages()
-    message = Message.objects.get()
+    message = Message.objects.unscoped().get()
     assert message.status == MessageStatus.SENT
     wait_until(lambda: provider_simulator.messages("iprog")[0]["status"] == "delivered")
     soon = timezone.now() + timedelta(seconds=settings.SMS_STATUS_POLL_AFTER_SECONDS + 1)
@@ -184,4 +184,4 @@ def test_a_lost_receipt_is_asked_for_once_it_is_overdue(funded_org_a, provider_s
     assert delivery_poll_due(now=overdue) == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.DELIVERED
-    assert Message.objects.get().last_polled_at == overdue
+    assert Message.objects.unscoped().get().last_polled_at == overdue

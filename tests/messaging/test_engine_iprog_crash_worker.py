@@ -131,7 +131,7 @@ def test_worker_killed_during_an_iprog_call_is_settled_by_staff_and_never_resent
     killed_at = time.monotonic()
     [attempt] = DispatchAttempt.objects.filter(message=message)
     assert (attempt.status, attempt.provider_id) == (AttemptStatus.IN_FLIGHT, primary.pk)
-    assert Message.objects.get(pk=message.pk).status == MessageStatus.SENDING
+    assert Message.objects.unscoped().get(pk=message.pk).status == MessageStatus.SENDING
     # The provider finishes its side without the worker: it accepts (latency) or gives up on its hang.
     wait_until(
         lambda: provider_simulator.sent if at_provider else provider_simulator.stats()["iprog"].get("forced_timeout"),
@@ -172,5 +172,5 @@ def test_worker_killed_during_an_iprog_call_is_settled_by_staff_and_never_resent
     dispatch_queued.enqueue()
     time.sleep(1.0)
     assert len(provider_simulator.sent) == at_provider
-    assert Message.objects.get(pk=message.pk).status == expected_status
+    assert Message.objects.unscoped().get(pk=message.pk).status == expected_status
     assert "Traceback" not in worker.output() + restarted.output()

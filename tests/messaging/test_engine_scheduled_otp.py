@@ -97,9 +97,9 @@ def test_otp_stores_only_a_hash_and_verifies_once(
         challenge = otp_send(organization=funded_org_a, phone_number="0917 123 4567", template="Code: :otp")
     code = sent_code(provider_simulator)
     assert len(code) == 6
-    stored = OtpChallenge.objects.get(pk=challenge.pk)
+    stored = OtpChallenge.objects.unscoped().get(pk=challenge.pk)
     assert code not in stored.code_hash and len(stored.code_hash) == 64
-    message = Message.objects.get(pk=challenge.message_id)
+    message = Message.objects.unscoped().get(pk=challenge.message_id)
     assert message.channel == "otp" and message.body == "Code: ******"  # what logs, exports and webhooks see
     with connection.cursor() as cursor:  # the text for the provider is encrypted at rest
         cursor.execute("SELECT body, delivery_body FROM messaging_message WHERE id = %s", [message.pk])
@@ -140,7 +140,7 @@ def test_otp_attempt_limit_and_expiry(
     with django_capture_on_commit_callbacks(execute=True):
         challenge = otp_send(organization=funded_org_a, phone_number="09171234567", template=":otp is your code")
     code = provider_simulator.sent[-1]["message"].split()[0]
-    OtpChallenge.objects.filter(pk=challenge.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    OtpChallenge.objects.unscoped().filter(pk=challenge.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert otp_verify(organization=funded_org_a, phone_number="09171234567", code=code) is False
 
 
@@ -213,7 +213,7 @@ def test_closing_an_organization_cancels_and_refunds_its_queue(chain, funded_org
         organization=funded_org_b, recipients=["09171234567"], body="Theirs", send_at=send_at, channel="api"
     )
     organization_close(organization=funded_org_a, actor_membership=None, reason="Owner left")
-    assert {m.status for m in Message.objects.filter(organization=funded_org_a)} == {MessageStatus.CANCELLED}
+    assert {m.status for m in Message.objects.unscoped().filter(organization=funded_org_a)} == {MessageStatus.CANCELLED}
     assert sorted(e.message_id for e in refunds(funded_org_a)) == sorted(m.pk for m in waiting)
     other.refresh_from_db()
     assert other.status == MessageStatus.QUEUED and refunds(funded_org_b) == []

@@ -49,19 +49,19 @@ def test_failed_delivery_is_retried_with_backoff_until_it_succeeds(
     webhook_receiver.fail_next = 2
     with django_capture_on_commit_callbacks(execute=True):
         message_send(organization=funded_org_a, recipients=["09171234567"], body="Hi", channel="api")
-    delivery = WebhookDelivery.objects.get()
+    delivery = WebhookDelivery.objects.unscoped().get()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 500)
     assert delivery.next_attempt_at >= timezone.now() + timedelta(seconds=29)  # backoff, with jitter
     assert webhook_deliver_due() == 0  # not due yet
 
-    WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+    WebhookDelivery.objects.unscoped().update(next_attempt_at=timezone.now())
     assert webhook_deliver_due() == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("pending", 2)
     first_gap = delivery.next_attempt_at - timezone.now()
     assert first_gap >= timedelta(seconds=59)  # doubled
 
-    WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+    WebhookDelivery.objects.unscoped().update(next_attempt_at=timezone.now())
     webhook_deliver_due()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 3, 200)
@@ -79,9 +79,9 @@ def test_gives_up_after_max_attempts(
     webhook_receiver.fail_next = 5
     with django_capture_on_commit_callbacks(execute=True):
         message_send(organization=funded_org_a, recipients=["09171234567"], body="Hi", channel="api")
-    WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+    WebhookDelivery.objects.unscoped().update(next_attempt_at=timezone.now())
     webhook_deliver_due()
-    delivery = WebhookDelivery.objects.get()
+    delivery = WebhookDelivery.objects.unscoped().get()
     assert (delivery.status, delivery.attempts) == (WebhookDeliveryStatus.FAILED, 2)
     assert webhook_deliver_due() == 0
 
@@ -102,4 +102,4 @@ def test_disabled_endpoint_gets_nothing(chain, funded_org_a, webhook_receiver, d
     with django_capture_on_commit_callbacks(execute=True):
         message_send(organization=funded_org_a, recipients=["09171234567"], body="Hi", channel="api")
     assert webhook_receiver.requests == []
-    assert not WebhookDelivery.objects.exists()
+    assert not WebhookDelivery.objects.unscoped().exists()
