@@ -24,6 +24,12 @@ from rest_framework.throttling import BaseThrottle
 from portal.hooks import Hook
 
 WINDOW_SECONDS = 60
+
+
+def _now() -> float:
+    return time.time()
+
+
 MIN_FAILED_AUTHENTICATION_LIMIT = 30
 
 organization_rate_limits = Hook(
@@ -91,7 +97,7 @@ def _window(now: float) -> tuple[int, int]:
 
 def count_request(ident: str, limit: int, *, now: float | None = None) -> RateLimitState:
     """Count one request against `ident`'s budget for this minute (atomic in the cache)."""
-    window, reset = _window(time.time() if now is None else now)
+    window, reset = _window(_now() if now is None else now)
     key = f"ratelimit:{ident}:{window}"
     cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
     try:
@@ -104,7 +110,7 @@ def count_request(ident: str, limit: int, *, now: float | None = None) -> RateLi
 
 def peek(ident: str, limit: int, *, now: float | None = None) -> RateLimitState:
     """The budget as it stands, without counting."""
-    window, reset = _window(time.time() if now is None else now)
+    window, reset = _window(_now() if now is None else now)
     used = cache.get(f"ratelimit:{ident}:{window}", 0)
     return RateLimitState(limit=limit, remaining=max(limit - used, 0), reset=reset, exceeded=used >= limit)
 
@@ -142,4 +148,4 @@ class OrganizationRateThrottle(BaseThrottle):
 
 
 def retry_after(state: RateLimitState) -> int:
-    return max(1, int(state.reset - time.time()))
+    return max(1, int(state.reset - _now()))
