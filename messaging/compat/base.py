@@ -98,6 +98,9 @@ class CompatAPIView(LoggedAPIView):
     key_parameter = "api_token"
     body_wins = False
     authentication_classes: list = []
+    # IPROG's and Semaphore's shapes are documented by those providers and in the README; the OpenAPI reference
+    # describes the native API only.
+    schema = None
     permission_classes = [AllowAny]
     throttle_classes = [OrganizationRateThrottle]
     parser_classes = [JSONParser, FormParser, MultiPartParser]
