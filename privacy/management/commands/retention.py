@@ -26,6 +26,8 @@ class Command(BaseCommand):
                 f"{result.category}: {verb} {result.affected} (older than {result.keep_days} days, "
                 f"before {result.cutoff:%Y-%m-%d %H:%M}); held {result.held}"
             )
+            if result.prepared:
+                line += f"; notices {'to send' if dry_run else 'sent'}: {result.prepared}"
             if result.skipped:
                 line += f" [{result.skipped}]"
             self.stdout.write(line)
