@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing import services
+from billing import price_plans, services
 from billing.forms import CreditAdjustmentForm, PaymentAddForm
 from billing.models import CreditAccount, LedgerEntry, Payment, PaymentStatus, PricePlan, Receipt
 from portal.errors import ApplicationError
@@ -38,7 +38,7 @@ class PricePlanAdmin(admin.ModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one plan.", messages.ERROR)
             return
-        plan = services.price_plan_make_default(plan=queryset.get(), actor=request.user)
+        plan = price_plans.price_plan_make_default(plan=queryset.get(), actor=request.user)
         self.message_user(request, f"{plan.name} is now the default plan.", messages.SUCCESS)
 
 

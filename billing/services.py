@@ -594,13 +594,3 @@ def credit_account_settings_update(
             extra=changes,
         )
     return account
-
-
-@transaction.atomic
-def price_plan_make_default(*, plan: PricePlan, actor: User | None) -> PricePlan:
-    # Clear the old default first: the partial unique index allows only one at any moment.
-    PricePlan.objects.filter(is_default=True).exclude(id=plan.id).update(is_default=False)
-    PricePlan.objects.filter(id=plan.id).update(is_default=True)
-    plan.is_default = True
-    audit_log_record(event_type="billing.price_plan_default", actor=actor, target=plan, extra={"name": plan.name})
-    return plan
