@@ -444,6 +444,13 @@ class _IPv6Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "ProviderSimulator/1"
+    # Keep-alive, like the providers: a client's session reuses its connection (and this server its thread)
+    # instead of a TCP handshake and a new thread per call. Every answer carries its Content-Length, and goes out
+    # in one write (buffered, flushed by http.server after each request) with Nagle's algorithm off: a header
+    # write followed by a body write would otherwise wait for the client's delayed ACK (40 ms a call).
+    protocol_version = "HTTP/1.1"
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._dispatch("GET")
@@ -457,6 +464,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             params = self._params(url.query, method)
         except ValueError as error:
+            self.close_connection = True  # the body may be left unread: this connection cannot carry another call
             self._respond(400, {"error": str(error)}, {})
             return
         try:
