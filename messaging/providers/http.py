@@ -8,6 +8,7 @@ adapter; this module only turns what every HTTP API has in common into `Provider
 from __future__ import annotations
 
 import logging
+import os
 from email.utils import parsedate_to_datetime
 from itertools import groupby
 from typing import Any
@@ -63,6 +64,12 @@ class HTTPProviderAdapter(ProviderAdapter):
         self.request_timeout = (min(connect, timeout), timeout)
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": "sms-portal/1"})
+        # What requests would read from the environment on every call (a third of its CPU time per call), read
+        # once per adapter: the proxies for this provider's URL and a CA bundle. A ~/.netrc is not consulted:
+        # providers authenticate with the route's credentials.
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self.session.trust_env = False
 
     def close(self) -> None:
         self.session.close()
