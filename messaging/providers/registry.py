@@ -58,6 +58,15 @@ def get_adapter_class(code: str) -> type[ProviderAdapter]:
         raise ProviderConfigError(f"No SMS provider adapter with code {code!r}", code="provider_unknown_adapter")
 
 
+def adapter_call_size(code: str) -> int:
+    """How many numbers one call of this adapter carries: its bulk size, or 1 (an unknown code counts as 1)."""
+    try:
+        adapter_class = get_adapter_class(code)
+    except ProviderConfigError:
+        return 1
+    return max(1, adapter_class.max_bulk) if adapter_class.supports_bulk else 1
+
+
 def adapter_choices() -> list[tuple[str, str]]:
     """(code, label) pairs for model/form choices, in settings order."""
     return [(code, adapter_class.label or code) for code, adapter_class in _registry().items()]
