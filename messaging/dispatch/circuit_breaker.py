@@ -72,44 +72,47 @@ def circuit_probes_save(providers: list[Provider]) -> None:
 
 @dataclass
 class CircuitTally:
-    """What the answers of one provider group tell the breaker, counted while they are recorded."""
+    """What the answers of one provider group tell the breaker, counted while they are recorded (in the order the
+    provider gave them). It needs no provider row: `circuit_record` applies it to the row, locked at the very end
+    of the group's transaction so that concurrent claims wait for it as briefly as possible."""
 
-    failures: int  # consecutive retryable failures, continuing the provider's count
-    probing: bool  # the provider was half-open: a retryable failure now is a failed probe
     answered: bool = False
-    probe_failed: bool = False
+    failures_since_answer: int = 0  # retryable failures after the last answer (since the group's start if none)
+    failed: bool = False  # a retryable failure was counted
     accepted: bool = False
     exhausted: ProviderQuotaExhausted | None = None
     config_error: ProviderConfigError | None = None
     _counted_errors: set[int] = field(default_factory=set)
 
-    @classmethod
-    def start(cls, provider: Provider) -> CircuitTally:
-        return cls(failures=provider.consecutive_failures, probing=provider.circuit_state == CircuitState.HALF_OPEN)
-
     def answer(self, *, accepted: bool) -> None:
         """The provider answered (it took the message, or refused this one): the route works."""
         self.answered = True
-        self.failures = 0
+        self.failures_since_answer = 0
         self.accepted = self.accepted or accepted
 
     def failure(self, error: ProviderError) -> None:
         """A retryable failure; one failed HTTP call counts once, however many messages it carried."""
         if error.code != NOT_ATTEMPTED_CODE and id(error) not in self._counted_errors:
             self._counted_errors.add(id(error))
-            self.failures += 1
-            self.probe_failed = self.probe_failed or self.probing
+            self.failures_since_answer += 1
+            self.failed = True
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.answered or self.failed or self.exhausted is not None or self.config_error is not None
 
 
 def circuit_record(provider: Provider, tally: CircuitTally, *, now: datetime) -> None:
     """Write the group's effect on the provider row (locked by the caller): open after the threshold, a failed
     probe or a configuration error; closed again by an answer with no failure after it. A "limit reached"
-    answer makes the route wait for the next calendar month."""
-    failures = tally.failures
+    answer makes the route wait for the next calendar month. The consecutive failures continue the row's count
+    unless the provider answered in this group; a failure while the provider was half-open is a failed probe."""
+    failures = tally.failures_since_answer + (0 if tally.answered else provider.consecutive_failures)
+    probe_failed = tally.failed and provider.circuit_state == CircuitState.HALF_OPEN
     provider.consecutive_failures = failures
     error = tally.config_error or tally.exhausted
-    if tally.probe_failed or failures >= settings.SMS_CIRCUIT_FAILURE_THRESHOLD or tally.config_error is not None:
-        if provider.circuit_state != CircuitState.OPEN or tally.probe_failed:
+    if probe_failed or failures >= settings.SMS_CIRCUIT_FAILURE_THRESHOLD or tally.config_error is not None:
+        if provider.circuit_state != CircuitState.OPEN or probe_failed:
             logger.warning("circuit of provider %s opened after %s failures", provider.name, failures)
         provider.circuit_state = CircuitState.OPEN
         provider.circuit_opened_at = now

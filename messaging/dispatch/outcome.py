@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from messaging.dispatch import bulk_sql
 from messaging.dispatch.batch import DispatchGroup, DispatchSummary, NeverReceived
 from messaging.dispatch.circuit_breaker import CircuitTally, circuit_record
 from messaging.dispatch.provider_call import Outcome
@@ -66,40 +67,58 @@ def message_requeue(message: Message, *, now: datetime, at: datetime, code: str,
 
 
 def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: DispatchSummary) -> None:
-    """Write the outcomes of one provider group (one per item, in order), skipping attempts no longer in flight."""
+    """Write the outcomes of one provider group (one per item, in order), skipping attempts no longer in flight.
+
+    On PostgreSQL the accepted hand-overs (the bulk of a batch) are written by two statements
+    (`bulk_sql.accepted_record`); every other outcome, and everything on other databases, goes through the ORM
+    below. The provider's row (circuit breaker) and its usage row are written last, so a concurrent claim, which
+    locks them too, waits only for the end of this transaction."""
     now = timezone.now()
+    provider = group.provider  # as claimed: its name and sender name; its health row is locked at the end
+    items = list(zip(group.items, outcomes, strict=True))
+    in_sql = bulk_sql.available()
     with transaction.atomic():
-        provider = Provider.objects.select_for_update().get(pk=group.provider.pk)
-        attempt_ids = [attempt.pk for attempt, _ in group.items]
-        # In flight, or marked unknown by a reconcile that ran while this (slow) call was still going: the
-        # provider's answer settles those too. Abandoned ones were requeued already and are left alone.
-        live = set(
-            DispatchAttempt.objects.select_for_update()
-            .filter(id__in=attempt_ids, status__in=[AttemptStatus.IN_FLIGHT, AttemptStatus.UNKNOWN])
-            .filter(message__status=MessageStatus.SENDING)
-            .values_list("id", flat=True)
-        )
-        if not live:
+        accepted_live: set[int] = set()
+        if in_sql:
+            rows = [
+                bulk_sql.AcceptedRow(
+                    attempt_id=attempt.pk,
+                    message_id=message.pk,
+                    provider_message_id=outcome.provider_message_id,
+                    delivered=outcome.state == DeliveryState.DELIVERED,
+                )
+                for (attempt, message), outcome in items
+                if isinstance(outcome, SendResult)
+            ]
+            accepted_live = bulk_sql.accepted_record(
+                rows=rows, provider_id=provider.pk, sender_name=provider.sender_name, now=now
+            )
+        orm_items = [item for item in items if not (in_sql and isinstance(item[1], SendResult))]
+        live = _lock_live([attempt.pk for (attempt, _), _ in orm_items])
+        if not live and not accepted_live:
             return
         messages = {
             m.pk: m
             for m in lock_rows(Message.objects.unscoped())  # the worker records every organization's outcomes
             .select_related("organization")
-            .filter(id__in=[message.pk for _, message in group.items])
+            .filter(id__in=[message.pk for (attempt, message), _ in orm_items if attempt.pk in live])
         }
         changed_attempts, changed_messages, webhook_messages = [], [], []
         released = 0
-        tally = CircuitTally.start(provider)
+        tally = CircuitTally()
         accepted_ids: list[str] = []
 
-        for (attempt, _), outcome in zip(group.items, outcomes, strict=True):
-            if attempt.pk not in live:
+        for (attempt, claimed_message), outcome in items:
+            if attempt.pk in accepted_live:  # written by accepted_record: the claimed instance is brought level
+                message = claimed_message
+            elif attempt.pk in live:
+                message = messages[attempt.message_id]
+                changed_attempts.append(attempt)
+                changed_messages.append(message)
+            else:
                 continue
-            message = messages[attempt.message_id]
             message.provider = provider  # for the webhook payload; saved only when accepted
             attempt.finished_at = now
-            changed_attempts.append(attempt)
-            changed_messages.append(message)
             if isinstance(outcome, SendResult):
                 tally.answer(accepted=True)
                 attempt.status = AttemptStatus.ACCEPTED
@@ -173,11 +192,26 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
                     summary.requeued += 1
 
         _write(provider, changed_attempts, changed_messages, now=now)
-        usage_adjust(provider.pk, group.month, -released)
-        circuit_record(provider, tally, now=now)
         webhook_events_record(messages=webhook_messages)
         if accepted_ids:
             delivery_receipts_apply_pending(provider=provider, provider_message_ids=accepted_ids)
+        # Last, the rows concurrent claims lock too: this month's usage and the provider's health.
+        usage_adjust(provider.pk, group.month, -released)
+        circuit_record(Provider.objects.select_for_update().get(pk=provider.pk), tally, now=now)
+
+
+def _lock_live(attempt_ids: list[int]) -> set[int]:
+    """Of these attempts, lock and return those still to be settled: in flight, or marked unknown by a reconcile
+    that ran while this (slow) call was still going (the provider's answer settles those too), with the message
+    still sending. Abandoned ones were requeued already and are left alone."""
+    if not attempt_ids:
+        return set()
+    return set(
+        DispatchAttempt.objects.select_for_update()
+        .filter(id__in=attempt_ids, status__in=[AttemptStatus.IN_FLIGHT, AttemptStatus.UNKNOWN])
+        .filter(message__status=MessageStatus.SENDING)
+        .values_list("id", flat=True)
+    )
 
 
 def _write(provider: Provider, attempts: list[DispatchAttempt], messages: list[Message], *, now: datetime) -> None:
