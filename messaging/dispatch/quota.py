@@ -22,6 +22,12 @@ def usage_rows_lock(providers: list[Provider], month: date) -> dict[int, int]:
     return {row.provider_id: row.messages for row in rows}
 
 
+def usage_read(providers: list[Provider], month: date) -> dict[int, int]:
+    """The month's usage of `providers`, read without locks (a snapshot; missing rows count 0)."""
+    rows = ProviderMonthlyUsage.objects.filter(provider__in=providers, month=month)
+    return dict(rows.values_list("provider_id", "messages"))
+
+
 def usage_adjust(provider_id: int, month: date, delta: int) -> None:
     """Reserve (`delta` > 0) or give back (< 0) messages of the month; the count never goes below zero."""
     if delta > 0:
