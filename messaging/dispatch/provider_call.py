@@ -1,10 +1,14 @@
 """Step 2 of a dispatch round: hand one provider group to its adapter, outside any transaction and holding no
-lock. Bulk where the adapter supports it, else one call per message; our reference for each hand-over is the
-attempt's `reference` ("a<attempt id>"). Never raises a ProviderError: one outcome per item, in order."""
+lock. Bulk where the adapter supports it, else one call per message, `SMS_DISPATCH_CALL_THREADS` calls at once
+(each thread with its own adapter: a provider that takes one number a call is otherwise bound by its round trip);
+our reference for each hand-over is the attempt's `reference` ("a<attempt id>"). Never raises a ProviderError:
+one outcome per item, in order. No database access happens here, so the threads need no connection."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 
@@ -25,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 Outcome = SendResult | ProviderError
 
+# Calls at once to a provider that takes one number a call (per worker process); SMS_DISPATCH_CALL_THREADS overrides.
+DEFAULT_CALL_THREADS = 8
+
 
 def group_send(group: DispatchGroup) -> list[Outcome]:
     """One outcome per item of the group: the provider's answer, or the error that stood in for it."""
@@ -35,7 +42,14 @@ def group_send(group: DispatchGroup) -> list[Outcome]:
     with adapter:
         if adapter.supports_bulk and len(group.items) > 1:
             return _send_in_bulk(adapter, group)
+        threads = min(_call_threads(), len(group.items))
+        if threads > 1:
+            return _send_concurrently(group, threads=threads)
         return _send_one_by_one(adapter, group)
+
+
+def _call_threads() -> int:
+    return max(1, int(getattr(settings, "SMS_DISPATCH_CALL_THREADS", DEFAULT_CALL_THREADS)))
 
 
 def _outbound(attempt: DispatchAttempt, message: Message) -> OutboundSMS:
@@ -71,30 +85,76 @@ def _send_in_bulk(adapter: ProviderAdapter, group: DispatchGroup) -> list[Outcom
     return outcomes
 
 
-def _send_one_by_one(adapter: ProviderAdapter, group: DispatchGroup) -> list[Outcome]:
-    """After SMS_CIRCUIT_FAILURE_THRESHOLD retryable failures in a row the rest is not attempted (the breaker
-    will open); after a route-wide error (limit reached, bad configuration) the rest gets that error."""
-    provider = group.provider
-    outcomes: list[Outcome] = []
-    consecutive_failures = 0
-    route_error: ProviderError | None = None
-    for attempt, message in group.items:
-        if route_error is not None:
-            outcomes.append(route_error)
-            continue
-        if consecutive_failures >= settings.SMS_CIRCUIT_FAILURE_THRESHOLD:
-            outcomes.append(NotAttempted(f"{provider.name} failed the previous messages of this batch"))
-            continue
+class _OneByOne:
+    """The rules of one-number calls, shared by the threads that make them: after SMS_CIRCUIT_FAILURE_THRESHOLD
+    retryable failures in a row the rest is not attempted (the breaker will open); after a route-wide error
+    (limit reached, bad configuration) the rest gets that error."""
+
+    def __init__(self, group: DispatchGroup) -> None:
+        self.group = group
+        self.outcomes: list[Outcome | None] = [None] * len(group.items)
+        self.consecutive_failures = 0
+        self.route_error: ProviderError | None = None
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> int | None:
+        """The index of the next item to send, or None when none is left; items that must not be sent are given
+        their outcome here."""
+        with self._lock:
+            while self._next < len(self.outcomes):
+                index = self._next
+                self._next += 1
+                if self.route_error is not None:
+                    self.outcomes[index] = self.route_error
+                elif self.consecutive_failures >= settings.SMS_CIRCUIT_FAILURE_THRESHOLD:
+                    provider = self.group.provider
+                    self.outcomes[index] = NotAttempted(f"{provider.name} failed the previous messages of this batch")
+                else:
+                    return index
+            return None
+
+    def send(self, adapter: ProviderAdapter, index: int) -> None:
+        attempt, message = self.group.items[index]
         item = _outbound(attempt, message)
         try:
             outcome = adapter.send(recipient=item.recipient, body=item.body, reference=item.reference)
         except ProviderError as error:
             outcome = error
         except Exception as error:
-            logger.exception("adapter %s send crashed", provider.adapter)
+            logger.exception("adapter %s send crashed", self.group.provider.adapter)
             outcome = ProviderConnectionError(f"adapter error: {error}", code="adapter_error")
-        if isinstance(outcome, ProviderQuotaExhausted | ProviderConfigError):
-            route_error = outcome
-        consecutive_failures = consecutive_failures + 1 if getattr(outcome, "retryable", False) else 0
-        outcomes.append(outcome)
-    return outcomes
+        with self._lock:
+            if isinstance(outcome, ProviderQuotaExhausted | ProviderConfigError) and self.route_error is None:
+                self.route_error = outcome
+            retryable = getattr(outcome, "retryable", False)
+            self.consecutive_failures = self.consecutive_failures + 1 if retryable else 0
+            self.outcomes[index] = outcome
+
+    def run(self, adapter: ProviderAdapter) -> None:
+        while (index := self.take()) is not None:
+            self.send(adapter, index)
+
+
+def _send_one_by_one(adapter: ProviderAdapter, group: DispatchGroup) -> list[Outcome]:
+    calls = _OneByOne(group)
+    calls.run(adapter)
+    return calls.outcomes
+
+
+def _send_concurrently(group: DispatchGroup, *, threads: int) -> list[Outcome]:
+    """`threads` threads take the items in order, each through an adapter of its own (a requests session is not
+    shared between threads). A crash of the process loses nothing: the attempts were committed before."""
+    calls = _OneByOne(group)
+
+    def work() -> None:
+        with provider_adapter_build(group.provider) as adapter:
+            calls.run(adapter)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"dispatch-{group.provider.pk}") as pool:
+        futures = [pool.submit(work) for _ in range(threads)]
+    for future in futures:
+        if future.exception() is not None:
+            logger.error("a dispatch thread of %s stopped: %r", group.provider.name, future.exception())
+    unsent = NotAttempted(f"{group.provider.name}: not sent, a dispatch thread stopped")
+    return [outcome if outcome is not None else unsent for outcome in calls.outcomes]
