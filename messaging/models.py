@@ -136,7 +136,11 @@ class ProviderMonthlyUsage(models.Model):
 
 
 class Message(models.Model):
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="messages")
+    # No index of its own for this key and `provider`: the composite indexes below lead with them. Each index
+    # is written twice per message on its way out (queued -> sending -> sent), so none is kept twice.
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     recipient = models.CharField(max_length=16, help_text="E.164")
     network = models.CharField(max_length=10, choices=Network.choices)
     body = models.TextField()
@@ -155,7 +159,9 @@ class Message(models.Model):
     )
     api_key = models.ForeignKey("accounts.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="messages", db_index=False
+    )
     provider_message_id = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
@@ -232,7 +238,8 @@ class DispatchAttempt(models.Model):
     """One hand-over of one message to one provider, and the routing decision behind it (stored, never
     recomputed)."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="dispatch_attempts")
+    # Indexed by `attempt_message_provider_idx`, which leads with it.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="dispatch_attempts", db_index=False)
     provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     attempt_number = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.IN_FLIGHT)
