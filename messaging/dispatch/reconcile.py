@@ -76,6 +76,7 @@ def dispatch_reconcile_stale(*, now: datetime | None = None) -> ReconcileSummary
         items: list[tuple[DispatchAttempt, Message]] = []
         outcomes: list[Outcome] = []
         claimed: set[str] = set()
+        listed: dict = {}  # the provider's list, read once for every attempt of this run
         with adapter:
             for attempt in attempts:
                 message = attempt.message
@@ -84,6 +85,7 @@ def dispatch_reconcile_stale(*, now: datetime | None = None) -> ReconcileSummary
                         recipient=message.recipient,
                         body=message.delivery_body or message.body,
                         since=attempt.started_at,
+                        memo=listed,
                     )
                 except ProviderError:
                     continue  # cannot ask now: left in flight, asked again next run

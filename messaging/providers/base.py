@@ -200,9 +200,13 @@ class ProviderAdapter:
     def fetch_status(self, *, provider_message_id: str) -> DeliveryReport:
         raise NotImplementedError(f"{self.code} does not support status polling")
 
-    def find_sent(self, *, recipient: str, body: str, since: datetime) -> list[SendResult]:
+    def find_sent(self, *, recipient: str, body: str, since: datetime, memo: dict | None = None) -> list[SendResult]:
         """Every message to `recipient` with exactly `body` that the provider accepted since `since` (give or take
-        a day: providers answer in dates), oldest first. Raises ProviderError when the provider cannot be asked."""
+        a day: providers answer in dates), oldest first. Raises ProviderError when the provider cannot be asked.
+
+        `memo`, when given, keeps what the provider listed between calls: one recovery run asks about every
+        orphaned hand-over of a batch, and reading the provider's list once per attempt would be thousands of calls.
+        """
         raise NotImplementedError(f"{self.code} cannot list the messages it accepted")
 
     def parse_callback(self, *, data: dict[str, Any], headers: dict[str, str]) -> list[DeliveryReport]:

@@ -43,7 +43,7 @@ class LookupIprogAdapter(IprogAdapter):
     code = "iprog_lookup"
     supports_sent_lookup = True
 
-    def find_sent(self, *, recipient, body, since):
+    def find_sent(self, *, recipient, body, since, memo=None):
         response = self.session.get(f"{self.base_url}/_sim/messages", params={"api": "iprog", "limit": 1000}, timeout=5)
         return [
             SendResult(provider_message_id=str(m["message_id"]), recipient=recipient, reference="")

@@ -323,8 +323,10 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(rq_backend, redis_d
         lambda: Message.objects.unscoped().filter(organization=funded_org, status__in=DONE).count() >= PER_SEND // 4
     )
 
-    # The provider accepts the next batch but its answer is held: the worker waits for it, and is killed.
+    # The provider accepts the next batch but its answer is held: the worker waits for it, and is killed. (A claim
+    # fills one 1,000-number Semaphore call, so the next batch comes from the next thousand messages.)
     simulator.hold_next_send()
+    message_ids += send(funded_org, first=PER_SEND, last=2 * PER_SEND)
     assert simulator.holding.wait(30), "no batch reached the provider"
     victim = group.owner_of(_pids_connected_to(simulator.port))
     killed_at = timezone.now()
@@ -343,7 +345,7 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(rq_backend, redis_d
     reconcile_in_flight.enqueue()
     wait_until(lambda: not DispatchAttempt.objects.filter(id__in=orphaned, status=AttemptStatus.IN_FLIGHT).exists())
 
-    message_ids += send(funded_org, first=PER_SEND)  # the restarted worker and the survivor take the rest
+    message_ids += send(funded_org, first=2 * PER_SEND)  # the restarted worker and the survivor take the rest
     wait_until_all_sent(funded_org, group, timeout=90)
 
     assert_each_sent_once_and_charged_once(funded_org, simulator, message_ids)

@@ -111,10 +111,24 @@ class SemaphoreAdapter(HTTPProviderAdapter):
             )
         return delivery_report(messages[0], fallback_id=provider_message_id)
 
-    def find_sent(self, *, recipient: str, body: str, since: datetime) -> list[SendResult]:
+    def find_sent(self, *, recipient: str, body: str, since: datetime, memo: dict | None = None) -> list[SendResult]:
         start = (since - timedelta(days=1)).date()
         end = (datetime.now(UTC) + timedelta(days=1)).date()
-        found = []
+        if memo is None:
+            accepted = self._list_accepted(start, end)
+        else:
+            if (start, end) not in memo:
+                memo[(start, end)] = self._list_accepted(start, end)
+            accepted = memo[(start, end)]
+        found = [
+            self._result(m, recipient=recipient, reference="")
+            for m in accepted
+            if _national(m.get("recipient")) == _national(recipient) and m.get("message") == body
+        ]
+        return sorted(found, key=lambda result: _sort_key(result.provider_message_id))
+
+    def _list_accepted(self, start, end) -> list[dict[str, Any]]:
+        accepted: list[dict[str, Any]] = []
         for page in range(1, self.lookup_max_pages + 1):
             response = self._request(
                 "GET",
@@ -128,13 +142,9 @@ class SemaphoreAdapter(HTTPProviderAdapter):
                 },
             )
             messages = self._message_list(response, action="list")
-            found += [
-                self._result(m, recipient=recipient, reference="")
-                for m in messages
-                if _national(m.get("recipient")) == _national(recipient) and m.get("message") == body
-            ]
+            accepted += messages
             if len(messages) < 1000:
-                return sorted(found, key=lambda result: _sort_key(result.provider_message_id))
+                return accepted
         raise ProviderError(
             f"{self.label} lists more than {self.lookup_max_pages * 1000} messages in that window",
             code="provider_lookup_too_large",
