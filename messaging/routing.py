@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from django.db import models
 
@@ -89,6 +90,11 @@ class RouteDecision:
     @property
     def provider(self) -> Provider | None:
         return self.state.provider if self.state else None
+
+    @cached_property
+    def skipped_as_dicts(self) -> list[dict]:
+        """The skips as stored on the attempt (one list per decision; a reused decision shares it)."""
+        return [skip.as_dict() for skip in self.skipped]
 
     @property
     def sender_name(self) -> str:

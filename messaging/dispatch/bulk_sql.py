@@ -42,6 +42,20 @@ RETURNING id, message_id
 """  # noqa: S608 - the table names come from the models; every value is a parameter
 
 
+_MESSAGES_SENDING = f"""
+UPDATE {_MESSAGE} SET status = %(sending)s, status_changed_at = %(now)s, attempts = attempts + 1
+WHERE id = ANY(%(message_ids)s::bigint[])
+"""  # noqa: S608 - the table names come from the models; every value is a parameter
+
+
+def messages_sending(message_ids: list[int], *, now: datetime) -> None:
+    """The routed messages of a claim: `sending`, one more attempt."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MESSAGES_SENDING, {"sending": MessageStatus.SENDING.value, "now": now, "message_ids": message_ids}
+        )
+
+
 def attempts_in_flight_insert(attempts: list[DispatchAttempt]) -> None:
     """INSERT the in-flight attempts of one claim (one statement) and set their ids. They share status, batch and
     start time; each message has one attempt in a claim, which is how the ids are matched back."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 
 from accounts.models import Organization, OrganizationStatus
 from messaging.dispatch import bulk_sql
@@ -100,7 +100,10 @@ def _lock_due(*, now: datetime, limit: int) -> list[Message]:
     )
     if connection.features.has_select_for_update_skip_locked:
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-    return list(queryset.select_related("organization")[:limit])
+    messages = list(queryset[:limit])
+    # One Organization per organization of the batch, shared by its messages (not one per row).
+    prefetch_related_objects(messages, "organization")
+    return messages
 
 
 def _settle_unsendable(messages: list[Message], *, now: datetime) -> list[Message]:
@@ -150,7 +153,7 @@ def _plan(
     for message in messages:
         decision = router.route(message, failed_provider_ids=frozenset(excluded.get(message.pk, ())))
         attempt_number = attempts_before[message.pk] + 1
-        skipped = [skip.as_dict() for skip in decision.skipped]
+        skipped = decision.skipped_as_dicts
         if decision.state is None:
             reasons = "; ".join(f"{s['name']}: {s['reason']}" for s in skipped) or "no provider configured"
             attempt = DispatchAttempt(
@@ -218,7 +221,9 @@ def _write(plan: _ClaimPlan, *, now: datetime) -> list[Message]:
         DispatchAttempt.objects.bulk_create(plan.in_flight + [a for a, _, _ in plan.no_route], batch_size=1000)
     # Routed messages all change alike: one UPDATE (bulk_update's CASE per row is slow at 1,000 rows).
     routed_ids = [attempt.message_id for attempt in plan.in_flight]
-    if routed_ids:
+    if routed_ids and bulk_sql.available():
+        bulk_sql.messages_sending(routed_ids, now=now)
+    elif routed_ids:
         Message.objects.unscoped().filter(id__in=routed_ids).update(
             status=MessageStatus.SENDING, status_changed_at=now, attempts=F("attempts") + 1
         )

@@ -70,6 +70,7 @@ class BatchRouter:
         self.primary = primary_of(self.chain)
         self.groups: dict[int, list[tuple[DispatchAttempt, Message]]] = defaultdict(list)
         self.probed: set[int] = set()
+        self.reusable: dict[tuple[str, frozenset[int]], RouteDecision] = {}
         self.fallback: tuple[Skip, Provider] | None = None  # the skip of the primary, the provider used instead
         self.primary_took_traffic = False
 
@@ -97,10 +98,19 @@ class BatchRouter:
         return True
 
     def route(self, message: Message, *, failed_provider_ids: frozenset[int]) -> RouteDecision:
-        """The message's route; a route found reserves one message of its quota (and may be the probe)."""
-        decision = choose_route(
-            chain=self.chain, network=message.network, now=self.now, failed_provider_ids=failed_provider_ids
-        )
+        """The message's route; a route found reserves one message of its quota (and may be the probe).
+
+        Within a batch the rules give the same answer for the same network and exclusions until a quota runs
+        down or a probe is given out, so such an answer is reused: unless it is a probe, or its provider has a
+        monthly quota (which each message reduces)."""
+        key = (message.network, failed_provider_ids)
+        decision = self.reusable.get(key)
+        if decision is None:
+            decision = choose_route(
+                chain=self.chain, network=message.network, now=self.now, failed_provider_ids=failed_provider_ids
+            )
+            if not decision.is_probe and (decision.state is None or decision.state.provider.monthly_quota is None):
+                self.reusable[key] = decision
         state = decision.state
         if state is not None:
             state.used_this_month += 1

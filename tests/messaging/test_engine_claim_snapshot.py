@@ -83,3 +83,21 @@ def test_a_snapshot_that_still_holds_is_confirmed_once(provider_simulator, fast_
     assert True not in routings  # never routed again
     assert Message.objects.filter(organization=funded_org_a, provider=primary, status=MessageStatus.SENT).count() == 5
     assert primary.monthly_usage.get().messages == 95
+
+
+def test_a_route_is_reused_within_a_batch_only_while_nothing_it_depends_on_runs_down(chain):
+    primary, fallback = chain
+    now = timezone.now()
+    smart, globe = Message(network="smart"), Message(network="globe")
+
+    router = route_batch.BatchRouter(now=now)
+    first = router.route(smart, failed_provider_ids=frozenset())
+    assert router.route(smart, failed_provider_ids=frozenset()) is first  # no quota, no probe: the same answer
+    assert router.route(globe, failed_provider_ids=frozenset()) is not first  # another network: asked anew
+    assert router.route(smart, failed_provider_ids=frozenset({primary.pk})).provider == fallback
+    assert router.states[primary.pk].used_this_month == 3  # every routed message still reserves its quota
+
+    Provider.objects.filter(pk=primary.pk).update(monthly_quota=2)
+    router = route_batch.BatchRouter(now=now)
+    routes = [router.route(smart, failed_provider_ids=frozenset()).provider for _ in range(3)]
+    assert routes == [primary, primary, fallback]  # a quota runs down: asked every time
