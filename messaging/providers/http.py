@@ -64,9 +64,9 @@ class HTTPProviderAdapter(ProviderAdapter):
         self.request_timeout = (min(connect, timeout), timeout)
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": "sms-portal/1"})
-        # What requests would read from the environment on every call (a third of its CPU time per call), read
-        # once per adapter: the proxies for this provider's URL and a CA bundle. A ~/.netrc is not consulted:
-        # providers authenticate with the route's credentials.
+        # What requests would read from the environment on every call (about a quarter of its CPU time per
+        # call), read once per adapter: the proxies for this provider's URL and a CA bundle. A ~/.netrc is not
+        # consulted: providers authenticate with the route's credentials.
         self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
         self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self.session.trust_env = False
