@@ -1,12 +1,17 @@
 """One dispatch worker process for benchmark 2 (started by dispatch_rate.py, not by hand).
 
+    dispatch_worker.py TIME_CAP [--threads N] [--claim-batch N]
+
 Sets Django up, opens its database connection, prints `READY`, waits for a line on stdin, then calls
 `messaging.dispatch.worker.dispatch_queued_messages()` until a call claims nothing (or the time cap passes), and
-prints one `RESULT {json}` line: what it dispatched, how long it took and its peak RSS (ru_maxrss).
+prints one `RESULT {json}` line: what it dispatched, how long it took and its peak RSS (ru_maxrss). `--threads`
+sets SMS_DISPATCH_CALL_THREADS (calls at once to a one-number provider); `--claim-batch` (when not 0) is the
+`batch_size` of every call, instead of the engine's own sizing.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -19,13 +24,21 @@ from common import django_setup  # noqa: E402
 
 
 def main() -> None:
-    time_cap = float(sys.argv[1]) if len(sys.argv) > 1 else 300.0
+    parser = argparse.ArgumentParser()
+    parser.add_argument("time_cap", type=float, nargs="?", default=300.0)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--claim-batch", type=int, default=0)
+    args = parser.parse_args()
     profile_path = os.environ.get("BENCH_PROFILE")
     django_setup()
+    # Django is set up only now, so its modules are imported here.
+    from django.conf import settings
     from django.db import connection
 
     from messaging.dispatch.worker import dispatch_queued_messages
 
+    if args.threads:
+        settings.SMS_DISPATCH_CALL_THREADS = args.threads
     connection.ensure_connection()
     rss_ready_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print("READY", flush=True)
@@ -33,14 +46,14 @@ def main() -> None:
 
     profiler = None
     if profile_path:
-        import cProfile
+        import cProfile  # only when profiling
 
         profiler = cProfile.Profile()
         profiler.enable()
     started = time.monotonic()
     totals = {"calls": 0, "rounds": 0, "claimed": 0, "accepted": 0, "requeued": 0, "rejected": 0, "failed": 0}
-    while time.monotonic() - started < time_cap:
-        summary = dispatch_queued_messages()
+    while time.monotonic() - started < args.time_cap:
+        summary = dispatch_queued_messages(batch_size=args.claim_batch or None)
         totals["calls"] += 1
         for name in ("rounds", "claimed", "accepted", "requeued", "rejected", "failed"):
             totals[name] += getattr(summary, name)
