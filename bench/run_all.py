@@ -1,4 +1,4 @@
-"""Run both benchmarks of issue #4 and print a table (what, figure, goal, met?). `make bench` calls this.
+"""Run the benchmarks and print a table (what, figure, goal, met?). `make bench` calls this.
 
 Recreates the PostgreSQL database `sms_portal_bench` (BENCH_DATABASE_URL), starts the provider simulator
 and, per benchmark, gunicorn or dispatch workers, all on 127.0.0.1; every process it started is stopped at
