@@ -26,12 +26,18 @@ class NeverReceived(ProviderError):
 
 @dataclass
 class DispatchGroup:
-    """The messages of one claimed batch routed to one provider, each with its in-flight attempt; `month` is the
-    calendar month their quota was reserved in."""
+    """The messages of one claimed batch routed to one provider under one sender name, each with its in-flight
+    attempt; `month` is the calendar month their quota was reserved in; `sender_name` the name they go out with
+    ("" = the route's own)."""
 
     provider: Provider
     items: list[tuple[DispatchAttempt, Message]]
     month: date
+    sender_name: str = ""
+
+    @property
+    def wire_sender_name(self) -> str:
+        return self.sender_name or self.provider.sender_name
 
 
 @dataclass

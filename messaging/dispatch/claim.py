@@ -17,6 +17,8 @@ from messaging.dispatch.batch import DispatchGroup
 from messaging.dispatch.route_batch import BatchRouter
 from messaging.dispatch.timing import retry_delay, send_deadline
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageStatus
+from messaging.providers.registry import wire_sender_name
+from messaging.services import daily_counts
 from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal import hooks
@@ -53,8 +55,9 @@ def messages_claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
     The batch is routed on a snapshot of the provider chain read without locks, its attempts are written, and the
     provider and usage rows are locked last (`BatchRouter.confirm`): concurrent workers wait for each other only
     for the end of a claim. If the snapshot no longer holds, the writes are rolled back to a savepoint and the
-    batch is routed again on the locked rows."""
-    with transaction.atomic():
+    batch is routed again on the locked rows. The daily counts of the claimed messages are written as the block
+    ends, after every other lock."""
+    with transaction.atomic(), daily_counts.counts_collected():
         messages = _lock_due(now=now, limit=limit)
         if not messages:
             return []
@@ -177,7 +180,7 @@ def _plan(
             provider=provider,
             attempt_number=attempt_number,
             status=AttemptStatus.IN_FLIGHT,
-            sender_name=provider.sender_name,
+            sender_name=wire_sender_name(provider, message.requested_sender_name),
             reason=decision.reason,
             skipped=skipped,
             batch_id=batch_id,

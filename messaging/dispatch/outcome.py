@@ -39,6 +39,7 @@ from messaging.providers.base import (
     ProviderRejected,
     SendResult,
 )
+from messaging.services import daily_counts
 from messaging.services.db import lock_rows
 from messaging.services.delivery import delivery_receipts_apply_pending
 from messaging.services.status import message_finalize, status_set
@@ -77,7 +78,8 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
     provider = group.provider  # as claimed: its name and sender name; its health row is locked at the end
     items = list(zip(group.items, outcomes, strict=True))
     in_sql = bulk_sql.available()
-    with transaction.atomic():
+    # The daily counts are written as the block ends: the last rows this transaction locks.
+    with transaction.atomic(), daily_counts.counts_collected():
         accepted_live: set[int] = set()
         if in_sql:
             rows = [
@@ -91,7 +93,7 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
                 if isinstance(outcome, SendResult)
             ]
             accepted_live = bulk_sql.accepted_record(
-                rows=rows, provider_id=provider.pk, sender_name=provider.sender_name, now=now
+                rows=rows, provider_id=provider.pk, sender_name=group.wire_sender_name, now=now
             )
         orm_items = [item for item in items if not (in_sql and isinstance(item[1], SendResult))]
         live = _lock_live([attempt.pk for (attempt, _), _ in orm_items])
@@ -124,7 +126,7 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
                 attempt.status = AttemptStatus.ACCEPTED
                 attempt.provider_message_id = outcome.provider_message_id
                 message.provider_message_id = outcome.provider_message_id
-                message.sender_name = provider.sender_name
+                message.sender_name = group.wire_sender_name
                 message.error_code, message.error_message = "", ""
                 new_status = MessageStatus.DELIVERED if outcome.state == DeliveryState.DELIVERED else MessageStatus.SENT
                 status_set(message, new_status, now=now)
@@ -191,7 +193,7 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
                     message_requeue(message, now=now, at=now + delay, code=outcome.code, text=outcome.message)
                     summary.requeued += 1
 
-        _write(provider, changed_attempts, changed_messages, now=now)
+        _write(provider, changed_attempts, changed_messages, now=now, sender_name=group.wire_sender_name)
         webhook_events_record(messages=webhook_messages)
         if accepted_ids:
             delivery_receipts_apply_pending(provider=provider, provider_message_ids=accepted_ids)
@@ -214,7 +216,9 @@ def _lock_live(attempt_ids: list[int]) -> set[int]:
     )
 
 
-def _write(provider: Provider, attempts: list[DispatchAttempt], messages: list[Message], *, now: datetime) -> None:
+def _write(
+    provider: Provider, attempts: list[DispatchAttempt], messages: list[Message], *, now: datetime, sender_name: str
+) -> None:
     """Write recorded outcomes. Messages the provider accepted are the bulk of a batch and change alike
     (status sent, this route, its sender name), so they take plain UPDATEs; only their provider ids differ,
     copied from their attempts by a correlated subquery. The rest (errors, rejections) use bulk_update."""
@@ -237,7 +241,7 @@ def _write(provider: Provider, attempts: list[DispatchAttempt], messages: list[M
             status_changed_at=now,
             sent_at=now,
             provider=provider,
-            sender_name=provider.sender_name,
+            sender_name=sender_name,
             provider_message_id=Subquery(provider_id.values("provider_message_id")[:1]),
             error_code="",
             error_message="",

@@ -36,7 +36,7 @@ DEFAULT_CALL_THREADS = 8
 def group_send(group: DispatchGroup) -> list[Outcome]:
     """One outcome per item of the group: the provider's answer, or the error that stood in for it."""
     try:
-        adapter = provider_adapter_build(group.provider)
+        adapter = provider_adapter_build(group.provider, sender_name=group.wire_sender_name)
     except ProviderError as error:
         return [error] * len(group.items)
     with adapter:
@@ -148,7 +148,7 @@ def _send_concurrently(group: DispatchGroup, *, threads: int) -> list[Outcome]:
     calls = _OneByOne(group)
 
     def work() -> None:
-        with provider_adapter_build(group.provider) as adapter:
+        with provider_adapter_build(group.provider, sender_name=group.wire_sender_name) as adapter:
             calls.run(adapter)
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"dispatch-{group.provider.pk}") as pool:

@@ -100,7 +100,13 @@ def dispatch_reconcile_stale(*, now: datetime | None = None) -> ReconcileSummary
                     summary.accepted += 1
         if items:
             month = month_start(attempts[0].started_at)
-            outcomes_record(DispatchGroup(provider=provider, items=items, month=month), outcomes, DispatchSummary())
+            # One group per sender name, as dispatch made them: the name is recorded on the messages it accepts.
+            for sender_name in dict.fromkeys(attempt.sender_name for attempt, _ in items):
+                picked = [i for i, (attempt, _) in enumerate(items) if attempt.sender_name == sender_name]
+                group = DispatchGroup(
+                    provider=provider, items=[items[i] for i in picked], month=month, sender_name=sender_name
+                )
+                outcomes_record(group, [outcomes[i] for i in picked], DispatchSummary())
     if unknown:
         summary.unknown = _mark_unknown(unknown, now=now)
     return summary
@@ -178,7 +184,7 @@ def dispatch_attempt_resolve(*, attempt_id: int, decision: str, actor=None) -> D
     if message.status == MessageStatus.SENDING:
         if decision == AttemptDecision.MARK_SENT:
             message.provider = attempt.provider
-            message.sender_name = attempt.provider.sender_name if attempt.provider else message.sender_name
+            message.sender_name = attempt.sender_name or message.sender_name
             status_set(message, MessageStatus.SENT, now=now, error_code="", error_message="")
         elif decision == AttemptDecision.RESEND:
             message_requeue(message, now=now, at=now, code="resent_by_staff", text="Resent after a staff decision.")

@@ -68,7 +68,8 @@ class BatchRouter:
         self.seen = {p.pk: _routing_view(p) for p in providers}  # before a probe changes the instance
         self.used_before = {pk: state.used_this_month for pk, state in self.states.items()}
         self.primary = primary_of(self.chain)
-        self.groups: dict[int, list[tuple[DispatchAttempt, Message]]] = defaultdict(list)
+        # By provider and the sender name the attempt goes out with (one name per provider call).
+        self.groups: dict[tuple[int, str], list[tuple[DispatchAttempt, Message]]] = defaultdict(list)
         self.probed: set[int] = set()
         self.reusable: dict[tuple[str, frozenset[int]], RouteDecision] = {}
         self.fallback: tuple[Skip, Provider] | None = None  # the skip of the primary, the provider used instead
@@ -123,7 +124,7 @@ class BatchRouter:
     def assign(self, attempt: DispatchAttempt, message: Message, decision: RouteDecision) -> None:
         """Put a routed message (with its in-flight attempt) in its provider's group."""
         provider = decision.provider
-        self.groups[provider.pk].append((attempt, message))
+        self.groups[(provider.pk, attempt.sender_name)].append((attempt, message))
         if self.primary is None:
             return
         if provider.pk == self.primary.pk:
@@ -150,6 +151,6 @@ class BatchRouter:
 
     def dispatch_groups(self) -> list[DispatchGroup]:
         return [
-            DispatchGroup(provider=self.states[pk].provider, items=items, month=self.month)
-            for pk, items in self.groups.items()
+            DispatchGroup(provider=self.states[pk].provider, items=items, month=self.month, sender_name=sender_name)
+            for (pk, sender_name), items in self.groups.items()
         ]

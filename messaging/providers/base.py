@@ -163,6 +163,9 @@ class ProviderAdapter:
     supports_status_polling: ClassVar[bool] = False
     # Can list what it accepted (`find_sent`): lets crash recovery learn whether a hand-over arrived.
     supports_sent_lookup: ClassVar[bool] = False
+    # Sends under the sender name it is given (an organization's approved name); otherwise every message goes out
+    # under the route's own name, whatever the organization asked for.
+    supports_custom_sender_name: ClassVar[bool] = False
     # Keys expected in `credentials`; the admin form and `check_config()` use them.
     credential_fields: ClassVar[tuple[str, ...]] = ()
 

@@ -84,12 +84,23 @@ def provider_credentials(provider: Provider) -> dict:
     return value
 
 
-def provider_adapter_build(provider: Provider) -> ProviderAdapter:
-    """An adapter for this route (ProviderConfigError for an unknown adapter or missing credentials)."""
+def wire_sender_name(provider: Provider, requested: str) -> str:
+    """The sender name a message asking for `requested` ("" = none) goes out with on this route: the requested
+    name when the route's adapter sends custom names, else the route's own (an unknown adapter counts as not)."""
+    try:
+        custom = get_adapter_class(provider.adapter).supports_custom_sender_name
+    except ProviderConfigError:
+        custom = False
+    return requested if custom and requested else provider.sender_name
+
+
+def provider_adapter_build(provider: Provider, *, sender_name: str | None = None) -> ProviderAdapter:
+    """An adapter for this route (ProviderConfigError for an unknown adapter or missing credentials), sending
+    under `sender_name` (from `wire_sender_name`) or the route's own name."""
     adapter_class = get_adapter_class(provider.adapter)
     return adapter_class(
         base_url=provider.base_url,
         credentials=provider_credentials(provider),
-        sender_name=provider.sender_name,
+        sender_name=sender_name or provider.sender_name,
         timeout=provider.timeout_seconds,
     )

@@ -370,6 +370,8 @@ class ProviderSimulator:
             "provider_recipient": digits,
             "message": body,
             "sender_name": protocol.sender_name(params),
+            # What the caller asked for, as received: shows whether a sender name reached the provider at all.
+            "sender_name_received": str(params.get("sendername") or params.get("sender_name") or ""),
             "status": protocol.initial_status,
             "type": kind,
             "created_at": moment.isoformat(),

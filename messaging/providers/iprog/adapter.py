@@ -62,6 +62,8 @@ class IprogAdapter(HTTPProviderAdapter):
     max_bulk = 500
     supports_delivery_callbacks = True
     supports_status_polling = True
+    # IPROG sends under its own registered name ("IPROGSMS"); its API takes no sender name.
+    supports_custom_sender_name = False
     credential_fields = ("api_token",)
 
     # --- sending ---

@@ -66,6 +66,7 @@ class SemaphoreAdapter(HTTPProviderAdapter):
     supports_delivery_callbacks = True
     supports_status_polling = True
     supports_sent_lookup = True
+    supports_custom_sender_name = True  # `sendername`: any name Semaphore approved for the account
     credential_fields = ("apikey",)
     # Pages of 1,000 read by one lookup at most; a route that busy in a day asks staff instead (see dispatch).
     lookup_max_pages = 20
