@@ -1,5 +1,6 @@
 """What the IPROG and Semaphore compatible endpoints share: reading parameters however clients send them, the API
-key in a parameter, the request log and the native API's rate limit, and provider-shaped errors.
+key in a parameter, its scopes (as on the native API), the request log and the native API's rate limit, and
+provider-shaped errors.
 
 Clients in the wild send parameters in the query string of a POST with an empty body, as JSON, form-urlencoded or
 multipart bodies, or a mix (the key in the query string beside a JSON body). All of them are merged into one flat
@@ -27,6 +28,18 @@ class MissingKey(Exception):
 
 class InvalidKey(Exception):
     """The API key parameter names no usable key (unknown, revoked, expired, or its organization is closed)."""
+
+
+class MissingScope(Exception):
+    """The key is good but lacks the scope this endpoint needs for the method (`accounts.roles.Scope`)."""
+
+    def __init__(self, needed: str) -> None:
+        super().__init__(needed)
+        self.needed = needed
+        self.message = (
+            f"This API key does not have the `{needed}` scope this endpoint needs; "
+            "create a key with that scope on the API keys page."
+        )
 
 
 def _as_text(value) -> str | None:
@@ -92,10 +105,13 @@ class CompatAPIView(LoggedAPIView):
     """Base of the compatible endpoints. Subclasses name the key parameter and render the provider's errors.
 
     The organization comes from the key parameter only; `self.params` holds the merged parameters. Requests are
-    logged (APIRequestLog) and rate limited per organization exactly like the native API.
+    logged (APIRequestLog) and rate limited per organization exactly like the native API. Each view declares
+    `required_scopes` per method, the scope the native endpoint doing the same needs; an undeclared method is
+    refused (fail closed).
     """
 
     key_parameter = "api_token"
+    required_scopes: dict[str, str] = {}
     body_wins = False
     authentication_classes: list = []
     # IPROG's and Semaphore's shapes are documented by those providers and in the README; the OpenAPI reference
@@ -110,10 +126,16 @@ class CompatAPIView(LoggedAPIView):
         self.params = request_params(request, body_wins=self.body_wins)
         self.api_key = api_key_from_parameter(self.params.get(self.key_parameter))
         self.organization = self.api_key.organization
+        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        needed = self.required_scopes.get(method)
+        if needed is None:
+            raise exceptions.MethodNotAllowed(request.method)
+        if needed not in self.api_key.scopes:
+            raise MissingScope(needed)
         super().initial(request, *args, **kwargs)
 
     def handle_exception(self, exc):
-        if isinstance(exc, MissingKey | InvalidKey | ApplicationError | exceptions.Throttled):
+        if isinstance(exc, MissingKey | InvalidKey | MissingScope | ApplicationError | exceptions.Throttled):
             response = self.provider_error(exc)
             response.exception = True
             return response

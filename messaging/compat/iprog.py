@@ -16,9 +16,10 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from accounts.roles import Scope
 from billing import selectors as billing_selectors
 from messaging import selectors
-from messaging.compat.base import CompatAPIView, InvalidKey, MissingKey, split_numbers
+from messaging.compat.base import CompatAPIView, InvalidKey, MissingKey, MissingScope, split_numbers
 from messaging.models import Message, MessageChannel, MessageStatus
 from messaging.services.otp import otp_send, otp_verify
 from messaging.services.sending import message_send
@@ -87,6 +88,8 @@ class IprogSmsView(CompatAPIView):
             )
         if isinstance(exc, MissingKey | InvalidKey):
             return Response({"status": 500, "message": INVALID_TOKEN})
+        if isinstance(exc, MissingScope):
+            return Response({"status": 403, "message": exc.message})
         if isinstance(exc, NotFound):
             return Response({"status": 404, "message": MESSAGE_NOT_FOUND})
         return Response({"status": 500, "message": exc.message})
@@ -120,12 +123,16 @@ class IprogSmsView(CompatAPIView):
 class SmsMessageSendAPI(IprogSmsView):
     """POST /api/v1/sms_messages"""
 
+    required_scopes = {"POST": Scope.SEND}
+
     def post(self, request):
         return self._send(bulk=False)
 
 
 class SmsMessageSendBulkAPI(IprogSmsView):
     """POST (or GET) /api/v1/sms_messages/send_bulk"""
+
+    required_scopes = {"POST": Scope.SEND, "GET": Scope.SEND}
 
     def post(self, request):
         return self._send(bulk=True)
@@ -136,6 +143,8 @@ class SmsMessageSendBulkAPI(IprogSmsView):
 
 class SmsMessageStatusAPI(IprogSmsView):
     """GET /api/v1/sms_messages/status?message_id=iSms-..."""
+
+    required_scopes = {"GET": Scope.READ, "POST": Scope.READ}
 
     def get(self, request):
         pk = message_id_decode(self.params.get("message_id"))
@@ -172,6 +181,8 @@ class IprogSuccessView(CompatAPIView):
             )
         if isinstance(exc, MissingKey | InvalidKey):
             return Response({"status": "error", "message": self.key_error_message})
+        if isinstance(exc, MissingScope):
+            return Response({"status": "error", "message": exc.message})
         return Response({"status": "error", "message": exc.message})
 
 
@@ -179,6 +190,7 @@ class SmsCreditsAPI(IprogSuccessView):
     """GET /api/v1/account/sms_credits"""
 
     key_error_message = "Account not found."
+    required_scopes = {"GET": Scope.BILLING, "POST": Scope.BILLING}
 
     def get(self, request):
         balance = billing_selectors.balance_get(organization=self.organization)
@@ -195,6 +207,8 @@ def _default_otp_template() -> str:
 class OtpSendAPI(IprogSuccessView):
     """POST /api/v1/otp/send_otp: `message` may carry ":otp" where the code goes (default template otherwise).
     The code's lifetime is ours (SMS_OTP_TTL_SECONDS); `expires_in_minutes` is accepted and ignored."""
+
+    required_scopes = {"POST": Scope.SEND}
 
     def post(self, request):
         number = self.params.get("phone_number", "")
@@ -222,6 +236,8 @@ class OtpSendAPI(IprogSuccessView):
 
 class OtpVerifyAPI(IprogSuccessView):
     """POST /api/v1/otp/verify_otp"""
+
+    required_scopes = {"POST": Scope.SEND}
 
     def post(self, request):
         number, code = self.params.get("phone_number", "").strip(), self.params.get("otp", "").strip()

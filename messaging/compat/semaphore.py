@@ -5,7 +5,9 @@ one message object per recipient; validation errors are HTTP 200 with a field-ke
 (`{"number": ["The number format is invalid."]}`); a bad or missing `apikey` is also HTTP 200
 (`{"apikey": ["The selected apikey is invalid."]}`), never 401/403, because that is what the live API answers;
 not enough credits is HTTP 500 with an array holding one string; throttling is HTTP 429 with the text
-"Too Many Attempts." and `Retry-After`. An unknown message id (or another organization's) answers `[]`.
+"Too Many Attempts." and `Retry-After`. An unknown message id (or another organization's) answers 404 with `[]`
+(the empty list clients parse, and a status that says not found). A key without the scope an endpoint needs
+answers 403 with an `apikey` field error.
 Timestamps are Asia/Manila without an offset. Sending goes through `message_send` like the native API.
 """
 
@@ -22,11 +24,12 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from accounts.models import OrganizationStatus
+from accounts.roles import Scope
 from accounts.selectors import member_list
 from billing import selectors as billing_selectors
 from billing.models import LedgerEntryKind
 from messaging import selectors
-from messaging.compat.base import CompatAPIView, InvalidKey, MissingKey, split_numbers
+from messaging.compat.base import CompatAPIView, InvalidKey, MissingKey, MissingScope, split_numbers
 from messaging.models import Message, MessageChannel, MessageStatus, SenderNameStatus
 from messaging.numbers import Network, is_valid_ph_number
 from messaging.segments import count_segments
@@ -147,8 +150,11 @@ class SemaphoreView(CompatAPIView):
             return Response({"apikey": ["The apikey field is required."]})
         if isinstance(exc, InvalidKey):
             return Response({"apikey": ["The selected apikey is invalid."]})
+        if isinstance(exc, MissingScope):
+            # A good key without the scope: 403, in Laravel's field-error shape, like the native API's refusal.
+            return Response({"apikey": [exc.message]}, status=403)
         if isinstance(exc, NotFound):
-            return Response([])
+            return Response([], status=404)
         field_error = {
             "invalid_recipients": {"number": ["The number format is invalid."]},
             "invalid_number": {"number": ["The number format is invalid."]},
@@ -181,6 +187,7 @@ class SendView(SemaphoreView):
     """POST /api/v4/messages and /api/v4/priority."""
 
     message_type = ""
+    required_scopes = {"POST": Scope.SEND}
 
     def _validated(self) -> tuple[list[str], str]:
         numbers = split_numbers(self.params.get("number"))
@@ -228,6 +235,8 @@ class FieldErrors(Exception):
 
 class MessagesAPI(SendView):
     """POST /api/v4/messages (send) and GET /api/v4/messages (list, newest first)."""
+
+    required_scopes = {"POST": Scope.SEND, "GET": Scope.READ}
 
     def get(self, request):
         limit, page = _page(self.params)
@@ -291,7 +300,9 @@ class OtpAPI(SendView):
 
 
 class MessageDetailAPI(SemaphoreView):
-    """GET /api/v4/messages/{id}: a one-element array, `[]` when unknown or another organization's."""
+    """GET /api/v4/messages/{id}: a one-element array; 404 `[]` when unknown or another organization's."""
+
+    required_scopes = {"GET": Scope.READ}
 
     def get(self, request, message_id: int):
         message = selectors.message_get(organization=self.organization, message_id=message_id)
@@ -300,6 +311,8 @@ class MessageDetailAPI(SemaphoreView):
 
 class AccountAPI(SemaphoreView):
     """GET /api/v4/account"""
+
+    required_scopes = {"GET": Scope.BILLING}
 
     def get(self, request):
         organization = self.organization
@@ -315,6 +328,8 @@ class AccountAPI(SemaphoreView):
 
 class TransactionsAPI(SemaphoreView):
     """GET /api/v4/account/transactions: the credit ledger, newest first."""
+
+    required_scopes = {"GET": Scope.BILLING}
 
     def get(self, request):
         limit, page = _page(self.params)
@@ -341,6 +356,8 @@ class TransactionsAPI(SemaphoreView):
 class SenderNamesAPI(SemaphoreView):
     """GET /api/v4/account/sendernames"""
 
+    required_scopes = {"GET": Scope.READ}
+
     def get(self, request):
         limit, page = _page(self.params)
         names = sender_name_list(organization=self.organization)[(page - 1) * limit : page * limit]
@@ -358,6 +375,8 @@ class SenderNamesAPI(SemaphoreView):
 
 class UsersAPI(SemaphoreView):
     """GET /api/v4/account/users"""
+
+    required_scopes = {"GET": Scope.ADMIN}
 
     def get(self, request):
         limit, page = _page(self.params)

@@ -157,7 +157,7 @@ def test_list_filters_detail_and_other_organizations_ids(chain, funded_org_a, fu
     detail = anonymous.get(f"/api/v4/messages/{sent[0]['message_id']}", {"apikey": key_a})
     assert [item["message_id"] for item in detail.json()] == [sent[0]["message_id"]]
     foreign = anonymous.get(f"/api/v4/messages/{other[0]['message_id']}/", {"apikey": key_a})
-    assert foreign.status_code == 200 and foreign.json() == []
+    assert foreign.status_code == 404 and foreign.json() == []
     assert anonymous.get("/api/v4/messages/999999999", {"apikey": key_a}).json() == []
 
 
