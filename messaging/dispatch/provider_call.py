@@ -29,10 +29,6 @@ logger = logging.getLogger(__name__)
 
 Outcome = SendResult | ProviderError
 
-# Calls at once to a provider that takes one number a call (per worker process); SMS_DISPATCH_CALL_THREADS overrides.
-DEFAULT_CALL_THREADS = 8
-
-
 def group_send(group: DispatchGroup) -> list[Outcome]:
     """One outcome per item of the group: the provider's answer, or the error that stood in for it."""
     try:
@@ -49,7 +45,7 @@ def group_send(group: DispatchGroup) -> list[Outcome]:
 
 
 def _call_threads() -> int:
-    return max(1, int(getattr(settings, "SMS_DISPATCH_CALL_THREADS", DEFAULT_CALL_THREADS)))
+    return max(1, settings.SMS_DISPATCH_CALL_THREADS)
 
 
 def _outbound(attempt: DispatchAttempt, message: Message) -> OutboundSMS:

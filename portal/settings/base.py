@@ -335,7 +335,8 @@ SMS_DISPATCH_BATCH_SIZE = env.int("SMS_DISPATCH_BATCH_SIZE", default=500)  # mes
 SMS_RETRY_BASE_SECONDS = env.float("SMS_RETRY_BASE_SECONDS", default=10.0)  # first backoff; doubles per attempt
 SMS_RETRY_MAX_SECONDS = env.float("SMS_RETRY_MAX_SECONDS", default=600.0)  # backoff cap (before jitter)
 SMS_SEND_DEADLINE_SECONDS = env.int("SMS_SEND_DEADLINE_SECONDS", default=6 * 3600)  # then failed + refunded
-SMS_MAX_FAILURES_PER_PROVIDER = env.int("SMS_MAX_FAILURES_PER_PROVIDER", default=3)  # per message, then next route
+# Calls at once to a provider that takes one number a call, per worker process (threads share one HTTP pool).
+SMS_DISPATCH_CALL_THREADS = env.int("SMS_DISPATCH_CALL_THREADS", default=8)
 SMS_CIRCUIT_FAILURE_THRESHOLD = env.int("SMS_CIRCUIT_FAILURE_THRESHOLD", default=5)  # consecutive, opens it
 SMS_CIRCUIT_COOLDOWN_SECONDS = env.int("SMS_CIRCUIT_COOLDOWN_SECONDS", default=120)  # then one probe
 SMS_IN_FLIGHT_TIMEOUT_SECONDS = env.int("SMS_IN_FLIGHT_TIMEOUT_SECONDS", default=300)  # then reconciled

@@ -70,7 +70,6 @@ def fast_retries(settings):
     settings.SMS_RETRY_BASE_SECONDS = 0
     settings.SMS_RETRY_MAX_SECONDS = 0
     settings.SMS_CIRCUIT_FAILURE_THRESHOLD = 3
-    settings.SMS_MAX_FAILURES_PER_PROVIDER = 3
     settings.SMS_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
     settings.SMS_WEBHOOK_RETRY_BASE_SECONDS = 0
     settings.SMS_PROVIDER_ADAPTERS = [
