@@ -88,6 +88,7 @@ def organization_create(*, name: str, owner: User, slug: str | None = None) -> O
         raise Conflict(f"The slug {slug!r} is taken.", code="slug_taken")
     organization = Organization.objects.create(name=name, slug=slug or _unique_slug(name))
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    hooks.organization_created.send(sender=Organization, organization_id=organization.id)
     audit_log_record(event_type="organization.created", organization=organization, actor=owner, target=organization)
     return organization
 

@@ -5,6 +5,8 @@
 - Credit accounts: plan / monthly limit / alert threshold through `credit_account_settings_update`; the
   "Adjust credits" page calls `credits_adjust` and requires a reason.
 - Price plans: "make default" through `price_plan_make_default` (exactly one default, a DB constraint).
+- Credit packs: what the billing page sells online; the peso price is the pack's credits at the buyer's plan's PHP
+  per credit. Online checkouts are confirmed by the provider only ("ask the provider" action), never by hand.
 """
 
 from django.contrib import admin, messages
@@ -13,9 +15,20 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing import price_plans, services
+from billing import checkout, price_plans, services
 from billing.forms import CreditAdjustmentForm, PaymentAddForm
-from billing.models import CreditAccount, LedgerEntry, Payment, PaymentStatus, PricePlan, Receipt
+from billing.models import (
+    CreditAccount,
+    CreditPack,
+    LedgerEntry,
+    Payment,
+    PaymentProviderEvent,
+    PaymentStatus,
+    PricePlan,
+    Receipt,
+)
+from billing.money import quantize_credits
+from billing.selectors import price_plan_default
 from portal.errors import ApplicationError
 
 
@@ -66,9 +79,22 @@ class CreditAccountAdmin(admin.ModelAdmin):
         "usage_segments",
         "low_balance_threshold",
         "low_balance_alerted",
+        "billing_name",
+        "billing_tin",
+        "billing_address",
         "adjust_link",
     ]
-    readonly_fields = ["balance", "usage_month", "usage_segments", "low_balance_alerted", "adjust_link"]
+    # The billing name, TIN and address are the customer's own (billing page), shown here for reference.
+    readonly_fields = [
+        "balance",
+        "usage_month",
+        "usage_segments",
+        "low_balance_alerted",
+        "billing_name",
+        "billing_tin",
+        "billing_address",
+        "adjust_link",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "organization"] if obj is not None else self.readonly_fields
@@ -186,10 +212,10 @@ class PaymentAdmin(admin.ModelAdmin):
         "reference",
         "receipt_number",
     ]
-    list_filter = ["status", "method", "created_at"]
-    search_fields = ["organization__slug", "organization__name", "reference", "receipt__number"]
+    list_filter = ["status", "method", "provider", "created_at"]
+    search_fields = ["organization__slug", "organization__name", "reference", "external_id", "receipt__number"]
     list_select_related = ["organization", "receipt"]
-    actions = ["confirm_selected", "fail_selected"]
+    actions = ["confirm_selected", "fail_selected", "check_with_provider"]
     add_form = PaymentAddForm
 
     def get_form(self, request, obj=None, **kwargs):
@@ -206,7 +232,10 @@ class PaymentAdmin(admin.ModelAdmin):
             "amount_php",
             "credits",
             "reference",
+            "provider",
             "external_id",
+            "provider_intent_id",
+            "pack",
             "status",
             "recorded_by",
             "created_at",
@@ -260,7 +289,9 @@ class PaymentAdmin(admin.ModelAdmin):
     @admin.action(description="Confirm selected pending payments (adds credits, issues receipts)")
     def confirm_selected(self, request, queryset):
         confirmed = 0
-        for payment_id in queryset.filter(status=PaymentStatus.PENDING).values_list("id", flat=True):
+        # An online checkout is paid when its provider says so ("ask the provider"), never by hand.
+        pending = queryset.filter(status=PaymentStatus.PENDING, provider="")
+        for payment_id in pending.values_list("id", flat=True):
             try:
                 services.payment_confirm(payment_id=payment_id, actor=request.user)
                 confirmed += 1
@@ -275,6 +306,46 @@ class PaymentAdmin(admin.ModelAdmin):
             services.payment_fail(payment_id=payment_id, actor=request.user, reason=f"Marked failed by {request.user}")
             failed += 1
         self.message_user(request, f"{failed} payment(s) marked failed.", messages.SUCCESS)
+
+    @admin.action(description="Ask the payment provider about selected online checkouts")
+    def check_with_provider(self, request, queryset):
+        for payment_id in queryset.exclude(provider="").values_list("id", flat=True):
+            outcome = checkout.checkout_check(payment_id=payment_id)
+            self.message_user(request, f"Payment {payment_id}: {outcome}.", messages.INFO)
+
+
+@admin.register(CreditPack)
+class CreditPackAdmin(admin.ModelAdmin):
+    list_display = ["name", "credits", "price_at_default_plan", "is_active", "sort_order"]
+    list_editable = ["is_active", "sort_order"]
+    fields = ["name", "credits", "is_active", "sort_order", "price_at_default_plan"]
+    readonly_fields = ["price_at_default_plan"]
+
+    @admin.display(description="Price at the default plan (PHP)")
+    def price_at_default_plan(self, obj):
+        if obj is None or obj.credits is None:
+            return "—"
+        plan = price_plan_default()
+        return f"₱{quantize_credits(obj.credits * plan.credit_price_php):,} at ₱{plan.credit_price_php}/credit"
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or not obj.payments.exists()
+
+
+@admin.register(PaymentProviderEvent)
+class PaymentProviderEventAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "provider", "event_type", "event_id", "payment", "outcome"]
+    list_filter = ["provider", "event_type"]
+    search_fields = ["event_id", "payment__external_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Receipt)

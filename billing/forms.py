@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from billing.models import Payment
+from billing.models import CreditAccount, Payment, PaymentMethod
 
 
 class LowBalanceThresholdForm(forms.Form):
@@ -54,3 +54,23 @@ class PaymentAddForm(forms.ModelForm):
         model = Payment
         fields = ["organization", "method", "amount_php", "credits", "reference", "notes"]
         labels = {"amount_php": "Amount paid (PHP)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # "Online checkout" is a checkout's state until its provider says how it was paid; staff record real methods.
+        self.fields["method"].choices = [
+            choice for choice in self.fields["method"].choices if choice[0] != PaymentMethod.ONLINE
+        ]
+
+
+class BuyCreditsForm(forms.Form):
+    pack = forms.IntegerField(min_value=1)
+
+
+class BillingProfileForm(forms.ModelForm):
+    """Who receipts are made out to; the services check the TIN."""
+
+    class Meta:
+        model = CreditAccount
+        fields = ["billing_name", "billing_tin", "billing_address"]
+        labels = {"billing_name": "Registered name", "billing_tin": "TIN", "billing_address": "Registered address"}

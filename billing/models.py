@@ -22,10 +22,12 @@ from portal.tenancy import TenantManager
 
 __all__ = [
     "CreditAccount",
+    "CreditPack",
     "LedgerEntry",
     "LedgerEntryKind",
     "Payment",
     "PaymentMethod",
+    "PaymentProviderEvent",
     "PaymentStatus",
     "PricePlan",
     "Receipt",
@@ -116,6 +118,11 @@ class CreditAccount(models.Model):
     # Set when the low-balance e-mail goes out, cleared when the balance is back at or above the threshold:
     # one e-mail per dip, not one per message.
     low_balance_alerted = models.BooleanField(default=False)
+    # Who receipts are made out to (a Philippine invoice names the buyer and, when given, the buyer's TIN).
+    # Empty name: the organization's name.
+    billing_name = models.CharField(max_length=200, blank=True, help_text="Registered name on receipts")
+    billing_tin = models.CharField(max_length=20, blank=True, help_text="Taxpayer Identification Number (TIN)")
+    billing_address = models.CharField(max_length=255, blank=True, help_text="Registered address on receipts")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = TenantManager()  # queries must name the organization (portal.tenancy)
@@ -207,10 +214,30 @@ class LedgerEntry(models.Model):
         return f"{self.get_kind_display()} {self.amount:+} → {self.balance_after}"
 
 
+class CreditPack(models.Model):
+    """A number of credits customers buy online in one checkout, priced at their plan's PHP per credit."""
+
+    name = models.CharField(max_length=80)
+    credits = _credits_field(help_text="Credits added when the pack is paid")
+    is_active = models.BooleanField(default=True, help_text="Listed on the billing page")
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sort_order", "credits"]
+        constraints = [models.CheckConstraint(condition=Q(credits__gt=0), name="creditpack_credits_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.credits} credits)"
+
+
 class PaymentMethod(models.TextChoices):
     BANK_TRANSFER = "bank_transfer", "Bank transfer"  # recorded by staff once the bank shows it
-    GCASH = "gcash", "GCash"  # recorded by staff from the GCash reference
-    CARD = "card", "Card"  # recorded by staff from the card terminal/processor statement
+    GCASH = "gcash", "GCash"  # staff from the GCash reference, or an online checkout paid with GCash
+    CARD = "card", "Card"  # staff from the processor statement, or an online checkout paid by card
+    MAYA = "paymaya", "Maya"  # an online checkout paid with Maya (PayMongo's code is "paymaya")
+    QRPH = "qrph", "QR Ph"  # an online checkout paid by scanning a QR Ph code in any bank or e-wallet app
+    ONLINE = "online", "Online checkout"  # a checkout not paid yet: the customer picks the method there
     OTHER = "other", "Other"  # anything else; the reference field says what
 
 
@@ -234,8 +261,13 @@ class Payment(models.Model):
         help_text="Credits to add; leave empty to compute amount / the plan's PHP price per credit",
     )
     reference = models.CharField(max_length=120, blank=True, help_text="Bank / GCash / card reference")
-    # For a future online gateway: its own id for this payment, unique so a repeated callback cannot double it.
+    # An online payment's checkout at its payment provider (PayMongo's "cs_..."), unique so no two payments share
+    # a checkout. The paid checkout's payment id ("pay_...") becomes the reference.
     external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    provider = models.CharField(max_length=32, blank=True, help_text="Payment provider of an online checkout")
+    provider_intent_id = models.CharField(max_length=120, blank=True, help_text="The provider's payment intent")
+    checkout_url = models.URLField(max_length=1000, blank=True)
+    pack = models.ForeignKey(CreditPack, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     notes = models.TextField(blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -262,6 +294,27 @@ class Payment(models.Model):
         return f"₱{self.amount_php} {self.get_method_display()} ({self.get_status_display()})"
 
 
+class PaymentProviderEvent(models.Model):
+    """A webhook event a payment provider delivered, kept by its id: the same event delivered again is seen here
+    and changes nothing. No payload is kept (it may name the payer)."""
+
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=120)
+    event_type = models.CharField(max_length=80)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    outcome = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="paymentproviderevent_unique_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type} {self.event_id}"
+
+
 class ReceiptCounter(models.Model):
     """The last receipt number issued in a year; locked while numbering so numbers are sequential without
     gaps."""
@@ -285,7 +338,20 @@ class Receipt(models.Model):
     year = models.PositiveSmallIntegerField()
     sequence = models.PositiveIntegerField()
     billed_to = models.CharField(max_length=200)
-    amount_php = models.DecimalField(max_digits=12, decimal_places=2)
+    buyer_tin = models.CharField(max_length=20, blank=True)
+    buyer_address = models.CharField(max_length=255, blank=True)
+    # The seller as registered with the BIR when the receipt was issued (copied from settings: a receipt never
+    # changes, even when the registration does).
+    seller_name = models.CharField(max_length=200, blank=True)
+    seller_address = models.CharField(max_length=255, blank=True)
+    seller_tin = models.CharField(max_length=20, blank=True)
+    seller_vat_registered = models.BooleanField(default=False)
+    description = models.CharField(max_length=200, blank=True)
+    amount_php = models.DecimalField(max_digits=12, decimal_places=2, help_text="Total amount due, VAT included")
+    # VAT-registered seller: the total splits into VATable sales and VAT; non-VAT: the total is the sale, VAT 0.
+    vatable_sales_php = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    vat_php = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     credits = _credits_field()
     method = models.CharField(max_length=24, choices=PaymentMethod.choices)
     reference = models.CharField(max_length=120, blank=True)

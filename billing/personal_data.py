@@ -61,6 +61,8 @@ PERSONAL_DATA = [
             "organization__name": ACCOUNT,
             "number": ACCOUNT,
             "billed_to": ACCOUNT,
+            "buyer_tin": ACCOUNT,
+            "buyer_address": ACCOUNT,
             "amount_php": ACCOUNT,
             "credits": ACCOUNT,
             "issued_at": ACCOUNT,
@@ -73,12 +75,23 @@ PERSONAL_DATA = [
                 label="receipts of your organizations",
             ),
         ),
-        kept={"billed_to": BILLING_GROUND},
+        kept={
+            "billed_to": BILLING_GROUND,
+            "buyer_tin": BILLING_GROUND,
+            "buyer_address": BILLING_GROUND,
+            "seller_name": "The seller (this site's operator) as registered with the BIR; not a customer.",
+            "seller_address": "The seller (this site's operator) as registered with the BIR; not a customer.",
+        },
     ),
 ]
 
 EXCLUDED = {
     "billing.PricePlan": "Price list names; nothing about a person.",
-    "billing.CreditAccount": "An organization's balance and monthly limit; nothing about a person.",
+    "billing.CreditAccount": (
+        "An organization's balance, monthly limit and the business name, TIN and address its receipts are made out "
+        "to; nothing about a member."
+    ),
+    "billing.CreditPack": "Price list of credit packs; nothing about a person.",
+    "billing.PaymentProviderEvent": "Ids and types of payment-provider webhook events; no payload is kept.",
     "billing.ReceiptCounter": "The last receipt number of each year; nothing about a person.",
 }

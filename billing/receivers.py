@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from accounts.demo import DEMO_ORGANIZATION_SLUG, OTHER_ORGANIZATION_SLUG
 from accounts.models import Organization
+from billing.models import CreditAccount
 from billing.rate_limits import plan_rate_limits
 from billing.services import credits_grant_demo
 from portal import hooks, throttling
@@ -19,7 +20,13 @@ def demo_credits_grant(*, stdout) -> None:
             credits_grant_demo(organization=organization, amount=amount)
 
 
+def credit_account_open(*, organization_id: int, **kwargs) -> None:
+    """A new organization has its credit account (at zero) from the start, so staff can adjust it at once."""
+    CreditAccount.objects.get_or_create(organization_id=organization_id)
+
+
 def register() -> None:
     """Connect every answer; called once from `BillingConfig.ready` (idempotent)."""
+    hooks.organization_created.connect(credit_account_open, dispatch_uid="billing.credit_account_open")
     hooks.demo_seeders.register(demo_credits_grant)
     throttling.organization_rate_limits.register(plan_rate_limits)

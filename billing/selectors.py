@@ -14,6 +14,7 @@ from accounts.models import Membership, Organization
 from accounts.roles import Role
 from billing.models import (
     CreditAccount,
+    CreditPack,
     LedgerEntry,
     LedgerEntryKind,
     Payment,
@@ -72,6 +73,20 @@ def price_plan_for(*, organization: Organization, account: CreditAccount | None 
     if account is not None:
         account._resolved_price_plan = plan
     return plan
+
+
+def credit_pack_price(*, organization: Organization, pack: CreditPack, account: CreditAccount | None = None) -> Decimal:
+    """What the pack costs this organization: its credits at the plan's PHP per credit, to the centavo."""
+    plan = price_plan_for(organization=organization, account=account)
+    return quantize_credits(pack.credits * plan.credit_price_php)
+
+
+def credit_pack_offers(*, organization: Organization, account: CreditAccount | None = None) -> list[dict]:
+    """The packs on sale, each with its peso price for this organization, cheapest first as staff ordered them."""
+    return [
+        {"pack": pack, "price_php": credit_pack_price(organization=organization, pack=pack, account=account)}
+        for pack in CreditPack.objects.filter(is_active=True)
+    ]
 
 
 def message_price(*, organization: Organization, segments: int, account: CreditAccount | None = None) -> Decimal:

@@ -7,8 +7,8 @@ writing the entries and the new balance in the same transaction. The database ba
 and every `balance_after` are CHECKed non-negative, a message has at most one charge and one refund, a payment
 at most one top-up (partial unique constraints).
 
-Money enters only through `payment_confirm` (bank transfer, GCash, card, other today; an online gateway later
-is one more `PaymentMethod` whose callback calls `payment_confirm`).
+Money enters only through `payment_confirm`: staff's recorded payments (bank transfer, GCash, card, other) and
+online checkouts (`billing/checkout.py`, whose verified webhooks and look-ups call it).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -35,13 +34,12 @@ from billing.models import (
     PaymentMethod,
     PaymentStatus,
     PricePlan,
-    Receipt,
-    ReceiptCounter,
 )
 from billing.money import AMOUNT_LIMIT, credits_for_payment, message_price_for, quantize_credits
+from billing.receipts import receipt_issue
 from billing.selectors import price_plan_for
 from portal.errors import ApplicationError, NotFound
-from portal.timezone import month_start, next_month, operator_tz
+from portal.timezone import month_start, next_month
 
 logger = logging.getLogger(__name__)
 
@@ -448,7 +446,7 @@ def payment_confirm(*, payment_id: int, actor: User | None) -> Payment:
     payment.status = PaymentStatus.CONFIRMED
     payment.confirmed_at = timezone.now()
     payment.save(update_fields=["status", "confirmed_at", "credits"])
-    receipt = _receipt_issue(payment=payment)
+    receipt = receipt_issue(payment=payment)
     audit_log_record(
         event_type="billing.payment_confirmed",
         organization=organization,
@@ -494,35 +492,6 @@ def payment_fail(*, payment_id: int, actor: User | None, reason: str) -> Payment
             extra={"reason": reason},
         )
     return payment
-
-
-def _receipt_issue(*, payment: Payment) -> Receipt:
-    """Next number of the year (Asia/Manila), sequential without gaps: the year's counter row is locked."""
-    issued_at = timezone.now()
-    year = timezone.localtime(issued_at, operator_tz()).year
-    counter = ReceiptCounter.objects.select_for_update().filter(year=year).first()
-    if counter is None:
-        try:
-            with transaction.atomic():
-                ReceiptCounter.objects.create(year=year)
-        except IntegrityError:
-            pass
-        counter = ReceiptCounter.objects.select_for_update().get(year=year)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return Receipt.objects.create(
-        organization=payment.organization,
-        payment=payment,
-        number=f"{settings.BILLING_RECEIPT_PREFIX}-{year}-{counter.last_number:06d}",
-        year=year,
-        sequence=counter.last_number,
-        billed_to=payment.organization.name,
-        amount_php=payment.amount_php,
-        credits=payment.credits,
-        method=payment.method,
-        reference=payment.reference,
-        issued_at=issued_at,
-    )
 
 
 # --- Settings: customers' threshold, staff's plan and limit ---

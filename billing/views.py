@@ -17,7 +17,7 @@ from django.views.generic import TemplateView
 from accounts.roles import Permission
 from accounts.web import OrganizationViewMixin
 from billing import selectors, services
-from billing.forms import LowBalanceThresholdForm
+from billing.forms import BillingProfileForm, LowBalanceThresholdForm
 from portal.errors import ApplicationError
 from portal.timezone import month_start, next_month, operator_tz
 
@@ -55,6 +55,9 @@ class BillingOverviewView(OrganizationViewMixin, TemplateView):
             ledger_page=ledger_page,
             payments=list(selectors.payment_list(organization=self.organization)[:RECENT_PAYMENTS]),
             issuer=settings.BILLING_RECEIPT_ISSUER,
+            pack_offers=selectors.credit_pack_offers(organization=self.organization, account=account),
+            credit_price_php=plan.credit_price_php,
+            profile_form=BillingProfileForm(instance=account),
         )
         return context
 

@@ -5,6 +5,7 @@ only a higher one knows, it calls a hook declared here, and the higher app regis
 `AppConfig.ready()`:
 
 - `organization_closed` (signal): accounts announces a closed organization; messaging cancels its queue.
+- `organization_created` (signal): accounts announces a new organization; billing opens its credit account.
 - `statement_traffic`: billing asks for an organization's messages per network and provider for its statement;
   messaging answers.
 - `send_suppressions`: messaging asks which of some numbers must not be sent to; privacy answers from objections.
@@ -29,6 +30,10 @@ from django.dispatch import Signal
 # `reason`: a receiver's work commits or rolls back with the closing. A receiver may return a dict of facts
 # (e.g. {"queued_messages_cancelled": 3}); they are added to the "organization.closed" audit record.
 organization_closed = Signal()
+
+# Sent by `accounts.services.organization_create` inside its transaction, with `organization_id`: what the higher
+# apps keep per organization from its first day (billing: the credit account, so staff can adjust it at once).
+organization_created = Signal()
 
 
 @dataclass

@@ -314,7 +314,24 @@ BILLING_RECEIPT_ISSUER = {
     "address": env("BILLING_ISSUER_ADDRESS", default="Metro Manila, Philippines"),
     "tin": env("BILLING_ISSUER_TIN", default=""),
     "email": env("BILLING_ISSUER_EMAIL", default="billing@sms-portal.example"),
+    # A VAT-registered seller's receipts split the total into VATable sales and VAT; a non-VAT seller's say so.
+    "vat_registered": env.bool("BILLING_ISSUER_VAT_REGISTERED", default=False),
+    "vat_rate": env("BILLING_VAT_RATE", default="12.00"),
 }
+# Online payment providers (dotted paths of `billing.payment_providers.base.PaymentProvider` subclasses, one
+# package per provider) and the one checkouts use.
+BILLING_PAYMENT_PROVIDERS = env.list(
+    "BILLING_PAYMENT_PROVIDERS", default=["billing.payment_providers.paymongo.provider.PayMongoProvider"]
+)
+BILLING_CHECKOUT_PROVIDER = env("BILLING_CHECKOUT_PROVIDER", default="paymongo")
+# PayMongo: the defaults speak to the bundled simulator (`manage.py run_payment_simulator`, started by `make run`).
+PAYMONGO_BASE_URL = env("PAYMONGO_BASE_URL", default="http://127.0.0.1:8026")
+PAYMONGO_SECRET_KEY = env("PAYMONGO_SECRET_KEY", default="sk_test_simulator")
+PAYMONGO_WEBHOOK_SECRET = env("PAYMONGO_WEBHOOK_SECRET", default="whsk_simulator")
+PAYMONGO_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMONGO_WEBHOOK_TOLERANCE_SECONDS", default=300)
+PAYMONGO_PAYMENT_METHOD_TYPES = env.list("PAYMONGO_PAYMENT_METHOD_TYPES", default=["gcash", "paymaya", "card", "qrph"])
+# A checkout still unpaid this long after it was opened is marked failed as abandoned (credited if paid later).
+BILLING_CHECKOUT_EXPIRY_MINUTES = env.int("BILLING_CHECKOUT_EXPIRY_MINUTES", default=24 * 60)
 
 # === messaging settings ===
 # Provider adapters the portal knows (dotted paths); a Provider row names one by its `code`.

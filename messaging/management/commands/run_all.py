@@ -1,4 +1,4 @@
-"""`make run`: the web server, the task worker, the scheduler and the provider simulator, together.
+"""`make run`: the web server, the task worker, the scheduler, the SMS provider and PayMongo simulators, together.
 
 The worker is `manage.py task_worker` on every queue: `db_worker` on the database backend (the default), `rqworker`
 with django-tasks-rq's job class when TASK_BACKEND=rq. Ctrl-C (or SIGTERM) stops all four. When one of them dies,
@@ -18,12 +18,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django.urls import reverse
 
 from messaging.services.providers import provider_simulator_connect
 
 
 class Command(BaseCommand):
-    help = "Run the site on 127.0.0.1:8000 with the task worker, the scheduler and the provider simulator."
+    help = "Run the site on 127.0.0.1:8000 with the task worker, the scheduler and the SMS and payment simulators."
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -43,6 +44,13 @@ class Command(BaseCommand):
                 "run_provider_simulator",
                 "--port",
                 simulator_port,
+            ]
+            # PayMongo's stand-in: checkouts bought on the billing page are paid there and its webhooks come here.
+            commands["payments"] = [
+                *manage,
+                "run_payment_simulator",
+                "--webhook-url",
+                f"http://{addr}{reverse('billing:payment_webhook', args=[settings.BILLING_CHECKOUT_PROVIDER])}",
             ]
         processes: dict[str, subprocess.Popen] = {}
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
