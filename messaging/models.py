@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messaging.models_sender import SenderName, SenderNameStatus  # noqa: F401 (Django discovers models here)
+from messaging.models_stats import MessageDailyCount  # noqa: F401 (Django discovers models here)
 from messaging.numbers import Network
 from messaging.segments import Encoding
 from portal.crypto import EncryptedTextField

@@ -30,6 +30,7 @@ from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_n
 from messaging.routing import RouteState, choose_route, primary_of
 from messaging.segments import count_segments
 from messaging.sender_names import sender_name_choose
+from messaging.services import daily_counts
 from messaging.services.db import lock_rows
 from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
@@ -180,6 +181,7 @@ def message_send(
             )
         messages.append(message)
     Message.objects.bulk_create(messages, batch_size=1000)
+    daily_counts.messages_created(messages)
 
     to_charge = [m for m in messages if m.status == MessageStatus.QUEUED]
     if to_charge:

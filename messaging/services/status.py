@@ -7,6 +7,7 @@ from datetime import datetime
 
 from billing import services as billing_services
 from messaging.models import FINAL_MESSAGE_STATUSES, Message, MessageStatus
+from messaging.services.daily_counts import count_status_moved
 
 STATUS_TIMESTAMP_FIELD = {
     MessageStatus.SENT: "sent_at",
@@ -42,7 +43,11 @@ def status_set(
     error_code: str | None = None,
     error_message: str | None = None,
 ) -> list[str]:
-    """Set the status, its timestamp and (optionally) the error on the instance; returns fields to save."""
+    """Set the status, its timestamp and (optionally) the error on the instance; returns fields to save.
+
+    The move is counted in the dashboard's daily counts (`daily_counts`), in the caller's transaction, which must
+    save the returned fields of a stored message."""
+    count_status_moved(message, message.status, status)
     message.status = status
     message.status_changed_at = now
     fields = ["status", "status_changed_at"]
@@ -75,9 +80,10 @@ def message_finalize(
     """
     if status not in FINAL_MESSAGE_STATUSES or status == MessageStatus.DELIVERED:
         raise ValueError(f"{status!r} is not a status a message ends in undelivered")
-    fields = status_set(message, status, now=now, error_code=error_code, error_message=error_message)
+    # The refund (which locks the organization's credit account) comes before the status change is counted: the
+    # daily count rows are the last rows a transaction locks (`daily_counts`).
     if status in REFUNDED_STATUSES and message.price:
         billing_services.message_refund(
             organization=message.organization, message_id=message.pk, reason=refund_reason or error_code
         )
-    return fields
+    return status_set(message, status, now=now, error_code=error_code, error_message=error_message)

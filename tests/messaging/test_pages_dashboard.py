@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing.services import credits_adjust
 from messaging.dashboard import dashboard_chart, dashboard_panels
 from messaging.models import Message, MessageChannel, MessageStatus
+from messaging.services.daily_counts import daily_counts_rebuild
 from messaging.services.notices import notice_publish, notice_withdraw
 
 
@@ -31,6 +32,7 @@ def make(organization, status, created_at, n=1):
         )
         for _ in range(n)
     )
+    daily_counts_rebuild()  # rows written around the services: the dashboard's counts are recounted
 
 
 def test_panels(org_a, org_b):
