@@ -13,3 +13,17 @@ document.addEventListener("click", function (event) {
     button.textContent = "Copied";
   }
 });
+// Each table cell learns its column's header (data-label) so that on a phone the stacked rows read "Status: sent".
+function labelTableCells(root) {
+  root.querySelectorAll("table.table").forEach(function (table) {
+    const headers = Array.from(table.querySelectorAll("thead th")).map(function (th) { return th.textContent.trim(); });
+    if (!headers.length) { return; }
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.from(row.children).forEach(function (cell, index) {
+        if (headers[index] && !cell.hasAttribute("data-label") && !cell.hasAttribute("colspan")) { cell.dataset.label = headers[index]; }
+      });
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { labelTableCells(document); });
+document.addEventListener("htmx:afterSettle", function () { labelTableCells(document); });
