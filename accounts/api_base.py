@@ -14,7 +14,8 @@ from rest_framework import exceptions
 from rest_framework.views import APIView
 
 from accounts.active_organization import session_membership
-from accounts.models import APIKey, APIRequestLog, Membership, Organization, OrganizationStatus
+from accounts.api_usage import api_request_record, route_of
+from accounts.models import APIKey, Membership, Organization, OrganizationStatus
 from accounts.roles import API_KEY_PERMISSIONS, require_api_key_scope
 from accounts.services import client_ip
 from portal import hooks, throttling
@@ -29,7 +30,8 @@ EXTENDED_MONITORING = "extended_monitoring"
 
 
 class LoggedAPIView(APIView):
-    """Writes one APIRequestLog row per request (monitoring), whatever the outcome."""
+    """Logs every request (monitoring), whatever the outcome: one APIRequestLog row, written in batches with
+    other requests' rows (`accounts.api_usage`), never by an INSERT of its own."""
 
     organization: Organization | None = None
     api_key: APIKey | None = None
@@ -69,15 +71,17 @@ class LoggedAPIView(APIView):
             # Someone who objected to monitoring beyond security needs is logged without who and where: the
             # request itself (organization, key, path, status) is what security monitoring and disputes need.
             identify = person is None or not hooks.person_objects_to(user_id=person.pk, kind=EXTENDED_MONITORING)
-            APIRequestLog.objects.create(
-                organization=self.organization,
-                api_key=self.api_key,
-                user=person if identify else None,
-                method=request.method[:8],
-                path=request.path[:255],
+            api_request_record(
+                organization_id=self.organization.pk if self.organization is not None else None,
+                api_key_id=self.api_key.pk if self.api_key is not None else None,
+                user_id=person.pk if person is not None and identify else None,
+                method=request.method,
+                path=request.path,
+                route=route_of(request),
                 status_code=response.status_code,
                 duration_ms=int((time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000),
                 ip_address=client_ip(request) if identify else None,
+                user_agent=request.META.get("HTTP_USER_AGENT", "") if identify else "",
             )
         except Exception:  # monitoring must never turn a good answer into an error
             logger.exception("could not write the API request log")

@@ -223,7 +223,10 @@ class AuditLog(models.Model):
 
 
 class APIRequestLog(models.Model):
-    """One row per API request: the monitoring the privacy policy promises, and what rate-limit disputes need."""
+    """One row per API request: the monitoring the privacy policy promises, and what rate-limit disputes need.
+
+    Written in batches (`accounts.api_usage`), never one INSERT per request; `APIUsageDaily` holds the daily sums
+    that pages read. Kept for the `api_request_logs` retention period (privacy.data.retention)."""
 
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="api_request_logs"
@@ -234,9 +237,12 @@ class APIRequestLog(models.Model):
     )
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=255)
+    # The URL pattern that answered ("api/v1/messages/<int:message_id>"): groups calls without ids or secrets.
+    route = models.CharField(max_length=200, blank=True)
     status_code = models.PositiveSmallIntegerField()
     duration_ms = models.PositiveIntegerField()
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = TenantManager()  # queries must name the organization (portal.tenancy)
@@ -248,6 +254,32 @@ class APIRequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status_code}"
+
+
+class APIUsageDaily(models.Model):
+    """API calls of one organization's key (none: a signed-in session) on one Manila day, per route and status
+    class (2 = 2xx ... 5 = 5xx): what the API keys page charts, read in a few rows instead of scanning the log.
+    Counts are added when the request log's batches are written; two rows for the same key may exist (written at
+    the same moment by two processes) and are summed by the readers."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
+    api_key = models.ForeignKey(APIKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    day = models.DateField()
+    method = models.CharField(max_length=8)
+    route = models.CharField(max_length=200)
+    status_class = models.PositiveSmallIntegerField()
+    calls = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveBigIntegerField(default=0, help_text="Sum over the calls")
+
+    objects = TenantManager()  # queries must name the organization (portal.tenancy)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "day"], name="api_usage_org_day_idx")]
+        verbose_name = "API usage per day"
+        verbose_name_plural = "API usage per day"
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.method} {self.route} {self.status_class}xx: {self.calls}"
 
 
 def active_memberships_q() -> Q:

@@ -141,11 +141,13 @@ PERSONAL_DATA = [
         fields={
             "method": USAGE,
             "path": USAGE,
+            "route": USAGE,
             "status_code": USAGE,
             "duration_ms": USAGE,
             "created_at": USAGE,
             "organization__name": USAGE,
             "ip_address": TECHNICAL,
+            "user_agent": TECHNICAL,
         },
         finders=(Finder(By.USER, "user", DELETE_ROW, label="your API requests"),),
     ),
@@ -183,6 +185,10 @@ EXCLUDED = {
     "accounts.Organization": (
         "A business customer, not a person; its name is exported with memberships and messages, and an "
         "organization the person solely owns is closed by the erasure (accounts.services.organization_close)."
+    ),
+    "accounts.APIUsageDaily": (
+        "Daily call counts per organization, API key, route and status class: no person, address or user agent "
+        "(sessions are counted without saying whose)."
     ),
     "auth.Group": "Permission group names; nothing about a person.",
     "auth.Permission": "Permission names; nothing about a person.",

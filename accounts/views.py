@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts import selectors, services
+from accounts import selectors, services, usage_selectors
 from accounts.active_organization import active_organization_clear, active_organization_set
 from accounts.forms import APIKeyForm, InvitationForm, MemberRoleForm, OrganizationForm
 from accounts.models import Invitation
@@ -203,6 +203,9 @@ class APIKeysView(OrganizationViewMixin, TemplateView):
         context["can_manage"] = self.membership.has_perm(Permission.MANAGE_API_KEYS)
         context["api_base"] = self.request.build_absolute_uri(reverse("api_me")).rsplit("/me", 1)[0]
         context["rate_limits"] = throttling.rate_limits_for(self.organization.pk)
+        context["usage_days"] = usage_selectors.api_usage_per_day(organization=self.organization)
+        context["usage_keys"] = usage_selectors.api_usage_per_key(organization=self.organization)
+        context["usage_peak"] = max([1, *(day.calls for day in context["usage_days"])])
         return context
 
     def post(self, request):

@@ -17,3 +17,5 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"organization": "
 # Tests sign staff in with force_login (no second factor) to test admin pages; tests/accounts/test_staff_signin.py
 # and the staff browser test turn the second-factor requirement on.
 STAFF_MFA_REQUIRED = False
+# Tests read the API request log right after a request: write each row at once (production batches 100).
+API_REQUEST_LOG_BATCH_SIZE = 1
