@@ -65,6 +65,14 @@ class MessageChannel(models.TextChoices):
     OTP = "otp", "One-time password"  # sent by otp_send
 
 
+class MessageType(models.TextChoices):
+    """How the message was sent, in Semaphore's words (its message lists answer it as `type`)."""
+
+    SINGLE = "single", "Single"  # one recipient
+    BULK = "bulk", "Bulk"  # one text to several recipients, or any CSV upload
+    PRIORITY = "priority", "Priority"  # Semaphore's /priority endpoint
+
+
 class CircuitState(models.TextChoices):
     CLOSED = "closed", "Closed"  # healthy: takes traffic
     OPEN = "open", "Open"  # too many consecutive retryable failures: skipped until the cool-down ends
@@ -155,6 +163,7 @@ class Message(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
     status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     channel = models.CharField(max_length=10, choices=MessageChannel.choices)
+    message_type = models.CharField(max_length=8, choices=MessageType.choices, default=MessageType.SINGLE)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -30,7 +30,7 @@ from billing import selectors as billing_selectors
 from billing.models import LedgerEntryKind
 from messaging import selectors
 from messaging.compat.base import CompatAPIView, InvalidKey, MissingKey, MissingScope, split_numbers
-from messaging.models import Message, MessageChannel, MessageStatus, SenderNameStatus
+from messaging.models import Message, MessageChannel, MessageStatus, MessageType, SenderNameStatus
 from messaging.numbers import Network, is_valid_ph_number
 from messaging.segments import count_segments
 from messaging.sender_names import sender_name_list
@@ -105,7 +105,7 @@ def _timestamp_12h(moment) -> str:
     return f"{local:%Y-%m-%d} {local.hour % 12 or 12}:{local:%M} {'am' if local.hour < 12 else 'pm'}"
 
 
-def message_object(message: Message, *, message_type: str = "Single", text: str | None = None) -> dict:
+def message_object(message: Message, *, text: str | None = None) -> dict:
     """One message in Semaphore's shape (send, priority, otp, list and get-by-id all use it)."""
     user = message.created_by or (message.api_key.created_by if message.api_key_id else None)
     return {
@@ -119,7 +119,7 @@ def message_object(message: Message, *, message_type: str = "Single", text: str 
         "sender_name": message.sender_name,
         "network": NETWORK.get(message.network, "Unknown"),
         "status": STATUS.get(message.status, "Pending"),
-        "type": message_type,
+        "type": message.get_message_type_display(),
         "source": "Api" if message.channel in (MessageChannel.API, MessageChannel.OTP) else "Webtool",
         "created_at": _timestamp(message.created_at),
         "updated_at": _timestamp(message.status_changed_at),
@@ -186,7 +186,7 @@ class SemaphoreView(CompatAPIView):
 class SendView(SemaphoreView):
     """POST /api/v4/messages and /api/v4/priority."""
 
-    message_type = ""
+    message_type: str | None = None  # None: Single or Bulk by the number of recipients
     required_scopes = {"POST": Scope.SEND}
 
     def _validated(self) -> tuple[list[str], str]:
@@ -205,9 +205,6 @@ class SendView(SemaphoreView):
             raise FieldErrors(errors)
         return numbers, text
 
-    def _type(self, count: int) -> str:
-        return self.message_type or ("Single" if count == 1 else "Bulk")
-
     def handle_exception(self, exc):
         if isinstance(exc, FieldErrors):
             return Response(exc.errors)
@@ -222,9 +219,9 @@ class SendView(SemaphoreView):
             body=text,
             sender_name=self.params.get("sendername") or None,
             channel=MessageChannel.API,
+            message_type=self.message_type,
         )
-        kind = self._type(len(messages))
-        return Response([message_object(m, message_type=kind) for m in messages])
+        return Response([message_object(m) for m in messages])
 
 
 class FieldErrors(Exception):
@@ -264,7 +261,7 @@ class MessagesAPI(SendView):
 class PriorityAPI(SendView):
     """POST /api/v4/priority: the same send; our queue has no slower lane to bypass, so only `type` differs."""
 
-    message_type = "Priority"
+    message_type = MessageType.PRIORITY
 
 
 class OtpAPI(SendView):
@@ -288,10 +285,7 @@ class OtpAPI(SendView):
             channel=MessageChannel.OTP,
         )
         delivered_text = template.replace(OTP_PLACEHOLDER, code)
-        kind = self._type(len(messages))
-        return Response(
-            [{**message_object(m, message_type=kind, text=delivered_text), "code": int(code)} for m in messages]
-        )
+        return Response([{**message_object(m, text=delivered_text), "code": int(code)} for m in messages])
 
     def _validated_otp(self) -> tuple[list[str], str]:
         if not (self.params.get("message") or "").strip():

@@ -25,7 +25,7 @@ from billing import selectors as billing_selectors
 from billing import services as billing_services
 from messaging.dispatch.quota import provider_usage_this_month
 from messaging.enqueue import DISPATCH_QUEUED, enqueue_on_commit
-from messaging.models import Message, MessageChannel, MessageStatus, Provider
+from messaging.models import Message, MessageChannel, MessageStatus, MessageType, Provider
 from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_number
 from messaging.routing import RouteState, choose_route, primary_of
 from messaging.segments import count_segments
@@ -108,6 +108,14 @@ def _validate_send_at(send_at: datetime | None, now: datetime) -> datetime | Non
     return send_at
 
 
+def _message_type(requested: str | None, *, channel: str, count: int) -> str:
+    """Semaphore's message type: the one asked for (its /priority endpoint), else Bulk for a CSV upload or several
+    recipients, else Single."""
+    if requested:
+        return requested
+    return MessageType.BULK if channel == MessageChannel.CSV or count > 1 else MessageType.SINGLE
+
+
 @transaction.atomic
 def message_send(
     *,
@@ -119,6 +127,7 @@ def message_send(
     sender_name: str | None = None,
     send_at: datetime | None = None,
     channel: str,
+    message_type: str | None = None,
     delivery_body: str = "",
 ) -> list[Message]:
     """Store, charge and queue one message per recipient (same order as `recipients`).
@@ -135,6 +144,7 @@ def message_send(
         raise ApplicationError(f"Unknown channel {channel!r}.", code="invalid_channel")
     require_active_organization(organization=organization)
     numbers = _parse_recipients(recipients)
+    kind = _message_type(message_type, channel=channel, count=len(numbers))
     info = _validate_body(body)
     if delivery_body and _validate_body(delivery_body) != info:
         raise ValueError("delivery_body must count as the same segments and encoding as body.")
@@ -163,6 +173,7 @@ def message_send(
             price=unit_price,
             status=MessageStatus.QUEUED,
             channel=channel,
+            message_type=kind,
             created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
             api_key=api_key,
             created_at=now,
