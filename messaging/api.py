@@ -79,6 +79,7 @@ class MessageListCreateAPI(OrganizationAPIView):
             OpenApiParameter("provider", str, description="Route name"),
             OpenApiParameter("channel", str),
             OpenApiParameter("to", str, description="Recipient, E.164"),
+            OpenApiParameter("campaign", int, description="The messages of one campaign (its id)"),
             OpenApiParameter("created_from", str, description="ISO date or datetime (Asia/Manila if naive)"),
             OpenApiParameter("created_to", str, description="ISO date or datetime, inclusive"),
             OpenApiParameter("cursor", str),

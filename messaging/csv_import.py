@@ -8,8 +8,15 @@ Design (no model of its own: the messaging models belong to the engine):
   and the default cache (locmem) is per process.
 - Validation and sending both stream the file (`csv.reader` over a text wrapper): memory stays bounded by
   one chunk (<= 1000 rows) whatever the file size; more than `MAX_ROWS` rows is refused with a clear error.
-- Sending: consecutive rows with the same body go to `messaging.services.sending.message_send(channel="csv")` in
-  runs of at most 1000 (each call is all-or-nothing: one transaction, one charge). After each call the
+- Merge fields: a message (the row's or the common one) may name any column in braces (`Hi {name}!`, `{city}`);
+  each row's text is filled from its own cells. A field that is no column, or empty in the row, is that row's
+  error: it is reported and not sent (never sent with the braces in it).
+- Duplicates: a number listed again (in any form: 0917..., +63917..., 63917...) is counted and shown in the
+  preview and sent once, unless the customer ticks "send to duplicates" when confirming.
+- A confirmed upload is a campaign (`messaging.campaigns`) with the name the customer gave: its messages link to
+  it, so it is listed with its progress and is a filter of the log.
+- Sending: rows go to `messaging.services.sending.message_send(channel="csv")` in runs of at most 1000, each row
+  with its own text (each call is all-or-nothing: one transaction, one charge). After each call the
   number of the last row handled is written to the state, so a task run again after a crash resumes after
   it instead of sending twice. Billing errors (insufficient credits, monthly limit) stop the run; rows not
   reached are reported as not sent.
@@ -42,6 +49,9 @@ from django_tasks import task
 from accounts.models import Organization, User
 from accounts.services import audit_log_record, require_active_organization
 from billing import selectors as billing_selectors
+from messaging.campaigns.merge import field_key, fields_in, render
+from messaging.campaigns.models import Campaign
+from messaging.campaigns.services import campaign_csv_create, campaign_csv_finish
 from messaging.models import MessageChannel, MessageStatus
 from messaging.numbers import InvalidPhoneNumber, normalize_ph_number
 from messaging.segments import count_segments
@@ -79,6 +89,7 @@ class BulkSend:
     file_name: str
     default_body: str
     sender_name: str
+    name: str = ""
     status: str = BulkSendStatus.VALIDATED
     total_rows: int = 0
     valid_rows: int = 0
@@ -86,6 +97,11 @@ class BulkSend:
     segments_total: int = 0
     price_total: str = "0"
     errors: list[dict] = field(default_factory=list)
+    duplicates: int = 0  # valid rows whose number an earlier row already has
+    duplicate_rows: list[dict] = field(default_factory=list)  # the first ones: {row, input, first_row}
+    duplicates_price: str = "0"  # what sending them too would add
+    send_to_duplicates: bool = False
+    campaign_id: int | None = None
     accepted: int = 0
     opted_out: int = 0
     not_sent: int = 0
@@ -109,10 +125,14 @@ class BulkSend:
         return self.accepted + self.opted_out
 
     @property
+    def to_send(self) -> int:
+        return self.valid_rows - (0 if self.send_to_duplicates else self.duplicates)
+
+    @property
     def percent(self) -> int:
         if self.is_finished:
             return 100
-        return int(100 * self.processed / self.valid_rows) if self.valid_rows else 0
+        return int(100 * self.processed / self.to_send) if self.to_send else 0
 
     @property
     def more_errors(self) -> int:
@@ -191,13 +211,15 @@ def _columns(header: list[str]) -> tuple[int, int | None]:
     return number_column, message_column
 
 
-def _iter_data_rows(path: Path, default_body: str) -> Iterator[tuple[int, str, str]]:
-    """(row number, number as typed, body) for each data row; blank rows are skipped."""
+def _iter_data_rows(path: Path, default_body: str) -> Iterator[tuple[int, str, str, str]]:
+    """(row number, number as typed, text with the row's merge fields filled in, merge error) for each data row;
+    blank rows are skipped."""
     rows = _open_rows(path)
     header = next(rows, None)
     if header is None:
         raise ApplicationError("The file is empty.", code="invalid_csv")
     number_column, message_column = _columns(header[1])
+    keys = [field_key(cell) for cell in header[1]]
     for row_number, cells in rows:
         if not any(cell.strip() for cell in cells):
             continue
@@ -205,15 +227,23 @@ def _iter_data_rows(path: Path, default_body: str) -> Iterator[tuple[int, str, s
         body = ""
         if message_column is not None and message_column < len(cells):
             body = cells[message_column]
-        yield row_number, number, body.strip() or default_body
+        body = body.strip() or default_body
+        if not fields_in(body):
+            yield row_number, number, body, ""
+            continue
+        values = {key: cell for key, cell in zip(keys, cells, strict=False) if key}
+        rendered = render(body, values, known=keys)
+        yield row_number, number, rendered.text, rendered.error
 
 
-def _row_error(number: str, body: str) -> tuple[str | None, str]:
+def _row_error(number: str, body: str, merge_error: str = "") -> tuple[str | None, str]:
     """(E.164 number, "") for a good row, (None, reason) for a bad one (same rules as message_send)."""
     try:
         e164 = normalize_ph_number(number)
     except InvalidPhoneNumber as exc:
         return None, exc.message
+    if merge_error:
+        return None, merge_error
     if not body.strip():
         return None, "No message: the row has no message and no common message was given."
     if len(body) > settings.SMS_MAX_BODY_CHARACTERS:
@@ -235,7 +265,9 @@ def _store_upload(upload, path: Path) -> None:
             destination.write(chunk)
 
 
-def bulk_send_upload(*, organization, actor, upload, default_body: str = "", sender_name: str = "") -> BulkSend:
+def bulk_send_upload(
+    *, organization, actor, upload, default_body: str = "", sender_name: str = "", name: str = ""
+) -> BulkSend:
     """Store the upload privately, validate every row (streaming) and return the preview state.
 
     A problem with the file itself (not UTF-8, no number column, too many rows, empty) raises ApplicationError
@@ -248,6 +280,7 @@ def bulk_send_upload(*, organization, actor, upload, default_body: str = "", sen
         file_name=os.path.basename(upload.name or "upload.csv")[:120],
         default_body=default_body or "",
         sender_name=sender_name or "",
+        name=(name or "").strip()[:120] or os.path.splitext(os.path.basename(upload.name or "upload.csv"))[0][:120],
         created_at=timezone.now().isoformat(),
     )
     directory = _directory(organization.id, bulk.id)
@@ -255,15 +288,16 @@ def bulk_send_upload(*, organization, actor, upload, default_body: str = "", sen
     try:
         _store_upload(upload, directory / "upload.csv")
         price_by_segments: dict[int, Decimal] = {}
-        price_total = Decimal("0")
-        for row_number, number, body in _iter_data_rows(directory / "upload.csv", bulk.default_body):
+        price_total = duplicates_price = Decimal("0")
+        first_rows: dict[str, int] = {}
+        for row_number, number, body, merge_error in _iter_data_rows(directory / "upload.csv", bulk.default_body):
             bulk.total_rows += 1
             if bulk.total_rows > MAX_ROWS:
                 raise ApplicationError(
                     f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.",
                     code="too_many_rows",
                 )
-            e164, reason = _row_error(number, body)
+            e164, reason = _row_error(number, body, merge_error)
             if e164 is None:
                 bulk.invalid_rows += 1
                 if len(bulk.errors) < MAX_REPORTED_ERRORS:
@@ -271,15 +305,23 @@ def bulk_send_upload(*, organization, actor, upload, default_body: str = "", sen
                 continue
             bulk.valid_rows += 1
             segments = count_segments(body).segments
-            bulk.segments_total += segments
             if segments not in price_by_segments:
                 price_by_segments[segments] = billing_selectors.message_price(
                     organization=organization, segments=segments
                 )
+            if e164 in first_rows:
+                bulk.duplicates += 1
+                duplicates_price += price_by_segments[segments]
+                if len(bulk.duplicate_rows) < MAX_REPORTED_ERRORS:
+                    bulk.duplicate_rows.append({"row": row_number, "input": number[:40], "first_row": first_rows[e164]})
+                continue
+            first_rows[e164] = row_number
+            bulk.segments_total += segments
             price_total += price_by_segments[segments]
         if bulk.total_rows == 0:
             raise ApplicationError("The file has a header but no rows.", code="invalid_csv")
         bulk.price_total = str(price_total)
+        bulk.duplicates_price = str(duplicates_price)
         _save(bulk)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
@@ -290,8 +332,9 @@ def bulk_send_upload(*, organization, actor, upload, default_body: str = "", sen
 # --- sending ---
 
 
-def bulk_send_start(*, organization, actor, bulk_id: str) -> BulkSend:
-    """Confirm a checked upload: the background task sends its valid rows. Confirming twice is refused."""
+def bulk_send_start(*, organization, actor, bulk_id: str, send_to_duplicates: bool = False) -> BulkSend:
+    """Confirm a checked upload: the background task sends its valid rows (a number listed again only when
+    `send_to_duplicates`), as a campaign named after the upload. Confirming twice is refused."""
     require_active_organization(organization=organization)
     bulk = bulk_send_get(organization=organization, bulk_id=bulk_id)
     if bulk.valid_rows == 0:
@@ -303,6 +346,11 @@ def bulk_send_start(*, organization, actor, bulk_id: str) -> BulkSend:
         raise ApplicationError("This upload was already confirmed.", code="already_started", status=409)
     bulk.status = BulkSendStatus.QUEUED
     bulk.started_at = timezone.now().isoformat()
+    bulk.send_to_duplicates = bool(send_to_duplicates)
+    campaign = campaign_csv_create(
+        organization=organization, actor=actor, name=bulk.name, body=bulk.default_body, recipients=bulk.to_send
+    )
+    bulk.campaign_id = campaign.pk
     _save(bulk)
     audit_log_record(
         event_type="message.bulk_started",
@@ -314,14 +362,16 @@ def bulk_send_start(*, organization, actor, bulk_id: str) -> BulkSend:
     return bulk
 
 
-def _send_run(*, organization, actor, bulk: BulkSend, body: str, items: list[tuple[int, str]]) -> None:
+def _send_run(*, organization, actor, bulk: BulkSend, campaign, items: list[tuple[int, str, str]]) -> None:
     messages = sending.message_send(
         organization=organization,
         actor=actor,
-        recipients=[number for _, number in items],
-        body=body,
+        recipients=[number for _, number, _ in items],
+        body=items[0][2],
+        bodies=[text for _, _, text in items],
         sender_name=bulk.sender_name or None,
         channel=MessageChannel.CSV,
+        campaign=campaign,
     )
     queued = sum(1 for m in messages if m.status == MessageStatus.QUEUED)
     bulk.accepted += queued
@@ -340,29 +390,39 @@ def bulk_send_process(*, organization_id: int, bulk_id: str) -> BulkSend:
     path = _directory(organization.id, bulk_id) / "upload.csv"
     bulk.status = BulkSendStatus.RUNNING
     _save(bulk)
-    run_body, run_items = "", []
+    campaign = (
+        Campaign.objects.for_organization(organization).filter(pk=bulk.campaign_id).first()
+        if bulk.campaign_id
+        else None
+    )
+    run_items: list[tuple[int, str, str]] = []
+    seen: set[str] = set()
+    send = partial(_send_run, organization=organization, actor=actor, bulk=bulk, campaign=campaign)
     try:
-        for row_number, number, body in _iter_data_rows(path, bulk.default_body):
-            if row_number <= bulk.last_row_done:
-                continue
-            e164, _ = _row_error(number, body)
+        for row_number, number, body, merge_error in _iter_data_rows(path, bulk.default_body):
+            e164, _ = _row_error(number, body, merge_error)
             if e164 is None:
                 continue
-            if run_items and (body != run_body or len(run_items) >= CHUNK_SIZE):
-                _send_run(organization=organization, actor=actor, bulk=bulk, body=run_body, items=run_items)
+            duplicate = e164 in seen
+            seen.add(e164)  # rows already sent by an earlier run count too, so a resumed run skips the same ones
+            if row_number <= bulk.last_row_done or (duplicate and not bulk.send_to_duplicates):
+                continue
+            if len(run_items) >= CHUNK_SIZE:
+                send(items=run_items)
                 run_items = []
-            run_body = body
-            run_items.append((row_number, e164))
+            run_items.append((row_number, e164, body))
         if run_items:
-            _send_run(organization=organization, actor=actor, bulk=bulk, body=run_body, items=run_items)
+            send(items=run_items)
     except ApplicationError as exc:
         bulk.status = BulkSendStatus.FAILED
         bulk.error_message = exc.message
-        bulk.not_sent = bulk.valid_rows - bulk.processed
+        bulk.not_sent = bulk.to_send - bulk.processed
     else:
         bulk.status = BulkSendStatus.DONE
     bulk.finished_at = timezone.now().isoformat()
     _save(bulk)
+    if campaign is not None:
+        campaign_csv_finish(organization=organization, campaign_id=campaign.pk, error_message=bulk.error_message)
     path.unlink(missing_ok=True)  # the numbers are in the messages now; the upload is not kept
     return bulk
 

@@ -53,6 +53,12 @@ class SendForm(forms.Form):
 
 
 class BulkUploadForm(forms.Form):
+    name = forms.CharField(
+        label="Campaign name",
+        max_length=120,
+        required=False,
+        help_text="How the send is listed among your campaigns; the file name when empty.",
+    )
     file = forms.FileField(
         label="CSV file",
         help_text="A header row with a number column (number, phone or to) and optionally a message column.",
@@ -63,7 +69,7 @@ class BulkUploadForm(forms.Form):
         required=False,
         strip=False,
         max_length=settings.SMS_MAX_BODY_CHARACTERS,
-        help_text="Used for rows without their own message.",
+        help_text="Used for rows without their own message. Any column can fill it in: Hi {name}!",
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     sender_name = forms.ChoiceField(required=False, choices=())

@@ -21,6 +21,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from messaging.campaigns.models import Campaign, CampaignStatus, MessageTemplate  # noqa: F401 (models of the app)
+from messaging.contacts.models import Contact, ContactGroup, OptOut, Tag  # noqa: F401 (models of the app)
 from messaging.models_sender import SenderName, SenderNameStatus  # noqa: F401 (Django discovers models here)
 from messaging.models_stats import MessageDailyCount  # noqa: F401 (Django discovers models here)
 from messaging.numbers import Network
@@ -170,6 +172,8 @@ class Message(models.Model):
     api_key = models.ForeignKey("accounts.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     provider = models.ForeignKey(
+    # The named bulk send the message belongs to (messaging.campaigns); a single send has none.
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
         Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="messages", db_index=False
     )
     provider_message_id = models.CharField(max_length=100, blank=True)

@@ -4,6 +4,7 @@ Read by `privacy.data.registry`. Order matters within the area: rows found throu
 before `messaging.Message` itself, whose recipient is replaced by a keyed hash (so counts per number survive).
 """
 
+from messaging.contacts import personal_data as contacts_personal_data
 from portal.personal_data import (
     DELETE_ROW,
     HASH,
@@ -121,5 +122,7 @@ EXCLUDED = {
     "messaging.ProviderMonthlyUsage": "Messages per provider and month; counts only.",
     "messaging.MessageDailyCount": "Messages per organization, day and status; counts only.",
     "messaging.SenderName": f"Sender names an organization registered and staff's decision. {ORG_SENDER_ID}",
+    *contacts_personal_data.PERSONAL_DATA,
     "messaging.WebhookEndpoint": "An organization's webhook URL and secret; a system address, not a person.",
 }
+    **contacts_personal_data.EXCLUDED,

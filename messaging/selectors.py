@@ -50,6 +50,7 @@ class MessageFilters:
     provider: str = ""
     channel: str = ""
     recipient: str = ""
+    campaign: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -75,9 +76,18 @@ class MessageFilters:
             provider=(params.get("provider") or "").strip(),
             channel=(params.get("channel") or "").strip(),
             recipient=(params.get("to") or "").strip(),
+            campaign=_parse_id(params.get("campaign"), "campaign"),
             created_from=_parse_moment(params.get("created_from"), "created_from", end_of_day=False),
             created_to=_parse_moment(params.get("created_to"), "created_to", end_of_day=True),
         )
+
+
+def _parse_id(raw: str | None, name: str) -> int | None:
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63):
+        raise ApplicationError(f"{name}: {raw!r} is not an id.", code="invalid_filter", details={name: [raw]})
+    return int(raw)
 
 
 def _parse_moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime | None:
@@ -116,6 +126,8 @@ def message_list(*, organization, filters: MessageFilters | None = None) -> Quer
         queryset = queryset.filter(channel=filters.channel)
     if filters.recipient:
         queryset = queryset.filter(recipient=filters.recipient)
+    if filters.campaign is not None:
+        queryset = queryset.filter(campaign_id=filters.campaign)
     if filters.created_from:
         queryset = queryset.filter(created_at__gte=filters.created_from)
     if filters.created_to:

@@ -1,6 +1,8 @@
-from django.urls import path
+from django.urls import include, path
 
 from messaging import views
+from messaging.campaigns import urls as campaign_urls
+from messaging.contacts import urls as contact_urls
 
 app_name = "messaging"
 
@@ -15,6 +17,8 @@ urlpatterns = [
     path("export.csv", views.MessageExportView.as_view(), name="export"),
     path("statuses/", views.MessageStatusesView.as_view(), name="statuses"),
     path("webhook/", views.WebhookView.as_view(), name="webhook"),
+    path("contacts/", include(contact_urls)),
+    path("", include(campaign_urls)),
     path("<int:message_id>/", views.MessageDetailView.as_view(), name="detail"),
     path("<int:message_id>/cancel/", views.MessageCancelView.as_view(), name="cancel"),
 ]

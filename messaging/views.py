@@ -191,6 +191,7 @@ class BulkUploadView(OrganizationViewMixin, TemplateView):
                 upload=form.cleaned_data["file"],
                 default_body=form.cleaned_data["body"],
                 sender_name=form.cleaned_data["sender_name"],
+                name=form.cleaned_data["name"],
             )
         except ApplicationError as exc:
             form.add_error("file", exc.message)
@@ -218,7 +219,12 @@ class BulkStartView(OrganizationViewMixin, View):
 
     def post(self, request, bulk_id):
         try:
-            csv_import.bulk_send_start(organization=self.organization, actor=request.user, bulk_id=bulk_id)
+            csv_import.bulk_send_start(
+                organization=self.organization,
+                actor=request.user,
+                bulk_id=bulk_id,
+                send_to_duplicates=request.POST.get("send_to_duplicates") == "on",
+            )
         except ApplicationError as exc:
             if exc.status == 404:
                 raise

@@ -129,8 +129,13 @@ def message_send(
     channel: str,
     message_type: str | None = None,
     delivery_body: str = "",
+    bodies: list[str] | None = None,
+    campaign=None,
 ) -> list[Message]:
     """Store, charge and queue one message per recipient (same order as `recipients`).
+
+    `bodies`, when given, holds one text per recipient (a template's merge fields filled in per contact) in place
+    of `body`; each is counted and priced on its own. `campaign` links the messages to the campaign they belong to.
 
     `delivery_body`, when given, is the text the provider receives while `body` is what anyone reading the
     message sees (one-time codes: the code masked). Both must count as the same segments.
@@ -145,7 +150,12 @@ def message_send(
     require_active_organization(organization=organization)
     numbers = _parse_recipients(recipients)
     kind = _message_type(message_type, channel=channel, count=len(numbers))
-    info = _validate_body(body)
+    if bodies is None:
+        bodies = [body] * len(numbers)
+    elif len(bodies) != len(numbers) or delivery_body:
+        raise ValueError("bodies needs one text per recipient and no delivery_body.")
+    infos = {text: _validate_body(text) for text in dict.fromkeys(bodies)}
+    info = infos[bodies[0]]
     if delivery_body and _validate_body(delivery_body) != info:
         raise ValueError("delivery_body must count as the same segments and encoding as body.")
     chain = _enabled_chain()
@@ -157,20 +167,25 @@ def message_send(
     default_sender = chain[0].sender_name
     # Locked before the rows are priced, so the price and the charge come from one read of the account.
     account = billing_services.credit_account_lock(organization=organization)
-    unit_price = billing_selectors.message_price(organization=organization, segments=info.segments, account=account)
+    unit_prices = {
+        segments: billing_selectors.message_price(organization=organization, segments=segments, account=account)
+        for segments in {text_info.segments for text_info in infos.values()}
+    }
     messages = []
-    for number in numbers:
+    for number, text in zip(numbers, bodies, strict=True):
+        info = infos[text]
         message = Message(
             organization=organization,
+            campaign=campaign,
             recipient=number,
             network=detect_network(number),
-            body=body,
+            body=text,
             delivery_body=delivery_body,
             sender_name=requested_sender or default_sender,
             requested_sender_name=requested_sender,
             encoding=info.encoding,
             segments=info.segments,
-            price=unit_price,
+            price=unit_prices[info.segments],
             status=MessageStatus.QUEUED,
             channel=channel,
             message_type=kind,
@@ -217,7 +232,8 @@ def message_send(
             "count": len(messages),
             "queued": len(to_charge),
             "opted_out": len(messages) - len(to_charge),
-            "segments": info.segments,
+            "segments": infos[bodies[0]].segments if len(infos) == 1 else sum(m.segments for m in messages),
+            "campaign": campaign.pk if campaign is not None else None,
             "scheduled_for": send_at.isoformat() if send_at else None,
         },
     )
