@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -40,6 +41,21 @@ logger = logging.getLogger(__name__)
 
 # A checkout that never got its provider id this long after it was started (the call failed midway) is failed.
 UNOPENED_CHECKOUT_GRACE = timedelta(minutes=15)
+
+
+DEMO_PACKS = (("Starter", "1000.00"), ("Business", "5000.00"), ("Volume", "20000.00"))
+
+
+@transaction.atomic
+def credit_packs_seed_demo() -> int:
+    """Demo data: three packs on sale, only when staff have made none. Returns how many were created."""
+    if CreditPack.objects.exists():
+        return 0
+    CreditPack.objects.bulk_create(
+        CreditPack(name=name, credits=Decimal(credits), sort_order=order)
+        for order, (name, credits) in enumerate(DEMO_PACKS, start=1)
+    )
+    return len(DEMO_PACKS)
 
 
 def checkout_reference(payment: Payment) -> str:

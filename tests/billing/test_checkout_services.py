@@ -13,9 +13,11 @@ from billing.checkout import (
     checkout_start,
     checkout_webhook_receive,
     checkouts_reconcile,
+    credit_packs_seed_demo,
 )
 from billing.models import (
     CreditAccount,
+    CreditPack,
     LedgerEntry,
     LedgerEntryKind,
     Payment,
@@ -301,3 +303,12 @@ def test_a_tin_must_look_like_a_tin(org_a, owner_a):
             billing_tin="12345",
             billing_address="",
         )
+
+
+def test_demo_packs_are_created_once_and_never_beside_staffs_own(db):
+    assert credit_packs_seed_demo() == 3
+    assert credit_packs_seed_demo() == 0
+    CreditPack.objects.all().delete()
+    CreditPack.objects.create(name="Staff's", credits=Decimal("10.00"))
+    assert credit_packs_seed_demo() == 0
+    assert list(CreditPack.objects.values_list("name", flat=True)) == ["Staff's"]
