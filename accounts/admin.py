@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.html import format_html, format_html_join
 
 from accounts import services
 from accounts.models import (
@@ -16,6 +17,7 @@ from accounts.models import (
     User,
 )
 from portal.errors import ApplicationError
+from portal.staff_attention import OrganizationFact, admin_list_url, facts_for_organization
 
 
 class MembershipInline(admin.TabularInline):
@@ -48,10 +50,35 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["name", "slug"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["at_a_glance", "created_at"]
     inlines = [MembershipInline]
     action_form = SuspendForm
     actions = ["suspend", "reactivate"]
+
+    @admin.display(description="At a glance")
+    def at_a_glance(self, organization):
+        """Balance, this month's usage and links to its messages, payments and members: each app adds its lines
+        (portal.staff_attention.organization_facts)."""
+        if organization.pk is None:
+            return "—"
+        members = organization.memberships.count()
+        facts = [
+            *facts_for_organization(organization_id=organization.pk),
+            OrganizationFact(
+                label="Members",
+                value=str(members),
+                url=admin_list_url(Membership, organization__id__exact=organization.pk),
+            ),
+        ]
+        rows = format_html_join(
+            "",
+            '<li class="organization-fact"><strong>{}:</strong> {} {}</li>',
+            (
+                (fact.label, fact.value, format_html('<a href="{}">view list</a>', fact.url) if fact.url else "")
+                for fact in facts
+            ),
+        )
+        return format_html('<ul class="organization-facts">{}</ul>', rows)
 
     @admin.action(description="Suspend (reason required)")
     def suspend(self, request, queryset):

@@ -11,3 +11,8 @@ class PrivacyConfig(AppConfig):
         from privacy import checks, receivers  # noqa: F401
 
         receivers.register()
+        # What staff see of this app in admin (portal.staff_attention): admin cannot import the apps above it.
+        from portal.staff_attention import register_panel
+        from privacy.staff_attention import privacy_attention
+
+        register_panel(privacy_attention)
