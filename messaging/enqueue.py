@@ -15,6 +15,8 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 DISPATCH_QUEUED = "messaging.tasks.dispatch_queued"
+# One-time codes only, on the `otp` queue, which a worker serves before the send queue.
+DISPATCH_OTP = "messaging.tasks.dispatch_otp"
 DELIVER_WEBHOOKS = "messaging.tasks.deliver_webhooks"
 
 

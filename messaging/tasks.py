@@ -5,6 +5,7 @@ from django_tasks import task
 
 from messaging.dispatch.reconcile import dispatch_reconcile_stale
 from messaging.dispatch.worker import dispatch_queued_messages
+from messaging.models import MessageChannel
 from messaging.services.delivery import delivery_poll_due
 from messaging.services.idempotency import idempotency_purge_expired
 from messaging.services.notices import notice_refresh_fallback
@@ -18,6 +19,14 @@ def dispatch_queued() -> dict:
     """Send every due queued message (enqueued after each send commits; also run periodically for retries and
     scheduled messages)."""
     summary = dispatch_queued_messages()
+    return {"claimed": summary.claimed, "accepted": summary.accepted, "requeued": summary.requeued}
+
+
+@task(queue_name=TaskQueue.OTP)
+def dispatch_otp() -> dict:
+    """Send the due one-time codes, and nothing else (enqueued on the `otp` queue when a code is sent): a code
+    does not wait behind a bulk backlog on the send queue."""
+    summary = dispatch_queued_messages(channel=MessageChannel.OTP)
     return {"claimed": summary.claimed, "accepted": summary.accepted, "requeued": summary.requeued}
 
 

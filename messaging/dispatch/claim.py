@@ -48,7 +48,7 @@ class _ClaimPlan:
     no_route: list[tuple[DispatchAttempt, datetime | None, str]] = field(default_factory=list)  # (attempt, next, why)
 
 
-def messages_claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
+def messages_claim(*, now: datetime, limit: int, channel: str | None = None) -> list[DispatchGroup]:
     """Claim up to `limit` due messages; returns them grouped by the provider each was routed to. Committed when
     this returns: from here a crash cannot lose the fact that a message may be at a provider.
 
@@ -56,9 +56,9 @@ def messages_claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
     provider and usage rows are locked last (`BatchRouter.confirm`): concurrent workers wait for each other only
     for the end of a claim. If the snapshot no longer holds, the writes are rolled back to a savepoint and the
     batch is routed again on the locked rows. The daily counts of the claimed messages are written as the block
-    ends, after every other lock."""
+    ends, after every other lock. `channel` claims that channel's messages only (one-time codes ahead of bulk)."""
     with transaction.atomic(), daily_counts.counts_collected():
-        messages = _lock_due(now=now, limit=limit)
+        messages = _lock_due(now=now, limit=limit, channel=channel)
         if not messages:
             return []
         settled = _settle_unsendable(messages, now=now)
@@ -85,7 +85,7 @@ def messages_claim(*, now: datetime, limit: int) -> list[DispatchGroup]:
         return router.dispatch_groups()
 
 
-def _lock_due(*, now: datetime, limit: int) -> list[Message]:
+def _lock_due(*, now: datetime, limit: int, channel: str | None = None) -> list[Message]:
     """Lock up to `limit` due queued messages of active organizations, oldest due first; rows another worker holds
     are skipped. A suspended or closed organization's messages wait (and run into their deadline, refunded)
     instead of going out: suspension stops sending, not only accepting.
@@ -101,6 +101,8 @@ def _lock_due(*, now: datetime, limit: int) -> list[Message]:
         .exclude(organization_id__in=list(not_sending))
         .order_by("next_attempt_at", "id")
     )
+    if channel is not None:  # one-time codes ahead of bulk: their own partial index
+        queryset = queryset.filter(channel=channel)
     if connection.features.has_select_for_update_skip_locked:
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
     messages = list(queryset[:limit])

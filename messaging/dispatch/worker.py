@@ -11,19 +11,30 @@ from messaging.dispatch.batch import DispatchSummary
 from messaging.dispatch.claim import messages_claim
 from messaging.dispatch.outcome import outcomes_record
 from messaging.dispatch.provider_call import group_send
-from messaging.models import Provider
+from messaging.models import MessageChannel, Provider
 from messaging.providers.registry import adapter_call_size
 
 
 def dispatch_queued_messages(
-    *, now: datetime | None = None, batch_size: int | None = None, max_rounds: int = 50
+    *,
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    max_rounds: int = 50,
+    channel: str | None = None,
 ) -> DispatchSummary:
     """Dispatch every due queued message (several rounds: a message requeued for the next provider goes out in
-    the same call). Safe to run from several workers at once. `now` is for tests (due-ness and deadlines)."""
+    the same call). Safe to run from several workers at once. `now` is for tests (due-ness and deadlines).
+
+    Each round claims the due one-time codes first, then the oldest due messages of any kind: a code sent while a
+    bulk backlog is being worked through goes out in the next round, not after the backlog. `channel` limits
+    every claim to one channel (the `otp` queue's task: codes only)."""
     summary = DispatchSummary()
     limit = batch_size or claim_batch_size()
     for _ in range(max_rounds):
-        groups = messages_claim(now=now or timezone.now(), limit=limit)
+        moment = now or timezone.now()
+        groups = messages_claim(now=moment, limit=limit, channel=channel or MessageChannel.OTP)
+        if channel is None:
+            groups += messages_claim(now=moment, limit=limit)
         if not groups:
             break
         summary.rounds += 1

@@ -24,7 +24,7 @@ from accounts.services import audit_log_record, require_active_organization
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from messaging.dispatch.quota import provider_usage_this_month
-from messaging.enqueue import DISPATCH_QUEUED, enqueue_on_commit
+from messaging.enqueue import DISPATCH_OTP, DISPATCH_QUEUED, enqueue_on_commit
 from messaging.models import Message, MessageChannel, MessageStatus, MessageType, Provider
 from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_number
 from messaging.routing import RouteState, choose_route, primary_of
@@ -241,7 +241,8 @@ def message_send(
     if rejected:
         webhook_events_record(messages=rejected)
     if to_charge and send_at is None:
-        enqueue_on_commit(DISPATCH_QUEUED)
+        # A code goes to the `otp` queue, whose task claims codes only: it overtakes a bulk backlog.
+        enqueue_on_commit(DISPATCH_OTP if channel == MessageChannel.OTP else DISPATCH_QUEUED)
     return messages
 
 
