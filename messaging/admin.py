@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from accounts.models import Organization
 from messaging import admin_sender_names  # noqa: F401 (registers the sender names admin)
+from messaging.contacts import admin as contacts_admin  # noqa: F401 (registers the address book and campaigns admin)
 from messaging.dispatch.reconcile import AttemptDecision, dispatch_attempt_resolve
 from messaging.models import (
     AttemptStatus,
