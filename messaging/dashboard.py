@@ -64,12 +64,19 @@ def dashboard_panels(*, organization, counts: tuple[list[date], dict] | None = N
     days, by_day = counts or dashboard_counts(organization=organization)
     today_counts = _status_totals(by_day, since=days[-1])
     week_counts = _status_totals(by_day, since=days[-WEEK_DAYS])
-    settled = sum(week_counts[status] for status in SETTLED_STATUSES)
+    # A provider that reports no handset receipt (Semaphore) leaves good messages `sent` for good: they are
+    # neither on their way nor in the delivered rate, which is measured on the messages that can get a receipt.
+    no_receipt_week = ui_selectors.no_receipt_status_counts(organization=organization, since=days[-WEEK_DAYS])
+    no_receipt_today = ui_selectors.no_receipt_status_counts(organization=organization, since=days[-1])
+    settled = sum(week_counts[status] - no_receipt_week.get(status, 0) for status in SETTLED_STATUSES)
     delivered = week_counts[MessageStatus.DELIVERED]
+    sent_no_receipt = no_receipt_week.get(MessageStatus.SENT, 0)
     balance = billing_selectors.balance_get(organization=organization)
     used, limit = billing_selectors.monthly_usage(organization=organization)
     sent_today = sum(today_counts.values())
-    in_flight = sum(today_counts[s] for s in ui_selectors.IN_FLIGHT_STATUSES)
+    in_flight = sum(today_counts[s] for s in ui_selectors.IN_FLIGHT_STATUSES) - no_receipt_today.get(
+        MessageStatus.SENT, 0
+    )
     return [
         {
             "key": "messages_today",
@@ -81,7 +88,12 @@ def dashboard_panels(*, organization, counts: tuple[list[date], dict] | None = N
             "key": "delivered_rate",
             "label": "Delivered, last 7 days",
             "value": f"{100 * delivered / settled:.1f}%" if settled else "—",
-            "hint": f"{delivered:,} of {settled:,} with a final status" if settled else "No final statuses yet",
+            "hint": (f"{delivered:,} of {settled:,} with a final status" if settled else "No final statuses yet")
+            + (
+                f"; {sent_no_receipt:,} sent, no receipt from the provider (not counted)"
+                if sent_no_receipt
+                else ""
+            ),
         },
         {
             "key": "balance",

@@ -9,6 +9,8 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from messaging.models import Message, MessageStatus, Provider
+from messaging.providers.base import ProviderConfigError
+from messaging.providers.registry import get_adapter_class
 from portal.timezone import operator_date, operator_tz
 
 IN_FLIGHT_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
@@ -31,12 +33,13 @@ def provider_names() -> list[str]:
 
 
 def message_status_list(*, organization, message_ids: list[int]) -> list[Message]:
-    """Current status of some of the organization's messages (the log's live status cells), one query."""
+    """Some of the organization's messages as the log shows them (the live refresh redraws whole rows: sender,
+    route, status, times), newest first, route loaded, one query."""
     ids = [int(i) for i in message_ids[:MAX_STATUS_IDS]]
     return list(
-        Message.objects.filter(organization=organization, id__in=ids).only(
-            "id", "status", "error_code", "error_message", "organization_id"
-        )
+        Message.objects.filter(organization=organization, id__in=ids)
+        .select_related("provider")
+        .order_by("-created_at", "-id")
     )
 
 
@@ -52,3 +55,42 @@ def message_daily_status_counts(*, organization, days: int = 14) -> tuple[list[d
         .order_by()
     )
     return day_list, {(row["day"], row["status"]): row["n"] for row in rows}
+
+
+def provider_reports_receipts(provider: Provider | None) -> bool:
+    """Whether messages through this route can ever read "delivered" (an unknown adapter is assumed to)."""
+    if provider is None:
+        return True
+    try:
+        return get_adapter_class(provider.adapter).reports_handset_delivery
+    except ProviderConfigError:
+        return True
+
+
+def providers_without_receipts() -> list[int]:
+    """Ids of the routes whose provider reports no handset receipt (Semaphore): a few rows, no per-message work."""
+    return [provider.pk for provider in Provider.objects.all() if not provider_reports_receipts(provider)]
+
+
+def no_receipt_status_counts(*, organization, since: date) -> dict[str, int]:
+    """{status: messages} created since `since` (a Manila day) through a provider that reports no receipt."""
+    provider_ids = providers_without_receipts()
+    if not provider_ids:
+        return {}
+    rows = (
+        Message.objects.filter(
+            organization=organization, provider_id__in=provider_ids, created_at__gte=manila_day_start(since)
+        )
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["status"]: row["n"] for row in rows}
+
+
+def still_on_its_way(message: Message) -> bool:
+    """Whether the message's status may still change by itself (the log keeps polling it): queued, sending, or sent
+    through a provider that reports delivery."""
+    if message.status == MessageStatus.SENT:
+        return provider_reports_receipts(message.provider)
+    return message.status in IN_FLIGHT_STATUSES

@@ -288,13 +288,14 @@ class MessageLogView(OrganizationViewMixin, TemplateView):
         context["rows"] = page.results
         context["next_cursor"] = page.next_cursor
         context["in_flight_ids"] = ",".join(
-            str(m.pk) for m in page.results if m.status in ui_selectors.IN_FLIGHT_STATUSES
+            str(m.pk) for m in page.results if ui_selectors.still_on_its_way(m)
         )
         return context
 
 
 class MessageStatusesView(OrganizationViewMixin, View):
-    """htmx partial: fresh status badges (out-of-band swaps) for the log's in-flight rows, next poller."""
+    """htmx partial: the log's in-flight rows redrawn whole, and their status badges (out-of-band swaps), with the
+    next poller."""
 
     required_permissions = {"GET": Permission.VIEW}
 
@@ -305,7 +306,7 @@ class MessageStatusesView(OrganizationViewMixin, View):
             return HttpResponseBadRequest("ids: comma-separated message ids.")
         ids = [int(i) for i in raw_ids]
         rows = ui_selectors.message_status_list(organization=self.organization, message_ids=ids)
-        still = ",".join(str(m.pk) for m in rows if m.status in ui_selectors.IN_FLIGHT_STATUSES)
+        still = ",".join(str(m.pk) for m in rows if ui_selectors.still_on_its_way(m))
         return render(request, "messaging/_status_poll.html", {"rows": rows, "in_flight_ids": still})
 
 
@@ -321,7 +322,7 @@ class MessageDetailView(OrganizationViewMixin, TemplateView):
         context["can_cancel"] = message.status == MessageStatus.QUEUED and self.membership.has_perm(
             Permission.SEND_MESSAGES
         )
-        context["in_flight"] = message.status in ui_selectors.IN_FLIGHT_STATUSES
+        context["in_flight"] = ui_selectors.still_on_its_way(message)
         return context
 
 

@@ -161,6 +161,9 @@ class ProviderAdapter:
     max_bulk: ClassVar[int] = 1
     supports_delivery_callbacks: ClassVar[bool] = False
     supports_status_polling: ClassVar[bool] = False
+    # Reports the handset's receipt ("delivered"); a provider whose last state for a good message is "sent"
+    # (Semaphore) leaves its messages `sent` for good, so they count neither as delivered nor as on their way.
+    reports_handset_delivery: ClassVar[bool] = True
     # Can list what it accepted (`find_sent`): lets crash recovery learn whether a hand-over arrived.
     supports_sent_lookup: ClassVar[bool] = False
     # Sends under the sender name it is given (an organization's approved name); otherwise every message goes out

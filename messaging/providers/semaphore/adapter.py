@@ -65,6 +65,7 @@ class SemaphoreAdapter(HTTPProviderAdapter):
     max_bulk = 1000
     supports_delivery_callbacks = True
     supports_status_polling = True
+    reports_handset_delivery = False  # "Sent" (handed to the network) is its last state for a good message
     supports_sent_lookup = True
     supports_custom_sender_name = True  # `sendername`: any name Semaphore approved for the account
     credential_fields = ("apikey",)
