@@ -220,8 +220,9 @@ def request_submit(
         kind="acknowledgement",
         subject=f"We received your {RequestKind(kind).label.split(' (')[0].lower()} request",
         body=(
-            f"Hello {request.full_name or ''},\n\n"
-            f"We received your privacy request {request.reference} "
+            # By name, or no greeting at all: "Hello ," reads like a mail merge gone wrong.
+            (f"Hello {request.full_name.strip()},\n\n" if request.full_name.strip() else "")
+            + f"We received your privacy request {request.reference} "
             f"({RequestKind(kind).label}).\n{dates_paragraph(request)}\n"
             f"{verify_line}\nFollow it (and withdraw it if you change your mind) "
             f"here:\n{status_url(token)}\n\n"
