@@ -29,13 +29,14 @@ class Permission(models.TextChoices):
     MANAGE_WEBHOOKS = "manage_webhooks", "Configure status webhooks"
     MANAGE_MEMBERS = "manage_members", "Invite, change and remove members"
     MANAGE_BILLING = "manage_billing", "Billing settings and alerts"
+    RENAME_ORGANIZATION = "rename_organization", "Rename the organization"
     DELETE_ORGANIZATION = "delete_organization", "Delete the organization"
     TRANSFER_OWNERSHIP = "transfer_ownership", "Transfer ownership"
 
 
 _VIEWER = {Permission.VIEW}
 _DEVELOPER = _VIEWER | {Permission.SEND_MESSAGES, Permission.MANAGE_API_KEYS, Permission.MANAGE_WEBHOOKS}
-_ADMIN = _DEVELOPER | {Permission.MANAGE_MEMBERS, Permission.MANAGE_BILLING}
+_ADMIN = _DEVELOPER | {Permission.MANAGE_MEMBERS, Permission.MANAGE_BILLING, Permission.RENAME_ORGANIZATION}
 _OWNER = _ADMIN | {Permission.DELETE_ORGANIZATION, Permission.TRANSFER_OWNERSHIP}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

@@ -94,6 +94,29 @@ def organization_create(*, name: str, owner: User, slug: str | None = None) -> O
 
 
 @transaction.atomic
+def organization_rename(*, organization: Organization, actor_membership: Membership, name: str) -> Organization:
+    """Owners and admins rename their organization (the slug, used in links and by staff, stays)."""
+    require_permission(membership=actor_membership, permission=Permission.RENAME_ORGANIZATION)
+    name = name.strip()
+    if not name:
+        raise ApplicationError("An organization needs a name.", code="invalid_name")
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    old_name = organization.name
+    if name == old_name:
+        return organization
+    organization.name = name
+    organization.save(update_fields=["name"])
+    audit_log_record(
+        event_type="organization.renamed",
+        organization=organization,
+        actor=actor_membership.user,
+        target=organization,
+        extra={"from": old_name, "to": name},
+    )
+    return organization
+
+
+@transaction.atomic
 def organization_suspend(*, organization: Organization, actor: User | None, reason: str) -> Organization:
     if not reason.strip():
         raise ApplicationError("Suspending an organization needs a reason.", code="reason_required")

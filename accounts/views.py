@@ -79,6 +79,14 @@ class OrganizationSettingsView(OrganizationViewMixin, TemplateView):
                 active_organization_clear(session=request.session)
                 messages.success(request, f"{self.organization.name} was deleted.")
                 return redirect("home")
+            if action == "rename":
+                form = OrganizationForm(request.POST)
+                if not form.is_valid():
+                    raise ApplicationError("Give the organization a name of at most 120 characters.")
+                organization = services.organization_rename(
+                    organization=self.organization, actor_membership=self.membership, name=form.cleaned_data["name"]
+                )
+                messages.success(request, f"The organization is now called {organization.name}.")
             if action == "transfer":
                 services.organization_transfer_ownership(
                     organization=self.organization,
@@ -94,6 +102,7 @@ class OrganizationSettingsView(OrganizationViewMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["members"] = selectors.member_list(organization=self.organization)
+        context["can_rename"] = self.membership.has_perm(Permission.RENAME_ORGANIZATION)
         return context
 
 
