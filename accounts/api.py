@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.api_base import OrganizationAPIView
+from accounts.api_examples import EXAMPLES
 from accounts.roles import Permission
 
 
@@ -23,6 +24,7 @@ class MeAPI(OrganizationAPIView):
         created = serializers.DateTimeField(source="created_at")
 
     @extend_schema(
+        examples=EXAMPLES["me_retrieve"],
         summary="Who am I",
         description="The organization the credentials act for, and the API key used (null for a browser session).",
         responses=inline_serializer(

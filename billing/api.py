@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission, Scope
 from billing import selectors
+from billing.api_examples import EXAMPLES
 from portal.errors import ApplicationError
 
 MAX_PAGE_SIZE = 200
@@ -131,6 +132,7 @@ class BalanceAPIView(OrganizationAPIView):
     required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
+        examples=EXAMPLES["balance_retrieve"],
         summary="Credit balance and monthly usage",
         description="The balance in credits (one credit pays one segment at the default price), the monthly "
         "segment limit if staff set one, and the segments used this calendar month (Asia/Manila).",
@@ -155,6 +157,7 @@ class LedgerListAPIView(OrganizationAPIView):
     required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
+        examples=EXAMPLES["billing_ledger_list"],
         summary="Ledger entries, newest first",
         operation_id="billing_ledger_list",
         description="Every change of the organization's credits, newest first; `limit` 1-200, `before` an id.",
@@ -182,6 +185,7 @@ class LedgerEntryDetailAPIView(OrganizationAPIView):
     required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
+        examples=EXAMPLES["billing_ledger_retrieve"],
         summary="One ledger entry",
         description="A change of the organization's credits (top-up, charge, refund, adjustment).",
         responses=LedgerEntryOutput,
@@ -196,6 +200,7 @@ class PaymentListAPIView(OrganizationAPIView):
     required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
+        examples=EXAMPLES["billing_payments_list"],
         summary="Payments (top-ups), newest first",
         operation_id="billing_payments_list",
         description="The organization's top-up payments, newest first; `limit` 1-200, `before` an id.",
@@ -221,7 +226,10 @@ class PaymentDetailAPIView(OrganizationAPIView):
     required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
-        summary="One payment", description="A top-up payment and its receipt number.", responses=PaymentOutput
+        examples=EXAMPLES["billing_payments_retrieve"],
+        summary="One payment",
+        description="A top-up payment and its receipt number.",
+        responses=PaymentOutput,
     )
     def get(self, request, payment_id: int):
         payment = selectors.payment_get(organization=self.organization, payment_id=payment_id)
@@ -233,6 +241,7 @@ class ReceiptDetailAPIView(OrganizationAPIView):
     required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
+        examples=EXAMPLES["billing_receipts_retrieve"],
         summary="One receipt",
         description="The official receipt of a payment, by its number (as printed on the receipt).",
         responses=ReceiptOutput,

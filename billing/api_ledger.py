@@ -20,6 +20,7 @@ from accounts.roles import Permission, Scope
 from accounts.schema import ErrorResponse
 from billing import selectors
 from billing.api import LedgerEntryOutput
+from billing.api_examples import EXAMPLES
 from billing.models import LedgerEntry, LedgerEntryKind
 from billing.statement_export import statement_csv_rows, statement_to_dict
 from portal.api_lists import PAGE_PARAMETERS, cursor_page, filtered, list_answer, page_size_param
@@ -49,6 +50,7 @@ class LedgerAPI(OrganizationAPIView):
     required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
+        examples=EXAMPLES["ledger_list"],
         operation_id="ledger_list",
         summary="The credit ledger, newest first",
         description=(
@@ -96,6 +98,7 @@ class StatementAPI(OrganizationAPIView):
     required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
+        examples=EXAMPLES["statement_get"],
         operation_id="statement_get",
         summary="The monthly statement of one calendar month (Asia/Manila)",
         description=(
@@ -129,6 +132,7 @@ class StatementCSVAPI(OrganizationAPIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(
+        examples=EXAMPLES["statement_csv"],
         operation_id="statement_csv",
         summary="The monthly statement as CSV",
         description="The statement of `GET /api/v1/statements/{month}` as a CSV file (UTF-8, spreadsheet-safe). "

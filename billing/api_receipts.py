@@ -15,6 +15,7 @@ from accounts.roles import Permission, Scope
 from accounts.schema import ErrorResponse
 from billing import selectors
 from billing.api import ReceiptOutput
+from billing.api_examples import EXAMPLES
 from billing.models import Receipt
 from portal.api_lists import PAGE_PARAMETERS, cursor_page, filtered, list_answer, page_size_param
 
@@ -35,6 +36,7 @@ class ReceiptListAPI(OrganizationAPIView):
     required_scopes = {"GET": Scope.BILLING}
 
     @extend_schema(
+        examples=EXAMPLES["receipts_list"],
         operation_id="receipts_list",
         summary="Official receipts, newest first",
         description=(

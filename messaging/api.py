@@ -16,6 +16,7 @@ from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
 from accounts.schema import ErrorResponse
 from messaging import selectors
+from messaging.api_examples import EXAMPLES
 from messaging.models import MessageChannel
 from messaging.representation import message_to_dict
 from messaging.serializers import (
@@ -62,6 +63,7 @@ class MessageListCreateAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW, "POST": Permission.SEND_MESSAGES}
 
     @extend_schema(
+        examples=EXAMPLES["messages_list"],
         operation_id="messages_list",
         description=(
             "The organization's messages, newest first. Filters combine; `created_from`/`created_to` take an ISO "
@@ -120,6 +122,7 @@ class MessageListCreateAPI(OrganizationAPIView):
         )
 
     @extend_schema(
+        examples=EXAMPLES["messages_send"],
         operation_id="messages_send",
         summary="Send a message to one or up to 1,000 recipients",
         description=(
@@ -185,6 +188,7 @@ class MessageDetailAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
 
     @extend_schema(
+        examples=EXAMPLES["messages_get"],
         operation_id="messages_get",
         summary="One message",
         description="A message with its status, segments, price, route and timestamps (see `messages_list`).",
@@ -199,6 +203,7 @@ class MessageCancelAPI(OrganizationAPIView):
     required_permissions = {"POST": Permission.SEND_MESSAGES}
 
     @extend_schema(
+        examples=EXAMPLES["messages_cancel"],
         operation_id="messages_cancel",
         summary="Cancel a queued (e.g. scheduled) message and refund it",
         description=(
@@ -219,6 +224,7 @@ class RouteExplainAPI(OrganizationAPIView):
     required_permissions = {"POST": Permission.VIEW}
 
     @extend_schema(
+        examples=EXAMPLES["messages_explain"],
         operation_id="messages_explain",
         summary="Which route would take this message now, with which sender name and price, and why",
         description=(
@@ -247,6 +253,7 @@ class OtpSendAPI(OrganizationAPIView):
     required_permissions = {"POST": Permission.SEND_MESSAGES}
 
     @extend_schema(
+        examples=EXAMPLES["otp_send"],
         operation_id="otp_send",
         summary="Send a one-time password (the code replaces :otp in the template; charged as a message)",
         description=(
@@ -283,6 +290,7 @@ class OtpVerifyAPI(OrganizationAPIView):
     required_permissions = {"POST": Permission.SEND_MESSAGES}
 
     @extend_schema(
+        examples=EXAMPLES["otp_verify"],
         operation_id="otp_verify",
         summary="Check a one-time password (every try counts; expired or used codes answer false)",
         description=(
@@ -307,6 +315,7 @@ class NoticeListAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
 
     @extend_schema(
+        examples=EXAMPLES["notices_list"],
         operation_id="notices_list",
         summary="Active site notices",
         description="Notices from the operator (e.g. a network's delivery delays); every active one in one page.",
@@ -325,6 +334,7 @@ class WebhookEndpointAPI(OrganizationAPIView):
     }
 
     @extend_schema(
+        examples=EXAMPLES["webhook_get"],
         operation_id="webhook_get",
         summary="The status webhook",
         description="Where each message's status change is POSTed (signed with HMAC-SHA256); 404 when none is set.",
@@ -337,6 +347,7 @@ class WebhookEndpointAPI(OrganizationAPIView):
         return Response({"url": endpoint.url, "enabled": endpoint.enabled, "created_at": endpoint.created_at})
 
     @extend_schema(
+        examples=EXAMPLES["webhook_set"],
         operation_id="webhook_set",
         summary="Set the status webhook (the secret is generated when omitted and shown only in this answer)",
         description=(
@@ -362,6 +373,7 @@ class WebhookEndpointAPI(OrganizationAPIView):
         return Response(body)
 
     @extend_schema(
+        examples=EXAMPLES["webhook_delete"],
         operation_id="webhook_delete",
         summary="Remove the status webhook",
         description="Status changes are no longer POSTed; 404 when none is set.",
@@ -376,6 +388,7 @@ class WebhookDeliveryListAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
 
     @extend_schema(
+        examples=EXAMPLES["webhook_deliveries_list"],
         operation_id="webhook_deliveries_list",
         summary="The latest 100 webhook deliveries",
         description="Each status event sent (or being sent) to the webhook, newest first, with its last answer.",

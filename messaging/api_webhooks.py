@@ -10,6 +10,7 @@ from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
 from accounts.schema import ErrorResponse
 from messaging import selectors
+from messaging.api_examples import EXAMPLES
 from messaging.serializers import WebhookDeliveryOutput
 from messaging.services.webhook_test import webhook_test_send
 from messaging.services.webhooks import webhook_delivery_retry
@@ -25,6 +26,7 @@ class WebhookTestAPI(OrganizationAPIView):
     required_permissions = {"POST": Permission.MANAGE_WEBHOOKS}
 
     @extend_schema(
+        examples=EXAMPLES["webhook_test"],
         operation_id="webhook_test",
         summary="Send a test event to the webhook now",
         description=(
@@ -47,6 +49,7 @@ class WebhookDeliveryDetailAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
 
     @extend_schema(
+        examples=EXAMPLES["webhook_delivery_get"],
         operation_id="webhook_delivery_get",
         summary="One webhook delivery",
         description="A status event sent (or being sent) to the webhook, with its tries. Needs the `read` scope.",
@@ -61,6 +64,7 @@ class WebhookDeliveryRetryAPI(OrganizationAPIView):
     required_permissions = {"POST": Permission.MANAGE_WEBHOOKS}
 
     @extend_schema(
+        examples=EXAMPLES["webhook_delivery_retry"],
         operation_id="webhook_delivery_retry",
         summary="Send a failed or pending webhook delivery again now",
         description=(

@@ -3,12 +3,14 @@
 from django.contrib import messages as flash
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
 from accounts.web import OrganizationViewMixin
+from messaging.api_examples import EXAMPLES
 from messaging.models import SenderName
 from messaging.sender_names import sender_name_list, sender_name_request, sender_name_set_default
 from portal.errors import ApplicationError
@@ -31,16 +33,48 @@ class SenderNameRequestInput(serializers.Serializer):
     purpose = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
+class SenderNameOutput(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending", "approved", "rejected"])
+    is_default = serializers.BooleanField()
+    purpose = serializers.CharField()
+    reason = serializers.CharField(help_text="Staff's reason when rejected")
+    created_at = serializers.DateTimeField()
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
 class SenderNameListCreateAPI(OrganizationAPIView):
     """GET: the organization's sender names and their status. POST {"name", "purpose"}: request one (201)."""
 
     required_permissions = {"GET": Permission.VIEW, "POST": Permission.SEND_MESSAGES}
     serializer_class = SenderNameRequestInput
 
+    @extend_schema(
+        operation_id="sender_names_list",
+        summary="The organization's sender names",
+        description=(
+            "Every sender name the organization asked for, with staff's decision (`pending`, `approved`, "
+            "`rejected` with a reason) and which approved name is the default. Send with an approved name by "
+            "giving it as `sender_name` to `POST /api/v1/messages`; without one, the default is used."
+        ),
+        examples=EXAMPLES["sender_names_list"],
+        responses=inline_serializer("SenderNameList", {"sender_names": SenderNameOutput(many=True)}),
+    )
     def get(self, request):
         names = sender_name_list(organization=self.organization)
         return Response({"sender_names": [sender_name_to_dict(n) for n in names]})
 
+    @extend_schema(
+        operation_id="sender_names_request",
+        summary="Ask for a sender name",
+        description=(
+            "Up to 11 letters, digits or spaces. Staff review it; until approved it cannot be used. Answers the "
+            "request (201); a name the organization already asked for is refused with 409."
+        ),
+        examples=EXAMPLES["sender_names_request"],
+        request=SenderNameRequestInput,
+        responses={201: SenderNameOutput},
+    )
     def post(self, request):
         data = SenderNameRequestInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -37,7 +37,23 @@ class PolicyAcknowledgementAPI(UserAPIView):
         ),
         request=AcknowledgementInput,
         responses={201: AcknowledgementOutput, 200: AcknowledgementOutput},
-        examples=[OpenApiExample("Version 2 was shown", value={"version": 2}, request_only=True)],
+        examples=[
+            OpenApiExample(
+                "Version 2 was shown",
+                value={"version": 2},
+                request_only=True,
+                description=(
+                    '`curl -b "sessionid=$SESSION" -H "X-CSRFToken: $CSRF" --json \'{"version": 2}\' '
+                    "https://sms.example.com/api/v1/privacy/acknowledgements`"
+                ),
+            ),
+            OpenApiExample(
+                "Recorded",
+                value={"version": 2, "acknowledged_at": "2026-11-29T23:40:00Z"},
+                response_only=True,
+                status_codes=["201", "200"],
+            ),
+        ],
     )
     def post(self, request):
         data = AcknowledgementInput(data=request.data)

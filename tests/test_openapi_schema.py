@@ -74,3 +74,33 @@ def test_bounds_are_stated_and_provider_callbacks_are_not_documented(db):
     assert (page_size["schema"]["minimum"], page_size["schema"]["maximum"]) == (1, 200)
     limit = next(p for p in schema["paths"]["/api/v1/billing/ledger"]["get"]["parameters"] if p["name"] == "limit")
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 200)
+
+
+def _examples(content: dict) -> dict:
+    return {name: example for media in content.values() for name, example in media.get("examples", {}).items()}
+
+
+def test_every_operation_has_a_description_an_example_request_and_an_example_answer(db):
+    schema = _schema()
+    operations = [(path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()]
+    assert len(operations) >= len(NATIVE_OPERATIONS)
+    for path, method, operation in operations:
+        assert len(operation.get("description", "")) >= 30, (path, method)
+        answers = {}
+        for code, response in operation["responses"].items():
+            shown = _examples(response.get("content", {}))
+            # A success with a body shows one; a 204 shows its error answer instead.
+            assert shown or not (code.startswith("2") and response.get("content")), (path, method, code)
+            answers.update(shown)
+        assert answers, (path, method, "no example answer")
+        body = operation.get("requestBody")
+        if body is not None:
+            requests_shown = _examples(body.get("content", {}))
+            assert requests_shown, (path, method, "no example request")
+            assert all("value" in example for example in requests_shown.values()), (path, method)
+            shown = " ".join(example.get("description", "") for example in requests_shown.values())
+        else:
+            # No body: the answer's example says how to ask.
+            shown = " ".join(example.get("description", "") for example in answers.values())
+        prefix = path.split("{")[0].rstrip("/")
+        assert "curl" in shown and prefix in shown.replace("https://sms.example.com", ""), (path, method, shown)

@@ -14,6 +14,7 @@ from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
 from accounts.schema import ErrorResponse
 from messaging.campaigns import selectors, services
+from messaging.campaigns.api_examples import DESCRIPTIONS, EXAMPLES
 from messaging.campaigns.models import CampaignStatus
 from messaging.campaigns.preview import campaign_preview, group_contact_ids
 from portal.api_lists import PAGE_PARAMETERS, cursor_page, list_answer, page_size_param
@@ -123,6 +124,8 @@ class TemplateListCreateAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW, "POST": WRITE}
 
     @extend_schema(
+        examples=EXAMPLES["templates_list"],
+        description=DESCRIPTIONS["templates_list"],
         operation_id="templates_list",
         summary="Message templates, newest first",
         parameters=PAGE_PARAMETERS,
@@ -137,6 +140,7 @@ class TemplateListCreateAPI(OrganizationAPIView):
         return Response(list_answer(request, page, TemplateOutput(page.results, many=True).data))
 
     @extend_schema(
+        examples=EXAMPLES["templates_create"],
         operation_id="templates_create",
         summary="Add a template",
         description='Example: `{"name": "Reminder", "body": "Hi {name}, see you on {date}!"}`.',
@@ -155,13 +159,21 @@ class TemplateListCreateAPI(OrganizationAPIView):
 class TemplateDetailAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW, "PUT": WRITE, "DELETE": WRITE}
 
-    @extend_schema(operation_id="templates_get", summary="One template", responses={200: TemplateOutput, 404: ERROR})
+    @extend_schema(
+        examples=EXAMPLES["templates_get"],
+        description=DESCRIPTIONS["templates_get"],
+        operation_id="templates_get",
+        summary="One template",
+        responses={200: TemplateOutput, 404: ERROR},
+    )
     def get(self, request, template_id: int):
         return Response(
             TemplateOutput(selectors.template_get(organization=self.organization, template_id=template_id)).data
         )
 
     @extend_schema(
+        examples=EXAMPLES["templates_update"],
+        description=DESCRIPTIONS["templates_update"],
         operation_id="templates_update",
         summary="Replace a template's name and text",
         request=TemplateInput,
@@ -175,7 +187,13 @@ class TemplateDetailAPI(OrganizationAPIView):
         )
         return Response(TemplateOutput(template).data)
 
-    @extend_schema(operation_id="templates_delete", summary="Delete a template", responses={204: None, 404: ERROR})
+    @extend_schema(
+        examples=EXAMPLES["templates_delete"],
+        description=DESCRIPTIONS["templates_delete"],
+        operation_id="templates_delete",
+        summary="Delete a template",
+        responses={204: None, 404: ERROR},
+    )
     def delete(self, request, template_id: int):
         services.template_delete(organization=self.organization, actor=_actor(self), template_id=template_id)
         return Response(status=204)
@@ -188,6 +206,8 @@ class CampaignListCreateAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW, "POST": WRITE}
 
     @extend_schema(
+        examples=EXAMPLES["campaigns_list"],
+        description=DESCRIPTIONS["campaigns_list"],
         operation_id="campaigns_list",
         summary="Campaigns, newest first, each with its messages per status and progress",
         parameters=PAGE_PARAMETERS,
@@ -205,6 +225,7 @@ class CampaignListCreateAPI(OrganizationAPIView):
         return Response(list_answer(request, page, CampaignOutput(campaigns, many=True).data))
 
     @extend_schema(
+        examples=EXAMPLES["campaigns_create"],
         operation_id="campaigns_create",
         summary="Compose a campaign to contact groups (a draft: nothing is sent or charged)",
         description=(
@@ -230,6 +251,7 @@ class CampaignDetailAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
 
     @extend_schema(
+        examples=EXAMPLES["campaigns_get"],
         operation_id="campaigns_get",
         summary="One campaign with its messages per status",
         description="Its messages are in `messages_list` with `campaign={id}`.",
@@ -244,6 +266,7 @@ class CampaignPreviewAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW}
 
     @extend_schema(
+        examples=EXAMPLES["campaigns_preview"],
         operation_id="campaigns_preview",
         summary="What a draft campaign would send: each recipient's text, segments and price",
         description=(
@@ -274,6 +297,7 @@ class CampaignConfirmAPI(OrganizationAPIView):
     required_permissions = {"POST": WRITE}
 
     @extend_schema(
+        examples=EXAMPLES["campaigns_confirm"],
         operation_id="campaigns_confirm",
         summary="Confirm a draft: its messages are created and charged in the background",
         description="Follow `counts` on `campaigns_get`. A second confirmation is a 409.",
@@ -299,6 +323,7 @@ class CampaignCancelAPI(OrganizationAPIView):
     required_permissions = {"POST": WRITE}
 
     @extend_schema(
+        examples=EXAMPLES["campaigns_cancel"],
         operation_id="campaigns_cancel",
         summary="Cancel a campaign before it starts; every message it created is refunded",
         description="A draft, or a scheduled campaign before its `send_at`; otherwise 409 `not_cancellable`.",

@@ -18,6 +18,7 @@ from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
 from accounts.schema import ErrorResponse
 from messaging.contacts import importing, selectors, services
+from messaging.contacts.api_examples import DESCRIPTIONS, EXAMPLES
 from messaging.contacts.models import Contact
 from messaging.contacts.selectors import number_hash
 from portal.api_lists import PAGE_PARAMETERS, cursor_page, filtered, list_answer, page_size_param
@@ -144,6 +145,7 @@ class ContactListCreateAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW, "POST": WRITE}
 
     @extend_schema(
+        examples=EXAMPLES["contacts_list"],
         operation_id="contacts_list",
         summary="Contacts, newest first",
         description="Filters: `tag`, `group` (id), `phone` (any form: 0917…, +63917…), `created_from`, "
@@ -165,6 +167,7 @@ class ContactListCreateAPI(OrganizationAPIView):
         return Response(list_answer(request, page, ContactOutput(page.results, many=True).data))
 
     @extend_schema(
+        examples=EXAMPLES["contacts_create"],
         operation_id="contacts_create",
         summary="Add a contact",
         description="409 `duplicate_contact` when the number (in any form) is already a contact. Needs `send`.",
@@ -190,13 +193,21 @@ class ContactListCreateAPI(OrganizationAPIView):
 class ContactDetailAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW, "PATCH": WRITE, "DELETE": WRITE}
 
-    @extend_schema(operation_id="contacts_get", summary="One contact", responses={200: ContactOutput, 404: ERROR})
+    @extend_schema(
+        examples=EXAMPLES["contacts_get"],
+        description=DESCRIPTIONS["contacts_get"],
+        operation_id="contacts_get",
+        summary="One contact",
+        responses={200: ContactOutput, 404: ERROR},
+    )
     def get(self, request, contact_id: int):
         return Response(
             ContactOutput(selectors.contact_get(organization=self.organization, contact_id=contact_id)).data
         )
 
     @extend_schema(
+        examples=EXAMPLES["contacts_update"],
+        description=DESCRIPTIONS["contacts_update"],
         operation_id="contacts_update",
         summary="Change a contact's name, fields or tags (each replaced as given)",
         request=ContactChangeInput,
@@ -212,7 +223,13 @@ class ContactDetailAPI(OrganizationAPIView):
             ContactOutput(selectors.contact_get(organization=self.organization, contact_id=contact_id)).data
         )
 
-    @extend_schema(operation_id="contacts_delete", summary="Delete a contact", responses={204: None, 404: ERROR})
+    @extend_schema(
+        examples=EXAMPLES["contacts_delete"],
+        description=DESCRIPTIONS["contacts_delete"],
+        operation_id="contacts_delete",
+        summary="Delete a contact",
+        responses={204: None, 404: ERROR},
+    )
     def delete(self, request, contact_id: int):
         services.contact_delete(organization=self.organization, actor=_actor(self), contact_id=contact_id)
         return Response(status=204)
@@ -223,6 +240,7 @@ class ContactImportAPI(OrganizationAPIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
+        examples=EXAMPLES["contacts_import"],
         operation_id="contacts_import",
         summary="Import contacts from a CSV file with a column mapping",
         description=(
@@ -282,6 +300,8 @@ class GroupListCreateAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW, "POST": WRITE}
 
     @extend_schema(
+        examples=EXAMPLES["contact_groups_list"],
+        description=DESCRIPTIONS["contact_groups_list"],
         operation_id="contact_groups_list",
         summary="Contact groups with their member counts, newest first",
         parameters=PAGE_PARAMETERS,
@@ -296,6 +316,8 @@ class GroupListCreateAPI(OrganizationAPIView):
         return Response(list_answer(request, page, GroupOutput(page.results, many=True).data))
 
     @extend_schema(
+        examples=EXAMPLES["contact_groups_create"],
+        description=DESCRIPTIONS["contact_groups_create"],
         operation_id="contact_groups_create",
         summary="Create a group",
         request=GroupInput,
@@ -311,11 +333,19 @@ class GroupListCreateAPI(OrganizationAPIView):
 class GroupDetailAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW, "PATCH": WRITE, "DELETE": WRITE}
 
-    @extend_schema(operation_id="contact_groups_get", summary="One group", responses={200: GroupOutput, 404: ERROR})
+    @extend_schema(
+        examples=EXAMPLES["contact_groups_get"],
+        description=DESCRIPTIONS["contact_groups_get"],
+        operation_id="contact_groups_get",
+        summary="One group",
+        responses={200: GroupOutput, 404: ERROR},
+    )
     def get(self, request, group_id: int):
         return Response(GroupOutput(selectors.group_get(organization=self.organization, group_id=group_id)).data)
 
     @extend_schema(
+        examples=EXAMPLES["contact_groups_update"],
+        description=DESCRIPTIONS["contact_groups_update"],
         operation_id="contact_groups_update",
         summary="Rename a group or change its description",
         request=GroupInput,
@@ -330,6 +360,8 @@ class GroupDetailAPI(OrganizationAPIView):
         return Response(GroupOutput(selectors.group_get(organization=self.organization, group_id=group_id)).data)
 
     @extend_schema(
+        examples=EXAMPLES["contact_groups_delete"],
+        description=DESCRIPTIONS["contact_groups_delete"],
         operation_id="contact_groups_delete",
         summary="Delete a group (its contacts stay)",
         responses={204: None, 404: ERROR},
@@ -344,6 +376,7 @@ class GroupMembersAPI(OrganizationAPIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
+        examples=EXAMPLES["contact_groups_members"],
         operation_id="contact_groups_members",
         summary="Add and remove contacts of a group (by contact id)",
         description='Example: `{"add": [12, 13], "remove": [7]}`; a contact id not of this organization is a 404.',
@@ -366,6 +399,8 @@ class OptOutListCreateAPI(OrganizationAPIView):
     required_permissions = {"GET": Permission.VIEW, "POST": WRITE}
 
     @extend_schema(
+        examples=EXAMPLES["opt_outs_list"],
+        description=DESCRIPTIONS["opt_outs_list"],
         operation_id="opt_outs_list",
         summary="The organization's own list of numbers not to send to, newest first",
         parameters=PAGE_PARAMETERS,
@@ -380,6 +415,7 @@ class OptOutListCreateAPI(OrganizationAPIView):
         return Response(list_answer(request, page, OptOutOutput(page.results, many=True).data))
 
     @extend_schema(
+        examples=EXAMPLES["opt_outs_create"],
         operation_id="opt_outs_create",
         summary="Stop sending to a number",
         description="Later messages to it are stored as `rejected` (`recipient_opted_out`) and not charged.",
@@ -397,7 +433,11 @@ class OptOutDetailAPI(OrganizationAPIView):
     required_permissions = {"DELETE": WRITE}
 
     @extend_schema(
-        operation_id="opt_outs_delete", summary="Send to the number again", responses={204: None, 404: ERROR}
+        examples=EXAMPLES["opt_outs_delete"],
+        description=DESCRIPTIONS["opt_outs_delete"],
+        operation_id="opt_outs_delete",
+        summary="Send to the number again",
+        responses={204: None, 404: ERROR},
     )
     def delete(self, request, opt_out_id: int):
         services.opt_out_remove(organization=self.organization, actor=_actor(self), opt_out_id=opt_out_id)

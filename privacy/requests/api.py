@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from accounts.api_base import UserAPIView
 from accounts.services import client_ip
+from privacy.requests.api_examples import EXAMPLES
 from privacy.requests.intake import request_submit
 from privacy.requests.models import RequestChannel, RequestKind
 from privacy.requests.selectors import request_get_for_user, request_list_for_user
@@ -59,6 +60,7 @@ class PrivacyRequestListAPI(UserAPIView):
         objections = serializers.ListField(child=serializers.CharField(), required=False)
 
     @extend_schema(
+        examples=EXAMPLES["privacy_requests_list"],
         operation_id="privacy_requests_list",
         description="The signed-in person's own privacy requests (a session, not an API key), with their due dates.",
         summary="My privacy requests (the latest 100)",
@@ -72,6 +74,7 @@ class PrivacyRequestListAPI(UserAPIView):
         return Response({"results": RequestOutput(requests, many=True, context=_context()).data, "next": None})
 
     @extend_schema(
+        examples=EXAMPLES["privacy_requests_create"],
         summary="Make a privacy request",
         description=("Access, update, delete or object, for the signed-in person. Acknowledged by e-mail at once."),
         request=Input,
@@ -96,6 +99,7 @@ class PrivacyRequestListAPI(UserAPIView):
 
 class PrivacyRequestDetailAPI(UserAPIView):
     @extend_schema(
+        examples=EXAMPLES["privacy_requests_retrieve"],
         summary="One of my privacy requests",
         description="A privacy request of the signed-in person, with its status and due date.",
         responses=RequestOutput,
