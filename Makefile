@@ -48,8 +48,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
-	$(PY) bench/run_all.py
+bench: install  # MILLION=1 adds the reads and exports at a million messages (bench/seed_million.py, seeded once)
+	$(PY) bench/run_all.py $(if $(filter-out 0,$(MILLION)),--million,)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles

@@ -29,6 +29,8 @@ if not PYTHON.exists():
 SETTINGS = "portal.settings.bench"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sms_portal_bench"
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+# Databases the benchmarks may drop and recreate (the million-row seed lives in sms_scale).
+BENCH_DATABASE_PREFIXES = ("sms_portal_bench", "sms_scale")
 # Valid Globe/Smart prefixes the simulator accepts (it refuses 63900...).
 RECIPIENT_PREFIXES = ("+63917", "+63918", "+63927", "+63920")
 
@@ -38,6 +40,13 @@ def child_env(**extra: str) -> dict[str, str]:
     env.update({"DJANGO_SETTINGS_MODULE": SETTINGS, "BENCH_DATABASE_URL": DATABASE_URL, "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def log(text: str) -> None:
@@ -166,8 +175,10 @@ def postgres_ensure_running() -> None:
 def database_recreate() -> None:
     """Drop and create the benchmark database, migrate it, and create the bare endpoint's table."""
     name = database_name()
-    if not name.startswith("sms_portal_bench"):
-        raise RuntimeError(f"refusing to drop {name!r}: the benchmark database name must start with sms_portal_bench")
+    if not name.startswith(BENCH_DATABASE_PREFIXES):
+        raise RuntimeError(
+            f"refusing to drop {name!r}: a benchmark database name starts with {' or '.join(BENCH_DATABASE_PREFIXES)}"
+        )
     for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
         result = _psql(sql)
         if result.returncode != 0:

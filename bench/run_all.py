@@ -10,8 +10,10 @@ completed, whether or not a goal was met (`--strict` exits 3 when one was missed
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +26,9 @@ import dispatch_rate  # noqa: E402
 import http_accept  # noqa: E402
 
 ACCEPT_GOAL_SHARE = 0.50
+# The million-row part reads its own database (seeded once by bench/seed_million.py, then reused).
+MILLION_DATABASE_URL = os.environ.get("BENCH_MILLION_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sms_scale")
+MILLION_SCRIPTS = ("read_latency.py", "export_million.py")
 
 
 def _interrupt(signum, frame):  # turn SIGTERM into the same clean stop as Ctrl-C
@@ -32,7 +37,13 @@ def _interrupt(signum, frame):  # turn SIGTERM into the same clean stop as Ctrl-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["http", "dispatch"], help="run one benchmark")
+    parser.add_argument("--only", choices=["http", "dispatch", "million"], help="run one benchmark")
+    parser.add_argument(
+        "--million",
+        action="store_true",
+        default=os.environ.get("MILLION", "") not in ("", "0"),
+        help="also the reads and exports at a million messages (seeded once, ~15 min on a loaded 2-core machine)",
+    )
     parser.add_argument("--seconds", type=int, default=15, help="duration of each HTTP scenario")
     parser.add_argument("--connections", type=int, default=16, help="HTTP connections kept busy")
     parser.add_argument("--messages", type=int, default=20_000, help="messages per dispatch run, 1,000-number provider")
@@ -70,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     load_before = _load_average()
     try:
         common.postgres_ensure_running()
+        if args.only == "million":
+            rows += _million(log_dir)
+            raise _Done
         common.database_recreate()
         common.django_setup()
         simulator = common.simulator_start(processes, log_dir)
@@ -152,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.profile:
                 common.log(f"profiles: {log_dir}/dispatch_worker_*.prof")
+        if args.million:
+            processes.stop_all()
+            rows += _million(log_dir)
+    except _Done:
+        pass
     except KeyboardInterrupt:
         common.log("interrupted")
         return 130
@@ -166,6 +185,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     missed = any(row[3] == "NO" for row in rows)
     return 3 if args.strict and missed else 0
+
+
+class _Done(Exception):
+    """Nothing more to run (the million-row part alone)."""
+
+
+def _million(log_dir: Path) -> list[tuple[str, str, str, str]]:
+    """Seed the million-row database when it is missing, then run its benchmarks as child processes (their own
+    database settings) and return their table rows."""
+    env = dict(os.environ, BENCH_DATABASE_URL=MILLION_DATABASE_URL, PYTHONUNBUFFERED="1")
+    bench_dir = Path(__file__).resolve().parent
+    subprocess.run([str(common.PYTHON), str(bench_dir / "seed_million.py"), "--if-missing"], env=env, check=True)
+    rows: list[tuple[str, str, str, str]] = []
+    for script in MILLION_SCRIPTS:
+        table = log_dir / f"{script}.json"
+        subprocess.run([str(common.PYTHON), str(bench_dir / script), "--table-json", str(table)], env=env, check=True)
+        rows += [tuple(row) for row in json.loads(table.read_text())]
+    return rows
 
 
 def _load_average() -> str:

@@ -115,7 +115,12 @@ def _parse_moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime |
 def message_list(*, organization, filters: MessageFilters | None = None) -> QuerySet[Message]:
     """The organization's messages, newest first, provider loaded (no query per row)."""
     filters = filters or MessageFilters()
-    queryset = Message.objects.filter(organization=organization).select_related("provider")
+    # The list shows the route's name: its encrypted credentials are not decrypted per row, nor a code's text.
+    queryset = (
+        Message.objects.filter(organization=organization)
+        .select_related("provider")
+        .defer("delivery_body", "provider__credentials")
+    )
     if filters.status:
         queryset = queryset.filter(status__in=filters.status)
     if filters.network:

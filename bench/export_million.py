@@ -1,0 +1,166 @@
+"""Exports at a million messages: the log's CSV export and a person's personal-data export, rows/s and memory.
+
+On the database `bench/seed_million.py` made (BENCH_DATABASE_URL, default sms_scale):
+- the log's CSV export of the million organization (`messaging.log_export.export_rows`, every row, as the download
+  view streams it), counted and thrown away;
+- the personal-data export (`privacy.data.export_archive.export_build`, the encrypted ZIP) of one person: the
+  neighbour organizations' messages are made that person's (their number and its keyed hash written in place,
+  once; the million organization is left as seeded), so the person has `--person-messages` messages at most.
+Printed: rows, seconds, rows/s, the growth of this process's peak RSS during the export (flat = it does not grow
+with the rows), the machine, and the goal (100,000 rows/s, memory flat). Every row decrypts the stored number and
+text: that cost is in the figures.
+
+Run: `.venv/bin/python bench/export_million.py [--only log|privacy]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sms_scale")
+
+from bench import common  # noqa: E402
+
+GOAL_ROWS_PER_SECOND = 100_000
+PERSON_NUMBER = "+639175550100"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class ExportFigure:
+    name: str
+    rows: int
+    seconds: float
+    rss_growth_mb: float
+    size_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def table_row(self) -> tuple[str, str, str, str]:
+        return (
+            f"export: {self.name}",
+            f"{self.rows:,} rows in {self.seconds:.1f} s = {self.rate:,.0f} rows/s, "
+            f"{self.size_mb:.0f} MB, peak RSS +{self.rss_growth_mb:.0f} MB",
+            f">= {GOAL_ROWS_PER_SECOND:,} rows/s, memory flat",
+            "yes" if self.rate >= GOAL_ROWS_PER_SECOND and self.rss_growth_mb < 50 else "NO",
+        )
+
+
+def log_export() -> ExportFigure:
+    from accounts.models import Organization
+    from bench.seed_million import MAIN_SLUG
+    from messaging import selectors
+    from messaging.log_export import export_rows
+
+    organization = Organization.objects.get(slug=MAIN_SLUG)
+    rss_before = _peak_rss_mb()
+    started = time.perf_counter()
+    lines = size = 0
+    for chunk in export_rows(selectors.message_list(organization=organization)):
+        lines += chunk.count("\n")
+        size += len(chunk)
+    elapsed = time.perf_counter() - started
+    return ExportFigure("log CSV, 1 organization", lines - 1, elapsed, _peak_rss_mb() - rss_before, size / 1e6)
+
+
+def person_prepare() -> int:
+    """Make the neighbour organizations' messages one person's (idempotent); returns how many that person has."""
+    from django.db import connection
+
+    from bench.seed_million import MAIN_SLUG
+    from messaging.models import Message
+
+    recipient = Message._meta.get_field("recipient")
+    values = {"recipient": recipient.get_db_prep_save(PERSON_NUMBER, connection=connection)}
+    fields = {f.attname: f for f in Message._meta.concrete_fields}
+    if "recipient_hash" in fields:
+        probe = Message(recipient=PERSON_NUMBER)
+        values["recipient_hash"] = fields["recipient_hash"].pre_save(probe, True)
+    assignments = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in values)
+    key = "recipient_hash" if "recipient_hash" in values else "recipient"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE messaging_message SET {assignments} WHERE organization_id IN "  # noqa: S608 - names from the model
+            "(SELECT id FROM accounts_organization WHERE slug <> %s) "
+            f"AND {connection.ops.quote_name(key)} IS DISTINCT FROM %s",
+            [*values.values(), MAIN_SLUG, values[key]],
+        )
+        updated = cursor.rowcount
+        if updated:
+            cursor.execute("VACUUM ANALYZE messaging_message")
+        cursor.execute(
+            f"SELECT count(*) FROM messaging_message WHERE {connection.ops.quote_name(key)} = %s",  # noqa: S608
+            [values[key]],
+        )
+        return cursor.fetchone()[0]
+
+
+def privacy_export() -> ExportFigure:
+    from privacy.data.export import export_create
+    from privacy.data.export_archive import export_build, export_path
+    from privacy.data.models import SubjectKind
+
+    messages = person_prepare()
+    common.log(f"the person has {messages:,} messages")
+    export = export_create(subject_kind=SubjectKind.RECIPIENT, phone_number=PERSON_NUMBER)
+    rss_before = _peak_rss_mb()
+    started = time.perf_counter()
+    export = export_build(export_id=export.pk)
+    elapsed = time.perf_counter() - started
+    if export.status != "ready":
+        raise RuntimeError(f"export {export.pk} is {export.status}: {export.last_error}")
+    size = export_path(export).stat().st_size
+    rows = sum(export.row_counts.values())
+    return ExportFigure(
+        f"personal data of one person ({messages:,} messages)", rows, elapsed, _peak_rss_mb() - rss_before, size / 1e6
+    )
+
+
+def run(*, only: str | None = None) -> list[tuple[str, str, str, str]]:
+    rows = []
+    if only in (None, "log"):
+        figure = log_export()
+        print(figure.table_row()[1], flush=True)
+        rows.append(figure.table_row())
+    if only in (None, "privacy"):
+        figure = privacy_export()
+        print(figure.table_row()[1], flush=True)
+        rows.append(figure.table_row())
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["log", "privacy"])
+    parser.add_argument("--table-json", help="also write the table rows to this file (run_all.py reads it)")
+    args = parser.parse_args(argv)
+    common.postgres_ensure_running()
+    common.django_setup()
+    from bench import seed_million
+
+    if not seed_million.seeded(messages=1_000_000):
+        seed_million.main(["--if-missing"])
+    common.log(f"machine: {os.cpu_count()} cores, load average {common.load_average()}")
+    table = run(only=args.only)
+    for row in table:
+        print("  ".join(row))
+    if args.table_json:
+        Path(args.table_json).write_text(json.dumps(table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
