@@ -6,7 +6,9 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import receivers  # app modules import models: only importable once apps are ready
+        # App modules import models: only importable once apps are ready. `checks` registers the deploy check that
+        # online payments do not go to the PayMongo simulator; `receivers` answers the lower layers' hooks.
+        from billing import checks, receivers  # noqa: F401
 
         receivers.register()
         # What staff see of this app in admin (portal.staff_attention): admin cannot import the apps above it.

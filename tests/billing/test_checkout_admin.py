@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.checkout import checkout_start
+from billing.checks import payment_provider_check
 from billing.models import CreditPack, Payment, PaymentStatus
 from billing.selectors import balance_get
 from tests.billing.conftest import pay_on_hosted_page
@@ -77,3 +78,13 @@ def test_staff_cannot_record_an_online_checkout_by_hand(staff_client, org_a):
 def test_the_payment_simulator_command_binds_loopback_only():
     with pytest.raises(CommandError, match="loopback"):
         call_command("run_payment_simulator", "--host", "0.0.0.0")
+
+
+def test_deploy_checks_warn_about_the_simulators_url_and_secrets(settings):
+    settings.PAYMONGO_BASE_URL = "http://127.0.0.1:8026"
+    settings.PAYMONGO_SECRET_KEY = "sk_test_simulator"
+    assert {m.id for m in payment_provider_check()} == {"billing.W001", "billing.W002"}
+    settings.PAYMONGO_BASE_URL = "https://api.paymongo.com"
+    settings.PAYMONGO_SECRET_KEY = "sk_live_real"
+    settings.PAYMONGO_WEBHOOK_SECRET = "whsk_real"
+    assert payment_provider_check() == []
