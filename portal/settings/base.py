@@ -254,6 +254,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 API_KEY_PREFIX = "sk_live_"
+# The API request log is written in batches per process (accounts.api_usage): this many rows, or once the oldest
+# waiting row is this many seconds old, whichever comes first.
+API_REQUEST_LOG_BATCH_SIZE = 100
+API_REQUEST_LOG_FLUSH_SECONDS = 1.0
 
 # --- Security headers that hold in every environment ---
 SECURE_CONTENT_TYPE_NOSNIFF = True
