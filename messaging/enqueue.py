@@ -8,11 +8,14 @@ scheduler does with `messaging.periodic.SCHEDULE` and the task worker with every
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
 
 DISPATCH_QUEUED = "messaging.tasks.dispatch_queued"
 # One-time codes only, on the `otp` queue, which a worker serves before the send queue.
@@ -26,4 +29,10 @@ def enqueue_on_commit(task_path: str, **kwargs: Any) -> None:
 
 
 def _enqueue(task_path: str, kwargs: dict[str, Any]) -> None:
-    import_string(task_path).enqueue(**kwargs)
+    try:
+        import_string(task_path).enqueue(**kwargs)
+    except (OperationalError, InterfaceError):
+        # The database went away between the commit and the enqueue (the database task backend writes the task
+        # there): what was committed stands and must not be answered as an error, which a client would send
+        # again. The periodic jobs find what an enqueue missed (`messaging.periodic`: queued messages, webhooks).
+        logger.warning("Could not enqueue %s after the commit: the database does not answer", task_path, exc_info=True)

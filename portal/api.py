@@ -4,13 +4,22 @@
 limit in `portal.throttling`.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from portal.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+# What a client is told to wait before sending again while the database is away (a restart or failover takes
+# seconds; persistent connections are checked before reuse, so the first request after it succeeds).
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -68,6 +77,16 @@ def exception_handler(exc, context):
         return error_response(code="request_too_large", message=message, status_code=400, details={"body": [message]})
     if isinstance(exc, ApplicationError):
         return error_response(code=exc.code, message=exc.message, status_code=exc.status, details=exc.details)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database does not answer (restart, failover): each write is one transaction, rolled back with the
+        # connection, so the client may send the same request again (with its Idempotency-Key, if it used one).
+        logger.warning("Answered 503: the database does not answer (%s)", str(exc).strip())
+        return error_response(
+            code="database_unavailable",
+            message="The service is briefly unavailable. Try again in a few seconds.",
+            status_code=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, Http404):
         return error_response(code="not_found", message="Not found.", status_code=404)
     if isinstance(exc, DjangoPermissionDenied):
