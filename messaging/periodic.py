@@ -17,4 +17,6 @@ SCHEDULE = [
     ("messaging.tasks.purge_idempotency_keys", 3600),
     # Uploaded CSV files and bulk-send reports are kept only as long as the customer needs them.
     ("messaging.csv_import.purge_bulk_sends", 3600),
+    # Contact CSV files uploaded but never imported (they name people) go after a day.
+    ("messaging.contacts.importing.purge_contact_imports", 3600),
 ]

@@ -21,6 +21,9 @@ from django.utils import timezone
 
 from billing.models import LedgerEntry
 from billing.services import payment_record
+from messaging.campaigns.services import campaign_create, template_create
+from messaging.contacts.importing import pending_import_store
+from messaging.contacts.services import contact_create, group_create, opt_out_add
 from messaging.csv_import import bulk_send_upload
 from messaging.models import Message, WebhookDelivery, WebhookEndpoint
 from privacy.data.models import DataExport, SubjectKind
@@ -114,7 +117,16 @@ def other_organization_ids(org_b, owner_b, tmp_path, settings):
     upload = SimpleUploadedFile("numbers.csv", b"number,message\n09171234567,hello\n", content_type="text/csv")
     bulk = bulk_send_upload(organization=org_b, actor=owner_b, upload=upload, default_body="hello")
     export = DataExport.objects.create(subject_kind=SubjectKind.USER, user=owner_b, email=owner_b.email)
+    contact = contact_create(organization=org_b, phone_number="09171234567", name="Bea")
+    group = group_create(organization=org_b, name="Bravo group")
+    contacts_upload = SimpleUploadedFile("contacts.csv", b"phone,name\n09171234567,Bea\n", content_type="text/csv")
     return {
+        "contact_id": str(contact.pk),
+        "group_id": str(group.pk),
+        "opt_out_id": str(opt_out_add(organization=org_b, phone_number="09181234567").pk),
+        "template_id": str(template_create(organization=org_b, name="Bravo", body="Hi {name}").pk),
+        "campaign_id": str(campaign_create(organization=org_b, name="Bravo", group_ids=[group.pk], body="Hi").pk),
+        "import_id": pending_import_store(organization=org_b, upload=contacts_upload).id,
         "message_id": str(message.pk),
         "payment_id": str(payment.pk),
         "entry_id": str(LedgerEntry.objects.filter(organization=org_b).values_list("pk", flat=True).first()),
