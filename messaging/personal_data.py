@@ -89,7 +89,14 @@ PERSONAL_DATA = [
                 By.PHONE,
                 "recipient",
                 # delivery_body: a one-time code's readable text, kept only until the code expires.
-                {"recipient": HASH, "body": constant(""), "delivery_body": SET_EMPTY, "error_message": SET_EMPTY},
+                {
+                    "recipient": HASH,
+                    # Pseudonymised too: the message is no longer found by the number, counts per number survive.
+                    "recipient_hash": HASH,
+                    "body": constant(""),
+                    "delivery_body": SET_EMPTY,
+                    "error_message": SET_EMPTY,
+                },
                 label="messages sent to your number",
             ),
             # Messages a user sent belong to the organization and went to other people: only the link goes, and
@@ -115,6 +122,7 @@ PERSONAL_DATA = [
         ),
         kept={"body": "A notice written for every customer; not about a person."},
     ),
+    *contacts_personal_data.PERSONAL_DATA,
 ]
 
 EXCLUDED = {
@@ -122,7 +130,6 @@ EXCLUDED = {
     "messaging.ProviderMonthlyUsage": "Messages per provider and month; counts only.",
     "messaging.MessageDailyCount": "Messages per organization, day and status; counts only.",
     "messaging.SenderName": f"Sender names an organization registered and staff's decision. {ORG_SENDER_ID}",
-    *contacts_personal_data.PERSONAL_DATA,
     "messaging.WebhookEndpoint": "An organization's webhook URL and secret; a system address, not a person.",
-}
     **contacts_personal_data.EXCLUDED,
+}
