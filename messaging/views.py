@@ -23,6 +23,7 @@ from accounts.services import audit_log_record
 from accounts.web import OrganizationViewMixin
 from billing import selectors as billing_selectors
 from messaging import csv_import, selectors, ui_selectors
+from messaging.campaigns.preview import texts_for_numbers
 from messaging.forms import BulkUploadForm, SendForm, WebhookForm
 from messaging.log_export import export_rows
 from messaging.models import MessageChannel, MessageStatus, WebhookDeliveryStatus
@@ -80,12 +81,21 @@ class SendView(OrganizationViewMixin, TemplateView):
         form = SendForm(request.POST)
         context = {"form": form}
         if form.is_valid():
+            # `Hi {name}!` is filled from the contacts with those numbers; it is never sent with the braces in it.
+            texts, merge_errors = texts_for_numbers(
+                organization=self.organization, body=form.cleaned_data["body"], numbers=form.cleaned_data["recipients"]
+            )
+            if merge_errors:
+                listed = "; ".join(f"{e['input']}: {e['message']}" for e in merge_errors[:5])
+                form.add_error("body", f"Merge fields cannot be filled for {len(merge_errors)} number(s): {listed}")
+                return self.render_to_response(self.get_context_data(**context), status=400)
             try:
                 sent = message_send(
                     organization=self.organization,
                     actor=request.user,
                     recipients=form.cleaned_data["recipients"],
                     body=form.cleaned_data["body"],
+                    bodies=texts,
                     sender_name=form.cleaned_data["sender_name"] or None,
                     send_at=form.cleaned_data["send_at"],
                     channel=MessageChannel.DASHBOARD,

@@ -13,10 +13,12 @@ from decimal import Decimal
 from django.conf import settings
 
 from billing import selectors as billing_selectors
-from messaging.campaigns.merge import BUILT_IN_FIELDS, render
+from messaging.campaigns.merge import BUILT_IN_FIELDS, fields_in, render
 from messaging.contacts.models import Contact, ContactGroup
+from messaging.numbers import InvalidPhoneNumber, normalize_ph_number
 from messaging.segments import count_segments
 from portal import hooks
+from portal.crypto import phone_lookup_hash
 
 LOAD_CHUNK = 1000
 ROWS_SHOWN = 50
@@ -152,3 +154,32 @@ def campaign_preview(
             problems.append(row)
     preview.rows.extend(problems)
     return preview
+
+
+def texts_for_numbers(*, organization, body: str, numbers: list[str]) -> tuple[list[str] | None, list[dict]]:
+    """Each typed number's text when `body` has merge fields, filled from the contact with that number: (texts,
+    []) or (None, [{position, input, message}, ...]) when some number cannot fill them (not a contact, or the field
+    empty for it). (None, []) when the text has no merge field. A number that is not valid is left for the send to
+    refuse."""
+    if not fields_in(body):
+        return None, []
+    e164s = []
+    for raw in numbers:
+        try:
+            e164s.append(normalize_ph_number(raw))
+        except InvalidPhoneNumber:
+            e164s.append("")
+    wanted = {phone_lookup_hash(n): n for n in e164s if n}
+    found = Contact.objects.for_organization(organization).filter(phone_hash__in=list(wanted))
+    by_number = {wanted[c.phone_hash]: c for c in found}
+    known = known_fields(by_number.values())
+    texts, errors = [], []
+    for position, (raw, number) in enumerate(zip(numbers, e164s, strict=True), start=1):
+        contact = by_number.get(number)
+        values = contact_values(contact) if contact else {"phone": number}
+        rendered = render(body, values, known=known)
+        if number and rendered.error:
+            reason = rendered.error if contact else f"Not one of your contacts. {rendered.error}"
+            errors.append({"position": position, "input": str(raw)[:40], "message": reason})
+        texts.append(rendered.text)
+    return (None, errors) if errors else (texts, [])
