@@ -55,3 +55,8 @@ def api_key_list(*, organization: Organization) -> QuerySet[APIKey]:
 
 def login_record_list(*, user: User, limit: int = 100) -> list[LoginRecord]:
     return list(LoginRecord.objects.filter(user=user).order_by("-created_at")[:limit])
+
+
+def user_exists(*, email: str) -> bool:
+    """Whether someone already has an account under this address (the invitation page offers sign-in or sign-up)."""
+    return User.objects.filter(email__iexact=email.strip()).exists()

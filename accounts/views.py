@@ -6,16 +6,19 @@ Views parse input, call a service and render; errors from services become form e
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
 from accounts import selectors, services, usage_selectors
 from accounts.active_organization import active_organization_clear, active_organization_set
+from accounts.adapters import invitation_remember
 from accounts.forms import APIKeyForm, InvitationForm, MemberRoleForm, OrganizationForm
-from accounts.models import Invitation
+from accounts.models import Invitation, InvitationStatus
 from accounts.roles import Permission, Role
 from accounts.web import OrganizationViewMixin
 from portal import throttling
@@ -170,19 +173,31 @@ class MembersView(OrganizationViewMixin, TemplateView):
         return redirect("members")
 
 
-class InvitationAcceptView(LoginRequiredMixin, View):
+class InvitationAcceptView(View):
+    """The invitation link: names the organization and the role. Someone without an account signs up from here
+    with the invited address already proven (no verification e-mail) and joins the organization instead of getting
+    an empty one of their own (`accounts.adapters`); someone signed in accepts with one click."""
+
     def get(self, request, token):
         invitation = (
             Invitation.objects.unscoped()
-            .select_related("organization")
+            .select_related("organization", "invited_by")
             .filter(token_hash=services._sha256(token))
             .first()
         )
         if invitation is None:
             raise Http404("This invitation link is not valid.")
-        return render(request, "accounts/invitation_accept.html", {"invitation": invitation, "token": token})
+        context = {"invitation": invitation, "token": token, "here": request.get_full_path()}
+        usable = invitation.status == InvitationStatus.PENDING and invitation.expires_at > timezone.now()
+        context["usable"] = usable
+        if not request.user.is_authenticated and usable:
+            invitation_remember(request, token=token, email=invitation.email)
+            context["has_account"] = selectors.user_exists(email=invitation.email)
+        return render(request, "accounts/invitation_accept.html", context)
 
     def post(self, request, token):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
         try:
             membership = services.invitation_accept(token=token, user=request.user)
         except NotFound:
