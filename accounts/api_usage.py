@@ -179,6 +179,12 @@ def _daily_usage_add(rows: list[APIRequestLog]) -> None:
     APIUsageDaily.objects.bulk_create(created)
 
 
+def api_request_logs_discard() -> int:
+    """Drop this process's waiting rows unwritten; returns how many (tests end with it, so no row outlives the
+    database it was made for)."""
+    return len(_buffer.take())
+
+
 def api_request_logs_waiting() -> int:
     """Rows of this process not written yet (for tests and the shutdown flush)."""
     return _buffer.waiting()

@@ -7,6 +7,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.active_organization import ACTIVE_ORGANIZATION_SESSION_KEY
+from accounts.api_usage import api_request_logs_discard
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.services import api_key_create
@@ -23,6 +24,13 @@ def pytest_collection_modifyitems(config, items):
                     reason="needs PostgreSQL (row locks / concurrency); set DATABASE_URL, CI runs it",
                 )
             )
+
+
+@pytest.fixture(autouse=True)
+def _api_request_log_rows_dropped():
+    """Rows of the API request log a test did not write are dropped when it ends: they name that test's rows."""
+    yield
+    api_request_logs_discard()
 
 
 def make_user(email: str, **extra) -> User:

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.api_usage import api_request_logs_flush
 from accounts.models import APIKey, APIRequestLog
 from accounts.services import api_key_create, api_key_revoke, organization_suspend
 from portal.errors import OrganizationSuspended
@@ -72,6 +73,7 @@ def test_last_used_is_recorded_and_requests_are_logged(api_client_a, api_key_a, 
     api_client_a.get("/api/v1/me")
     api_key_a[0].refresh_from_db()
     assert api_key_a[0].last_used_at is not None
+    assert api_request_logs_flush() == 1
     log = APIRequestLog.objects.unscoped().get()
     assert (log.organization_id, log.api_key_id, log.method, log.path, log.status_code) == (
         org_a.id,

@@ -62,6 +62,7 @@ def test_the_row_names_the_route_pattern_key_status_address_and_user_agent(api_k
     response = client.get("/api/v1/messages/987654", HTTP_USER_AGENT="acme-billing/2.1", REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 404
     APIClient().get("/api/v4/account", {"apikey": key_a_raw}, HTTP_USER_AGENT="semaphore-sms/0.4")
+    assert api_request_logs_flush() == 2
     rows = list(APIRequestLog.objects.unscoped().filter(organization=org_a).order_by("id"))
     assert [(r.route, r.path, r.status_code, r.api_key_id) for r in rows] == [
         ("api/v1/messages/<int:message_id>", "/api/v1/messages/987654", 404, api_key_a[0].pk),
@@ -146,6 +147,7 @@ def test_api_keys_page_shows_only_its_organizations_usage_in_fixed_queries(
     bearer_client(api_key_a[1]).get("/api/v1/messages/1")  # 404: an error
     for _ in range(3):
         bearer_client(api_key_b[1]).get("/api/v1/messages/1")
+    assert api_request_logs_flush() == 5
     client = login_as(owner_a, org_a)
     client.get("/organization/api-keys/")  # warm the per-plan caches
     with CaptureQueriesContext(connection) as captured:

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.api_usage import api_request_logs_flush
 from messaging.models import Message, MessageStatus, Provider
 from portal.errors import ApplicationError, Conflict
 from privacy.data.models import ProcessingKind, ProcessingObjection, Suppression, SuppressionSource
@@ -188,10 +189,12 @@ def test_a_user_switches_optional_processing_off_and_on_from_the_privacy_centre(
     assert not user_allows(user=developer_a, processing=ProcessingKind.EXTENDED_MONITORING)
     # The API request log now leaves out who and where for this person, and only for them.
     client.get("/api/v1/me", REMOTE_ADDR="198.51.100.7")
+    api_request_logs_flush()  # the log is written in batches
     mine = APIRequestLog.objects.unscoped().filter(path="/api/v1/me").latest("id")
     assert (mine.user_id, mine.ip_address, mine.organization_id) == (None, None, org_a.pk)
     other = login_as(owner_b, owner_b.memberships.get().organization)
     other.get("/api/v1/me", REMOTE_ADDR="198.51.100.8")
+    api_request_logs_flush()
     theirs = APIRequestLog.objects.unscoped().filter(path="/api/v1/me").latest("id")
     assert (theirs.user_id, theirs.ip_address) == (owner_b.pk, "198.51.100.8")
 
