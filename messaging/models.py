@@ -211,6 +211,13 @@ class Message(models.Model):
                 condition=Q(status="queued"),
                 name="message_claimable_idx",
             ),
+            # One-time codes ahead of bulk: the claim of `dispatch_otp` and the first claim of every dispatch round
+            # find the due codes without walking a bulk backlog's queued rows.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=Q(status="queued", channel="otp"),
+                name="message_claimable_otp_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -101,7 +101,7 @@ def _lock_due(*, now: datetime, limit: int, channel: str | None = None) -> list[
         .exclude(organization_id__in=list(not_sending))
         .order_by("next_attempt_at", "id")
     )
-    if channel is not None:  # one-time codes ahead of bulk: their own partial index
+    if channel is not None:  # one-time codes ahead of bulk: `message_claimable_otp_idx`
         queryset = queryset.filter(channel=channel)
     if connection.features.has_select_for_update_skip_locked:
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
