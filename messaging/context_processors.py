@@ -1,14 +1,12 @@
 from django.utils.functional import SimpleLazyObject
 
-from messaging.selectors import notice_list_active
-
-SITE_NOTICES_SHOWN = 5
+from messaging.notice_selectors import notices_for
 
 
 def _notices(request):
     if not request.user.is_authenticated:
         return []
-    return list(notice_list_active()[:SITE_NOTICES_SHOWN])
+    return notices_for(organization=getattr(request, "organization", None), session=request.session)
 
 
 def site_notices(request):

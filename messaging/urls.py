@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from messaging import views
+from messaging import notice_views, views
 from messaging.campaigns import urls as campaign_urls
 from messaging.contacts import urls as contact_urls
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("export.csv", views.MessageExportView.as_view(), name="export"),
     path("statuses/", views.MessageStatusesView.as_view(), name="statuses"),
     path("webhook/", views.WebhookView.as_view(), name="webhook"),
+    path("notices/<int:notice_id>/dismiss/", notice_views.notice_dismiss_view, name="notice_dismiss"),
     path("contacts/", include(contact_urls)),
     path("", include(campaign_urls)),
     path("<int:message_id>/", views.MessageDetailView.as_view(), name="detail"),

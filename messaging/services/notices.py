@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.services import audit_log_record
 from messaging.dispatch.quota import provider_usage_this_month
 from messaging.models import Notice, NoticeKind, Provider
+from messaging.notice_selectors import DISMISSED_SESSION_KEY
 from messaging.routing import FALLBACK_REASONS, RouteState, SkipReason, choose_route, primary_of
 from portal.errors import ApplicationError
 
@@ -125,3 +126,13 @@ def notice_refresh_fallback(*, now=None) -> bool:
         fallback_notice_withdraw(primary=primary)
         withdrawn = True
     return withdrawn
+
+
+DISMISSED_KEPT = 50
+
+
+def notice_dismiss(*, session, notice_id: int) -> None:
+    """Hide one notice from this person for the rest of their signed-in session; a new notice (a new fallback)
+    has a new id and shows again. Only the latest ids are kept."""
+    dismissed = [pk for pk in session.get(DISMISSED_SESSION_KEY, []) if pk != notice_id]
+    session[DISMISSED_SESSION_KEY] = [*dismissed, notice_id][-DISMISSED_KEPT:]

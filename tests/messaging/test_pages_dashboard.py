@@ -76,12 +76,28 @@ def test_empty_chart_says_so(org_a):
     assert 'id="messaging-chart-empty"' in html
 
 
-def test_dashboard_shows_fallback_notice_once_published(client_owner_a):
+def test_dashboard_shows_fallback_notice_once_published(client_owner_a, org_a, offline_chain):
     notice_publish(
         kind="fallback_route",
         title="SMS Fallback Route",
         body="Messages are going out with sender name iprogtech.",
         dedupe_key="fallback-route:test",
+    )
+    # The notice concerns the organizations with a message through the fallback since it was published.
+    _, fallback = offline_chain
+    Message.objects.create(
+        organization=org_a,
+        recipient="+639171234567",
+        network="globe",
+        body="Hi",
+        sender_name="iprogtech",
+        encoding="gsm7",
+        segments=1,
+        price=Decimal("1.0000"),
+        status=MessageStatus.SENT,
+        channel=MessageChannel.API,
+        provider=fallback,
+        created_at=timezone.now() + timedelta(seconds=1),
     )
     html = client_owner_a.get(reverse("dashboard")).content.decode()
     assert "SMS Fallback Route" in html and 'data-notice-kind="fallback_route"' in html
