@@ -29,6 +29,7 @@ from messaging.models import (
 )
 from messaging.numbers import Network
 from messaging.providers.registry import adapter_choices
+from messaging.selectors import recipient_lookup_hash
 from messaging.services.notices import notice_publish, notice_withdraw
 from messaging.services.providers import provider_callback_url, provider_circuit_reset, provider_test_send
 from messaging.services.sending import route_explain
@@ -256,10 +257,18 @@ class MessageAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "channel", "network", "provider", "encoding", "created_at"]
     list_select_related = ["organization", "provider"]
-    search_fields = ["=recipient", "=provider_message_id", "=id"]
+    search_fields = ["=provider_message_id", "=id"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = [DispatchAttemptInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The number is encrypted: a search that reads as a number also matches its keyed hash.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and not (term.isdigit() and len(term) < 10):  # a short number is a message id
+            found |= queryset.filter(recipient_hash=recipient_lookup_hash(term))
+        return found, may_have_duplicates
 
 
 @admin.register(DispatchAttempt)

@@ -27,7 +27,7 @@ from messaging.models_sender import SenderName, SenderNameStatus  # noqa: F401 (
 from messaging.models_stats import MessageDailyCount  # noqa: F401 (Django discovers models here)
 from messaging.numbers import Network
 from messaging.segments import Encoding
-from portal.crypto import EncryptedTextField
+from portal.crypto import PHONE_LOOKUP_PURPOSE, EncryptedTextField, FastEncryptedTextField, LookupHashField
 from portal.tenancy import TenantManager
 
 
@@ -152,9 +152,11 @@ class Message(models.Model):
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="messages", db_index=False
     )
-    recipient = models.CharField(max_length=16, help_text="E.164")
+    # The number and the text are encrypted at rest; lookups by number use `recipient_hash` (same E.164 input).
+    recipient = FastEncryptedTextField(help_text="E.164, encrypted at rest")
+    recipient_hash = LookupHashField(source="recipient", purpose=PHONE_LOOKUP_PURPOSE)
     network = models.CharField(max_length=10, choices=Network.choices)
-    body = models.TextField()
+    body = FastEncryptedTextField()
     # A one-time code must not sit readable in logs, exports and webhooks: `body` masks it, and the real text waits
     # here, encrypted, only until the code has expired (messaging.tasks.purge_otp_delivery_bodies).
     delivery_body = EncryptedTextField(blank=True, default="", help_text="Text handed to the provider when not `body`")
@@ -203,7 +205,9 @@ class Message(models.Model):
             models.Index(fields=["organization", "-created_at", "-id"], name="message_org_created_idx"),
             models.Index(fields=["organization", "status", "-created_at"], name="message_org_status_idx"),
             # The log's `to=` filter: one recipient's messages, newest first, without scanning the organization's.
-            models.Index(fields=["organization", "recipient", "-created_at", "-id"], name="message_org_recipient_idx"),
+            models.Index(
+                fields=["organization", "recipient_hash", "-created_at", "-id"], name="message_org_recipient_idx"
+            ),
             models.Index(fields=["provider", "provider_message_id"], name="message_provider_msgid_idx"),
             # The worker's claim query: only queued rows are indexed, so finished rows are never rescanned.
             models.Index(

@@ -89,7 +89,14 @@ PERSONAL_DATA = [
                 By.PHONE,
                 "recipient",
                 # delivery_body: a one-time code's readable text, kept only until the code expires.
-                {"recipient": HASH, "body": constant(""), "delivery_body": SET_EMPTY, "error_message": SET_EMPTY},
+                {
+                    "recipient": HASH,
+                    # Pseudonymised too: the message is no longer found by the number, counts per number survive.
+                    "recipient_hash": HASH,
+                    "body": constant(""),
+                    "delivery_body": SET_EMPTY,
+                    "error_message": SET_EMPTY,
+                },
                 label="messages sent to your number",
             ),
             # Messages a user sent belong to the organization and went to other people: only the link goes, and

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,8 @@ from messaging.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from messaging.numbers import Network
+from messaging.numbers import InvalidPhoneNumber, Network, normalize_ph_number
+from portal.crypto import phone_lookup_hash
 from portal.errors import ApplicationError, NotFound
 from portal.timezone import operator_tz
 
@@ -112,6 +114,13 @@ def _parse_moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime |
     return moment
 
 
+def recipient_lookup_hash(number: str) -> str:
+    """The `recipient_hash` of a number typed in any accepted form (the column hashes the E.164 form)."""
+    with contextlib.suppress(InvalidPhoneNumber):  # a number that does not parse matches nothing
+        number = normalize_ph_number(number)
+    return phone_lookup_hash(number)
+
+
 def message_list(*, organization, filters: MessageFilters | None = None) -> QuerySet[Message]:
     """The organization's messages, newest first, provider loaded (no query per row)."""
     filters = filters or MessageFilters()
@@ -130,7 +139,7 @@ def message_list(*, organization, filters: MessageFilters | None = None) -> Quer
     if filters.channel:
         queryset = queryset.filter(channel=filters.channel)
     if filters.recipient:
-        queryset = queryset.filter(recipient=filters.recipient)
+        queryset = queryset.filter(recipient_hash=recipient_lookup_hash(filters.recipient))
     if filters.campaign is not None:
         queryset = queryset.filter(campaign_id=filters.campaign)
     if filters.created_from:

@@ -1,20 +1,60 @@
-"""Encryption at rest for secrets and personal files (Fernet, keys from settings.FIELD_ENCRYPTION_KEYS).
+"""Encryption at rest for secrets, personal data and personal files (keys from settings.FIELD_ENCRYPTION_KEYS).
 
-The first key encrypts; every key decrypts, so keys can be rotated by prepending a new one.
+The first key encrypts; every key decrypts, so keys can be rotated by prepending a new one (then
+`manage.py rotate_keys`, then dropping the old key).
+
+Two stored forms:
+- Fernet tokens (`EncryptedTextField`, encrypted files): secrets and files, written rarely.
+- AES-256-GCM (`FastEncryptedTextField`): message bodies, numbers and other personal data written on the send
+  path, where Fernet's HMAC, CBC padding and double base64 cost too much per message. The stored text is
+  `g1:<key id>:<base64(nonce + ciphertext + tag)>`; the key id names the FIELD_ENCRYPTION_KEYS entry it was
+  derived from (HKDF), so a value is decrypted with one key, not by trying each, and rotation can tell a value
+  already under the newest key without decrypting it. Both fields read both forms.
+
+Numbers and e-mail addresses are also stored as `keyed_hash` beside their ciphertext (`phone_lookup_hash`,
+`email_lookup_hash`): equality lookups, joins and indexes use the hash, never the encrypted column.
 """
 
+from __future__ import annotations
+
+import base64
 import hashlib
 import hmac
+import json
+import os
 from functools import cache
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core.exceptions import FieldError
 from django.db import models
+from django.db.models.lookups import Exact, IsNull
+
+GCM_PREFIX = "g1:"
+GCM_NONCE_BYTES = 12
+# keyed_hash purposes of the lookup columns beside encrypted numbers and e-mail addresses (one per kind, so an
+# e-mail address and a number never hash alike; distinct from privacy's own purposes for its pseudonyms).
+PHONE_LOOKUP_PURPOSE = "lookup.phone"
+EMAIL_LOOKUP_PURPOSE = "lookup.email"
+LOOKUP_HASH_LENGTH = 64
+
+
+class DecryptionError(ValueError):
+    pass
 
 
 @cache
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in keys])
+
+
+@cache
+def _newest_fernet(key: str) -> Fernet:
+    return Fernet(key.encode() if isinstance(key, str) else key)
 
 
 def fernet() -> MultiFernet:
@@ -37,25 +77,197 @@ def decrypt_str(token: str) -> str:
     return decrypt_bytes(token.encode()).decode()
 
 
+def fernet_token_is_current(token: bytes) -> bool:
+    """Whether the newest key alone decrypts a Fernet token (rotation skips it then)."""
+    try:
+        _newest_fernet(settings.FIELD_ENCRYPTION_KEYS[0]).decrypt(token)
+    except InvalidToken:
+        return False
+    return True
+
+
+# --- AES-GCM with key ids ---
+
+
+@cache
+def _gcm_keys(keys: tuple[str, ...]) -> tuple[tuple[str, AESGCM], dict[str, AESGCM]]:
+    """(newest (key id, cipher), every key id -> cipher) derived from the Fernet keys."""
+    by_id: dict[str, AESGCM] = {}
+    ordered: list[tuple[str, AESGCM]] = []
+    for key in keys:
+        material = base64.urlsafe_b64decode(key.encode() if isinstance(key, str) else key)
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal.field.aes-gcm").derive(material)
+        key_id = hashlib.sha256(derived).hexdigest()[:8]
+        cipher = AESGCM(derived)
+        by_id.setdefault(key_id, cipher)
+        ordered.append((key_id, cipher))
+    return ordered[0], by_id
+
+
+def gcm_keys() -> tuple[tuple[str, AESGCM], dict[str, AESGCM]]:
+    return _gcm_keys(tuple(settings.FIELD_ENCRYPTION_KEYS))
+
+
+def newest_key_id() -> str:
+    return gcm_keys()[0][0]
+
+
+def gcm_encrypt_str(value: str) -> str:
+    (key_id, cipher), _ = gcm_keys()
+    nonce = os.urandom(GCM_NONCE_BYTES)
+    sealed = cipher.encrypt(nonce, value.encode(), key_id.encode())
+    return f"{GCM_PREFIX}{key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def gcm_decrypt_str(token: str) -> str:
+    try:
+        key_id, payload = token[len(GCM_PREFIX) :].split(":", 1)
+        cipher = gcm_keys()[1][key_id]
+        raw = base64.b64decode(payload)
+        return cipher.decrypt(raw[:GCM_NONCE_BYTES], raw[GCM_NONCE_BYTES:], key_id.encode()).decode()
+    except (KeyError, ValueError, InvalidTag) as exc:
+        raise DecryptionError("no FIELD_ENCRYPTION_KEYS entry decrypts this value") from exc
+
+
+def decrypt_any_str(token: str) -> str:
+    """Plaintext of either stored form."""
+    if token.startswith(GCM_PREFIX):
+        return gcm_decrypt_str(token)
+    try:
+        return decrypt_str(token)
+    except InvalidToken as exc:
+        raise DecryptionError("no FIELD_ENCRYPTION_KEYS entry decrypts this value") from exc
+
+
+def stored_value_is_current(token: str, *, fast: bool) -> bool:
+    """Whether a stored value is already in the field's form under the newest key."""
+    if fast:
+        return token.startswith(f"{GCM_PREFIX}{newest_key_id()}:")
+    return not token.startswith(GCM_PREFIX) and fernet_token_is_current(token.encode())
+
+
+# --- keyed hashes ---
+
+
 def keyed_hash(value: str, *, purpose: str) -> str:
     """A stable pseudonym: equal inputs give equal outputs, but the input cannot be recovered without the pepper."""
     key = f"{settings.HASHING_PEPPER}:{purpose}".encode()
     return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
+def phone_lookup_hash(e164: str) -> str:
+    """The lookup column beside an encrypted number; the caller passes the E.164 form ("+639171234567")."""
+    return keyed_hash(e164, purpose=PHONE_LOOKUP_PURPOSE) if e164 else ""
+
+
+def email_lookup_hash(email: str) -> str:
+    """The lookup column beside an encrypted e-mail address (case-insensitive, like the addresses)."""
+    return keyed_hash(email, purpose=EMAIL_LOOKUP_PURPOSE) if email else ""
+
+
+# --- model fields ---
+
+
+class _EmptyOnlyExact(Exact):
+    """`field=""` still works (empty values are stored as they are); comparing ciphertext never matches."""
+
+    def get_prep_lookup(self):
+        if self.rhs not in (None, ""):
+            raise FieldError(
+                f"{self.lhs.target.model.__name__}.{self.lhs.target.name} is encrypted: filter on its keyed hash"
+            )
+        return super().get_prep_lookup()
+
+
 class EncryptedTextField(models.TextField):
-    """Stores Fernet ciphertext; Python code sees plaintext. Not searchable or orderable by value, on purpose."""
+    """Stores Fernet ciphertext; Python code sees plaintext. Not searchable or orderable by value, on purpose:
+    any lookup but emptiness raises FieldError, so a filter that would silently match nothing cannot be written."""
+
+    fast = False
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "exact":
+            return _EmptyOnlyExact
+        if lookup_name == "isnull":
+            return IsNull
+        return None
 
     def from_db_value(self, value, expression, connection):
         if value in (None, ""):
             return value
         try:
-            return decrypt_str(value)
-        except InvalidToken as exc:
+            return decrypt_any_str(value)
+        except DecryptionError as exc:
             raise ValueError(f"Cannot decrypt {self.model.__name__}.{self.name}: wrong FIELD_ENCRYPTION_KEYS") from exc
+
+    def encrypt(self, value: str) -> str:
+        return encrypt_str(value)
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         if value in (None, ""):
             return value
-        return encrypt_str(value)
+        return self.encrypt(value)
+
+
+class FastEncryptedTextField(EncryptedTextField):
+    """AES-256-GCM with a key id (see the module docstring): for personal data written on the send path."""
+
+    fast = True
+
+    def encrypt(self, value: str) -> str:
+        return gcm_encrypt_str(value)
+
+
+class FastEncryptedJSONField(FastEncryptedTextField):
+    """A JSON value (a list of addresses, say) stored as encrypted text; Python code sees the list or dict."""
+
+    def to_python(self, value):
+        return value
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        if value == "":
+            return self.get_default()
+        return json.loads(super().from_db_value(value, expression, connection))
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return self.encrypt(json.dumps(value))
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj))
+
+
+class LookupHashField(models.CharField):
+    """The keyed hash of another column of the row (`source`), kept beside its ciphertext for lookups and indexes.
+
+    Filled from the source whenever the row is inserted or saved with the source (like `auto_now`, in the field,
+    so `bulk_create` and every other insert fill it too). `queryset.update()` and `bulk_update()` of the source
+    must set it themselves."""
+
+    def __init__(self, *args, source: str, purpose: str, **kwargs):
+        self.source = source
+        self.purpose = purpose
+        kwargs.setdefault("max_length", LOOKUP_HASH_LENGTH)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        kwargs["purpose"] = self.purpose
+        for key, default in (("max_length", LOOKUP_HASH_LENGTH), ("editable", False), ("blank", True), ("default", "")):
+            if kwargs.get(key, default) == default:
+                kwargs.pop(key, None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.source)
+        hashed = keyed_hash(value, purpose=self.purpose) if value else ""
+        setattr(model_instance, self.attname, hashed)
+        return hashed

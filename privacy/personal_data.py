@@ -6,6 +6,7 @@ Data Privacy Act sec. 21 and NPC Circular 2016-01), without the person's contact
 """
 
 from portal.personal_data import DELETE_ROW, SCRUB, SET_EMPTY, By, Category, ErasureArea, Finder, PersonalData, constant
+from privacy.requests.models import ERASED_EMAIL_HASH
 
 PERSONAL = Category.PERSONAL_INFORMATION
 USAGE = Category.USAGE_DATA
@@ -116,8 +117,11 @@ PERSONAL_DATA = [
                 path,
                 {
                     "email": constant("erased-request-{pk}@erased.invalid"),
+                    # The lookup hashes go with the values (a row update does not refill them).
+                    "email_hash": constant(ERASED_EMAIL_HASH),
                     "full_name": SET_EMPTY,
                     "phone_number": SET_EMPTY,
+                    "phone_hash": SET_EMPTY,
                     "details": SET_EMPTY,
                     "requested_changes": SET_EMPTY,
                     "rejection_reason": SCRUB,

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization, OrganizationStatus
 from accounts.roles import Role
 from accounts.services import organization_close
+from portal.crypto import email_lookup_hash, phone_lookup_hash
 from portal.personal_data import By, ErasureArea, Finder, PersonalData
 from privacy.data.erasure_rules import BATCH_SIZE, Counts, apply_finder
 from privacy.data.export_archive import export_file_delete
@@ -95,9 +96,9 @@ def _delete_export_files(subject: Subject, holds: HoldScope) -> Counts:
     if subject.user_id is not None:
         query |= Q(user_id=subject.user_id)
     if subject.email:
-        query |= Q(email__iexact=subject.email)
+        query |= Q(email_hash=email_lookup_hash(subject.email))
     if subject.phone:
-        query |= Q(phone_number__in=subject.phone_variants())
+        query |= Q(phone_hash__in=[phone_lookup_hash(variant) for variant in subject.phone_variants()])
     counts = Counts()
     for export in DataExport.objects.filter(query).exclude(file_name="").iterator(chunk_size=BATCH_SIZE):
         counts.found += 1
@@ -113,7 +114,7 @@ def correspondence_pending(subject: Subject) -> bool:
     if subject.user_id is not None:
         query |= Q(request__user_id=subject.user_id)
     if subject.email:
-        query |= Q(request__email__iexact=subject.email)
+        query |= Q(request__email_hash=email_lookup_hash(subject.email))
     recent = timezone.now() - timedelta(days=1)
     return RequestMessage.objects.filter(query, sent_at__isnull=True, error="", created_at__gte=recent).exists()
 

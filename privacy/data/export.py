@@ -14,8 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import audit_log_record
+from portal.encrypted_files import decrypt_stream
 from portal.errors import ApplicationError, NotFound
-from privacy.data.export_archive import decrypt_stream, export_path, token_hash
+from privacy.data.export_archive import export_path, token_hash
 from privacy.data.models import DataExport, DataExportDownload, ExportStatus
 from privacy.data.subjects import Subject
 from privacy.data.tasks import export_build_task

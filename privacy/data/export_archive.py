@@ -4,8 +4,8 @@ The archive is written row by row (`.iterator(chunk_size=...)`) straight into th
 straight into an encrypting writer: the plaintext never touches the disk and memory stays bounded by one chunk
 whatever the size of the person's data.
 
-Stored format (`*.zip.enc`): MAGIC, then frames of [4-byte big-endian length][Fernet token of up to CHUNK bytes].
-Every frame is encrypted with `portal.crypto` (the current FIELD_ENCRYPTION_KEYS), so key rotation applies.
+Stored format (`*.zip.enc`): `portal.encrypted_files` (frames of Fernet tokens under the current
+FIELD_ENCRYPTION_KEYS; `manage.py rotate_keys` re-encrypts them).
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import json
 import logging
 import os
 import secrets
-import struct
 import zipfile
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,8 +29,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.crypto import decrypt_bytes, encrypt_bytes
 from portal.csv_export import SafeWriter
+from portal.encrypted_files import EncryptedChunkWriter
 from portal.personal_data import CATEGORY_DESCRIPTIONS, Category
 from privacy.data.models import DataExport, ExportStatus
 from privacy.data.registry import registry
@@ -43,71 +41,7 @@ from privacy.requests.models import FulfilmentStepKind, StepStatus
 logger = logging.getLogger(__name__)
 
 
-MAGIC = b"PDXE1\n"
-CHUNK = 64 * 1024  # plaintext per encrypted frame: the memory an export holds at once (frames of any size decrypt)
-FRAME_HEADER = struct.Struct(">I")
 EXPORT_DIR = "privacy-exports"
-
-
-# --- encrypted storage ---
-
-
-class EncryptedChunkWriter:
-    """A write-only, non-seekable file object: buffers CHUNK bytes, writes each as one encrypted frame."""
-
-    def __init__(self, raw, chunk_size: int = CHUNK) -> None:
-        self._raw = raw
-        self._chunk_size = chunk_size
-        self._buffer = bytearray()
-        self._position = 0
-        self._raw.write(MAGIC)
-
-    def write(self, data) -> int:
-        self._buffer += data
-        self._position += len(data)
-        while len(self._buffer) >= self._chunk_size:
-            self._emit(bytes(self._buffer[: self._chunk_size]))
-            del self._buffer[: self._chunk_size]
-        return len(data)
-
-    def _emit(self, plain: bytes) -> None:
-        token = encrypt_bytes(plain)
-        self._raw.write(FRAME_HEADER.pack(len(token)))
-        self._raw.write(token)
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, *args):
-        raise io.UnsupportedOperation("encrypted export streams cannot seek")
-
-    def seekable(self) -> bool:
-        return False
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        if self._buffer:
-            self._emit(bytes(self._buffer))
-            self._buffer.clear()
-        self._raw.flush()
-
-
-def decrypt_stream(path: Path) -> Iterator[bytes]:
-    """Plaintext chunks of an encrypted export file, one frame at a time."""
-    with open(path, "rb") as handle:
-        if handle.read(len(MAGIC)) != MAGIC:
-            raise ValueError(f"{path.name} is not an encrypted export")
-        while True:
-            header = handle.read(FRAME_HEADER.size)
-            if not header:
-                return
-            (length,) = FRAME_HEADER.unpack(header)
-            token = handle.read(length)
-            if len(token) != length:
-                raise ValueError(f"{path.name} is truncated")
-            yield decrypt_bytes(token)
 
 
 def export_path(export: DataExport) -> Path:
@@ -131,7 +65,7 @@ def _sections(subject: Subject, category: str):
         for finder in entry.finders:
             if finder.export == ():
                 continue
-            query = finder_q(finder, subject)
+            query = finder_q(finder, subject, entry.model_class)
             if query is None:
                 continue
             names = tuple(finder.export) if finder.export is not None else tuple(entry.fields)

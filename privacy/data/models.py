@@ -11,7 +11,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.crypto import EncryptedTextField
+from portal.crypto import (
+    EMAIL_LOOKUP_PURPOSE,
+    PHONE_LOOKUP_PURPOSE,
+    EncryptedTextField,
+    FastEncryptedTextField,
+    LookupHashField,
+)
 from portal.personal_data import ErasureArea
 from portal.tenancy import TenantManager
 
@@ -126,8 +132,11 @@ class DataExport(models.Model):
         on_delete=models.SET_NULL,
         related_name="data_exports",
     )
-    email = models.EmailField(blank=True)
-    phone_number = models.CharField(max_length=20, blank=True)
+    # Whose data it is: encrypted at rest, found by the keyed hashes beside them.
+    email = FastEncryptedTextField(blank=True)
+    email_hash = LookupHashField(source="email", purpose=EMAIL_LOOKUP_PURPOSE, db_index=True)
+    phone_number = FastEncryptedTextField(blank=True)
+    phone_hash = LookupHashField(source="phone_number", purpose=PHONE_LOOKUP_PURPOSE, db_index=True)
     status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     file_name = models.CharField(max_length=200, blank=True, help_text="Relative to PRIVATE_STORAGE_ROOT")
     size_bytes = models.BigIntegerField(null=True, blank=True)

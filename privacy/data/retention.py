@@ -38,7 +38,14 @@ from privacy.data.models import (
     RetentionRule,
 )
 from privacy.data.objections import canonical_phone
-from privacy.requests.models import CLOSED_STATUSES, ContactInquiry, DataSubjectRequest, InquiryStatus, RequestMessage
+from privacy.requests.models import (
+    CLOSED_STATUSES,
+    ERASED_EMAIL_HASH,
+    ContactInquiry,
+    DataSubjectRequest,
+    InquiryStatus,
+    RequestMessage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -196,11 +203,13 @@ def _blank_bodies(pks: list[int]) -> int:
 
 
 def _pseudonymise_recipients(pks: list[int]) -> int:
-    max_length = Message._meta.get_field("recipient").max_length
-    messages = list(Message.objects.unscoped().filter(pk__in=pks).only("pk", "recipient"))
+    messages = list(Message.objects.unscoped().filter(pk__in=pks).only("pk", "recipient", "recipient_hash"))
+    hash_length = Message._meta.get_field("recipient_hash").max_length
     for message in messages:
-        message.recipient = erased_hash(canonical_phone(message.recipient), max_length=max_length)
-    Message.objects.unscoped().bulk_update(messages, ["recipient"])
+        message.recipient = erased_hash(canonical_phone(message.recipient), max_length=None)
+        # The lookup hash goes too (bulk_update does not refill it): the number no longer finds the message.
+        message.recipient_hash = erased_hash(message.recipient_hash, max_length=hash_length)
+    Message.objects.unscoped().bulk_update(messages, ["recipient", "recipient_hash"])
     return len(messages)
 
 
@@ -217,7 +226,7 @@ def _expire_exports(pks: list[int]) -> int:
     for export in DataExport.objects.filter(pk__in=pks):
         export_file_delete(export=export)
         count += 1
-    DataExport.objects.filter(pk__in=pks).update(email="", phone_number="", token_hash="")
+    DataExport.objects.filter(pk__in=pks).update(email="", email_hash="", phone_number="", phone_hash="", token_hash="")
     return count
 
 
@@ -225,13 +234,25 @@ def _anonymise_requests(pks: list[int]) -> int:
     requests = list(DataSubjectRequest.objects.filter(pk__in=pks))
     for request in requests:
         request.email = f"erased-request-{request.pk}@erased.invalid"
+        request.email_hash = ERASED_EMAIL_HASH  # bulk_update does not refill the lookup hashes
+        request.phone_hash = ""
         request.full_name = ""
         request.phone_number = ""
         request.details = ""
         request.requested_changes = {}
         request.submitted_ip = None
     DataSubjectRequest.objects.bulk_update(
-        requests, ["email", "full_name", "phone_number", "details", "requested_changes", "submitted_ip"]
+        requests,
+        [
+            "email",
+            "email_hash",
+            "full_name",
+            "phone_number",
+            "phone_hash",
+            "details",
+            "requested_changes",
+            "submitted_ip",
+        ],
     )
     return len(requests)
 
@@ -312,7 +333,7 @@ def _purges(now=None) -> dict[str, Purge]:
             queryset=lambda cutoff: (
                 Message.objects.unscoped()
                 .filter(created_at__lt=cutoff, status__in=_final_statuses())
-                .exclude(recipient__startswith="h:")
+                .exclude(recipient_hash__startswith="h:")
             ),
             hold_fields=("organization_id", "recipient"),
             held=_held_org_or_phone,
@@ -351,7 +372,7 @@ def _purges(now=None) -> dict[str, Purge]:
         RetentionCategory.CLOSED_REQUESTS: Purge(
             queryset=lambda cutoff: DataSubjectRequest.objects.filter(
                 status__in=list(CLOSED_STATUSES), closed_at__lt=cutoff
-            ).exclude(email__startswith="erased-request-"),
+            ).exclude(email_hash=ERASED_EMAIL_HASH),
             hold_fields=("user_id", "email"),
             held=_held_user,
             apply=_anonymise_requests,

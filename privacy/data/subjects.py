@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import Q
 
-from portal.crypto import keyed_hash
+from portal.crypto import EncryptedTextField, LookupHashField, keyed_hash
 from portal.personal_data import By, Finder, PersonalData
 from privacy.data.models import EMAIL_HASH_PURPOSE, PHONE_HASH_PURPOSE, DataExport, ErasureJob
 from privacy.data.objections import canonical_phone
@@ -56,7 +56,34 @@ class Subject:
         return sorted({value for value in [self.email, *self.phone_variants()] if value}, key=len, reverse=True)
 
 
-def finder_q(finder: Finder, subject: Subject) -> Q | None:
+def _lookup_hash_column(model: type[models.Model] | None, path: str) -> tuple[str, LookupHashField] | None:
+    """(path to the keyed-hash column, that column) when the finder's column is encrypted: ciphertext never
+    matches a value, its lookup hash does."""
+    if model is None:
+        return None
+    parts = path.split("__")
+    current = model
+    for part in parts[:-1]:
+        current = current._meta.get_field(part).related_model
+    target = current._meta.get_field(parts[-1])
+    if not isinstance(target, EncryptedTextField):
+        return None
+    for candidate in current._meta.concrete_fields:
+        if isinstance(candidate, LookupHashField) and candidate.source == target.name:
+            return "__".join([*parts[:-1], candidate.name]), candidate
+    raise ValueError(f"{current._meta.label}.{target.name} is encrypted and has no lookup hash to find people by")
+
+
+def finder_q(finder: Finder, subject: Subject, model: type[models.Model] | None = None) -> Q | None:
+    """The rows of `model` the finder reaches for the subject (`model` is needed for encrypted columns)."""
+    hashed = _lookup_hash_column(model, finder.path) if finder.by in (By.EMAIL, By.PHONE) else None
+    if hashed is not None:
+        path, column = hashed
+        values = [subject.email] if finder.by == By.EMAIL else subject.phone_variants()
+        values = [value for value in values if value]
+        if not values:
+            return None
+        return Q(**{f"{path}__in": [keyed_hash(value, purpose=column.purpose) for value in values]})
     if finder.by == By.USER:
         if subject.user_id is None:
             return None
@@ -84,7 +111,7 @@ def finder_q(finder: Finder, subject: Subject) -> Q | None:
 
 
 def finder_queryset(entry: PersonalData, finder: Finder, subject: Subject) -> models.QuerySet | None:
-    query = finder_q(finder, subject)
+    query = finder_q(finder, subject, entry.model_class)
     if query is None:
         return None
     model = entry.model_class

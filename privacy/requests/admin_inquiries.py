@@ -9,15 +9,17 @@ from django.utils.html import format_html
 
 from privacy import sla
 from privacy.requests import inquiries
-from privacy.requests.admin import BAND_COLOURS, with_reason_form
+from privacy.requests.admin import BAND_COLOURS, ContactSearchMixin, with_reason_form
 from privacy.requests.models import ContactInquiry, InquiryStatus, RequestMessage
 
 
 @admin.register(RequestMessage)
-class RequestMessageAdmin(admin.ModelAdmin):
+class RequestMessageAdmin(ContactSearchMixin, admin.ModelAdmin):
     list_display = ("request", "kind", "direction", "channel", "subject", "created_at", "sent_at", "error")
     list_filter = ("kind", "direction", "channel")
-    search_fields = ("subject", "request__email")
+    # Subjects and addresses are encrypted: found by the requester's exact e-mail address or number.
+    search_fields = ("=request__id",)
+    contact_search_paths = ("request__email_hash", "request__phone_hash")
     list_select_related = ("request",)
     readonly_fields = [f.name for f in RequestMessage._meta.fields]
 
@@ -29,7 +31,7 @@ class RequestMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContactInquiry)
-class ContactInquiryAdmin(admin.ModelAdmin):
+class ContactInquiryAdmin(ContactSearchMixin, admin.ModelAdmin):
     list_display = (
         "subject",
         "email",
@@ -41,7 +43,8 @@ class ContactInquiryAdmin(admin.ModelAdmin):
         "assignee",
     )
     list_filter = ("status", "is_privacy", "assignee")
-    search_fields = ("email", "subject", "full_name")
+    # Encrypted: found by the exact e-mail address or number.
+    search_fields = ("=id",)
     list_select_related = ("assignee",)
     readonly_fields = [f.name for f in ContactInquiry._meta.fields if f.name not in ("assignee",)]
     actions = ["action_answer", "action_close"]

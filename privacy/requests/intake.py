@@ -25,6 +25,7 @@ from accounts.services import audit_log_record, user_update_profile
 from messaging.models import MessageStatus
 from messaging.numbers import normalize_ph_number
 from messaging.services.otp import otp_send, otp_verify
+from portal.crypto import email_lookup_hash, phone_lookup_hash
 from portal.errors import ApplicationError, Conflict, NotFound
 from privacy import sla
 from privacy.data.models import ProcessingKind
@@ -293,11 +294,11 @@ def request_sms_code_resend(*, request: DataSubjectRequest) -> None:
 
 
 def _find_original(request: DataSubjectRequest) -> DataSubjectRequest | None:
-    same_person = Q(email__iexact=request.email)
+    same_person = Q(email_hash=email_lookup_hash(request.email))
     if request.user_id:
         same_person |= Q(user_id=request.user_id)
     if request.phone_number:
-        same_person |= Q(phone_number=request.phone_number)
+        same_person |= Q(phone_hash=phone_lookup_hash(request.phone_number))
     return (
         DataSubjectRequest.objects.filter(same_person, kind=request.kind, duplicate_of__isnull=True)
         .filter(status__in=[s for s in OPEN_STATUSES if s != RequestStatus.SUBMITTED])
@@ -338,8 +339,8 @@ def request_verify_email(*, signed: str) -> DataSubjectRequest:
         raise ApplicationError("This link has expired; send the request again.", code="link_expired", status=410)
     except signing.BadSignature:
         raise NotFound("This link is not valid.", code="link_invalid")
-    request = DataSubjectRequest.objects.select_for_update().filter(pk=data.get("r"), email=data.get("e")).first()
-    if request is None:
+    request = DataSubjectRequest.objects.select_for_update().filter(pk=data.get("r")).first()
+    if request is None or request.email != data.get("e"):
         raise NotFound("This link is not valid.", code="link_invalid")
     if request.status != RequestStatus.SUBMITTED:
         return request  # a second click changes nothing

@@ -30,7 +30,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.crypto import EncryptedTextField
+from portal.crypto import (
+    EMAIL_LOOKUP_PURPOSE,
+    PHONE_LOOKUP_PURPOSE,
+    EncryptedTextField,
+    FastEncryptedJSONField,
+    FastEncryptedTextField,
+    LookupHashField,
+)
 from privacy.sla import SlaRule
 
 
@@ -94,6 +101,10 @@ class VerificationMethod(models.TextChoices):
     STAFF = "staff", "Checked by staff"  # staff verified identity by other means (note required)
 
 
+# The `email_hash` of a request whose contact details were erased or anonymised (never a keyed hash's hex).
+ERASED_EMAIL_HASH = "erased"
+
+
 class DataSubjectRequest(models.Model):
     kind = models.CharField(max_length=16, choices=RequestKind.choices)
     status = models.CharField(max_length=24, choices=RequestStatus.choices, default=RequestStatus.SUBMITTED)
@@ -105,10 +116,13 @@ class DataSubjectRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="privacy_requests",
     )
-    full_name = models.CharField(max_length=150, blank=True)
-    email = models.EmailField()
-    phone_number = models.CharField(max_length=20, blank=True, help_text="E.164, or empty")
-    details = models.TextField(blank=True, help_text="What the requester asked, in their words")
+    # The requester's words and contact details are encrypted at rest; lookups use the keyed hashes beside them.
+    full_name = FastEncryptedTextField(blank=True)
+    email = FastEncryptedTextField()
+    email_hash = LookupHashField(source="email", purpose=EMAIL_LOOKUP_PURPOSE)
+    phone_number = FastEncryptedTextField(blank=True, help_text="E.164, or empty")
+    phone_hash = LookupHashField(source="phone_number", purpose=PHONE_LOOKUP_PURPOSE)
+    details = FastEncryptedTextField(blank=True, help_text="What the requester asked, in their words")
     requested_changes = models.JSONField(default=dict, blank=True, help_text="Update: field -> new value")
     objections = models.JSONField(default=list, blank=True, help_text="Object: processing activities objected to")
 
@@ -165,8 +179,8 @@ class DataSubjectRequest(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"]),
             models.Index(fields=["kind", "status"]),
-            models.Index(fields=["email"]),
-            models.Index(fields=["phone_number"]),
+            models.Index(fields=["email_hash"]),
+            models.Index(fields=["phone_hash"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -238,9 +252,10 @@ class RequestMessage(models.Model):
     kind = models.CharField(max_length=32, help_text="acknowledgement, verification, question, rejection, …")
     direction = models.CharField(max_length=16, choices=MessageDirection.choices, default=MessageDirection.OUTBOUND)
     channel = models.CharField(max_length=8, choices=MessageChannelKind.choices, default=MessageChannelKind.EMAIL)
-    recipients = models.JSONField(default=list)
-    subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField()
+    # Addresses and text are encrypted at rest.
+    recipients = FastEncryptedJSONField(default=list)
+    subject = FastEncryptedTextField(blank=True)
+    body = FastEncryptedTextField()
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -355,9 +370,12 @@ class InquiryStatus(models.TextChoices):
 class ContactInquiry(models.Model):
     """Support and privacy contact form (policy §9): answered within 48 hours on business days."""
 
-    full_name = models.CharField(max_length=150)
-    email = models.EmailField()
-    phone_number = models.CharField(max_length=20, blank=True)
+    # The sender's words and contact details are encrypted at rest; lookups use the keyed hashes beside them.
+    full_name = FastEncryptedTextField()
+    email = FastEncryptedTextField()
+    email_hash = LookupHashField(source="email", purpose=EMAIL_LOOKUP_PURPOSE)
+    phone_number = FastEncryptedTextField(blank=True)
+    phone_hash = LookupHashField(source="phone_number", purpose=PHONE_LOOKUP_PURPOSE)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -365,8 +383,8 @@ class ContactInquiry(models.Model):
         on_delete=models.SET_NULL,
         related_name="contact_inquiries",
     )
-    subject = models.CharField(max_length=200)
-    message = models.TextField()
+    subject = FastEncryptedTextField()
+    message = FastEncryptedTextField()
     is_privacy = models.BooleanField(default=False, help_text="About personal data (routed to the privacy officer)")
     status = models.CharField(max_length=16, choices=InquiryStatus.choices, default=InquiryStatus.OPEN)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -380,7 +398,7 @@ class ContactInquiry(models.Model):
         related_name="assigned_inquiries",
         limit_choices_to={"is_staff": True},
     )
-    answer = models.TextField(blank=True)
+    answer = FastEncryptedTextField(blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -410,7 +428,8 @@ class PhoneProof(models.Model):
     request = models.ForeignKey(
         DataSubjectRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="phone_proofs"
     )
-    phone_number = models.CharField(max_length=20, help_text="E.164")
+    phone_number = FastEncryptedTextField(help_text="E.164, encrypted at rest")
+    phone_hash = LookupHashField(source="phone_number", purpose=PHONE_LOOKUP_PURPOSE, db_index=True)
     method = models.CharField(max_length=8, choices=PhoneProofMethod.choices)
     note = models.TextField(blank=True, help_text="How staff checked it")
     # The number had asked for no SMS; the person asked for this one code themself.

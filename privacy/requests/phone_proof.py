@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.services import audit_log_record
 from messaging.models import MessageStatus
 from messaging.services.otp import otp_send, otp_verify
+from portal.crypto import phone_lookup_hash
 from portal.errors import ApplicationError, Conflict
 from privacy.data.objections import recipient_is_suppressed, suppression_exception_grant
 from privacy.requests.intake import OTP_TEMPLATE, phone_normalise, privacy_operator_organization
@@ -54,7 +55,7 @@ def proven_phone_number(request: DataSubjectRequest) -> str:
     owner = Q(request_id=request.pk)
     if request.user_id:
         owner |= Q(user_id=request.user_id)
-    return number if PhoneProof.objects.filter(owner, phone_number=number).exists() else ""
+    return number if PhoneProof.objects.filter(owner, phone_hash=phone_lookup_hash(number)).exists() else ""
 
 
 def proven_numbers(*, user: User) -> list[PhoneProof]:
@@ -103,7 +104,7 @@ def phone_code_confirm(*, user: User, phone_number: str, code: str) -> PhoneProo
     if not user.phone_number:
         User.objects.filter(pk=user.pk).update(phone_number=number)
     open_requests = DataSubjectRequest.objects.filter(user=user, status__in=OPEN_STATUSES).filter(
-        Q(phone_number="") | Q(phone_number=number)
+        Q(phone_number="") | Q(phone_hash=phone_lookup_hash(number))
     )
     for request in open_requests.select_for_update():
         if not request.phone_number:

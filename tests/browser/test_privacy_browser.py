@@ -13,6 +13,7 @@ from accounts.models import User
 from billing.services import credits_grant_demo
 from messaging.models import Message
 from messaging.services.providers import provider_seed_demo_chain
+from portal.crypto import email_lookup_hash, phone_lookup_hash
 from privacy import policy as privacy_policy
 from privacy.data.models import ProcessingKind
 from privacy.data.objections import user_allows
@@ -64,7 +65,7 @@ def _sms_route_and_credits():
 
 
 def _latest_code(phone: str) -> str:
-    message = Message._base_manager.filter(recipient=phone).latest("id")
+    message = Message._base_manager.filter(recipient_hash=phone_lookup_hash(phone)).latest("id")
     return re.search(r"\b(\d{6})\b", message.delivery_body).group(1)
 
 
@@ -87,7 +88,7 @@ def test_public_request_by_sms_resend_confirm_and_withdraw(page, transactional_d
     page.fill("#id_code", _latest_code("+639171234567"))
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator("body")).to_contain_text("your request is confirmed")
-    dsr = DataSubjectRequest.objects.get(email="juan@example.com")
+    dsr = DataSubjectRequest.objects.get(email_hash=email_lookup_hash("juan@example.com"))
     assert dsr.status == RequestStatus.VERIFIED
 
     page.get_by_role("button", name="Withdraw this request").click()
@@ -102,7 +103,7 @@ def test_public_request_confirmed_by_the_e_mail_link(page, transactional_db):
     page.fill("#id_email", "maria@example.com")
     page.get_by_role("button", name="Send request").click()
     page.wait_for_url("**/privacy/request/status/**")
-    dsr = DataSubjectRequest.objects.get(email="maria@example.com")
+    dsr = DataSubjectRequest.objects.get(email_hash=email_lookup_hash("maria@example.com"))
     assert dsr.kind == "delete" and dsr.status == RequestStatus.SUBMITTED
 
     page.goto(correspondence.email_verify_url(dsr))
@@ -122,4 +123,4 @@ def test_contact_form_is_sent(page, transactional_db):
     page.fill("#id_message", "Please tell me which country stores my messages.")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("body")).not_to_contain_text("CSRF")
-    assert ContactInquiry.objects.filter(email="jose@example.com").exists()
+    assert ContactInquiry.objects.filter(email_hash=email_lookup_hash("jose@example.com")).exists()

@@ -11,6 +11,7 @@ from messaging.dispatch.worker import dispatch_queued_messages
 from messaging.models import AttemptStatus, CircuitState, DispatchAttempt, Message, MessageStatus, Notice
 from messaging.services.notices import notice_refresh_fallback
 from messaging.services.sending import message_send
+from portal.crypto import phone_lookup_hash
 from portal.errors import ApplicationError
 from portal.timezone import next_month_start
 from privacy.data.objections import suppression_add
@@ -157,7 +158,12 @@ def test_circuit_half_open_sends_one_probe_and_closes_on_success(
     with django_capture_on_commit_callbacks(execute=True):
         send(funded_org_a, numbers(2, start=90))
     assert (
-        Message.objects.unscoped().filter(recipient__in=["+639170000090", "+639170000091"], provider=primary).count()
+        Message.objects.unscoped()
+        .filter(
+            recipient_hash__in=[phone_lookup_hash("+639170000090"), phone_lookup_hash("+639170000091")],
+            provider=primary,
+        )
+        .count()
         == 2
     )
     assert not Notice.objects.filter(withdrawn_at__isnull=True).exists()

@@ -17,6 +17,7 @@ from billing.services import credits_adjust
 from messaging import csv_import
 from messaging.models import Message, MessageChannel, Provider
 from messaging.services import sending
+from portal.crypto import phone_lookup_hash
 
 
 @pytest.fixture(autouse=True)
@@ -182,7 +183,7 @@ def test_rows_with_their_own_message_are_sent_with_it(
         client_dev_a.post(reverse("messaging:bulk_start", args=[bulk_id]))
     bodies = dict(Message.objects.unscoped().values_list("recipient", "body"))
     assert bodies == {"+639171234567": "Hi Ana", "+639181234567": "Common", "+639191234567": "Hi Cy 🎉"}
-    assert Message.objects.unscoped().get(recipient="+639191234567").encoding == "ucs2"
+    assert Message.objects.unscoped().get(recipient_hash=phone_lookup_hash("+639191234567")).encoding == "ucs2"
 
 
 def test_progress_polls_while_running(client_dev_a, org_a, chain):

@@ -51,8 +51,9 @@ print("JOB", job.status)
 COUNT = f"""
 from accounts.models import User
 from messaging.models import Message
+from portal.crypto import phone_lookup_hash
 print("USERS", User.objects.filter(email="{EMAIL}").count())
-print("MESSAGES", Message._base_manager.filter(recipient="{PHONE}").count())
+print("MESSAGES", Message._base_manager.filter(recipient_hash=phone_lookup_hash("{PHONE}")).count())
 """
 
 

@@ -14,10 +14,11 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Membership
+from portal.encrypted_files import MAGIC, decrypt_stream
 from portal.errors import ApplicationError, NotFound
 from portal.personal_data import Category
 from privacy.data.export import export_create, export_download
-from privacy.data.export_archive import MAGIC, decrypt_stream, export_build, export_path
+from privacy.data.export_archive import export_build, export_path
 from privacy.data.models import DataExport, DataExportDownload, ExportStatus, ProcessingKind, SubjectKind
 from privacy.data.objections import processing_objection_add
 from privacy.requests.fulfilment import export_start

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from portal.crypto import email_lookup_hash, phone_lookup_hash
 from portal.errors import ApplicationError, Conflict
 from privacy.requests import correspondence, fulfilment, intake, reminders, reporting, staff
 from privacy.requests.models import (
@@ -124,7 +125,7 @@ def test_public_request_is_verified_by_the_signed_e_mail_link(client, django_cap
                 "verification_method": "email",
             },
         )
-    dsr = DataSubjectRequest.objects.get(email="maria@example.com")
+    dsr = DataSubjectRequest.objects.get(email_hash=email_lookup_hash("maria@example.com"))
     assert response.status_code == 302 and "/privacy/request/status/" in response["Location"]
     assert dsr.status == RequestStatus.SUBMITTED and dsr.phone_number == "+639171234567"
     [ack] = mail.outbox
@@ -179,7 +180,11 @@ def test_sms_verification_goes_through_the_portals_own_otp_path(commit, settings
     )
     dsr.refresh_from_db()
     assert dsr.verification_method == VerificationMethod.SMS and dsr.last_error == ""
-    sms = Message.objects.unscoped().filter(organization=operator, recipient="+639171234567").latest("id")
+    sms = (
+        Message.objects.unscoped()
+        .filter(organization=operator, recipient_hash=phone_lookup_hash("+639171234567"))
+        .latest("id")
+    )
     assert not re.search(r"\d{6}", sms.body)  # the operator's message log shows the code masked
     code = re.search(r"\b(\d{6})\b", sms.delivery_body).group(1)
     logged = RequestMessage.objects.get(request=dsr, kind="verification_code")
@@ -755,7 +760,7 @@ def test_the_admin_form_records_a_received_request_without_identity_check(client
     form = {"kind": "delete", "received_at": "2026-11-20 14:30", "email": "maria@example.ph", "details": "Letter"}
     response = client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:2000]
-    dsr = DataSubjectRequest.objects.get(email="maria@example.ph")
+    dsr = DataSubjectRequest.objects.get(email_hash=email_lookup_hash("maria@example.ph"))
     assert dsr.status == RequestStatus.SUBMITTED and dsr.verification_method == VerificationMethod.EMAIL
     assert timezone.localtime(dsr.received_at).strftime("%Y-%m-%d %H:%M") == "2026-11-20 14:30"
     client.force_login(owner_a)

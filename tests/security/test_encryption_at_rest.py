@@ -1,0 +1,101 @@
+"""The privacy policy's "encrypted at rest": read the database itself (SQL, not the ORM) after messages were sent, a
+privacy request was made and a number opted out, and find no message text, no number in any spelling and no
+requester e-mail address; the application still reads and finds all of them."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from billing.services import credits_adjust
+from messaging.models import Message, MessageStatus, Provider
+from messaging.selectors import MessageFilters, message_list
+from messaging.services.sending import message_send
+from portal.crypto import email_lookup_hash, phone_lookup_hash
+from portal.key_rotation import encrypt_plaintext_columns
+from privacy.data.models import SuppressionSource
+from privacy.data.objections import suppression_add
+from privacy.requests.intake import request_submit
+from privacy.requests.models import DataSubjectRequest, RequestChannel, RequestKind
+
+BODY = "Your clinic appointment is on Friday at 3 pm"
+NUMBERS = ["+639171234567", "+639181112233"]
+OPTED_OUT = "+639195556677"
+REQUESTER = "maria.requester@example.ph"
+REQUESTER_NAME = "Maria Dalisay Requester"
+DETAILS = "Please send me every message you hold about me"
+
+
+def spellings(e164: str) -> list[str]:
+    """+63917..., 63917... and 0917...: any of them in a column is the number in clear."""
+    return [e164, e164[1:], "0" + e164[3:]]
+
+
+def raw_database_text() -> str:
+    """Every value of every table, as the database returns it to plain SQL."""
+    chunks = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 (table names from the schema)
+            for row in cursor.fetchall():
+                chunks.append(" ".join(str(value) for value in row if value is not None))
+    return "\n".join(chunks).lower()
+
+
+@pytest.fixture
+def provider(db):
+    return Provider.objects.create(
+        name="Simulated IPROG", adapter="iprog", base_url="http://127.0.0.1:9", sender_name="IPROGSMS"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_capture_on_commit_callbacks):
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("100.00"), reason="test funds")
+    suppression_add(phone_number="0" + OPTED_OUT[3:], source=SuppressionSource.STOP_REPLY)
+    with django_capture_on_commit_callbacks():
+        sent = message_send(organization=org_a, recipients=[*NUMBERS, OPTED_OUT], body=BODY, channel="api")
+    request, _ = request_submit(
+        kind=RequestKind.ACCESS,
+        email=REQUESTER,
+        channel=RequestChannel.PUBLIC_FORM,
+        full_name=REQUESTER_NAME,
+        phone_number=NUMBERS[0],
+        details=DETAILS,
+        verification_method="email",
+    )
+
+    dump = raw_database_text()
+    needles = [BODY, REQUESTER, REQUESTER_NAME, DETAILS, *[s for n in [*NUMBERS, OPTED_OUT] for s in spellings(n)]]
+    assert sent and dump  # the dump did read the rows written above
+    assert [needle for needle in needles if needle.lower() in dump] == []
+
+    # The application still reads everything, and finds it by number and by address.
+    by_number = {message.recipient: message for message in Message.objects.for_organization(org_a)}
+    assert set(by_number) == {*NUMBERS, OPTED_OUT} and by_number[NUMBERS[0]].body == BODY
+    assert by_number[OPTED_OUT].status == MessageStatus.REJECTED  # the suppression check on send still works
+    found = message_list(organization=org_a, filters=MessageFilters(recipient="0" + NUMBERS[1][3:]))
+    assert [message.recipient for message in found] == [NUMBERS[1]]
+    stored = DataSubjectRequest.objects.get(email_hash=email_lookup_hash(REQUESTER.upper()))
+    assert stored.pk == request.pk and stored.full_name == REQUESTER_NAME and stored.details == DETAILS
+    assert DataSubjectRequest.objects.filter(phone_hash=phone_lookup_hash(NUMBERS[0])).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_written_before_encryption_are_encrypted_in_place(org_a):
+    """What the data migration does to a table that held plaintext: encrypted, hashed, readable, run twice safely."""
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("10.00"), reason="test funds")
+    Provider.objects.create(name="Route", adapter="iprog", base_url="http://127.0.0.1:9", sender_name="IPROGSMS")
+    [message] = message_send(organization=org_a, recipients=[NUMBERS[0]], body=BODY, channel="api")
+    with connection.cursor() as cursor:  # as the row was before the migration: plaintext, no hash
+        cursor.execute(
+            "UPDATE messaging_message SET recipient = %s, body = %s, recipient_hash = '' WHERE id = %s",
+            [NUMBERS[0], BODY, message.pk],
+        )
+    columns = {"table": "messaging_message", "columns": ["recipient", "body"]}
+    hashes = {"recipient_hash": ("recipient", "lookup.phone")}
+    assert encrypt_plaintext_columns(connection, **columns, hashes=hashes) == 1
+    assert encrypt_plaintext_columns(connection, **columns, hashes=hashes) == 0  # already encrypted: skipped
+    assert NUMBERS[0][1:] not in raw_database_text()
+    message = Message.objects.for_organization(org_a).get(recipient_hash=phone_lookup_hash(NUMBERS[0]))
+    assert message.recipient == NUMBERS[0] and message.body == BODY
