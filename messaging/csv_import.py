@@ -56,6 +56,7 @@ from messaging.models import MessageChannel, MessageStatus
 from messaging.numbers import InvalidPhoneNumber, normalize_ph_number
 from messaging.segments import count_segments
 from messaging.services import sending
+from portal.encrypted_files import DecryptingReader, EncryptedChunkWriter, decrypt_stream, open_private
 from portal.errors import ApplicationError, NotFound
 from portal.queues import TaskQueue
 
@@ -163,20 +164,33 @@ def _directory(organization_id: int, bulk_id: str) -> Path:
     return _root() / str(int(organization_id)) / bulk_id
 
 
+def _write_encrypted(path: Path, chunks) -> None:
+    """A file only the service's user reads (0600), encrypted at rest like privacy exports (`portal.encrypted_files`):
+    the upload and its state name people's numbers and hold the message text."""
+    with open_private(path) as raw:
+        writer = EncryptedChunkWriter(raw)
+        for chunk in chunks:
+            writer.write(chunk)
+        writer.close()
+
+
+def _read_state(path: Path) -> BulkSend:
+    return BulkSend(**json.loads(b"".join(decrypt_stream(path)).decode("utf-8")))
+
+
 def _save(bulk: BulkSend) -> None:
     directory = _directory(bulk.organization_id, bulk.id)
     temporary = directory / f"state.{secrets.token_hex(4)}.tmp"
-    temporary.write_text(json.dumps(asdict(bulk)), encoding="utf-8")
+    _write_encrypted(temporary, [json.dumps(asdict(bulk)).encode("utf-8")])
     os.replace(temporary, directory / "state.json")  # atomic: readers never see half a file
 
 
 def bulk_send_get(*, organization, bulk_id: str) -> BulkSend:
     path = _directory(organization.id, bulk_id) / "state.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return _read_state(path)
     except FileNotFoundError:
         raise NotFound("No such bulk send.")
-    return BulkSend(**data)
 
 
 # --- reading and validating the file ---
@@ -184,7 +198,7 @@ def bulk_send_get(*, organization, bulk_id: str) -> BulkSend:
 
 def _open_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(spreadsheet row number, cells) for every non-empty row after the header; row 1 is the header."""
-    with path.open("rb") as raw:
+    with io.BufferedReader(DecryptingReader(path)) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = csv.reader(text)
         try:
@@ -260,9 +274,7 @@ def _store_upload(upload, path: Path) -> None:
             f"The file is {upload.size // MEGABYTE} MB; the limit is {MAX_FILE_BYTES // MEGABYTE} MB.",
             code="file_too_large",
         )
-    with path.open("wb") as destination:
-        for chunk in upload.chunks():
-            destination.write(chunk)
+    _write_encrypted(path, upload.chunks())
 
 
 def bulk_send_upload(
@@ -451,7 +463,7 @@ def bulk_send_purge_expired(*, now: datetime | None = None) -> int:
         return 0
     for state_path in root.glob("*/*/state.json"):
         try:
-            bulk = BulkSend(**json.loads(state_path.read_text(encoding="utf-8")))
+            bulk = _read_state(state_path)
         except (OSError, ValueError, TypeError):
             continue
         if bulk.status == BulkSendStatus.VALIDATED:
