@@ -257,7 +257,8 @@ class MessageAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "channel", "network", "provider", "encoding", "created_at"]
     list_select_related = ["organization", "provider"]
-    search_fields = ["=provider_message_id", "=id"]
+    # A number in any form (0917..., +63917..., 63917...) is matched by its keyed hash below; a name by organization.
+    search_fields = ["=provider_message_id", "=id", "organization__name"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = [DispatchAttemptInline]
