@@ -247,7 +247,6 @@ def gunicorn_up(base_url: str) -> bool:
     BIN_DIR is None, reason="needs PostgreSQL's server programs (initdb, pg_ctl) to run a private server"
 )
 def test_postgres_restarted_under_load(private_postgres, site, simulator):
-    keys = json.loads(portal_python(site.env, f"site_build({simulator.base_url!r}, {FUNDS})"))
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     gunicorn = site.start(
@@ -258,7 +257,8 @@ def test_postgres_restarted_under_load(private_postgres, site, simulator):
     for n in (1, 2):
         site.start(f"worker-{n}", "manage.py", "task_worker", "--interval", "0.2", "--name", f"restart-worker-{n}")
     site.start("scheduler", "manage.py", "run_scheduler")
-    wait_until(lambda: gunicorn_up(base_url), timeout=60, what="gunicorn did not answer", processes=site)
+    keys = json.loads(portal_python(site.env, f"site_build({simulator.base_url!r}, {FUNDS})"))  # while they start
+    wait_until(lambda: gunicorn_up(base_url), timeout=90, what="gunicorn did not answer", processes=site)
     wait_until(lambda: len(child_pids(gunicorn.pid)) == 2, timeout=30, what="no 2 gunicorn workers", processes=site)
     web_workers = child_pids(gunicorn.pid)
 
