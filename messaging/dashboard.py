@@ -89,11 +89,7 @@ def dashboard_panels(*, organization, counts: tuple[list[date], dict] | None = N
             "label": "Delivered, last 7 days",
             "value": f"{100 * delivered / settled:.1f}%" if settled else "—",
             "hint": (f"{delivered:,} of {settled:,} with a final status" if settled else "No final statuses yet")
-            + (
-                f"; {sent_no_receipt:,} sent, no receipt from the provider (not counted)"
-                if sent_no_receipt
-                else ""
-            ),
+            + (f"; {sent_no_receipt:,} sent, no receipt from the provider (not counted)" if sent_no_receipt else ""),
         },
         {
             "key": "balance",
