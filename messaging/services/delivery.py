@@ -22,6 +22,7 @@ from django.utils import timezone
 from messaging.models import DeliveryReceipt, Message, MessageStatus, Provider
 from messaging.providers.base import DeliveryReport, DeliveryState, ProviderError
 from messaging.providers.registry import get_adapter_class, provider_adapter_build
+from messaging.services import daily_counts
 from messaging.services.db import lock_rows
 from messaging.services.status import is_forward, message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
@@ -39,6 +40,8 @@ STATE_TO_STATUS = {
 }
 
 
+# A batch of receipts moves the daily counts in one statement at its end (`daily_counts`).
+@daily_counts.counts_collected()
 def _apply(receipts: list[DeliveryReceipt], *, now: datetime) -> int:
     """Apply stored receipts to their messages (inside a transaction). Returns how many messages changed."""
     ids_by_provider: dict[int, set[str]] = {}
