@@ -14,7 +14,6 @@ online checkouts (`billing/checkout.py`, whose verified webhooks and look-ups ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
 
@@ -25,7 +24,8 @@ from accounts.models import Membership, Organization, User
 from accounts.roles import Permission
 from accounts.services import audit_log_record, require_permission
 from billing import tasks
-from billing.errors import InsufficientCredits, MonthlyLimitReached, PaymentStateError
+from billing.charging import message_charge  # noqa: F401  (the send path calls it from here)
+from billing.errors import InsufficientCredits, PaymentStateError
 from billing.models import (
     CreditAccount,
     LedgerEntry,
@@ -35,11 +35,11 @@ from billing.models import (
     PaymentStatus,
     PricePlan,
 )
-from billing.money import AMOUNT_LIMIT, credits_for_payment, message_price_for, quantize_credits
+from billing.money import AMOUNT_LIMIT, credits_for_payment, quantize_credits
 from billing.receipts import receipt_issue
 from billing.selectors import price_plan_for
 from portal.errors import ApplicationError, NotFound
-from portal.timezone import month_start, next_month
+from portal.timezone import month_start
 
 logger = logging.getLogger(__name__)
 
@@ -124,104 +124,6 @@ def _append(
 
 
 # --- Charges and refunds (called by the messaging engine) ---
-
-
-def _validated_items(message_ids_and_segments: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    items = [(message_id, segments) for message_id, segments in message_ids_and_segments]
-    seen: set[int] = set()
-    for message_id, segments in items:
-        if not isinstance(message_id, int) or isinstance(message_id, bool):
-            raise ApplicationError(f"Message id {message_id!r} is not an integer.", code="invalid_message_id")
-        if not isinstance(segments, int) or isinstance(segments, bool) or segments < 1:
-            raise ApplicationError(
-                f"Message {message_id} has {segments!r} segments; a message has at least one.",
-                code="invalid_segments",
-            )
-        if message_id in seen:
-            raise ApplicationError(f"Message {message_id} appears twice in one charge.", code="duplicate_message")
-        seen.add(message_id)
-    return items
-
-
-def message_charge(
-    *,
-    organization: Organization,
-    message_ids_and_segments: list[tuple[int, int]],
-    account: CreditAccount | None = None,
-) -> dict[int, Decimal]:
-    """Charge every message (id, segments) in one locked step; returns each message's price.
-
-    Runs inside the caller's transaction (the one that stores the messages), so a send that fails later rolls
-    the charge back with it. Raises MonthlyLimitReached or InsufficientCredits and charges nothing if the
-    whole batch does not fit. Prices are rounded per message (see `money.py`).
-    """
-    # No transaction of its own (a savepoint would cost two round trips on every send): it joins the caller's, which
-    # stores the messages, and raises its refusals before writing anything.
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("message_charge() must run inside the transaction that stores the messages.")
-    items = _validated_items(message_ids_and_segments)
-    if not items:
-        return {}
-    if account is None:
-        account = _account_for_update(organization=organization)
-    elif account.organization_id != organization.id:
-        raise ValueError("message_charge() was given another organization's credit account.")
-    plan = price_plan_for(organization=organization, account=account)
-    prices = {
-        message_id: message_price_for(segments=segments, price_per_segment=plan.price_per_segment)
-        for message_id, segments in items
-    }
-    total_price = sum(prices.values(), Decimal("0.00"))
-    total_segments = sum(segments for _, segments in items)
-
-    now = timezone.now()
-    current_month = month_start(now)
-    used = account.usage_segments if account.usage_month == current_month else 0
-    limit = account.monthly_segment_limit
-    if limit is not None and used + total_segments > limit:
-        resets = next_month(current_month)
-        raise MonthlyLimitReached(
-            f"Monthly limit reached: {used} of {limit} segments used this month; "
-            f"this send needs {total_segments} "
-            f"more. The limit resets on {resets:%-d %B %Y} (Asia/Manila).",
-            details={
-                "used": used,
-                "limit": limit,
-                "requested": total_segments,
-                "resets_on": resets.isoformat(),
-            },
-        )
-    if account.balance < total_price:
-        raise InsufficientCredits(
-            f"Insufficient credits: the balance is {account.balance} credits and this send costs "
-            f"{total_price} credits ({total_segments} segment{'s' if total_segments != 1 else ''} "
-            f"at {plan.price_per_segment}). "
-            "Top up to send.",
-            details={"balance": str(account.balance), "price": str(total_price), "segments": total_segments},
-        )
-
-    balance = account.balance
-    entries = []
-    for message_id, segments in items:
-        balance -= prices[message_id]
-        entries.append(
-            LedgerEntry(
-                organization_id=organization.id,
-                kind=LedgerEntryKind.CHARGE,
-                amount=-prices[message_id],
-                balance_after=balance,
-                segments=segments,
-                message_id=message_id,
-                created_at=now,
-            )
-        )
-    LedgerEntry.objects.bulk_create(entries, batch_size=1000)
-    account.balance = balance
-    account.usage_month = current_month
-    account.usage_segments = used + total_segments
-    _low_balance_check(account=account)
-    account.save(update_fields=["balance", "usage_month", "usage_segments", "low_balance_alerted", "updated_at"])
-    return prices
 
 
 @transaction.atomic

@@ -165,8 +165,9 @@ def message_send(
 
     opted_out = hooks.suppressed_numbers(organization_id=organization.pk, numbers=set(numbers))
     default_sender = chain[0].sender_name
-    # Locked before the rows are priced, so the price and the charge come from one read of the account.
-    account = billing_services.credit_account_lock(organization=organization)
+    # Read unlocked: the charge is one conditional UPDATE (billing.charging) that decides under the row lock, and
+    # prices each message again from the plan read here (a plan changed in between reprices the rows below).
+    account = billing_selectors.credit_account_get(organization=organization)
     unit_prices = {
         segments: billing_selectors.message_price(organization=organization, segments=segments, account=account)
         for segments in {text_info.segments for text_info in infos.values()}

@@ -1,0 +1,182 @@
+"""Charging messages: one conditional UPDATE of the credit account instead of lock, read, then write.
+
+`UPDATE ... SET balance = balance - total WHERE organization = ? AND balance >= total [AND the month's
+segments fit] RETURNING balance` decides and writes in one statement. The row lock it takes lasts until the
+caller's transaction ends, so a concurrent charge of the same organization waits, then re-evaluates the condition
+against the committed balance (PostgreSQL's READ COMMITTED re-check): the balance can never go below zero, and the
+ledger entries written after the UPDATE (same transaction, same lock) chain their `balance_after` from the
+balance the UPDATE returned. When no row matches, nothing was written: the account is read once (unlocked) to
+say why (insufficient credits, monthly limit, or no account yet, which is then opened and the charge retried).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import partial
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from billing import tasks
+from billing.errors import InsufficientCredits, MonthlyLimitReached
+from billing.models import CreditAccount, LedgerEntry, LedgerEntryKind, PricePlan
+from billing.money import message_price_for, quantize_credits
+from billing.selectors import price_plan_for
+from portal.errors import ApplicationError
+from portal.timezone import month_start, next_month
+
+# One statement: take the credits and count the segments only when both fit. `%(month)s` is the first day of the
+# current month in Asia/Manila; usage of an older month counts as zero (the month rolled over).
+_CHARGE_SQL = """
+UPDATE accounts_creditaccount
+   SET balance = balance - %(total)s,
+       usage_segments = CASE WHEN usage_month = %(month)s THEN usage_segments + %(segments)s ELSE %(segments)s END,
+       usage_month = %(month)s,
+       updated_at = %(now)s
+ WHERE organization_id = %(organization_id)s
+   AND balance >= %(total)s
+   AND (monthly_segment_limit IS NULL
+        OR (CASE WHEN usage_month = %(month)s THEN usage_segments ELSE 0 END) + %(segments)s <= monthly_segment_limit)
+RETURNING balance, low_balance_threshold, low_balance_alerted
+"""
+
+# Arms the one low-balance e-mail; only the transaction that flips the flag enqueues it.
+_ALERT_SQL = """
+UPDATE accounts_creditaccount SET low_balance_alerted = %(true)s
+ WHERE organization_id = %(organization_id)s AND low_balance_alerted = %(false)s
+"""
+
+
+def validated_items(message_ids_and_segments: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    items = [(message_id, segments) for message_id, segments in message_ids_and_segments]
+    seen: set[int] = set()
+    for message_id, segments in items:
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            raise ApplicationError(f"Message id {message_id!r} is not an integer.", code="invalid_message_id")
+        if not isinstance(segments, int) or isinstance(segments, bool) or segments < 1:
+            raise ApplicationError(
+                f"Message {message_id} has {segments!r} segments; a message has at least one.",
+                code="invalid_segments",
+            )
+        if message_id in seen:
+            raise ApplicationError(f"Message {message_id} appears twice in one charge.", code="duplicate_message")
+        seen.add(message_id)
+    return items
+
+
+def _account_open(*, organization: Organization) -> None:
+    try:
+        with transaction.atomic():
+            CreditAccount.objects.create(organization=organization)
+    except IntegrityError:  # opened meanwhile by a concurrent transaction
+        pass
+
+
+def _refusal(*, organization: Organization, plan: PricePlan, total: Decimal, segments: int, month) -> Exception | None:
+    """Why the conditional UPDATE matched no row (read unlocked: nothing was written); None: no account yet."""
+    account = CreditAccount.objects.filter(organization=organization).first()
+    if account is None:
+        return None
+    used = account.usage_segments if account.usage_month == month else 0
+    limit = account.monthly_segment_limit
+    if limit is not None and used + segments > limit:
+        resets = next_month(month)
+        return MonthlyLimitReached(
+            f"Monthly limit reached: {used} of {limit} segments used this month; this send needs {segments} "
+            f"more. The limit resets on {resets:%-d %B %Y} (Asia/Manila).",
+            details={"used": used, "limit": limit, "requested": segments, "resets_on": resets.isoformat()},
+        )
+    return InsufficientCredits(
+        f"Insufficient credits: the balance is {account.balance} credits and this send costs "
+        f"{total} credits ({segments} segment{'s' if segments != 1 else ''} at {plan.price_per_segment}). "
+        "Top up to send.",
+        details={"balance": str(account.balance), "price": str(total), "segments": segments},
+    )
+
+
+def credits_take(
+    *, organization: Organization, plan: PricePlan, total: Decimal, segments: int, now
+) -> tuple[Decimal, Decimal]:
+    """Take `total` credits and count `segments` in one conditional UPDATE; (balance before, balance after).
+
+    Raises InsufficientCredits or MonthlyLimitReached, having written nothing. The account row stays locked until
+    the caller's transaction ends."""
+    month = month_start(now)
+    params = {
+        "total": total,
+        "segments": segments,
+        "month": month,
+        "now": now,
+        "organization_id": organization.pk,
+    }
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(_CHARGE_SQL, params)
+            row = cursor.fetchone()
+        if row is not None:
+            break
+        refusal = _refusal(organization=organization, plan=plan, total=total, segments=segments, month=month)
+        if refusal is not None:
+            raise refusal
+        _account_open(organization=organization)
+    else:  # pragma: no cover - the account was just opened
+        raise RuntimeError("credit account missing after opening it")
+    # SQLite hands numbers back as floats; the balance has two decimals either way.
+    balance_after = quantize_credits(Decimal(str(row[0])))
+    threshold, alerted = row[1], bool(row[2])
+    if threshold is not None and not alerted and balance_after < quantize_credits(Decimal(str(threshold))):
+        with connection.cursor() as cursor:
+            cursor.execute(_ALERT_SQL, {"true": True, "false": False, "organization_id": organization.pk})
+            flipped = cursor.rowcount == 1
+        if flipped:
+            transaction.on_commit(partial(tasks.low_balance_alert_send.enqueue, organization_id=organization.pk))
+    return balance_after + total, balance_after
+
+
+def message_charge(
+    *,
+    organization: Organization,
+    message_ids_and_segments: list[tuple[int, int]],
+    account: CreditAccount | None = None,
+) -> dict[int, Decimal]:
+    """Charge every message (id, segments) at once, one ledger entry per message; returns each message's price.
+
+    Runs inside the caller's transaction (the one that stores the messages), so a send that fails later rolls
+    the charge back with it. Raises MonthlyLimitReached or InsufficientCredits and writes nothing if the
+    whole batch does not fit. Prices are rounded per message (see `money.py`). `account`, when given, only
+    supplies the price plan already read."""
+    # No transaction of its own (a savepoint would cost two round trips on every send): it joins the caller's.
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("message_charge() must run inside the transaction that stores the messages.")
+    items = validated_items(message_ids_and_segments)
+    if not items:
+        return {}
+    if account is not None and account.organization_id != organization.id:
+        raise ValueError("message_charge() was given another organization's credit account.")
+    plan = price_plan_for(organization=organization, account=account)
+    prices = {
+        message_id: message_price_for(segments=segments, price_per_segment=plan.price_per_segment)
+        for message_id, segments in items
+    }
+    total_price = sum(prices.values(), Decimal("0.00"))
+    total_segments = sum(segments for _, segments in items)
+    now = timezone.now()
+    balance, _ = credits_take(organization=organization, plan=plan, total=total_price, segments=total_segments, now=now)
+    entries = []
+    for message_id, segments in items:
+        balance -= prices[message_id]
+        entries.append(
+            LedgerEntry(
+                organization_id=organization.id,
+                kind=LedgerEntryKind.CHARGE,
+                amount=-prices[message_id],
+                balance_after=balance,
+                segments=segments,
+                message_id=message_id,
+                created_at=now,
+            )
+        )
+    LedgerEntry.objects.bulk_create(entries, batch_size=1000)
+    return prices
