@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.core.management import call_command
 from django.db.models import Count, Q
+from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Organization
@@ -41,9 +43,10 @@ def site_build(simulator_url: str, funds: int) -> None:
     print(json.dumps(keys))
 
 
-def site_state(wait_seconds: float) -> None:
+def site_state(wait_seconds: float, database_back_at: float) -> None:
     """Every message with its charges, refunds and accepted hand-overs (after waiting up to `wait_seconds` for the
-    queue to settle), what is left in flight, the background tasks by status, and the billing audit's verdict."""
+    queue to settle), what is left in flight, the background tasks by status and those still marked running that
+    started before `database_back_at` (a Unix time: the database's last return), and the billing audit's verdict."""
     deadline = time.monotonic() + wait_seconds
     unsettled = Message.objects.unscoped().exclude(status__in=DONE)
     while unsettled.exists() and time.monotonic() < deadline:
@@ -84,6 +87,12 @@ def site_state(wait_seconds: float) -> None:
                     status__in=[AttemptStatus.IN_FLIGHT, AttemptStatus.UNKNOWN]
                 ).count(),
                 "tasks": _tasks_by_status(),
+                "running_since_the_outage": list(
+                    DBTaskResult.objects.filter(
+                        status=TaskResultStatus.RUNNING,
+                        started_at__lt=datetime.fromtimestamp(database_back_at, tz=UTC),
+                    ).values_list("task_path", flat=True)
+                ),
                 "billing_audit": audit,
             }
         )
