@@ -6,6 +6,7 @@ Every function is keyword-only, runs in one transaction and leaves an audit reco
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from user_agents import parse as parse_user_agent
 
+from accounts.api_key_cache import api_key_forget
 from accounts.models import (
     APIKey,
     AuditLog,
@@ -410,6 +412,7 @@ def api_key_revoke(
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        transaction.on_commit(partial(api_key_forget, key_hash=api_key.key_hash))
         audit_log_record(event_type="api_key.revoked", organization=organization, actor=actor, target=api_key)
     return api_key
 

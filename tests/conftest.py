@@ -2,6 +2,7 @@
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
@@ -24,6 +25,12 @@ def pytest_collection_modifyitems(config, items):
                     reason="needs PostgreSQL (row locks / concurrency); set DATABASE_URL, CI runs it",
                 )
             )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: cached API keys and provider chains name rows of earlier tests."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

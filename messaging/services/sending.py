@@ -27,6 +27,7 @@ from messaging.dispatch.quota import provider_usage_this_month
 from messaging.enqueue import DISPATCH_OTP, DISPATCH_QUEUED, enqueue_on_commit
 from messaging.models import Message, MessageChannel, MessageStatus, MessageType, Provider
 from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_number
+from messaging.provider_chain import ChainRoute, enabled_chain
 from messaging.routing import RouteState, choose_route, primary_of
 from messaging.segments import count_segments
 from messaging.sender_names import sender_name_choose
@@ -78,12 +79,7 @@ def _validate_body(body: str):
     return info
 
 
-def _enabled_chain() -> list[Provider]:
-    # Only what accepting a message needs: the routes' sender names (credentials stay encrypted and unread).
-    return list(Provider.objects.filter(enabled=True).order_by("priority", "id").only("id", "sender_name"))
-
-
-def _validate_sender_name(organization: Organization, sender_name: str | None, chain: list[Provider]) -> str:
+def _validate_sender_name(organization: Organization, sender_name: str | None, chain: list[ChainRoute]) -> str:
     """The sender name the message asks for (messaging.sender_names decides: an approved name of the
     organization, a route's own name, or the organization's default). The route that takes it records the name
     it actually went out with."""
@@ -158,7 +154,7 @@ def message_send(
     info = infos[bodies[0]]
     if delivery_body and _validate_body(delivery_body) != info:
         raise ValueError("delivery_body must count as the same segments and encoding as body.")
-    chain = _enabled_chain()
+    chain = enabled_chain()
     requested_sender = _validate_sender_name(organization, sender_name, chain)
     now = timezone.now()
     send_at = _validate_send_at(send_at, now)

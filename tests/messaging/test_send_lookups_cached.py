@@ -1,0 +1,63 @@
+"""The send path's cached look-ups: the API key (dropped when revoked) and the enabled routes (dropped when a
+provider changes), so a busy key sends without reading them again, and a change is seen at once."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import APIKey
+from accounts.services import api_key_revoke
+from billing.services import credits_adjust
+from messaging.models import Provider
+from messaging.provider_chain import enabled_chain
+
+pytestmark = pytest.mark.django_db
+
+
+def _provider(name: str, priority: int, sender_name: str) -> Provider:
+    return Provider.objects.create(
+        name=name,
+        adapter="semaphore",
+        base_url="http://127.0.0.1:9",
+        credentials=json.dumps({"api_key": "k"}),
+        sender_name=sender_name,
+        priority=priority,
+    )
+
+
+def test_the_enabled_chain_is_read_once_and_dropped_when_a_provider_changes():
+    first = _provider("First", 1, "FIRST")
+    _provider("Second", 2, "SECOND")
+    assert [route.sender_name for route in enabled_chain()] == ["FIRST", "SECOND"]
+    with CaptureQueriesContext(connection) as queries:
+        assert [route.pk for route in enabled_chain()][0] == first.pk
+    assert len(queries.captured_queries) == 0
+    first.enabled = False
+    first.save()
+    assert [route.sender_name for route in enabled_chain()] == ["SECOND"]
+    Provider.objects.filter(pk=first.pk).delete()
+    assert [route.sender_name for route in enabled_chain()] == ["SECOND"]
+
+
+def test_a_cached_key_sends_without_reading_it_and_a_revoked_key_is_refused_at_once(
+    org_a, org_b, developer_a, api_key_a, api_client_a, api_client_b, django_capture_on_commit_callbacks
+):
+    _provider("Route", 1, "ROUTE")
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("10.00"), reason="test")
+    payload = {"to": "09171234567", "body": "Hello"}
+    assert api_client_a.post("/api/v1/messages", payload, format="json").status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        assert api_client_a.post("/api/v1/messages", payload, format="json").status_code == 201
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "accounts_apikey" not in sql and "messaging_provider" not in sql
+    # The other organization's key answers for its own organization only: it cannot see org A's messages.
+    message_id = api_client_a.get("/api/v1/messages").json()["results"][0]["id"]
+    assert api_client_b.get(f"/api/v1/messages/{message_id}").status_code == 404
+    key = APIKey.objects.unscoped().get(pk=api_key_a[0].pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        api_key_revoke(organization=org_a, actor=developer_a, api_key_id=key.pk)
+    response = api_client_a.post("/api/v1/messages", payload, format="json")
+    assert response.status_code == 401
