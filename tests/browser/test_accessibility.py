@@ -36,6 +36,10 @@ CUSTOMER_PAGES = [
     "/organization/members/",
     "/organization/settings/",
     "/privacy/",
+    "/accounts/email/",
+    "/accounts/2fa/",
+    "/accounts/password/change/",
+    "/account/sign-ins/",
 ]
 STAFF_PAGES = ["/privacy/staff/board/", "/admin/"]
 
