@@ -219,21 +219,24 @@ def message_send(
         if repriced:
             Message.objects.for_organization(organization).bulk_update(repriced, ["price"], batch_size=500)
 
-    audit_log_record(
-        event_type="message.sent",
-        organization=organization,
-        actor=actor,
-        api_key=api_key,
-        extra={
-            "channel": channel,
-            "count": len(messages),
-            "queued": len(to_charge),
-            "opted_out": len(messages) - len(to_charge),
-            "segments": infos[bodies[0]].segments if len(infos) == 1 else sum(m.segments for m in messages),
-            "campaign": campaign.pk if campaign is not None else None,
-            "scheduled_for": send_at.isoformat() if send_at else None,
-        },
-    )
+    # API and one-time-code sends leave no audit row of their own: the message rows name the key and channel and
+    # the ledger holds each charge. A person's send from the dashboard or a CSV upload is audited.
+    if channel in (MessageChannel.DASHBOARD, MessageChannel.CSV):
+        audit_log_record(
+            event_type="message.sent",
+            organization=organization,
+            actor=actor,
+            api_key=api_key,
+            extra={
+                "channel": channel,
+                "count": len(messages),
+                "queued": len(to_charge),
+                "opted_out": len(messages) - len(to_charge),
+                "segments": infos[bodies[0]].segments if len(infos) == 1 else sum(m.segments for m in messages),
+                "campaign": campaign.pk if campaign is not None else None,
+                "scheduled_for": send_at.isoformat() if send_at else None,
+            },
+        )
     rejected = [m for m in messages if m.status == MessageStatus.REJECTED]
     if rejected:
         webhook_events_record(messages=rejected)

@@ -8,11 +8,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import APIKey
+from accounts.models import APIKey, AuditLog
 from accounts.services import api_key_revoke
+from billing.models import LedgerEntry
 from billing.services import credits_adjust
 from messaging.models import Provider
 from messaging.provider_chain import enabled_chain
+from messaging.services.sending import message_send
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +63,15 @@ def test_a_cached_key_sends_without_reading_it_and_a_revoked_key_is_refused_at_o
         api_key_revoke(organization=org_a, actor=developer_a, api_key_id=key.pk)
     response = api_client_a.post("/api/v1/messages", payload, format="json")
     assert response.status_code == 401
+
+
+def test_an_api_send_leaves_no_audit_row_a_dashboard_send_does(org_a, owner_a):
+    _provider("Route", 1, "ROUTE")
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("10.00"), reason="test")
+    api_message = message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")[0]
+    sent = AuditLog.objects.filter(organization=org_a, event_type="message.sent")
+    assert not sent.exists()
+    # The ledger and the message row still say what happened: one charge naming the message.
+    assert LedgerEntry.objects.unscoped().filter(organization=org_a, message_id=api_message.pk, kind="charge").exists()
+    message_send(organization=org_a, actor=owner_a, recipients=["09171234568"], body="Hi", channel="dashboard")
+    assert sent.count() == 1
