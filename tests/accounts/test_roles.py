@@ -17,6 +17,7 @@ EXPECTED = {
         Permission.MANAGE_WEBHOOKS,
         Permission.MANAGE_MEMBERS,
         Permission.MANAGE_BILLING,
+        Permission.RENAME_ORGANIZATION,
     },
     Role.OWNER: set(Permission),
 }
