@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bulk_upload  # noqa: E402
 import common  # noqa: E402
 import dispatch_rate  # noqa: E402
 import http_accept  # noqa: E402
@@ -37,7 +38,7 @@ def _interrupt(signum, frame):  # turn SIGTERM into the same clean stop as Ctrl-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["http", "dispatch", "million"], help="run one benchmark")
+    parser.add_argument("--only", choices=["http", "dispatch", "bulk", "million"], help="run one benchmark")
     parser.add_argument(
         "--million",
         action="store_true",
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--orgs", type=int, default=8, help="organizations of the extra x1 scenario (1: no extra scenario)"
     )
+    parser.add_argument("--bulk-rows", type=int, default=100_000, help="recipients of the CSV upload (bulk)")
     parser.add_argument("--profile", action="store_true", help="cProfile the dispatch workers (slower)")
     parser.add_argument("--strict", action="store_true", help="exit 3 when a goal is missed")
     args = parser.parse_args(argv)
@@ -166,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.profile:
                 common.log(f"profiles: {log_dir}/dispatch_worker_*.prof")
+        if args.only in (None, "bulk"):
+            rows += bulk_upload.run(organization_id=bench_org.organization_id, rows=args.bulk_rows)
         if args.million:
             processes.stop_all()
             rows += _million(log_dir)
