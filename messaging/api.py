@@ -17,6 +17,7 @@ from accounts.roles import Permission
 from accounts.schema import ErrorResponse
 from messaging import selectors
 from messaging.api_examples import EXAMPLES
+from messaging.campaigns.preview import texts_for_numbers
 from messaging.models import MessageChannel
 from messaging.representation import message_to_dict
 from messaging.serializers import (
@@ -43,7 +44,7 @@ from messaging.services.otp import otp_send, otp_verify
 from messaging.services.sending import message_cancel, message_send, route_explain
 from messaging.services.webhooks import webhook_endpoint_delete, webhook_endpoint_set
 from portal.api import bounded_int_param
-from portal.errors import NotFound
+from portal.errors import ApplicationError, NotFound
 
 ERROR = OpenApiResponse(ErrorResponse, description='{"error": {"code", "message", "details"}}')
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -131,7 +132,10 @@ class MessageListCreateAPI(OrganizationAPIView):
             "mobile number: otherwise the whole request is refused with 400 `invalid_recipients` and "
             "`details.recipients` lists each bad input with its index; nothing is sent or charged. "
             "An opted-out "
-            "recipient gets a message with status `rejected` (error `recipient_opted_out`) at no charge."
+            "recipient gets a message with status `rejected` (error `recipient_opted_out`) at no charge. "
+            "Merge fields such as `{name}` or any contact field are filled per recipient from the organization's "
+            "contacts; when a recipient is not a contact or lacks the field, the request is refused with 400 "
+            "`merge_fields_unfilled` naming each recipient, and nothing is sent."
         ),
         parameters=[IDEMPOTENCY_HEADER],
         request=MessageSendInput,
@@ -147,6 +151,7 @@ class MessageListCreateAPI(OrganizationAPIView):
         serializer = MessageSendInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        texts = _merged_texts(organization=self.organization, body=data["body"], recipients=data["to"])
         try:
             # message_send is one transaction; storing the Idempotency-Key answer must join it.
             with transaction.atomic() if key else nullcontext():
@@ -156,6 +161,7 @@ class MessageListCreateAPI(OrganizationAPIView):
                     api_key=self.api_key,
                     recipients=data["to"],
                     body=data["body"],
+                    bodies=texts,
                     sender_name=data.get("sender_name") or None,
                     send_at=data.get("send_at"),
                     channel=MessageChannel.API if self.api_key else MessageChannel.DASHBOARD,
@@ -182,6 +188,21 @@ class MessageListCreateAPI(OrganizationAPIView):
     @staticmethod
     def _replay(stored):
         return Response(stored.response_body, status=stored.response_status, headers={"Idempotent-Replayed": "true"})
+
+
+def _merged_texts(*, organization, body: str, recipients: list) -> list[str] | None:
+    """Each recipient's text when the body has merge fields (`Hi {name}!`), filled from the organization's contacts.
+
+    A text that some recipient cannot fill is refused whole, never sent with its braces: 400
+    `merge_fields_unfilled`, `details.recipients` naming each one (1-based `position`, as on the send page)."""
+    texts, errors = texts_for_numbers(organization=organization, body=body, numbers=recipients)
+    if errors:
+        raise ApplicationError(
+            f"The text's merge fields cannot be filled for {len(errors)} recipient(s). Nothing was sent or charged.",
+            code="merge_fields_unfilled",
+            details={"recipients": errors},
+        )
+    return texts
 
 
 class MessageDetailAPI(OrganizationAPIView):

@@ -43,3 +43,24 @@ def test_text_without_merge_fields_is_sent_as_typed(client_dev_a, org_a, funded)
     response = client_dev_a.post(reverse("messaging:send"), {"recipients": "09171234567", "body": "Braces {} stay"})
     assert response.status_code == 302
     assert Message.objects.for_organization(org_a).get().body == "Braces {} stay"
+
+
+def test_the_api_fills_names_from_the_contacts(api_client_a, org_a, funded):
+    contact_services.contact_create(organization=org_a, phone_number="09171234567", name="Ana")
+    response = api_client_a.post("/api/v1/messages", {"to": ["639171234567"], "body": "Hi {name}!"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["results"][0]["body"] == "Hi Ana!"
+
+
+def test_the_api_refuses_a_text_a_recipient_cannot_fill(api_client_a, org_a, org_b, funded):
+    """Another organization's contact fills nothing here: its name must not leak into this organization's text."""
+    contact_services.contact_create(organization=org_a, phone_number="09171234567", name="Ana")
+    contact_services.contact_create(organization=org_b, phone_number="09181234567", name="Theirs")
+    response = api_client_a.post(
+        "/api/v1/messages", {"to": ["09171234567", "09181234567"], "body": "Hi {name}!"}, format="json"
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "merge_fields_unfilled"
+    assert [(r["position"], r["input"]) for r in error["details"]["recipients"]] == [(2, "09181234567")]
+    assert Message.objects.for_organization(org_a).count() == 0
