@@ -130,13 +130,17 @@ def test_detail_shows_routing_decisions(client_owner_a, org_a, chain):
         status=AttemptStatus.ACCEPTED,
         sender_name="iprogtech",
         reason="first available route in the chain",
-        skipped=[{"provider": primary.pk, "name": "IPROGSMS", "reason": "quota_used", "detail": "20 of 20 used"}],
+        skipped=[
+            {"provider": primary.pk, "name": "IPROGSMS", "reason": "monthly_quota_used", "detail": "20 of 20 used"}
+        ],
     )
     response = client_owner_a.get(reverse("messaging:detail", args=[message.pk]))
     assert response.status_code == 200
     html = response.content.decode()
     assert "iprogtech fallback" in html
-    assert "IPROGSMS: quota_used — 20 of 20 used" in html
+    # In words, never the internal code and the route's counters.
+    assert "IPROGSMS had reached its monthly limit" in html
+    assert "monthly_quota_used" not in html and "20 of 20" not in html
     assert "first available route in the chain" in html
     assert 'id="cancel-button"' not in html  # sent: no cancel
 
