@@ -28,6 +28,8 @@ DONE = [MessageStatus.SENT, MessageStatus.DELIVERED]
 
 
 class _Simulator:
+    """`make_chain` needs only the simulator's address; the simulator itself runs in the test's process."""
+
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
 
@@ -82,7 +84,6 @@ def site_state(wait_seconds: float, database_back_at: float) -> None:
                     }
                     for pk, slug, recipient, status, accepted in messages
                 ],
-                "charges_without_message": sum(count for pk, count in charges.items() if pk is None),
                 "unsettled_attempts": DispatchAttempt.objects.filter(
                     status__in=[AttemptStatus.IN_FLIGHT, AttemptStatus.UNKNOWN]
                 ).count(),
