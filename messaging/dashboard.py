@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from django.views.generic import TemplateView
 
+from accounts import usage_selectors
 from accounts.roles import Permission
 from accounts.web import OrganizationViewMixin
 from billing import selectors as billing_selectors
@@ -129,10 +130,15 @@ def dashboard_chart(*, organization, counts: tuple[list[date], dict] | None = No
 def dashboard_context(*, organization) -> dict:
     """What the dashboard home shows besides the organization itself (the counts read once for both)."""
     counts = dashboard_counts(organization=organization)
+    # API calls per day and errors per key, from the daily sums (two small queries, whatever the traffic).
+    usage_days = usage_selectors.api_usage_per_day(organization=organization)
     return {
         "panels": dashboard_panels(organization=organization, counts=counts),
         "messaging_chart": dashboard_chart(organization=organization, counts=counts),
-        "panel_templates": ["messaging/_dashboard_chart.html"],
+        "usage_days": usage_days,
+        "usage_keys": usage_selectors.api_usage_per_key(organization=organization),
+        "usage_peak": max([1, *(day.calls for day in usage_days)]),
+        "panel_templates": ["messaging/_dashboard_chart.html", "accounts/_api_usage.html"],
     }
 
 

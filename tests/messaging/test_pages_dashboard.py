@@ -4,15 +4,19 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import APIUsageDaily
 from billing.services import credits_adjust
 from messaging.dashboard import dashboard_chart, dashboard_panels
 from messaging.models import Message, MessageChannel, MessageStatus
 from messaging.services.daily_counts import daily_counts_rebuild
 from messaging.services.notices import notice_publish, notice_withdraw
+from portal.timezone import operator_date
 
 
 def make(organization, status, created_at, n=1):
@@ -113,3 +117,43 @@ def test_pages_render_for_each_member_role(login_as, org_a, owner_a, admin_a, de
         expected = 403 if user == viewer_a else 200
         for name in ("messaging:send", "messaging:bulk"):
             assert client.get(reverse(name)).status_code == expected, (user.email, name)
+
+
+def _usage(organization, api_key, *, status_class, calls, route="api/v1/messages"):
+    return APIUsageDaily(
+        organization=organization,
+        api_key=api_key,
+        day=operator_date(),
+        method="POST",
+        route=route,
+        status_class=status_class,
+        calls=calls,
+    )
+
+
+def _dashboard_queries(client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("dashboard")).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_dashboard_shows_api_calls_per_day_and_errors_per_key_of_its_organization_only(
+    client_owner_a, org_a, org_b, api_key_a, api_key_b, django_assert_num_queries
+):
+    key_a, key_b = api_key_a[0], api_key_b[0]
+    queries_before_traffic = _dashboard_queries(client_owner_a)
+    APIUsageDaily.objects.bulk_create(
+        [
+            _usage(org_a, key_a, status_class=2, calls=41),
+            _usage(org_a, key_a, status_class=4, calls=6),
+            _usage(org_b, key_b, status_class=5, calls=9173),
+            *(_usage(org_a, key_a, status_class=2, calls=1, route=f"api/v1/r{i}") for i in range(30)),
+        ]
+    )
+    html = client_owner_a.get(reverse("dashboard")).content.decode()
+    assert 'id="api-usage-days"' in html and 'id="api-usage-keys"' in html
+    assert key_a.name in html and ">77<" in html and ">6<" in html
+    assert key_b.name not in html and "9173" not in html
+    # The panel reads the daily sums: the page's query count does not grow with the traffic.
+    with django_assert_num_queries(queries_before_traffic):
+        client_owner_a.get(reverse("dashboard"))
