@@ -9,8 +9,9 @@ import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -170,6 +171,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 class Page:
     results: list
     next_cursor: str | None
+    # A `before` cursor to the newer page; None on the newest page.
+    previous_cursor: str | None = None
 
 
 def message_page(
@@ -177,14 +180,30 @@ def message_page(
     organization,
     filters: MessageFilters | None = None,
     cursor: str | None = None,
+    before: str | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Page:
-    """One page of `message_list`, keyset-paginated on (created_at, id) descending.
+    """One page of `message_list`, keyset-paginated on (created_at, id) descending: `cursor` gives the page older
+    than a row, `before` the page newer than a row (read ascending from it, then turned round). One query either way.
 
     The redundant `created_at <= cursor` bound lets PostgreSQL use the (organization, created_at, id) index
     range; the OR alone would not (see shared/performance-notes.md)."""
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     queryset = message_list(organization=organization, filters=filters)
+    if before:
+        created_at, pk = decode_cursor(before)
+        newer = queryset.filter(created_at__gte=created_at).filter(
+            Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk)
+        )
+        rows = list(newer.order_by("created_at", "id")[: page_size + 1])
+        has_newer = len(rows) > page_size
+        rows = list(reversed(rows[:page_size]))
+        # The page was reached from an older one, so older rows exist past its last row.
+        return Page(
+            results=rows,
+            next_cursor=encode_cursor(rows[-1]) if rows else None,
+            previous_cursor=encode_cursor(rows[0]) if has_newer and rows else None,
+        )
     if cursor:
         created_at, pk = decode_cursor(cursor)
         queryset = queryset.filter(created_at__lte=created_at).filter(
@@ -193,7 +212,30 @@ def message_page(
     rows = list(queryset[: page_size + 1])
     has_more = len(rows) > page_size
     rows = rows[:page_size]
-    return Page(results=rows, next_cursor=encode_cursor(rows[-1]) if has_more and rows else None)
+    return Page(
+        results=rows,
+        next_cursor=encode_cursor(rows[-1]) if has_more and rows else None,
+        # Reached through a cursor: the rows newer than this page's first are the page before it.
+        previous_cursor=encode_cursor(rows[0]) if cursor and rows else None,
+    )
+
+
+@dataclass(frozen=True)
+class MessageTotals:
+    messages: int
+    credits: Decimal
+
+
+def message_totals(*, organization, filters: MessageFilters | None = None) -> MessageTotals:
+    """How many messages the filter matches and the credits they cost, in one aggregate over the log's own
+    filtered queryset (the same index). Not from `MessageDailyCount`: its rows carry no credits and keep counting
+    messages that erasure or retention removed, so its total would disagree with the rows listed."""
+    totals = (
+        message_list(organization=organization, filters=filters)
+        .order_by()
+        .aggregate(messages=Count("id"), credits=Sum("price"))
+    )
+    return MessageTotals(messages=totals["messages"], credits=totals["credits"] or Decimal("0"))
 
 
 def message_status_counts(*, organization, since: datetime | None = None) -> dict[str, int]:

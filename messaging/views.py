@@ -264,7 +264,7 @@ def _log_filters(params):
 
 
 def _filter_query(params) -> str:
-    keep = {k: v for k, v in params.items() if k != "cursor" and v}
+    keep = {k: v for k, v in params.items() if k not in ("cursor", "before") and v}
     return urlencode(keep)
 
 
@@ -289,17 +289,20 @@ class MessageLogView(OrganizationViewMixin, TemplateView):
         try:
             filters = _log_filters(params)
             page = selectors.message_page(
-                organization=self.organization, filters=filters, cursor=params.get("cursor") or None
+                organization=self.organization,
+                filters=filters,
+                cursor=params.get("cursor") or None,
+                before=params.get("before") or None,
             )
         except ApplicationError as exc:
             context["filter_error"] = exc.message
-            context["rows"], context["next_cursor"] = [], None
+            context["rows"], context["next_cursor"], context["previous_cursor"] = [], None, None
             return context
         context["rows"] = page.results
         context["next_cursor"] = page.next_cursor
-        context["in_flight_ids"] = ",".join(
-            str(m.pk) for m in page.results if ui_selectors.still_on_its_way(m)
-        )
+        context["previous_cursor"] = page.previous_cursor
+        context["totals"] = selectors.message_totals(organization=self.organization, filters=filters)
+        context["in_flight_ids"] = ",".join(str(m.pk) for m in page.results if ui_selectors.still_on_its_way(m))
         return context
 
 

@@ -65,7 +65,7 @@ def test_log_query_count_is_flat(client_owner_a, org_a, chain, django_assert_max
     make_messages(org_a, 20, provider=primary)
     make_messages(org_a, 20, provider=fallback, status=MessageStatus.DELIVERED)
     make_messages(org_a, 5, provider=None, status=MessageStatus.QUEUED)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):  # the page, its totals (one aggregate), session, membership...
         response = client_owner_a.get(reverse("messaging:log"))
     assert response.status_code == 200
     assert response.content.decode().count('class="message-row"') == 45
