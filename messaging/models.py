@@ -157,6 +157,9 @@ class Message(models.Model):
     recipient_hash = LookupHashField(source="recipient", purpose=PHONE_LOOKUP_PURPOSE)
     network = models.CharField(max_length=10, choices=Network.choices)
     body = FastEncryptedTextField()
+    # The blind index of `body` for the log's search (messaging.body_search): keyed hashes of its words, never
+    # the words. Set where messages are built and cleared with the body.
+    body_terms = models.TextField(blank=True, default="", editable=False)
     # A one-time code must not sit readable in logs, exports and webhooks: `body` masks it, and the real text waits
     # here, encrypted, only until the code has expired (messaging.tasks.purge_otp_delivery_bodies).
     delivery_body = EncryptedTextField(blank=True, default="", help_text="Text handed to the provider when not `body`")

@@ -94,6 +94,8 @@ PERSONAL_DATA = [
                     # Pseudonymised too: the message is no longer found by the number, counts per number survive.
                     "recipient_hash": HASH,
                     "body": constant(""),
+                    # The body's search index goes with it: the erased message is no longer found by its words.
+                    "body_terms": constant(""),
                     "delivery_body": SET_EMPTY,
                     "error_message": SET_EMPTY,
                 },

@@ -23,6 +23,7 @@ from accounts.models import Organization
 from accounts.services import audit_log_record, require_active_organization
 from billing import selectors as billing_selectors
 from billing import services as billing_services
+from messaging.body_search import body_terms
 from messaging.dispatch.quota import provider_usage_this_month
 from messaging.enqueue import DISPATCH_OTP, DISPATCH_QUEUED, enqueue_on_commit
 from messaging.models import Message, MessageChannel, MessageStatus, MessageType, Provider
@@ -168,6 +169,8 @@ def message_send(
         segments: billing_selectors.message_price(organization=organization, segments=segments, account=account)
         for segments in {text_info.segments for text_info in infos.values()}
     }
+    # The search index of each distinct text once: a campaign's shared text is hashed once, not per recipient.
+    terms = {text: body_terms(text) for text in infos}
     messages = []
     for number, text in zip(numbers, bodies, strict=True):
         info = infos[text]
@@ -177,6 +180,7 @@ def message_send(
             recipient=number,
             network=detect_network(number),
             body=text,
+            body_terms=terms[text],
             delivery_body=delivery_body,
             sender_name=requested_sender or default_sender,
             requested_sender_name=requested_sender,

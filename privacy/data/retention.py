@@ -199,7 +199,8 @@ def _held_user(holds: Holds, row: dict) -> bool:
 
 
 def _blank_bodies(pks: list[int]) -> int:
-    return Message.objects.unscoped().filter(pk__in=pks).update(body="")
+    # The body's search index goes with it: a purged text is no longer found by its words.
+    return Message.objects.unscoped().filter(pk__in=pks).update(body="", body_terms="")
 
 
 def _pseudonymise_recipients(pks: list[int]) -> int:
