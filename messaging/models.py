@@ -400,7 +400,8 @@ class OtpChallenge(models.Model):
     """A one-time password sent to a phone. Only a keyed hash of the code is stored."""
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
-    phone_number = models.CharField(max_length=16)
+    phone_number = FastEncryptedTextField(help_text="E.164, encrypted at rest")
+    phone_hash = LookupHashField(source="phone_number", purpose=PHONE_LOOKUP_PURPOSE)
     code_hash = models.CharField(max_length=64)
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -413,7 +414,7 @@ class OtpChallenge(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "phone_number", "-created_at"], name="otp_lookup_idx")]
+        indexes = [models.Index(fields=["organization", "phone_hash", "-created_at"], name="otp_lookup_idx")]
 
     def __str__(self) -> str:
         return f"OTP for {self.phone_number} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -14,7 +14,7 @@ from messaging.models import Message, MessageChannel, MessageStatus, OtpChalleng
 from messaging.numbers import normalize_ph_number
 from messaging.services.db import lock_rows
 from messaging.services.sending import message_send
-from portal.crypto import keyed_hash
+from portal.crypto import keyed_hash, phone_lookup_hash
 from portal.errors import ApplicationError
 
 OTP_PLACEHOLDER = ":otp"
@@ -38,9 +38,10 @@ def otp_send(*, organization, phone_number: str, template: str, actor=None, api_
     if not isinstance(template, str) or OTP_PLACEHOLDER not in template:
         raise ApplicationError('The template must contain ":otp" where the code goes.', code="invalid_otp_template")
     phone_number = normalize_ph_number(phone_number)
+    phone_hash = phone_lookup_hash(phone_number)
     now = timezone.now()
     recent = OtpChallenge.objects.filter(
-        organization=organization, phone_number=phone_number, created_at__gte=now - OTP_RATE_WINDOW
+        organization=organization, phone_hash=phone_hash, created_at__gte=now - OTP_RATE_WINDOW
     ).count()
     if recent >= OTP_RATE_LIMIT:
         raise ApplicationError(
@@ -50,7 +51,7 @@ def otp_send(*, organization, phone_number: str, template: str, actor=None, api_
     body = template.replace(OTP_PLACEHOLDER, code)
     masked = template.replace(OTP_PLACEHOLDER, "*" * len(code))
     OtpChallenge.objects.filter(
-        organization=organization, phone_number=phone_number, verified_at__isnull=True, expires_at__gt=now
+        organization=organization, phone_hash=phone_hash, verified_at__isnull=True, expires_at__gt=now
     ).update(expires_at=now)
     [message] = message_send(
         organization=organization,
@@ -80,7 +81,12 @@ def otp_verify(*, organization, phone_number: str, code: str) -> bool:
     now = timezone.now()
     challenge = (
         lock_rows(OtpChallenge.objects)
-        .filter(organization=organization, phone_number=phone_number, verified_at__isnull=True, expires_at__gt=now)
+        .filter(
+            organization=organization,
+            phone_hash=phone_lookup_hash(phone_number),
+            verified_at__isnull=True,
+            expires_at__gt=now,
+        )
         .order_by("-created_at", "-id")
         .first()
     )

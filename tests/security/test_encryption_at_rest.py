@@ -8,8 +8,9 @@ import pytest
 from django.db import connection
 
 from billing.services import credits_adjust
-from messaging.models import Message, MessageStatus, Provider
+from messaging.models import Message, MessageStatus, OtpChallenge, Provider
 from messaging.selectors import MessageFilters, message_list
+from messaging.services.otp import otp_send, otp_verify
 from messaging.services.sending import message_send
 from portal.crypto import email_lookup_hash, phone_lookup_hash
 from portal.key_rotation import encrypt_plaintext_columns
@@ -21,6 +22,7 @@ from privacy.requests.models import DataSubjectRequest, RequestChannel, RequestK
 BODY = "Your clinic appointment is on Friday at 3 pm"
 NUMBERS = ["+639171234567", "+639181112233"]
 OPTED_OUT = "+639195556677"
+OTP_NUMBER = "+639204445566"
 REQUESTER = "maria.requester@example.ph"
 REQUESTER_NAME = "Maria Dalisay Requester"
 DETAILS = "Please send me every message you hold about me"
@@ -64,14 +66,18 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
         details=DETAILS,
         verification_method="email",
     )
+    with django_capture_on_commit_callbacks():
+        challenge = otp_send(organization=org_a, phone_number="0" + OTP_NUMBER[3:], template="Code :otp")
 
     dump = raw_database_text()
-    needles = [BODY, REQUESTER, REQUESTER_NAME, DETAILS, *[s for n in [*NUMBERS, OPTED_OUT] for s in spellings(n)]]
+    numbers = [*NUMBERS, OPTED_OUT, OTP_NUMBER]
+    needles = [BODY, REQUESTER, REQUESTER_NAME, DETAILS, *[s for n in numbers for s in spellings(n)]]
     assert sent and dump  # the dump did read the rows written above
     assert [needle for needle in needles if needle.lower() in dump] == []
 
     # The application still reads everything, and finds it by number and by address.
-    by_number = {message.recipient: message for message in Message.objects.for_organization(org_a)}
+    sent_messages = Message.objects.for_organization(org_a).exclude(pk=challenge.message_id)
+    by_number = {message.recipient: message for message in sent_messages}
     assert set(by_number) == {*NUMBERS, OPTED_OUT} and by_number[NUMBERS[0]].body == BODY
     assert by_number[OPTED_OUT].status == MessageStatus.REJECTED  # the suppression check on send still works
     found = message_list(organization=org_a, filters=MessageFilters(recipient="0" + NUMBERS[1][3:]))
@@ -79,6 +85,10 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
     stored = DataSubjectRequest.objects.get(email_hash=email_lookup_hash(REQUESTER.upper()))
     assert stored.pk == request.pk and stored.full_name == REQUESTER_NAME and stored.details == DETAILS
     assert DataSubjectRequest.objects.filter(phone_hash=phone_lookup_hash(NUMBERS[0])).count() == 1
+    stored_challenge = OtpChallenge.objects.for_organization(org_a).get(phone_hash=phone_lookup_hash(OTP_NUMBER))
+    assert stored_challenge.pk == challenge.pk and stored_challenge.phone_number == OTP_NUMBER
+    assert otp_verify(organization=org_a, phone_number=OTP_NUMBER[1:], code="not the code") is False
+    assert OtpChallenge.objects.for_organization(org_a).get(pk=challenge.pk).attempts == 1  # found by the hash
 
 
 @pytest.mark.django_db(transaction=True)
