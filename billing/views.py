@@ -18,8 +18,9 @@ from accounts.roles import Permission
 from accounts.web import OrganizationViewMixin
 from billing import selectors, services
 from billing.forms import BillingProfileForm, LowBalanceThresholdForm
+from portal.csv_export import operator_iso
 from portal.errors import ApplicationError
-from portal.timezone import month_start, next_month, operator_tz
+from portal.timezone import month_start, next_month
 
 LEDGER_PAGE_SIZE = 25
 RECENT_PAYMENTS = 10
@@ -157,13 +158,13 @@ class StatementCSVView(OrganizationViewMixin, _MonthMixin, View):
                 ]
             )
         writer.writerow([])
-        writer.writerow(["Top-up date", "Receipt", "Method", "Reference", "Amount paid (PHP)", "Credits"])
+        writer.writerow(["Top-up time (Asia/Manila)", "Receipt", "Method", "Reference", "Amount paid (PHP)", "Credits"])
         for entry in statement.topups:
             payment = entry.payment
             receipt = getattr(payment, "receipt", None)
             writer.writerow(
                 [
-                    f"{entry.created_at.astimezone(operator_tz()):%Y-%m-%d %H:%M}",
+                    operator_iso(entry.created_at),  # Manila, with its +08:00 written like every export
                     receipt.number if receipt else "",
                     payment.get_method_display(),
                     _cell(payment.reference),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_log_record
 from portal.errors import ApplicationError, Conflict
+from portal.timezone import operator_tz
 from privacy import sla
 from privacy.requests.correspondence import deadline_day
 from privacy.requests.models import ContactInquiry, InquiryStatus
@@ -73,7 +74,8 @@ def inquiry_submit(
         send_mail(
             subject=f"New inquiry: {inquiry.subject}",
             message=(
-                f"From {inquiry.full_name} <{inquiry.email}>, due {inquiry.due_at:%Y-%m-%d %H:%M}:\n\n{inquiry.message}"
+                f"From {inquiry.full_name} <{inquiry.email}>, due "
+                f"{inquiry.due_at.astimezone(operator_tz()):%Y-%m-%d %H:%M} (Philippine time):\n\n{inquiry.message}"
             ),
             from_email=None,
             recipient_list=staff,
