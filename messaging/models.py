@@ -27,7 +27,13 @@ from messaging.models_sender import SenderName, SenderNameStatus  # noqa: F401 (
 from messaging.models_stats import MessageDailyCount  # noqa: F401 (Django discovers models here)
 from messaging.numbers import Network
 from messaging.segments import Encoding
-from portal.crypto import PHONE_LOOKUP_PURPOSE, EncryptedTextField, FastEncryptedTextField, LookupHashField
+from portal.crypto import (
+    PHONE_LOOKUP_PURPOSE,
+    EncryptedTextField,
+    FastEncryptedJSONField,
+    FastEncryptedTextField,
+    LookupHashField,
+)
 from portal.tenancy import TenantManager
 
 
@@ -371,7 +377,8 @@ class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event = models.CharField(max_length=40, default="message.status")
-    payload = models.JSONField()
+    # The payload repeats the message (its number and text): encrypted like them.
+    payload = FastEncryptedJSONField()
     status = models.CharField(
         max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
     )

@@ -47,7 +47,8 @@ PERSONAL_DATA = [
         area=ErasureArea.MESSAGES,
         description="Status events sent to an organization's webhook; the payload names the recipient.",
         fields={},
-        finders=(Finder(By.PHONE, "payload", {"payload": SCRUB, "last_error": SCRUB}, lookup="icontains", export=()),),
+        # The payload is encrypted: its rows are found through their message's number (its keyed hash).
+        finders=(Finder(By.PHONE, "message__recipient", {"payload": SCRUB, "last_error": SCRUB}, export=()),),
     ),
     PersonalData(
         model="messaging.IdempotencyKey",

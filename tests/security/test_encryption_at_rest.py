@@ -8,10 +8,11 @@ import pytest
 from django.db import connection
 
 from billing.services import credits_adjust
-from messaging.models import Message, MessageStatus, OtpChallenge, Provider
+from messaging.models import Message, MessageStatus, OtpChallenge, Provider, WebhookDelivery, WebhookEndpoint
 from messaging.selectors import MessageFilters, message_list
 from messaging.services.otp import otp_send, otp_verify
 from messaging.services.sending import message_send
+from messaging.services.webhooks import webhook_events_record
 from portal.crypto import email_lookup_hash, phone_lookup_hash
 from portal.key_rotation import encrypt_plaintext_columns
 from privacy.data.models import SuppressionSource
@@ -66,6 +67,9 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
         details=DETAILS,
         verification_method="email",
     )
+    WebhookEndpoint.objects.create(organization=org_a, url="https://hooks.example.ph/sms", secret="s" * 32)
+    with django_capture_on_commit_callbacks():
+        assert webhook_events_record(messages=sent) == len(sent)
     with django_capture_on_commit_callbacks():
         challenge = otp_send(organization=org_a, phone_number="0" + OTP_NUMBER[3:], template="Code :otp")
 
@@ -85,6 +89,8 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
     stored = DataSubjectRequest.objects.get(email_hash=email_lookup_hash(REQUESTER.upper()))
     assert stored.pk == request.pk and stored.full_name == REQUESTER_NAME and stored.details == DETAILS
     assert DataSubjectRequest.objects.filter(phone_hash=phone_lookup_hash(NUMBERS[0])).count() == 1
+    payloads = [delivery.payload for delivery in WebhookDelivery.objects.for_organization(org_a)]
+    assert {payload["data"]["to"] for payload in payloads} >= set(NUMBERS)
     stored_challenge = OtpChallenge.objects.for_organization(org_a).get(phone_hash=phone_lookup_hash(OTP_NUMBER))
     assert stored_challenge.pk == challenge.pk and stored_challenge.phone_number == OTP_NUMBER
     assert otp_verify(organization=org_a, phone_number=OTP_NUMBER[1:], code="not the code") is False
