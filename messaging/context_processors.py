@@ -6,7 +6,7 @@ from messaging.notice_selectors import notices_for
 def _notices(request):
     if not request.user.is_authenticated:
         return []
-    return notices_for(organization=getattr(request, "organization", None), session=request.session)
+    return notices_for(organization=getattr(request, "organization", None), user=request.user)
 
 
 def site_notices(request):

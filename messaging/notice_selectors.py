@@ -4,10 +4,9 @@ the organizations whose messages went through the fallback since it was publishe
 
 from __future__ import annotations
 
-from messaging.models import Message, Notice, NoticeKind
+from messaging.models import Message, Notice, NoticeDismissal, NoticeKind
 from messaging.selectors import notice_list_active
 
-DISMISSED_SESSION_KEY = "dismissed_notices"
 SHOWN_AT_MOST = 5
 
 
@@ -28,15 +27,21 @@ def fallback_concerns(notice: Notice, *, organization) -> bool:
     )
 
 
-def dismissed_notice_ids(session) -> set[int]:
-    return set(session.get(DISMISSED_SESSION_KEY, []))
-
-
-def notices_for(*, organization, session) -> list[Notice]:
-    """The active notices this person sees above every page, newest first."""
-    dismissed = dismissed_notice_ids(session)
+def notices_for(*, organization, user) -> list[Notice]:
+    """The active notices this person sees above every page, newest first: two queries (the notices, then which of
+    them this person dismissed)."""
+    active = list(notice_list_active()[: SHOWN_AT_MOST * 2])
+    dismissed = (
+        set(
+            NoticeDismissal.objects.filter(user=user, notice__in=[n.pk for n in active]).values_list(
+                "notice_id", flat=True
+            )
+        )
+        if active
+        else set()
+    )
     shown = []
-    for notice in notice_list_active()[: SHOWN_AT_MOST * 2]:
+    for notice in active:
         if notice.pk in dismissed:
             continue
         if notice.kind == NoticeKind.FALLBACK_ROUTE and not fallback_concerns(notice, organization=organization):

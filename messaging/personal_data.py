@@ -125,6 +125,13 @@ PERSONAL_DATA = [
         ),
         kept={"body": "A notice written for every customer; not about a person."},
     ),
+    PersonalData(
+        model="messaging.NoticeDismissal",
+        area=ErasureArea.MESSAGES,
+        description="Site notices you dismissed (NoticeDismissal), so they stay hidden when you sign in again.",
+        fields={"notice__title": USAGE, "dismissed_at": USAGE},
+        finders=(Finder(By.USER, "user", DELETE_ROW, label="site notices you dismissed"),),
+    ),
     *contacts_personal_data.PERSONAL_DATA,
 ]
 

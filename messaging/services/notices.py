@@ -7,10 +7,9 @@ from django.utils import timezone
 
 from accounts.services import audit_log_record
 from messaging.dispatch.quota import provider_usage_this_month
-from messaging.models import Notice, NoticeKind, Provider
-from messaging.notice_selectors import DISMISSED_SESSION_KEY
+from messaging.models import Notice, NoticeDismissal, NoticeKind, Provider
 from messaging.routing import FALLBACK_REASONS, RouteState, SkipReason, choose_route, primary_of
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, NotFound
 
 
 @transaction.atomic
@@ -128,11 +127,9 @@ def notice_refresh_fallback(*, now=None) -> bool:
     return withdrawn
 
 
-DISMISSED_KEPT = 50
-
-
-def notice_dismiss(*, session, notice_id: int) -> None:
-    """Hide one notice from this person for the rest of their signed-in session; a new notice (a new fallback)
-    has a new id and shows again. Only the latest ids are kept."""
-    dismissed = [pk for pk in session.get(DISMISSED_SESSION_KEY, []) if pk != notice_id]
-    session[DISMISSED_SESSION_KEY] = [*dismissed, notice_id][-DISMISSED_KEPT:]
+def notice_dismiss(*, user, notice_id: int) -> None:
+    """Hide one notice from this person for good (every later sign-in too); a new notice (a new fallback) has a new
+    id and shows again. Dismissing twice keeps the first time; a notice that does not exist is refused."""
+    if not Notice.objects.filter(pk=notice_id).exists():
+        raise NotFound("No such notice.")
+    NoticeDismissal.objects.get_or_create(user=user, notice_id=notice_id)

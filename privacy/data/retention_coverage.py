@@ -42,6 +42,7 @@ NO_RULE_NEEDED: dict[str, str] = {
     "messaging.DeliveryReceipt": "Holds a person's data only in provider error texts, cleared when they are erased.",
     "messaging.IdempotencyKey": "A stored API answer, replayed for 24 hours, then worthless; erased with the number.",
     "messaging.Notice": "A notice to every customer; the only person in it is the staff member who published it.",
+    "messaging.NoticeDismissal": "Which notice a person hid; goes with the notice's row or with the person's account.",
     "messaging.Contact": "An organization's address book, kept until it deletes the contact; erased with the number.",
     "messaging.OptOut": "Kept while the organization must not send to the number; erased with the number.",
     "messaging.Campaign": "A named bulk send; the only person in it is the user who composed it, unlinked on erasure.",

@@ -9,7 +9,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from messaging.models import DispatchAttempt, Message, MessageStatus, Notice, NoticeKind, ProviderMonthlyUsage
+from messaging.models import (
+    DispatchAttempt,
+    Message,
+    MessageStatus,
+    Notice,
+    NoticeDismissal,
+    NoticeKind,
+    ProviderMonthlyUsage,
+)
 from messaging.routing import SkipReason
 from messaging.services.notices import fallback_notice_publish, notice_publish, notice_refresh_fallback
 from portal.timezone import month_start
@@ -58,14 +66,19 @@ def test_shown_only_to_organizations_whose_messages_it_concerns(fallback_in_use,
     assert count_b == 0  # Bravo sent nothing through the fallback
 
 
-def test_dismissed_per_person_and_back_when_a_new_fallback_starts(
-    fallback_in_use, client_owner_a, login_as, admin_a, org_a
+def test_dismissed_per_person_across_sign_ins_and_back_when_a_new_fallback_starts(
+    fallback_in_use, client_owner_a, login_as, owner_a, admin_a, org_a
 ):
     primary, fallback, notice, _ = fallback_in_use
     response = client_owner_a.post(reverse("messaging:notice_dismiss", args=[notice.pk]), HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and response.content == b""
     assert shown_notices(client_owner_a)[0] == 0
+    assert NoticeDismissal.objects.filter(user=owner_a, notice=notice).count() == 1
+    assert shown_notices(login_as(owner_a, org_a))[0] == 0  # a new sign-in (a new session): still dismissed
     assert shown_notices(login_as(admin_a, org_a))[0] == 1  # another member still sees it
+    assert client_owner_a.post(reverse("messaging:notice_dismiss", args=[notice.pk])).status_code == 302
+    assert NoticeDismissal.objects.filter(user=owner_a).count() == 1  # twice is once
+    assert client_owner_a.post(reverse("messaging:notice_dismiss", args=[notice.pk + 999])).status_code == 404
 
     Notice.objects.filter(pk=notice.pk).update(withdrawn_at=timezone.now())
     again = fallback_notice_publish(primary=primary, fallback=fallback, reason=SkipReason.QUOTA)
