@@ -347,7 +347,8 @@ class ReminderSent(models.Model):
     )
     # "verify_24h", "due_10d", "due_5d", "due_1d", "overdue:2026-11-25" (one escalation per calendar day).
     key = models.CharField(max_length=40)
-    sent_to = models.JSONField(default=list)
+    # The addresses reminded (the requester's among them): encrypted like the request's own.
+    sent_to = FastEncryptedJSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -2,10 +2,12 @@
 privacy request was made and a number opted out, and find no message text, no number in any spelling and no
 requester e-mail address; the application still reads and finds all of them."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from billing.services import credits_adjust
 from messaging.models import Message, MessageStatus, OtpChallenge, Provider, WebhookDelivery, WebhookEndpoint
@@ -18,7 +20,8 @@ from portal.key_rotation import encrypt_plaintext_columns
 from privacy.data.models import SuppressionSource
 from privacy.data.objections import suppression_add
 from privacy.requests.intake import request_submit
-from privacy.requests.models import DataSubjectRequest, RequestChannel, RequestKind
+from privacy.requests.models import DataSubjectRequest, ReminderSent, RequestChannel, RequestKind
+from privacy.requests.reminders import requests_remind_unverified
 
 BODY = "Your clinic appointment is on Friday at 3 pm"
 NUMBERS = ["+639171234567", "+639181112233"]
@@ -67,6 +70,8 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
         details=DETAILS,
         verification_method="email",
     )
+    with django_capture_on_commit_callbacks():
+        assert requests_remind_unverified(now=timezone.now() + timedelta(hours=25)) == 1
     WebhookEndpoint.objects.create(organization=org_a, url="https://hooks.example.ph/sms", secret="s" * 32)
     with django_capture_on_commit_callbacks():
         assert webhook_events_record(messages=sent) == len(sent)
@@ -91,6 +96,7 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
     assert DataSubjectRequest.objects.filter(phone_hash=phone_lookup_hash(NUMBERS[0])).count() == 1
     payloads = [delivery.payload for delivery in WebhookDelivery.objects.for_organization(org_a)]
     assert {payload["data"]["to"] for payload in payloads} >= set(NUMBERS)
+    assert ReminderSent.objects.get(request=request, key="verify_24h").sent_to == [REQUESTER]
     stored_challenge = OtpChallenge.objects.for_organization(org_a).get(phone_hash=phone_lookup_hash(OTP_NUMBER))
     assert stored_challenge.pk == challenge.pk and stored_challenge.phone_number == OTP_NUMBER
     assert otp_verify(organization=org_a, phone_number=OTP_NUMBER[1:], code="not the code") is False
