@@ -31,6 +31,7 @@ from privacy.requests.models import (
 )
 from privacy.requests.phone_proof import request_phone_prove_by_staff
 from privacy.requests.workflow import live_due_at
+from privacy.templatetags.privacy_labels import event_label
 
 BAND_COLOURS = {sla.Band.ON_TRACK: "#198754", sla.Band.DUE_SOON: "#fd7e14", sla.Band.OVERDUE: "#dc3545"}
 
@@ -48,8 +49,21 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class RequestEventInline(_ReadOnlyInline):
     model = RequestEvent
-    fields = ("created_at", "action", "from_status", "to_status", "actor", "actor_label", "note")
+    # Words, not codes: the same labels as the requester's pages, and a status change only when there was one.
+    fields = ("created_at", "what_happened", "status_change", "actor", "actor_label", "note")
     readonly_fields = fields
+
+    @admin.display(description="What happened")
+    def what_happened(self, event: RequestEvent) -> str:
+        return event_label(event.action)
+
+    @admin.display(description="Status")
+    def status_change(self, event: RequestEvent) -> str:
+        if not event.to_status or event.to_status == event.from_status:
+            return "—"
+        if not event.from_status:
+            return event.get_to_status_display()
+        return f"{event.get_from_status_display()} → {event.get_to_status_display()}"
 
 
 class RequestMessageInline(_ReadOnlyInline):

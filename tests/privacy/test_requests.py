@@ -695,6 +695,11 @@ def test_admin_changelist_and_change_page_render(commit, officer, owner_a, clien
     assert client.get(reverse("admin:privacy_datasubjectrequest_changelist")).status_code == 200
     page = client.get(reverse("admin:privacy_datasubjectrequest_change", args=[dsr.pk]))
     assert page.status_code == 200 and "ID checked by phone" in page.content.decode()
+    # The history reads in words, the same as the requester's pages: no codes, no "Submitted → Submitted".
+    html = page.content.decode()
+    assert "Identity confirmed" in html and "Evidence added" in html and "What happened" in html
+    assert ">evidence_added<" not in html and ">verified<" not in html
+    assert not re.search(r"(\w[\w ]*) → \1<", html)
 
 
 def test_admin_reject_action_asks_for_a_reason_then_rejects(commit, officer, owner_a, client):
