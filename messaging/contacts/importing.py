@@ -30,7 +30,8 @@ from messaging.campaigns.merge import BUILT_IN_FIELDS, field_key
 from messaging.contacts.models import Contact
 from messaging.contacts.services import contacts_tag, group_get_or_create
 from messaging.numbers import InvalidPhoneNumber, normalize_ph_number
-from portal.crypto import decrypt_bytes, encrypt_bytes, phone_lookup_hash
+from portal.crypto import decrypt_bytes, phone_lookup_hash
+from portal.encrypted_files import EncryptedChunkWriter, decrypt_stream, is_encrypted_file, open_private
 from portal.errors import ApplicationError, NotFound
 from portal.queues import TaskQueue
 
@@ -256,13 +257,24 @@ def pending_import_store(*, organization, upload) -> PendingImport:
     )
     path = _path(organization.id, pending.id)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_bytes(encrypt_bytes(data))
+    # 0600 and in the encrypted-file format of bulk uploads, so `manage.py rotate_keys` finds it (by its header).
+    with open_private(path) as raw:
+        writer = EncryptedChunkWriter(raw)
+        writer.write(data)
+        writer.close()
     return pending
+
+
+def _read_upload(path: Path) -> bytes:
+    if is_encrypted_file(path):
+        return b"".join(decrypt_stream(path))
+    # An upload stored before the encrypted-file format (one Fernet token); such files are purged after a day.
+    return decrypt_bytes(path.read_bytes())
 
 
 def pending_import_get(*, organization, import_id: str) -> tuple[PendingImport, bytes]:
     try:
-        data = decrypt_bytes(_path(organization.id, import_id).read_bytes())
+        data = _read_upload(_path(organization.id, import_id))
     except FileNotFoundError:
         raise NotFound("No such upload; it may have been imported already or expired. Upload the file again.")
     rows = _parse(data)

@@ -7,10 +7,12 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 
 from billing.services import credits_adjust
+from messaging.contacts.importing import pending_import_get, pending_import_store
 from messaging.models import Message, Provider
 from messaging.services.sending import message_send
 from portal.crypto import newest_key_id
@@ -90,3 +92,23 @@ def test_without_the_old_key_unrotated_values_do_not_read(settings, old_data):
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     with pytest.raises(ValueError, match="Cannot decrypt"):
         Message.objects.unscoped().get(pk=messages[0].pk)
+
+
+CONTACTS_CSV = b"name,phone\nAna Cruz,09171234567\n"
+
+
+def test_a_pending_contact_import_is_private_encrypted_and_rotated(settings, old_data, org_a):
+    pending = pending_import_store(
+        organization=org_a, upload=SimpleUploadedFile("contacts.csv", CONTACTS_CSV, content_type="text/csv")
+    )
+    [path] = (settings.PRIVATE_STORAGE_ROOT / "contact-imports").glob("*/*.csv.enc")
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    assert b"09171234567" not in path.read_bytes() and b"Ana Cruz" not in path.read_bytes()
+
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    assert not encrypted_file_is_current(path)
+    assert rotate_keys().files_rotated == 2  # the contact upload and the bulk upload
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
+    assert encrypted_file_is_current(path) and oct(os.stat(path).st_mode & 0o777) == "0o600"
+    _, data = pending_import_get(organization=org_a, import_id=pending.id)
+    assert data == CONTACTS_CSV
