@@ -43,6 +43,8 @@ PUBLIC_ROUTES = {
     "privacy.requests.views.RequestVerifyEmailView": "the signed e-mail link is the credential (tests/privacy)",
     "privacy.requests.views.RequestStatusView": "the status link's token is the credential (tests/privacy)",
     "privacy.data.views.export_download_token_view": "the download link's token is the credential (tests/privacy)",
+    "messaging.notice_views.notice_dismiss_view": "site notices are the operator's, shown to every organization "
+    "they concern; dismissing one hides it for that person only (tests/messaging/test_notices_shown.py)",
     "privacy.views.policy_view": "policy versions are public documents, not an organization's",
     "privacy.views.policy_acknowledge_view": "policy versions are public documents, not an organization's",
     "accounts.views.InvitationAcceptView": "the invitation token is the credential (tests/accounts)",
