@@ -13,13 +13,15 @@ from django.db import connection
 
 from billing.services import credits_adjust
 from messaging.contacts.importing import pending_import_get, pending_import_store
-from messaging.models import Message, Provider
+from messaging.models import Message, OtpChallenge, Provider, WebhookDelivery, WebhookEndpoint
+from messaging.services.otp import otp_send
 from messaging.services.sending import message_send
+from messaging.services.webhooks import webhook_events_record
 from portal.crypto import newest_key_id
 from portal.encrypted_files import EncryptedChunkWriter, decrypt_stream, encrypted_file_is_current, open_private
 from portal.key_rotation import rotate_keys
 from privacy.requests.intake import request_submit
-from privacy.requests.models import DataSubjectRequest, RequestChannel, RequestKind
+from privacy.requests.models import DataSubjectRequest, ReminderSent, RequestChannel, RequestKind
 
 OLD_KEY = base64.urlsafe_b64encode(b"o" * 32).decode()
 NEW_KEY = base64.urlsafe_b64encode(b"n" * 32).decode()
@@ -112,3 +114,33 @@ def test_a_pending_contact_import_is_private_encrypted_and_rotated(settings, old
     assert encrypted_file_is_current(path) and oct(os.stat(path).st_mode & 0o777) == "0o600"
     _, data = pending_import_get(organization=org_a, import_id=pending.id)
     assert data == CONTACTS_CSV
+
+
+def test_otp_numbers_webhook_payloads_and_reminder_recipients_are_rotated(settings, old_data, org_a):
+    _, messages, request, _ = old_data
+    challenge = otp_send(organization=org_a, phone_number="09204445566", template="Code :otp")
+    WebhookEndpoint.objects.create(organization=org_a, url="https://hooks.example.ph/sms", secret="s" * 32)
+    webhook_events_record(messages=messages)
+    reminder = ReminderSent.objects.create(request=request, key="verify_24h", sent_to=["rotate@example.ph"])
+    old_id = newest_key_id()
+    delivery = WebhookDelivery.objects.for_organization(org_a).first()
+    columns = [
+        ("messaging_otpchallenge", "phone_number", challenge.pk),
+        ("messaging_webhookdelivery", "payload", delivery.pk),
+        ("privacy_remindersent", "sent_to", reminder.pk),
+    ]
+    assert all(raw(table, column, pk).startswith(f"g1:{old_id}:") for table, column, pk in columns)
+
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    report = rotate_keys()
+    for label in (
+        "messaging.OtpChallenge.phone_number",
+        "messaging.WebhookDelivery.payload",
+        "privacy.ReminderSent.sent_to",
+    ):
+        assert report.per_column[label] >= 1
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
+    assert all(raw(table, column, pk).startswith(f"g1:{newest_key_id()}:") for table, column, pk in columns)
+    assert OtpChallenge.objects.for_organization(org_a).get(pk=challenge.pk).phone_number == "+639204445566"
+    assert WebhookDelivery.objects.for_organization(org_a).get(pk=delivery.pk).payload["data"]["body"] == BODY
+    assert ReminderSent.objects.get(pk=reminder.pk).sent_to == ["rotate@example.ph"]
