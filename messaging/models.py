@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from messaging.campaigns.models import Campaign, CampaignStatus, MessageTemplate  # noqa: F401 (models of the app)
 from messaging.contacts.models import Contact, ContactGroup, OptOut, Tag  # noqa: F401 (models of the app)
+from messaging.models_notices import NoticeDismissal  # noqa: F401 (Django discovers models here)
 from messaging.models_sender import SenderName, SenderNameStatus  # noqa: F401 (Django discovers models here)
 from messaging.models_stats import MessageDailyCount  # noqa: F401 (Django discovers models here)
-from messaging.models_notices import NoticeDismissal  # noqa: F401 (Django discovers models here)
 from messaging.numbers import Network
 from messaging.segments import Encoding
 from portal.crypto import (
@@ -34,6 +34,7 @@ from portal.crypto import (
     FastEncryptedJSONField,
     FastEncryptedTextField,
     LookupHashField,
+    LookupHashListField,
 )
 from portal.tenancy import TenantManager
 
@@ -435,7 +436,10 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
+    # The answer repeats each message's number and text: stored encrypted, with the numbers' lookup hashes
+    # (" h1 h2 ") beside it so an erasure by number still finds the row without reading the ciphertext.
+    response_body = FastEncryptedJSONField()
+    recipient_hashes = LookupHashListField(source="response_body")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 

@@ -55,7 +55,8 @@ PERSONAL_DATA = [
         area=ErasureArea.MESSAGES,
         description="Stored API answers replayed for 24 hours; an answer can list recipients.",
         fields={},
-        finders=(Finder(By.PHONE, "response_body", DELETE_ROW, lookup="icontains", export=()),),
+        # The answer is encrypted: its rows are found through the lookup hashes of the numbers it names.
+        finders=(Finder(By.PHONE_LOOKUP_HASH_LIST, "recipient_hashes", DELETE_ROW, export=()),),
     ),
     PersonalData(
         model="messaging.OtpChallenge",

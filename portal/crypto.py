@@ -271,3 +271,24 @@ class LookupHashField(models.CharField):
         hashed = keyed_hash(value, purpose=self.purpose) if value else ""
         setattr(model_instance, self.attname, hashed)
         return hashed
+
+
+class LookupHashListField(models.TextField):
+    """The lookup hashes (`phone_lookup_hash`) of the numbers held inside another, encrypted column (`source`), as
+    " h1 h2 " so `contains` matches a whole hash. The service that writes the source fills it: the numbers sit
+    inside a structure only that service knows."""
+
+    def __init__(self, *args, source: str, **kwargs):
+        self.source = source
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        for key, default in (("blank", True), ("default", ""), ("editable", False)):
+            if kwargs.get(key, default) == default:
+                kwargs.pop(key, None)
+        return name, path, args, kwargs

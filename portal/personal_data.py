@@ -73,6 +73,8 @@ class By(models.TextChoices):
     EMAIL = "email", "E-mail address"  # a column holding the e-mail address
     PHONE = "phone", "Phone number"  # a column holding the E.164 phone number
     PHONE_HASH = "phone_hash", "Hashed phone number"  # a column holding keyed_hash(phone, PHONE_HASH_PURPOSE)
+    # A text column listing numbers' lookup hashes (portal.crypto.phone_lookup_hash) as " h1 h2 ".
+    PHONE_LOOKUP_HASH_LIST = "phone_lookup_hash_list", "Hashed phone numbers in a list"
     EMAIL_HASH = (
         "email_hash",
         "Hashed e-mail address",

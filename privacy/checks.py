@@ -15,7 +15,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import DatabaseError, connections, models
 from django.urls import NoReverseMatch, reverse
 
-from portal.crypto import LookupHashField
+from portal.crypto import LookupHashField, LookupHashListField
 from privacy.data.registry import Registry, RegistryError, build_registry
 from privacy.data.replay import erased_people_back
 from privacy.data.retention_coverage import uncovered
@@ -121,6 +121,8 @@ def check_models(model_list: Iterable[type[models.Model]], reg: Registry) -> lis
             handled.add(finder.path.split("__")[0])
         # A keyed hash kept beside an encrypted column follows its column (deleted or erased with it).
         handled |= {f.name for f in meta.concrete_fields if isinstance(f, LookupHashField) and f.source in handled}
+        # An encrypted column found through the lookup hashes of the numbers inside it is reached by that finder.
+        handled |= {f.source for f in meta.concrete_fields if isinstance(f, LookupHashListField) and f.name in handled}
         missing = [name for name in found if name not in handled and name not in {"id"}]
         if missing:
             errors.append(

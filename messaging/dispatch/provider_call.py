@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 Outcome = SendResult | ProviderError
 
+
 def group_send(group: DispatchGroup) -> list[Outcome]:
     """One outcome per item of the group: the provider's answer, or the error that stood in for it."""
     try:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from messaging.models import IdempotencyKey
+from portal.crypto import phone_lookup_hash
 from portal.errors import ApplicationError, Conflict
 
 MAX_KEY_LENGTH = 255
@@ -49,9 +50,20 @@ def idempotency_store(*, organization, key: str, request_hash: str, status: int,
         request_hash=request_hash,
         response_status=status,
         response_body=body,
+        recipient_hashes=recipient_hashes_of(body),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.SMS_IDEMPOTENCY_TTL_SECONDS),
     )
+
+
+def recipient_hashes_of(body) -> str:
+    """The lookup hashes of the numbers an answer names (each message's E.164 `to`), as " h1 h2 " so a whole hash
+    is matched with `contains`; empty when it names none."""
+    results = body.get("results") if isinstance(body, dict) else None
+    numbers = {item.get("to") for item in results or [] if isinstance(item, dict) and item.get("to")}
+    if not numbers:
+        return ""
+    return " " + " ".join(sorted(phone_lookup_hash(number) for number in numbers)) + " "
 
 
 def idempotency_purge_expired() -> int:

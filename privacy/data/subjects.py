@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import Q
 
-from portal.crypto import EncryptedTextField, LookupHashField, keyed_hash
+from portal.crypto import EncryptedTextField, LookupHashField, keyed_hash, phone_lookup_hash
 from portal.personal_data import By, Finder, PersonalData
 from privacy.data.models import EMAIL_HASH_PURPOSE, PHONE_HASH_PURPOSE, DataExport, ErasureJob
 from privacy.data.objections import canonical_phone
@@ -105,6 +105,8 @@ def finder_q(finder: Finder, subject: Subject, model: type[models.Model] | None 
         return query
     if finder.by == By.PHONE_HASH:
         return Q(**{finder.path: subject.phone_hash}) if subject.phone else None
+    if finder.by == By.PHONE_LOOKUP_HASH_LIST:
+        return Q(**{f"{finder.path}__contains": f" {phone_lookup_hash(subject.phone)} "}) if subject.phone else None
     if finder.by == By.EMAIL_HASH:
         return Q(**{finder.path: subject.email_hash}) if subject.email else None
     raise ValueError(f"Unknown finder kind {finder.by!r}")

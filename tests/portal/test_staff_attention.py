@@ -14,8 +14,8 @@ from billing.services import credits_adjust
 from messaging.models import CircuitState, Provider, ProviderMonthlyUsage
 from portal.staff_attention import attention_panels, facts_for_organization, staff_attention
 from portal.timezone import month_start
-from tests.conftest import PASSWORD, make_user
 from privacy.requests.models import DataSubjectRequest
+from tests.conftest import PASSWORD, make_user
 from tests.privacy.data_helpers import make_request
 
 

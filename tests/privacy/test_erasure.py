@@ -20,12 +20,12 @@ from billing.selectors import billing_audit_differences
 from billing.services import credits_adjust, payment_record
 from messaging.models import (
     DispatchAttempt,
-    IdempotencyKey,
     Message,
     Provider,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from messaging.services.idempotency import idempotency_store
 from portal.crypto import EncryptedTextField, phone_lookup_hash
 from portal.personal_data import ErasureArea
 from privacy.data import erasure_areas as erasure_module
@@ -142,13 +142,13 @@ def alice(org_a, org_b, owner_a, developer_a, provider, django_capture_on_commit
         message=message,
         payload={"recipient": ALICE_PHONE, "status": "sent"},
     )
-    IdempotencyKey.objects.create(
+    # A stored idempotent answer names her number (encrypted; found through its numbers' lookup hashes).
+    idempotency_store(
         organization=org_a,
         key="k1",
         request_hash="r" * 64,
-        response_status=201,
-        response_body={"messages": [{"recipient": ALICE_PHONE}]},
-        expires_at=timezone.now() + timedelta(days=1),
+        status=201,
+        body={"results": [{"id": message.pk, "to": ALICE_PHONE, "status": "sent"}]},
     )
     client = Client()
     client.force_login(owner_a)

@@ -10,8 +10,19 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.services import credits_adjust
-from messaging.models import Message, MessageStatus, OtpChallenge, Provider, WebhookDelivery, WebhookEndpoint
+from messaging.models import (
+    IdempotencyKey,
+    Message,
+    MessageStatus,
+    OtpChallenge,
+    Provider,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from messaging.personal_data import PERSONAL_DATA
+from messaging.representation import message_to_dict
 from messaging.selectors import MessageFilters, message_list
+from messaging.services.idempotency import idempotency_store
 from messaging.services.otp import otp_send, otp_verify
 from messaging.services.sending import message_send
 from messaging.services.webhooks import webhook_events_record
@@ -19,6 +30,7 @@ from portal.crypto import email_lookup_hash, phone_lookup_hash
 from portal.key_rotation import encrypt_plaintext_columns
 from privacy.data.models import SuppressionSource
 from privacy.data.objections import suppression_add
+from privacy.data.subjects import Subject, finder_q
 from privacy.requests.intake import request_submit
 from privacy.requests.models import DataSubjectRequest, ReminderSent, RequestChannel, RequestKind
 from privacy.requests.reminders import requests_remind_unverified
@@ -77,6 +89,8 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
         assert webhook_events_record(messages=sent) == len(sent)
     with django_capture_on_commit_callbacks():
         challenge = otp_send(organization=org_a, phone_number="0" + OTP_NUMBER[3:], template="Code :otp")
+    answer = {"results": [message_to_dict(message) for message in sent]}
+    idempotency_store(organization=org_a, key="retry-1", request_hash="h" * 64, status=201, body=answer)
 
     dump = raw_database_text()
     numbers = [*NUMBERS, OPTED_OUT, OTP_NUMBER]
@@ -101,6 +115,18 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
     assert stored_challenge.pk == challenge.pk and stored_challenge.phone_number == OTP_NUMBER
     assert otp_verify(organization=org_a, phone_number=OTP_NUMBER[1:], code="not the code") is False
     assert OtpChallenge.objects.for_organization(org_a).get(pk=challenge.pk).attempts == 1  # found by the hash
+    stored_answer = IdempotencyKey.objects.for_organization(org_a).get(key="retry-1")
+    assert stored_answer.response_body == answer  # replayed as it was given
+    # An erasure by number still finds the stored answer (through its numbers' lookup hashes), whatever the spelling.
+    [declaration] = [entry for entry in PERSONAL_DATA if entry.model == "messaging.IdempotencyKey"]
+    [finder] = declaration.finders
+    for spelling in spellings(NUMBERS[1]):
+        reached = IdempotencyKey.objects.unscoped().filter(
+            finder_q(finder, Subject.build(user_id=None, phone=spelling))
+        )
+        assert list(reached) == [stored_answer]
+    nobody = Subject.build(user_id=None, phone="+639990001111")
+    assert not IdempotencyKey.objects.unscoped().filter(finder_q(finder, nobody)).exists()
 
 
 @pytest.mark.django_db(transaction=True)
