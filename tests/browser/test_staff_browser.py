@@ -19,8 +19,20 @@ def staff_need_a_second_factor(settings):
     cache.clear()  # failed-sign-in counts and used codes from other tests
 
 
+_codes_given: set[str] = set()
+
+
 def current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    """A code with at least 8 seconds left in its 30-second window (a slow page must not carry it past the window),
+    never one already given (allauth refuses a code used twice)."""
+    while True:
+        now = time.time()
+        left = 30 - now % 30
+        code = format_hotp_value(hotp_value(secret, int(now) // 30))
+        if left >= 8 and code not in _codes_given:
+            _codes_given.add(code)
+            return code
+        time.sleep(left + 0.2)
 
 
 def sign_in_form(page, email: str):
@@ -74,8 +86,8 @@ def test_staff_without_an_authenticator_sets_one_up_on_the_way_to_admin(page, tr
 
     page.wait_for_url("**/accounts/2fa/totp/activate/")
     secret = page.locator("#authenticator_secret").input_value()
-    page.get_by_label("Authenticator code").fill(current_code(secret))
     page.screenshot(path="/tmp/staff-mfa-activate.png", full_page=True)
+    page.get_by_label("Authenticator code").fill(current_code(secret))
     page.get_by_role("button", name="Activate").click()
     page.wait_for_url("**/accounts/2fa/recovery-codes/**")
 
