@@ -139,7 +139,7 @@ class MessageListCreateAPI(OrganizationAPIView):
         ),
         parameters=[IDEMPOTENCY_HEADER],
         request=MessageSendInput,
-        responses={201: MessageCreateOutput, 400: ERROR, 402: ERROR, 403: ERROR, 409: ERROR},
+        responses={201: MessageCreateOutput, 400: ERROR, 402: ERROR, 403: ERROR, 409: ERROR, 503: ERROR},
     )
     def post(self, request):
         key = request.headers.get("Idempotency-Key")
@@ -283,7 +283,7 @@ class OtpSendAPI(OrganizationAPIView):
             "answer 429."
         ),
         request=OtpSendInput,
-        responses={201: OtpSendOutput, 400: ERROR, 402: ERROR, 429: ERROR},
+        responses={201: OtpSendOutput, 400: ERROR, 402: ERROR, 429: ERROR, 503: ERROR},
     )
     def post(self, request):
         serializer = OtpSendInput(data=request.data)

@@ -9,6 +9,16 @@ from messaging.representation import message_to_dict
 from messaging.segments import Encoding
 
 
+class StrictCharField(serializers.CharField):
+    """A string only: DRF's CharField turns `0` or `true` into "0" or "True", and a client that sends the wrong
+    type must hear so (400), not have it guessed."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(
     {
         "oneOf": [
@@ -43,8 +53,8 @@ class RecipientsField(serializers.Field):
 
 class MessageSendInput(serializers.Serializer):
     to = RecipientsField(help_text="A number (09XXXXXXXXX or +639XXXXXXXXX) or a list of up to 1,000")
-    body = serializers.CharField(trim_whitespace=False, allow_blank=True)
-    sender_name = serializers.CharField(required=False, allow_blank=True, max_length=11)
+    body = StrictCharField(trim_whitespace=False, allow_blank=True)
+    sender_name = StrictCharField(required=False, allow_blank=True, max_length=11)
     send_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Schedule (ISO 8601 with offset); omitted = now"
     )
@@ -92,8 +102,8 @@ class MessagePageOutput(serializers.Serializer):
 
 
 class RouteExplainInput(serializers.Serializer):
-    to = serializers.CharField()
-    body = serializers.CharField(trim_whitespace=False)
+    to = StrictCharField()
+    body = StrictCharField(trim_whitespace=False)
 
 
 class SkippedProviderOutput(serializers.Serializer):
@@ -115,8 +125,8 @@ class RouteExplainOutput(serializers.Serializer):
 
 
 class OtpSendInput(serializers.Serializer):
-    phone_number = serializers.CharField()
-    template = serializers.CharField(trim_whitespace=False, help_text='Must contain ":otp"')
+    phone_number = StrictCharField()
+    template = StrictCharField(trim_whitespace=False, help_text='Must contain ":otp"')
 
 
 class OtpSendOutput(serializers.Serializer):
@@ -127,8 +137,8 @@ class OtpSendOutput(serializers.Serializer):
 
 
 class OtpVerifyInput(serializers.Serializer):
-    phone_number = serializers.CharField()
-    code = serializers.CharField(max_length=12)
+    phone_number = StrictCharField()
+    code = StrictCharField(max_length=12)
 
 
 class OtpVerifyOutput(serializers.Serializer):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the API against its OpenAPI schema with schemathesis (every check, a bounded number of examples): starts a
-# server on a throwaway SQLite database with one funded organization and an API key, runs the native /api/v1
+# server on a throwaway SQLite database with one funded organization, an API key and a route (to a closed port), runs the native /api/v1
 # operations, stops the server. Usage: scripts/schemathesis_ci.sh [max examples per operation, default 5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,9 @@ from accounts.services import api_key_create
 from billing.services import credits_grant_demo
 organization = Organization.objects.create(name="Schemathesis", slug="schemathesis")
 credits_grant_demo(organization=organization, amount=Decimal("100000"))
+from messaging.models import Provider
+Provider.objects.create(name="IPROGSMS", adapter="iprog", base_url="http://127.0.0.1:9",
+                        credentials="{\"api_token\": \"t\"}", sender_name="IPROGSMS", priority=10)
 print(api_key_create(organization=organization, actor=None, name="schemathesis")[1])' | tail -n1)"
 .venv/bin/python manage.py runserver --noreload "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER=$!
