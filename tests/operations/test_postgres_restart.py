@@ -162,7 +162,7 @@ def portal_python(env: dict[str, str], call: str, timeout: float = 120) -> str:
 
 @dataclass
 class Answer:
-    recipient: str  # as sent: 0917XXXXXXX
+    recipient: str  # as the client sent it (the 09 form)
     started: float
     took: float
     status: int | str  # the HTTP status, or what stood in for it ("timeout", "connection error")

@@ -19,7 +19,7 @@ from messaging.contacts.models import ContactGroup
 from messaging.contacts.selectors import contact_list
 from messaging.models import Message, MessageStatus
 from portal.errors import ApplicationError, Conflict, NotFound
-from tests.messaging.campaigns.conftest import MAPPING, contacts_csv
+from tests.messaging.address_book_fixtures import MAPPING, contacts_csv
 
 
 def test_render_fills_fields_and_reports_unknown_or_empty_ones():

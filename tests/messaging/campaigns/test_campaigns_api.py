@@ -16,7 +16,7 @@ from messaging.contacts import services as contact_services
 from messaging.contacts.models import ContactGroup
 from messaging.models import Message, MessageStatus
 from tests.conftest import bearer_client
-from tests.messaging.campaigns.conftest import MAPPING, contacts_csv
+from tests.messaging.address_book_fixtures import MAPPING, contacts_csv
 
 
 def client_with(organization, *scopes):

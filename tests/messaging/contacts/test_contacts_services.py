@@ -12,7 +12,7 @@ from messaging.contacts.models import Contact, ContactGroup
 from messaging.models import Message, MessageChannel, MessageStatus
 from messaging.services.sending import message_send
 from portal.errors import ApplicationError, Conflict, NotFound
-from tests.messaging.contacts.conftest import MAPPING, contacts_csv
+from tests.messaging.address_book_fixtures import MAPPING, contacts_csv
 
 
 def test_import_maps_columns_keeps_custom_fields_and_merges_duplicates(org_a, owner_a):
