@@ -1,7 +1,7 @@
 """`make run`: the web server, the task worker, the scheduler, the SMS provider and PayMongo simulators, together.
 
 The worker is `manage.py task_worker` on every queue: `db_worker` on the database backend (the default), `rqworker`
-with django-tasks-rq's job class when TASK_BACKEND=rq. Ctrl-C (or SIGTERM) stops all four. When one of them dies,
+with django-tasks-rq's job class when TASK_BACKEND=rq. Ctrl-C (or SIGTERM) stops all five. When one of them dies,
 the others are stopped too, so a broken worker is noticed instead of leaving a site that accepts messages nobody
 sends. It lives in messaging because it starts the provider simulator and points its receipts at the site.
 """
