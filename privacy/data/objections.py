@@ -7,6 +7,7 @@
 Numbers are compared by keyed hash of their E.164 form, so the suppression table never holds a number in clear.
 """
 
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -26,6 +27,11 @@ from privacy.data.models import (
     SuppressionSource,
 )
 
+# A Philippine mobile number already in E.164 ("+639171234567", "+638171234567"): phonenumbers gives it back
+# unchanged, so it is not parsed. Every number a message is stored with has this form, and the dispatcher asks about
+# a thousand of them per batch (parsing was most of the suppression check's time).
+_E164_PH_MOBILE = re.compile(r"\+63[89][0-9]{9}")
+
 
 def canonical_phone(raw: str) -> str:
     """E.164 for anything phonenumbers can read as a Philippine (or international) number; else the trimmed input.
@@ -34,6 +40,8 @@ def canonical_phone(raw: str) -> str:
     are the same person), and must not fail on junk: junk simply never matches.
     """
     value = (raw or "").strip()
+    if _E164_PH_MOBILE.fullmatch(value):
+        return value
     try:
         parsed = phonenumbers.parse(value, "PH")
     except phonenumbers.NumberParseException:
