@@ -1,5 +1,9 @@
 """Test settings: fast hashing, in-memory e-mail, tasks run in-process once their transaction commits."""
 
+import hashlib
+import tempfile
+from pathlib import Path
+
 from portal.queues import IMMEDIATE_BACKEND, task_backends
 
 from .base import *  # noqa: F403
@@ -21,3 +25,15 @@ STAFF_MFA_REQUIRED = False
 # test counts are the request's own, as with production's batches; tests/conftest.py drops what a test left.
 API_REQUEST_LOG_BATCH_SIZE = 1_000_000
 API_REQUEST_LOG_FLUSH_SECONDS = 1e9
+
+# On SQLite the test databases are files in the temporary directory, not Django's shared in-memory
+# database: the live server answers the browser and the provider simulator's callbacks in threads at once, and an
+# in-memory database makes every one of those threads use the one connection of the test, so two concurrent requests
+# interleave their savepoints ("no such savepoint", a 500 on a page). With files each thread has its own connection,
+# as in production. The checkout's path is in the name so two checkouts on one machine do not share a file;
+# pytest-django appends each xdist worker's suffix.
+_TEST_DATABASE_DIR = Path(tempfile.gettempdir())
+_CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:10]  # noqa: F405
+for _alias, _database in DATABASES.items():  # noqa: F405
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        _database.setdefault("TEST", {})["NAME"] = str(_TEST_DATABASE_DIR / f"sms-portal-{_CHECKOUT}-{_alias}.sqlite3")
