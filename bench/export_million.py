@@ -10,7 +10,10 @@ Printed: rows, seconds, rows/s, the growth of this process's peak RSS during the
 with the rows), the machine, and the goal (100,000 rows/s, memory flat). Every row decrypts the stored number and
 text: that cost is in the figures.
 
-Run: `.venv/bin/python bench/export_million.py [--only log|privacy]`.
+Run: `.venv/bin/python bench/export_million.py [--only log|privacy]`; on a smaller seed (`seed_million.py --messages
+200000`) pass the same `--messages`. `--compare REV [--rounds N]`: that revision's export code and this checkout's,
+alternating in fresh processes on the same data, N rounds each, with the load average after each run and the
+after/before ratio per round (the machine's load moves single figures more than a change does).
 """
 
 from __future__ import annotations
@@ -123,6 +126,7 @@ def privacy_export() -> ExportFigure:
     if export.status != "ready":
         raise RuntimeError(f"export {export.pk} is {export.status}: {export.last_error}")
     size = export_path(export).stat().st_size
+    export_path(export).unlink()  # runs repeat: the archives would pile up
     # The figure is the person's messages per second of the whole archive (each message is read once per
     # category file: JSON and CSV of usage data, JSON and CSV of personal data); the records are also printed.
     common.log(f"records per category: {export.row_counts}")
@@ -148,18 +152,77 @@ def run(*, only: str | None = None) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _child(what: str, code_root: str) -> int:
+    """One export with the code of `code_root` (a revision's files, or this checkout): prints its figure as JSON."""
+    sys.path.insert(0, code_root)
+    common.django_setup()
+    figure = log_export() if what == "log" else privacy_export()
+    print(json.dumps({"rows": figure.rows, "seconds": figure.seconds, "rss": figure.rss_growth_mb}), flush=True)
+    return 0
+
+
+def compare(revision: str, *, only: str | None, rounds: int) -> None:
+    """Revision against this checkout, alternating in fresh processes on the same data: before/after of one run."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="export-compare-") as before:
+        archive = subprocess.run(["git", "archive", revision], cwd=common.ROOT, check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", before], input=archive.stdout, check=True)
+        figures: dict[tuple[str, str], list[float]] = {}
+        for what in [name for name in ("log", "privacy") if only in (None, name)]:
+            for round_number in range(1, rounds + 1):
+                for label, root in ((revision, before), ("this checkout", str(common.ROOT))):
+                    result = subprocess.run(
+                        [str(common.PYTHON), __file__, "--child", what, "--code-root", root],
+                        env=common.child_env(),
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                    )
+                    figure = json.loads(result.stdout.strip().splitlines()[-1])
+                    rate = figure["rows"] / figure["seconds"]
+                    figures.setdefault((what, label), []).append(rate)
+                    common.log(
+                        f"{what} round {round_number} {label}: {figure['rows']:,} rows in {figure['seconds']:.1f} s"
+                        f" = {rate:,.0f} rows/s, peak RSS +{figure['rss']:.0f} MB, load {common.load_average()}"
+                    )
+        for what in [name for name in ("log", "privacy") if only in (None, name)]:
+            old, new = figures[(what, revision)], figures[(what, "this checkout")]
+            ratios = ", ".join(f"{b / a:.2f}x" for a, b in zip(old, new, strict=True))
+            print(
+                f"{what}: {revision} {' / '.join(f'{rate:,.0f}' for rate in old)} rows/s; this checkout "
+                f"{' / '.join(f'{rate:,.0f}' for rate in new)} rows/s; after/before per round {ratios}"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["log", "privacy"])
     parser.add_argument("--table-json", help="also write the table rows to this file (run_all.py reads it)")
+    parser.add_argument(
+        "--messages", type=int, default=1_000_000, help="the seed's size (a smaller seed_million.py --messages run)"
+    )
+    parser.add_argument("--compare", metavar="REV", help="alternate this revision's export code with this checkout's")
+    parser.add_argument("--rounds", type=int, default=2, help="with --compare: alternations per export")
+    parser.add_argument("--child", choices=["log", "privacy"], help=argparse.SUPPRESS)
+    parser.add_argument("--code-root", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.child, args.code_root)
     common.postgres_ensure_running()
     common.django_setup()
     from bench import seed_million
 
-    if not seed_million.seeded(messages=1_000_000):
-        seed_million.main(["--if-missing"])
+    if not seed_million.seeded(messages=args.messages):
+        seed_million.main(["--if-missing", "--messages", str(args.messages)])
     common.log(f"machine: {os.cpu_count()} cores, load average {common.load_average()}")
+    if args.compare:
+        from django.db import connections
+
+        connections.close_all()
+        compare(args.compare, only=args.only, rounds=args.rounds)
+        return 0
     table = run(only=args.only)
     for row in table:
         print("  ".join(row))

@@ -1,7 +1,8 @@
 """The message log as CSV: streamed in chunks from one server-side cursor, memory flat whatever the row count.
 
-Per row, Python only decrypts what is stored encrypted (the number, the text) and neutralises free text against
-spreadsheet formulas; everything else arrives as text the CSV can take as it is. On PostgreSQL the timestamps are
+Python only decrypts what is stored encrypted (the number, the text: a batch per column of a chunk, with keys
+resolved once for the export) and neutralises free text against spreadsheet formulas (a scan per column of a
+chunk); everything else arrives as text the CSV can take as it is. On PostgreSQL the timestamps are
 written by the database in the operator's zone (`to_char` of the time at Asia/Manila; the zone is named in the
 header, so a cell is `2026-11-29 16:00:05`), the price as text and the provider's name joined in: building a
 model, a datetime or a Decimal per row cost more than the rest of the export together (2,768 rows/s with models,
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from messaging.models import Message
+from portal.crypto import EncryptedTextField, decryptor
 from portal.csv_export import FORMULA_PREFIXES
 from portal.timezone import operator_tz
 
@@ -85,18 +87,22 @@ def _cell(text: str | None) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def _cells(column: Sequence[str | None]) -> Sequence[str | None]:
+    """`_cell` of a whole column; a column with nothing to neutralise is handed back as it is (the CSV writer writes
+    None as an empty cell), so the common case costs one scan, not a call per value."""
+    if any(text and text.startswith(FORMULA_PREFIXES) for text in column):
+        return [_cell(text) for text in column]
+    return column
+
+
 def _local_text(name: str):
     """The timestamp as the database writes it in the operator's zone (PostgreSQL), without parsing it here."""
     at_zone = Func(Value(settings.TIME_ZONE), F(name), function="timezone")
     return Func(at_zone, Value(_TEXT_FORMAT), function="to_char", output_field=TextField())
 
 
-def _decrypter(name: str):
-    field = Message._meta.get_field(name)
-    from_db = getattr(field, "from_db_value", None)
-    if from_db is None:
-        return None
-    return lambda value: from_db(value, None, connection)
+def _encrypted(name: str) -> bool:
+    return isinstance(Message._meta.get_field(name), EncryptedTextField)
 
 
 def _rows_sql(queryset: QuerySet) -> tuple[str, tuple]:
@@ -120,9 +126,10 @@ def export_rows(queryset: QuerySet) -> Iterator[str]:
     buffer.seek(0)
     buffer.truncate()
     sql, params = _rows_sql(queryset)
-    decrypt_recipient, decrypt_body = _decrypter("recipient"), _decrypter("body")
-    timestamps = [_VALUES.index(f"{name}_text") for name in _TIMESTAMPS]
-    in_sql = connection.vendor == "postgresql"
+    # One decryptor for the whole export: the keys are resolved once, not per value (`portal.crypto.Decryptor`).
+    decrypt = decryptor()
+    decrypt_recipient, decrypt_body = _encrypted("recipient"), _encrypted("body")
+    timestamps = [_VALUES.index(f"{name}_text") for name in _TIMESTAMPS] if connection.vendor != "postgresql" else []
     zone = operator_tz()
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
@@ -130,21 +137,17 @@ def export_rows(queryset: QuerySet) -> Iterator[str]:
             chunk = cursor.fetchmany(EXPORT_CHUNK_SIZE)
             if not chunk:
                 break
-            lines = []
-            for raw in chunk:
-                row = list(raw)
-                if decrypt_recipient is not None:
-                    row[_RECIPIENT] = decrypt_recipient(row[_RECIPIENT])  # validated E.164: kept as is for machines
-                body = row[_BODY]
-                row[_BODY] = _cell(decrypt_body(body) if decrypt_body is not None else body)
-                for index in _NEUTRALISED:
-                    row[index] = _cell(row[index])
-                if not in_sql:
-                    for index in timestamps:
-                        moment = row[index]
-                        row[index] = "" if moment is None else _python_local_text(moment, zone)
-                lines.append(row)
-            writer.writerows(lines)
+            # Column by column: a batch decryption per encrypted column and a scan per free-text column cost less
+            # than the same work row by row.
+            columns: list[Sequence] = list(zip(*chunk, strict=True))
+            if decrypt_recipient:
+                columns[_RECIPIENT] = decrypt.many(columns[_RECIPIENT])  # validated E.164: kept as is for machines
+            columns[_BODY] = _cells(decrypt.many(columns[_BODY]) if decrypt_body else columns[_BODY])
+            for index in _NEUTRALISED:
+                columns[index] = _cells(columns[index])
+            for index in timestamps:
+                columns[index] = [_python_local_text(moment, zone) if moment else "" for moment in columns[index]]
+            writer.writerows(zip(*columns, strict=True))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
