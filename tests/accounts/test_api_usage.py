@@ -155,6 +155,7 @@ def test_api_keys_page_shows_only_its_organizations_usage_in_fixed_queries(
     few = len(captured.captured_queries)
     html = page.content.decode()
     assert page.status_code == 200
+    assert html.count('id="api-usage"') == 1  # the panel once (an id is unique on a page)
     usage = html[html.index('id="api-usage"') : html.index('id="api-keys-table"')]
     assert "Alpha server" in usage and "Bravo server" not in usage
     assert api_key_b[0].prefix not in usage
