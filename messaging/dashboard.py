@@ -19,6 +19,7 @@ from accounts.web import OrganizationViewMixin
 from billing import selectors as billing_selectors
 from messaging import stats_selectors, ui_selectors
 from messaging.models import MessageStatus
+from messaging.stats_selectors import DailyCounts
 
 # Outcomes a message can reach once a provider took it or refused it; the delivered rate is measured on these.
 SETTLED_STATUSES = (
@@ -43,9 +44,10 @@ CHART_DAYS = 14
 WEEK_DAYS = 7
 
 
-def dashboard_counts(*, organization) -> tuple[list[date], dict[tuple[date, str], int]]:
-    """The chart's Manila days (oldest first) and {(day, status): messages created that day, now in that status},
-    read from the daily counts kept as messages change: a few rows per day, not the messages themselves."""
+def dashboard_counts(*, organization) -> tuple[list[date], DailyCounts]:
+    """The chart's Manila days (oldest first) and the counts of messages created on each, per status now (all, and
+    those through a route without receipts), read from the daily counts kept as messages change: a few rows per
+    day, not the messages themselves."""
     today = ui_selectors.manila_today()
     days = [today - timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
     return days, stats_selectors.message_daily_counts(organization=organization, since=days[0])
@@ -59,16 +61,17 @@ def _status_totals(counts: dict[tuple[date, str], int], *, since: date) -> dict[
     return totals
 
 
-def dashboard_panels(*, organization, counts: tuple[list[date], dict] | None = None) -> list[dict]:
+def dashboard_panels(*, organization, counts: tuple[list[date], DailyCounts] | None = None) -> list[dict]:
     """[{key, label, value, hint}] for the dashboard home's cards. "Last 7 days" are today and the six Manila
     calendar days before it."""
-    days, by_day = counts or dashboard_counts(organization=organization)
-    today_counts = _status_totals(by_day, since=days[-1])
-    week_counts = _status_totals(by_day, since=days[-WEEK_DAYS])
+    days, daily = counts or dashboard_counts(organization=organization)
+    today_counts = _status_totals(daily.all, since=days[-1])
+    week_counts = _status_totals(daily.all, since=days[-WEEK_DAYS])
     # A provider that reports no handset receipt (Semaphore) leaves good messages `sent` for good: they are
     # neither on their way nor in the delivered rate, which is measured on the messages that can get a receipt.
-    no_receipt_week = ui_selectors.no_receipt_status_counts(organization=organization, since=days[-WEEK_DAYS])
-    no_receipt_today = ui_selectors.no_receipt_status_counts(organization=organization, since=days[-1])
+    # The daily counts carry that split, so this is no read of the messages.
+    no_receipt_week = _status_totals(daily.without_receipts, since=days[-WEEK_DAYS])
+    no_receipt_today = _status_totals(daily.without_receipts, since=days[-1])
     settled = sum(week_counts[status] - no_receipt_week.get(status, 0) for status in SETTLED_STATUSES)
     delivered = week_counts[MessageStatus.DELIVERED]
     sent_no_receipt = no_receipt_week.get(MessageStatus.SENT, 0)
@@ -107,9 +110,10 @@ def dashboard_panels(*, organization, counts: tuple[list[date], dict] | None = N
     ]
 
 
-def dashboard_chart(*, organization, counts: tuple[list[date], dict] | None = None) -> dict:
+def dashboard_chart(*, organization, counts: tuple[list[date], DailyCounts] | None = None) -> dict:
     """Messages created per day over the last 14 days, one dataset per status (a Chart.js stacked bar)."""
-    days, by_day = counts or dashboard_counts(organization=organization)
+    days, daily = counts or dashboard_counts(organization=organization)
+    by_day = daily.all
     datasets = [
         {
             "status": status.value,

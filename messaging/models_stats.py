@@ -5,6 +5,11 @@ weeks of messages on every load.
 A row holds how many of the messages the organization created that day are in that status now: a message moving
 from `sent` to `delivered` takes one from the day's `sent` row and adds one to its `delivered` row. The rows carry
 no personal data and outlive erased or purged messages (the history of what was sent stays countable).
+
+`receipts` splits each day and status by whether the route that carried the messages reports a handset receipt
+(Semaphore does not: its good messages stay `sent` for good), so the dashboard's delivered rate leaves those out
+from the counts alone. Messages not yet at a provider (queued, sending, refused before one took them) count as
+`receipts=True`, like a message with no route.
 """
 
 from django.db import models
@@ -17,14 +22,20 @@ class MessageDailyCount(models.Model):
     day = models.DateField(help_text="Calendar day the messages were created, Asia/Manila")
     status = models.CharField(max_length=10)
     messages = models.BigIntegerField(default=0)
+    receipts = models.BooleanField(
+        default=True, help_text="Whether the messages' route reports a handset receipt (true while no route has them)"
+    )
 
     objects = TenantManager()  # queries must name the organization (portal.tenancy)
 
     class Meta:
         constraints = [
             # Also the index of the dashboard's read: one organization's days from a date on.
-            models.UniqueConstraint(fields=["organization", "day", "status"], name="message_daily_count_unique"),
+            models.UniqueConstraint(
+                fields=["organization", "day", "status", "receipts"], name="message_daily_count_unique_receipts"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.organization_id} {self.day} {self.status}: {self.messages}"
+        receipts = "" if self.receipts else " (no receipt)"
+        return f"{self.organization_id} {self.day} {self.status}{receipts}: {self.messages}"

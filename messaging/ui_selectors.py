@@ -3,10 +3,7 @@ organization-owned read takes `organization=` and filters by it in the query."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-
-from django.db.models import Count
-from django.db.models.functions import TruncDate
+from datetime import date, datetime
 
 from messaging.models import Message, MessageStatus, Provider
 from messaging.providers.base import ProviderConfigError
@@ -43,49 +40,24 @@ def message_status_list(*, organization, message_ids: list[int]) -> list[Message
     )
 
 
-def message_daily_status_counts(*, organization, days: int = 14) -> tuple[list[date], dict[tuple[date, str], int]]:
-    """The last `days` Manila calendar days (oldest first) and {(day, status): messages created that day}."""
-    today = manila_today()
-    day_list = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-    rows = (
-        Message.objects.filter(organization=organization, created_at__gte=manila_day_start(day_list[0]))
-        .annotate(day=TruncDate("created_at", tzinfo=operator_tz()))
-        .values("day", "status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return day_list, {(row["day"], row["status"]): row["n"] for row in rows}
-
-
-def provider_reports_receipts(provider: Provider | None) -> bool:
-    """Whether messages through this route can ever read "delivered" (an unknown adapter is assumed to)."""
-    if provider is None:
-        return True
+def adapter_reports_receipts(adapter: str) -> bool:
+    """Whether messages through a route with this adapter can ever read "delivered" (an unknown adapter is assumed
+    to)."""
     try:
-        return get_adapter_class(provider.adapter).reports_handset_delivery
+        return get_adapter_class(adapter).reports_handset_delivery
     except ProviderConfigError:
         return True
 
 
+def provider_reports_receipts(provider: Provider | None) -> bool:
+    """Whether messages through this route can ever read "delivered"."""
+    return provider is None or adapter_reports_receipts(provider.adapter)
+
+
 def providers_without_receipts() -> list[int]:
     """Ids of the routes whose provider reports no handset receipt (Semaphore): a few rows, no per-message work."""
-    return [provider.pk for provider in Provider.objects.all() if not provider_reports_receipts(provider)]
-
-
-def no_receipt_status_counts(*, organization, since: date) -> dict[str, int]:
-    """{status: messages} created since `since` (a Manila day) through a provider that reports no receipt."""
-    provider_ids = providers_without_receipts()
-    if not provider_ids:
-        return {}
-    rows = (
-        Message.objects.filter(
-            organization=organization, provider_id__in=provider_ids, created_at__gte=manila_day_start(since)
-        )
-        .values("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {row["status"]: row["n"] for row in rows}
+    rows = Provider.objects.values_list("id", "adapter")
+    return [pk for pk, adapter in rows if not adapter_reports_receipts(adapter)]
 
 
 def still_on_its_way(message: Message) -> bool:

@@ -9,6 +9,12 @@ and transactions that take the same count rows take them in the same order, afte
 (the block ends last), so two of them cannot wait for each other. Outside such a block each change is written
 at once.
 
+Each count also says whether the route that carried its messages reports handset receipts (`receipts`): a message
+is counted without a route while it waits (queued, sending: no provider is set on it before one accepts it) and
+under its provider's from the change that sets the provider (accepted: `sent` or `delivered`) on; the provider
+does not change after that. A provider whose adapter is changed to one that reports receipts differently needs
+`message_daily_counts_rebuild`.
+
 `daily_counts_rebuild` recounts from the messages (the migration that adds the table, and after messages were
 written around the services, e.g. by a bulk import in SQL).
 """
@@ -22,20 +28,25 @@ from contextvars import ContextVar
 from datetime import date, datetime
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Case, Count, Value, When
 from django.db.models.functions import TruncDate
 
-from messaging.models import Message
+from messaging.models import Message, MessageStatus, Provider
 from messaging.models_stats import MessageDailyCount
+from messaging.ui_selectors import adapter_reports_receipts, providers_without_receipts
 from portal.timezone import operator_tz
 
-CountKey = tuple[int, date, str]  # (organization id, Manila day of creation, status)
+# (organization id, Manila day of creation, status, whether its route reports receipts)
+CountKey = tuple[int, date, str, bool]
 
 _TABLE = MessageDailyCount._meta.db_table
 _UPSERT = (
-    f"INSERT INTO {_TABLE} (organization_id, day, status, messages) VALUES {{values}} "  # noqa: S608 - values are parameters
-    f"ON CONFLICT (organization_id, day, status) DO UPDATE SET messages = {_TABLE}.messages + excluded.messages"
+    f"INSERT INTO {_TABLE} (organization_id, day, status, receipts, messages) VALUES {{values}} "  # noqa: S608 - values are parameters
+    f"ON CONFLICT (organization_id, day, status, receipts) "
+    f"DO UPDATE SET messages = {_TABLE}.messages + excluded.messages"
 )
+# Statuses of a message no provider has accepted yet: it carries no provider then (see the module docstring).
+_WAITING = frozenset({MessageStatus.QUEUED, MessageStatus.SENDING})
 _pending: ContextVar[Counter | None] = ContextVar("message_daily_count_changes", default=None)
 
 
@@ -43,19 +54,35 @@ def creation_day(created_at: datetime) -> date:
     return created_at.astimezone(operator_tz()).date()
 
 
+def _receipts(message: Message) -> bool:
+    """Whether the message's route (as set on the instance now) reports receipts; no route counts as one that does.
+    The services set the provider instance when they set it (no query); otherwise its adapter is read once."""
+    if message.provider_id is None:
+        return True
+    provider = message.provider if Message.provider.is_cached(message) else None
+    if provider is not None and provider.pk == message.provider_id:
+        return adapter_reports_receipts(provider.adapter)
+    adapter = Provider.objects.filter(pk=message.provider_id).values_list("adapter", flat=True).first()
+    return adapter is None or adapter_reports_receipts(adapter)
+
+
 def count_status_moved(message: Message, old_status: str, new_status: str) -> None:
-    """One saved message left `old_status` for `new_status` (written with the caller's transaction)."""
+    """One saved message left `old_status` for `new_status` (written with the caller's transaction). Call it with the
+    provider the message has after the change already set on the instance (the accepting route)."""
     if old_status == new_status or message.pk is None or message._state.adding:
         return  # not stored yet: `messages_created` counts it in the status it is stored with
     day = creation_day(message.created_at)
-    _add({(message.organization_id, day, old_status): -1, (message.organization_id, day, new_status): 1})
+    receipts = _receipts(message)
+    was_counted_with = True if old_status in _WAITING else receipts
+    organization_id = message.organization_id
+    _add({(organization_id, day, old_status, was_counted_with): -1, (organization_id, day, new_status, receipts): 1})
 
 
 def messages_created(messages: Iterable[Message]) -> None:
     """Messages just inserted, each counted in the status it was stored with."""
     changes: Counter = Counter()
     for message in messages:
-        changes[(message.organization_id, creation_day(message.created_at), message.status)] += 1
+        changes[(message.organization_id, creation_day(message.created_at), message.status, _receipts(message))] += 1
     _add(changes)
 
 
@@ -89,10 +116,10 @@ def _write(changes: dict[CountKey, int]) -> None:
     if not rows:
         return
     adapt = connection.ops.adapt_datefield_value
-    placeholders = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
     params: list = []
-    for (organization_id, day, status), delta in rows:
-        params += [organization_id, adapt(day), status, delta]
+    for (organization_id, day, status, receipts), delta in rows:
+        params += [organization_id, adapt(day), status, receipts, delta]
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT.format(values=placeholders), params)
 
@@ -112,12 +139,18 @@ def daily_counts_rebuild(*, organization_id: int | None = None) -> int:
         counts = counts.filter(organization_id=organization_id)
         messages = messages.filter(organization_id=organization_id)
     counts.delete()
+    without_receipts = providers_without_receipts()
+    receipts = Case(When(provider_id__in=without_receipts, then=Value(False)), default=Value(True))
     rows = [
         MessageDailyCount(
-            organization_id=row["organization_id"], day=row["day"], status=row["status"], messages=row["n"]
+            organization_id=row["organization_id"],
+            day=row["day"],
+            status=row["status"],
+            receipts=row["with_receipts"],
+            messages=row["n"],
         )
-        for row in messages.annotate(day=TruncDate("created_at", tzinfo=operator_tz()))
-        .values("organization_id", "day", "status")
+        for row in messages.annotate(day=TruncDate("created_at", tzinfo=operator_tz()), with_receipts=receipts)
+        .values("organization_id", "day", "status", "with_receipts")
         .annotate(n=Count("id"))
         .order_by()
     ]

@@ -7,10 +7,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging.dashboard import dashboard_context
 from messaging.models import Message, MessageStatus, Provider
+from messaging.models_stats import MessageDailyCount
 from messaging.services.daily_counts import daily_counts_rebuild
 from messaging.ui_selectors import providers_without_receipts, still_on_its_way
 
@@ -76,6 +80,22 @@ def test_dashboard_rate_counts_only_messages_that_can_get_a_receipt(client_owner
     assert "3 of 4 with a final status" in panels["delivered_rate"]["hint"]
     assert "5 sent, no receipt from the provider" in panels["delivered_rate"]["hint"]
     assert "still on their way" not in panels["messages_today"]["hint"]  # the 5 are not waiting for anything
+
+
+def test_dashboard_takes_the_split_from_the_daily_counts_not_the_messages(org_a, routes):
+    iprog, semaphore = routes
+    add_messages(org_a, iprog, MessageStatus.DELIVERED, 2)
+    add_messages(org_a, semaphore, MessageStatus.SENT, 3)
+    add_messages(org_a, semaphore, MessageStatus.EXPIRED, 1)
+    daily_counts_rebuild()
+    rows = {(row.status, row.receipts): row.messages for row in MessageDailyCount.objects.filter(organization=org_a)}
+    assert rows == {("delivered", True): 2, ("sent", False): 3, ("expired", False): 1}
+
+    with CaptureQueriesContext(connection) as queries:
+        panels = {p["key"]: p for p in dashboard_context(organization=org_a)["panels"]}
+    assert not [q["sql"] for q in queries if '"messaging_message"' in q["sql"]]  # no count over the messages
+    assert panels["delivered_rate"]["value"] == "100.0%"  # 2 of 2: the Semaphore expiry is not in the rate
+    assert "3 sent, no receipt from the provider" in panels["delivered_rate"]["hint"]
 
 
 def test_log_and_detail_say_sent_without_receipt_and_stop_polling(client_owner_a, org_a, routes):
