@@ -1,6 +1,6 @@
 """Test settings: fast hashing, in-memory e-mail, tasks run in-process once their transaction commits."""
 
-import hashlib
+import os
 import tempfile
 from pathlib import Path
 
@@ -30,10 +30,10 @@ API_REQUEST_LOG_FLUSH_SECONDS = 1e9
 # database: the live server answers the browser and the provider simulator's callbacks in threads at once, and an
 # in-memory database makes every one of those threads use the one connection of the test, so two concurrent requests
 # interleave their savepoints ("no such savepoint", a 500 on a page). With files each thread has its own connection,
-# as in production. The checkout's path is in the name so two checkouts on one machine do not share a file;
-# pytest-django appends each xdist worker's suffix.
+# as in production. The process id is in the name so two test runs at once (two checkouts, or two runs in one) never
+# share a file; the test run deletes its files at its end.
 _TEST_DATABASE_DIR = Path(tempfile.gettempdir())
-_CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:10]  # noqa: F405
+_TEST_RUN = os.getpid()
 for _alias, _database in DATABASES.items():  # noqa: F405
     if _database["ENGINE"] == "django.db.backends.sqlite3":
-        _database.setdefault("TEST", {})["NAME"] = str(_TEST_DATABASE_DIR / f"sms-portal-{_CHECKOUT}-{_alias}.sqlite3")
+        _database.setdefault("TEST", {})["NAME"] = str(_TEST_DATABASE_DIR / f"portal-test-{_TEST_RUN}-{_alias}.sqlite3")
