@@ -1,0 +1,162 @@
+"""The records of an access export: what each table holds about the subject in one category, read once and in
+chunks for both files of the category (the JSON and the CSV).
+
+Per value, Python does as little as it can, because a person can have hundreds of thousands of messages:
+- encrypted columns are read as stored and decrypted a column of a chunk at a time by one `portal.crypto.Decryptor`
+  (keys resolved once per export, not once per value);
+- on PostgreSQL every time is written by the database in the two forms the files use (the JSON's UTC form as
+  `DjangoJSONEncoder` writes it, `2026-11-29T08:00:05.123Z`; the CSV's operator-zone form with its offset, as
+  `portal.csv_export.operator_iso` writes it, `2026-11-29T16:00:05.123456+08:00`), so no datetime is built; on other
+  databases (SQLite in tests) the time arrives as a datetime and the encoder and the CSV writer format it;
+- every other column comes through its field as `values()` would return it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, models
+from django.db.models import F, Func, Q, TextField
+from django.db.models.functions import Cast
+
+from portal.crypto import EncryptedTextField, FastEncryptedJSONField, decryptor
+from privacy.data.registry import registry
+from privacy.data.subjects import Subject, finder_q
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table's records of the category (the rows its finders reach, ordered by id)."""
+
+    table: str
+    label: str
+    columns: list[str]
+    queryset: models.QuerySet
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record: the values as the JSON file writes them and as the CSV file takes them (column order)."""
+
+    pk: Any
+    json_values: list[Any]
+    csv_values: list[Any]
+
+
+def sections(subject: Subject, category: str) -> Iterator[Section]:
+    """Every table with data of this category about the subject."""
+    for entry in registry().available():
+        groups: dict[tuple[str, ...], list] = {}
+        for finder in entry.finders:
+            if finder.export == ():
+                continue
+            query = finder_q(finder, subject, entry.model_class)
+            if query is None:
+                continue
+            names = tuple(finder.export) if finder.export is not None else tuple(entry.fields)
+            groups.setdefault(names, []).append((finder, query))
+        for names, found in groups.items():
+            columns = [name for name in names if entry.fields.get(name) == category]
+            if not columns:
+                continue
+            query = Q()
+            for _, finder_query in found:
+                query |= finder_query
+            label = "; ".join(dict.fromkeys(finder.label for finder, _ in found if finder.label)) or entry.description
+            qs = entry.model_class._base_manager.filter(query)
+            if any("__" in finder.path for finder, _ in found):
+                qs = qs.distinct()
+            yield Section(entry.model, label, columns, qs.order_by("pk"))
+
+
+def _field(model: type[models.Model], path: str) -> models.Field:
+    """The field a `values()` path ends at (`organization__name` -> Organization.name)."""
+    parts = path.split("__")
+    for part in parts[:-1]:
+        model = model._meta.get_field(part).related_model
+    return model._meta.get_field(parts[-1])
+
+
+# The two forms of a time, written by PostgreSQL (`{col}` is the column, `{zone}` the operator's zone). JSON:
+# DjangoJSONEncoder's form of an aware UTC datetime (milliseconds, truncated, only when there is a fraction; `Z`).
+# CSV: `datetime.isoformat()` in the operator's zone (microseconds only when there are any; the zone's offset at that
+# moment, `+08:00`).
+_HAS_FRACTION = "mod(extract(microseconds FROM {col})::bigint, 1000000) <> 0"
+_JSON_TIME = (
+    "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+    "|| CASE WHEN " + _HAS_FRACTION + " THEN to_char({col} AT TIME ZONE 'UTC', '.MS') ELSE '' END || 'Z'"
+)
+_OFFSET_SECONDS = "extract(epoch FROM ({col} AT TIME ZONE {zone}) - ({col} AT TIME ZONE 'UTC'))::int"
+_CSV_TIME = (
+    "to_char({col} AT TIME ZONE {zone}, 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+    "|| CASE WHEN " + _HAS_FRACTION + " THEN to_char({col} AT TIME ZONE {zone}, '.US') ELSE '' END "
+    "|| CASE WHEN " + _OFFSET_SECONDS + " < 0 THEN '-' ELSE '+' END "
+    "|| lpad((abs(" + _OFFSET_SECONDS + ") / 3600)::text, 2, '0') || ':' "
+    "|| lpad((mod(abs(" + _OFFSET_SECONDS + "), 3600) / 60)::text, 2, '0')"
+)
+
+
+class _TimeText(Func):
+    """A time column as text in one of the forms above (PostgreSQL). The column's SQL appears several times in the
+    template; it has no parameters, and the zone (from settings, quoted as a literal) is none either."""
+
+    output_field = TextField()
+
+    def __init__(self, path: str, form: str) -> None:
+        zone = "'" + settings.TIME_ZONE.replace("'", "''") + "'"
+        super().__init__(F(path), template=form.format(col="(%(expressions)s)", zone=zone))
+
+
+def _time_texts(path: str) -> tuple[Func, Func]:
+    """(JSON form, CSV form) of a time column, written by the database."""
+    return _TimeText(path, _JSON_TIME), _TimeText(path, _CSV_TIME)
+
+
+def section_records(section: Section, *, chunk_size: int) -> Iterator[list[Record]]:
+    """The section's records, a chunk (at most `chunk_size`) at a time, from one server-side cursor."""
+    queryset = section.queryset
+    in_sql = connections[queryset.db].vendor == "postgresql"
+    annotations: dict[str, Any] = {}
+    selected: list[str] = []
+    # Per column: (index of its JSON value, index of its CSV value, how to decode) in the selected row.
+    plan: list[tuple[int, int, str, models.Field]] = []
+    for number, column in enumerate(section.columns):
+        field = _field(queryset.model, column)
+        if in_sql and isinstance(field, models.DateTimeField):
+            annotations[f"export_{number}_json"], annotations[f"export_{number}_csv"] = _time_texts(column)
+            selected += [f"export_{number}_json", f"export_{number}_csv"]
+            plan.append((len(selected) - 1, len(selected), "time", field))
+        elif isinstance(field, EncryptedTextField):
+            # As stored: decrypted below, a column at a time.
+            annotations[f"export_{number}_stored"] = Cast(column, TextField())
+            selected.append(f"export_{number}_stored")
+            plan.append((len(selected), len(selected), "encrypted", field))
+        else:
+            selected.append(column)
+            plan.append((len(selected), len(selected), "plain", field))
+    rows = queryset.annotate(**annotations).values_list("pk", *selected).iterator(chunk_size=chunk_size)
+    decrypt = decryptor()
+    while chunk := list(islice(rows, chunk_size)):
+        values = list(zip(*chunk, strict=True))
+        for json_index, _, kind, field in plan:
+            if kind != "encrypted":
+                continue
+            plain = decrypt.many(values[json_index])
+            if isinstance(field, FastEncryptedJSONField):
+                default = field.get_default()
+                plain = [None if text is None else json.loads(text) if text else default for text in plain]
+            values[json_index] = plain
+        rows_of_chunk = list(zip(*values, strict=True))
+        yield [
+            Record(
+                row[0],
+                [row[json_index] for json_index, _, _, _ in plan],
+                [row[csv_index] for _, csv_index, _, _ in plan],
+            )
+            for row in rows_of_chunk
+        ]
