@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageStatus
 
@@ -42,18 +43,30 @@ RETURNING id, message_id
 """  # noqa: S608 - the table names come from the models; every value is a parameter
 
 
-_MESSAGES_SENDING = f"""
-UPDATE {_MESSAGE} SET status = %(sending)s, status_changed_at = %(now)s, attempts = attempts + 1
-WHERE id = ANY(%(message_ids)s::bigint[])
+_MESSAGES_CLAIM = f"""
+UPDATE {_MESSAGE} AS m SET status = %s, status_changed_at = %s, attempts = m.attempts + 1
+FROM ({{due}}) AS due (id, status_changed_at)
+WHERE m.id = due.id
+RETURNING m.*, due.status_changed_at AS status_changed_before
 """  # noqa: S608 - the table names come from the models; every value is a parameter
 
 
-def messages_sending(message_ids: list[int], *, now: datetime) -> None:
-    """The routed messages of a claim: `sending`, one more attempt."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _MESSAGES_SENDING, {"sending": MessageStatus.SENDING.value, "now": now, "message_ids": message_ids}
-        )
+def messages_claim(due: QuerySet[Message], *, now: datetime) -> list[Message]:
+    """Lock the messages `due` selects (a `SELECT ... FOR UPDATE SKIP LOCKED` of their ids) and set them `sending`
+    with one more attempt, in one statement: each row is written once, with no lock record of its own before.
+
+    Returns them oldest due first, as they were before the statement (`queued`, the attempts and status time
+    before): the claim decides next which of them really go out. Those it routes stay as written (`status_set`
+    counts their move); the others are written again with their status and attempts (back to the queue, or
+    ended)."""
+    inner, params = due.values_list("id", "status_changed_at").query.get_compiler(connection=connection).as_sql()
+    rows = list(Message.objects.raw(_MESSAGES_CLAIM.format(due=inner), [MessageStatus.SENDING.value, now, *params]))
+    for message in rows:
+        message.status = MessageStatus.QUEUED
+        message.attempts -= 1
+        message.status_changed_at = vars(message).pop("status_changed_before")
+    rows.sort(key=lambda message: (message.next_attempt_at, message.pk))
+    return rows
 
 
 def attempts_in_flight_insert(attempts: list[DispatchAttempt]) -> None:

@@ -105,7 +105,10 @@ def _lock_due(*, now: datetime, limit: int, channel: str | None = None) -> list[
         queryset = queryset.filter(channel=channel)
     if connection.features.has_select_for_update_skip_locked:
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-    messages = list(queryset[:limit])
+    if bulk_sql.available():  # locked and set `sending` by one statement; `_write` leaves the routed ones as they are
+        messages = bulk_sql.messages_claim(queryset[:limit], now=now)
+    else:
+        messages = list(queryset[:limit])
     # One Organization per organization of the batch, shared by its messages (not one per row).
     prefetch_related_objects(messages, "organization")
     return messages
@@ -224,7 +227,8 @@ def _write(plan: _ClaimPlan, *, now: datetime) -> list[Message]:
         DispatchAttempt.objects.bulk_create([attempt for attempt, _, _ in plan.no_route])
     else:
         DispatchAttempt.objects.bulk_create(plan.in_flight + [a for a, _, _ in plan.no_route], batch_size=1000)
-    # Routed messages all change alike: one UPDATE (bulk_update's CASE per row is slow at 1,000 rows).
+    # Routed messages all change alike: one UPDATE (bulk_update's CASE per row is slow at 1,000 rows). On
+    # PostgreSQL the claiming statement wrote them so already (`bulk_sql.messages_claim`).
     routed_ids = [attempt.message_id for attempt in plan.in_flight]
     if routed_ids and bulk_sql.available():
         bulk_sql.messages_sending(routed_ids, now=now)
