@@ -111,6 +111,11 @@ class OrganizationAPIView(LoggedAPIView):
                     "Take `self.organization` and pass it to a selector."
                 )
 
+    @property
+    def acting_person(self):
+        """Who the audit record names: the signed-in member, or None when an API key acts (the key is recorded)."""
+        return self.request.user if self.membership is not None else None
+
     def check_permissions(self, request):
         super().check_permissions(request)
         self._bind_organization(request)

@@ -4,7 +4,7 @@ headers of every operation (`APIAutoSchema`, the DEFAULT_SCHEMA_CLASS)."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 
@@ -34,6 +34,22 @@ class ErrorResponse(serializers.Serializer):
     """The one error shape of the API."""
 
     error = ErrorDetail()
+
+
+# What an operation lists under `responses` for each error status it answers.
+ERROR = OpenApiResponse(ErrorResponse, description='{"error": {"code", "message", "details"}}')
+
+
+def page_of(name: str, item: type[serializers.Serializer]):
+    """The schema of one page of a list (`portal.api_lists.list_answer`): `results` of `item`, `next`, `next_cursor`."""
+    return inline_serializer(
+        name,
+        {
+            "results": item(many=True),
+            "next": serializers.URLField(allow_null=True),
+            "next_cursor": serializers.CharField(allow_null=True),
+        },
+    )
 
 
 _ERROR_DESCRIPTIONS = {

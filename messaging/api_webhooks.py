@@ -3,23 +3,17 @@
 The test event and a retry need the `admin` scope (they configure and exercise the webhook); reading needs `read`.
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
-from accounts.schema import ErrorResponse
+from accounts.schema import ERROR
 from messaging import selectors
 from messaging.api_examples import EXAMPLES
 from messaging.serializers import WebhookDeliveryOutput
 from messaging.services.webhook_test import webhook_test_send
 from messaging.services.webhooks import webhook_delivery_retry
-
-ERROR = OpenApiResponse(ErrorResponse, description='{"error": {"code", "message", "details"}}')
-
-
-def _actor(view):
-    return view.request.user if view.membership is not None else None
 
 
 class WebhookTestAPI(OrganizationAPIView):
@@ -41,7 +35,7 @@ class WebhookTestAPI(OrganizationAPIView):
         responses={200: WebhookDeliveryOutput, 403: ERROR, 404: ERROR, 409: ERROR},
     )
     def post(self, request):
-        delivery = webhook_test_send(organization=self.organization, actor=_actor(self), api_key=self.api_key)
+        delivery = webhook_test_send(organization=self.organization, actor=self.acting_person, api_key=self.api_key)
         return Response(WebhookDeliveryOutput(delivery).data)
 
 
@@ -75,5 +69,7 @@ class WebhookDeliveryRetryAPI(OrganizationAPIView):
         responses={202: WebhookDeliveryOutput, 404: ERROR, 409: ERROR},
     )
     def post(self, request, delivery_id: int):
-        delivery = webhook_delivery_retry(organization=self.organization, actor=_actor(self), delivery_id=delivery_id)
+        delivery = webhook_delivery_retry(
+            organization=self.organization, actor=self.acting_person, delivery_id=delivery_id
+        )
         return Response(WebhookDeliveryOutput(delivery).data, status=202)

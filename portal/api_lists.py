@@ -113,3 +113,15 @@ def list_answer(request, page: CursorPage, results: list) -> dict:
         params["cursor"] = page.next_cursor
         next_url = request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
     return {"results": results, "next": next_url, "next_cursor": page.next_cursor}
+
+
+def list_page_answer(request, queryset: QuerySet, output, *, field: str = "created_at") -> dict:
+    """The list answer for one page of `queryset` (the request's `cursor` and `page_size`), each row through the
+    `output` serializer class."""
+    page = cursor_page(
+        queryset,
+        cursor=request.query_params.get("cursor"),
+        page_size=page_size_param(request.query_params),
+        field=field,
+    )
+    return list_answer(request, page, output(page.results, many=True).data)

@@ -6,36 +6,20 @@ Reading needs the `read` scope, writing the `send` scope; another organization's
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
-from accounts.schema import ErrorResponse
+from accounts.schema import ERROR, page_of
 from messaging.campaigns import selectors, services
 from messaging.campaigns.api_examples import DESCRIPTIONS, EXAMPLES
 from messaging.campaigns.models import CampaignStatus
 from messaging.campaigns.preview import campaign_preview, group_contact_ids
-from portal.api_lists import PAGE_PARAMETERS, cursor_page, list_answer, page_size_param
+from portal.api_lists import PAGE_PARAMETERS, cursor_page, list_answer, list_page_answer, page_size_param
 
-ERROR = OpenApiResponse(ErrorResponse, description='{"error": {"code", "message", "details"}}')
 WRITE = Permission.SEND_MESSAGES
-
-
-def _actor(view):
-    return view.request.user if view.membership is not None else None
-
-
-def _page_output(name: str, item):
-    return inline_serializer(
-        name,
-        {
-            "results": item(many=True),
-            "next": serializers.URLField(allow_null=True),
-            "next_cursor": serializers.CharField(allow_null=True),
-        },
-    )
 
 
 class TemplateOutput(serializers.Serializer):
@@ -129,15 +113,12 @@ class TemplateListCreateAPI(OrganizationAPIView):
         operation_id="templates_list",
         summary="Message templates, newest first",
         parameters=PAGE_PARAMETERS,
-        responses={200: _page_output("TemplatePageOutput", TemplateOutput), 400: ERROR},
+        responses={200: page_of("TemplatePageOutput", TemplateOutput), 400: ERROR},
     )
     def get(self, request):
-        page = cursor_page(
-            selectors.template_list(organization=self.organization),
-            cursor=request.query_params.get("cursor"),
-            page_size=page_size_param(request.query_params),
+        return Response(
+            list_page_answer(request, selectors.template_list(organization=self.organization), TemplateOutput)
         )
-        return Response(list_answer(request, page, TemplateOutput(page.results, many=True).data))
 
     @extend_schema(
         examples=EXAMPLES["templates_create"],
@@ -151,7 +132,7 @@ class TemplateListCreateAPI(OrganizationAPIView):
         serializer = TemplateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         template = services.template_create(
-            organization=self.organization, actor=_actor(self), **serializer.validated_data
+            organization=self.organization, actor=self.acting_person, **serializer.validated_data
         )
         return Response(TemplateOutput(template).data, status=201)
 
@@ -183,7 +164,10 @@ class TemplateDetailAPI(OrganizationAPIView):
         serializer = TemplateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         template = services.template_update(
-            organization=self.organization, actor=_actor(self), template_id=template_id, **serializer.validated_data
+            organization=self.organization,
+            actor=self.acting_person,
+            template_id=template_id,
+            **serializer.validated_data,
         )
         return Response(TemplateOutput(template).data)
 
@@ -195,7 +179,7 @@ class TemplateDetailAPI(OrganizationAPIView):
         responses={204: None, 404: ERROR},
     )
     def delete(self, request, template_id: int):
-        services.template_delete(organization=self.organization, actor=_actor(self), template_id=template_id)
+        services.template_delete(organization=self.organization, actor=self.acting_person, template_id=template_id)
         return Response(status=204)
 
 
@@ -211,7 +195,7 @@ class CampaignListCreateAPI(OrganizationAPIView):
         operation_id="campaigns_list",
         summary="Campaigns, newest first, each with its messages per status and progress",
         parameters=PAGE_PARAMETERS,
-        responses={200: _page_output("CampaignPageOutput", CampaignOutput), 400: ERROR},
+        responses={200: page_of("CampaignPageOutput", CampaignOutput), 400: ERROR},
     )
     def get(self, request):
         page = cursor_page(
@@ -241,7 +225,7 @@ class CampaignListCreateAPI(OrganizationAPIView):
         serializer = CampaignInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         campaign = services.campaign_create(
-            organization=self.organization, actor=_actor(self), api_key=self.api_key, **serializer.validated_data
+            organization=self.organization, actor=self.acting_person, api_key=self.api_key, **serializer.validated_data
         )
         campaign = selectors.campaign_get(organization=self.organization, campaign_id=campaign.pk)
         return Response(CampaignOutput(campaign).data, status=201)
@@ -310,7 +294,7 @@ class CampaignConfirmAPI(OrganizationAPIView):
         duplicates = request.data.get("send_to_duplicates") if hasattr(request.data, "get") else None
         services.campaign_confirm(
             organization=self.organization,
-            actor=_actor(self),
+            actor=self.acting_person,
             api_key=self.api_key,
             campaign_id=campaign_id,
             send_to_duplicates=None if duplicates is None else duplicates in (True, "true", "1", 1),
@@ -332,7 +316,7 @@ class CampaignCancelAPI(OrganizationAPIView):
     )
     def post(self, request, campaign_id: int):
         services.campaign_cancel(
-            organization=self.organization, actor=_actor(self), api_key=self.api_key, campaign_id=campaign_id
+            organization=self.organization, actor=self.acting_person, api_key=self.api_key, campaign_id=campaign_id
         )
         return Response(
             CampaignOutput(selectors.campaign_get(organization=self.organization, campaign_id=campaign_id)).data

@@ -9,38 +9,22 @@ import json
 
 import django_filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api_base import OrganizationAPIView
 from accounts.roles import Permission
-from accounts.schema import ErrorResponse
+from accounts.schema import ERROR, page_of
 from messaging.contacts import importing, selectors, services
 from messaging.contacts.api_examples import DESCRIPTIONS, EXAMPLES
 from messaging.contacts.models import Contact
 from messaging.contacts.selectors import number_hash
-from portal.api_lists import PAGE_PARAMETERS, cursor_page, filtered, list_answer, page_size_param
+from portal.api_lists import PAGE_PARAMETERS, filtered, list_page_answer
 from portal.errors import ApplicationError
 
-ERROR = OpenApiResponse(ErrorResponse, description='{"error": {"code", "message", "details"}}')
 WRITE = Permission.SEND_MESSAGES
-
-
-def _actor(view):
-    return view.request.user if view.membership is not None else None
-
-
-def _page_output(name: str, item):
-    return inline_serializer(
-        name,
-        {
-            "results": item(many=True),
-            "next": serializers.URLField(allow_null=True),
-            "next_cursor": serializers.CharField(allow_null=True),
-        },
-    )
 
 
 # --- shapes ---
@@ -158,13 +142,11 @@ class ContactListCreateAPI(OrganizationAPIView):
             OpenApiParameter("created_to", OpenApiTypes.DATETIME),
             *PAGE_PARAMETERS,
         ],
-        responses={200: _page_output("ContactPageOutput", ContactOutput), 400: ERROR},
+        responses={200: page_of("ContactPageOutput", ContactOutput), 400: ERROR},
     )
     def get(self, request):
-        page_size = page_size_param(request.query_params)
         queryset = filtered(ContactFilter, request.query_params, selectors.contact_list(organization=self.organization))
-        page = cursor_page(queryset.distinct(), cursor=request.query_params.get("cursor"), page_size=page_size)
-        return Response(list_answer(request, page, ContactOutput(page.results, many=True).data))
+        return Response(list_page_answer(request, queryset.distinct(), ContactOutput))
 
     @extend_schema(
         examples=EXAMPLES["contacts_create"],
@@ -180,7 +162,7 @@ class ContactListCreateAPI(OrganizationAPIView):
         data = serializer.validated_data
         contact = services.contact_create(
             organization=self.organization,
-            actor=_actor(self),
+            actor=self.acting_person,
             phone_number=data["phone_number"],
             name=data["name"],
             fields=data["fields"],
@@ -217,7 +199,7 @@ class ContactDetailAPI(OrganizationAPIView):
         serializer = ContactChangeInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.contact_update(
-            organization=self.organization, actor=_actor(self), contact_id=contact_id, **serializer.validated_data
+            organization=self.organization, actor=self.acting_person, contact_id=contact_id, **serializer.validated_data
         )
         return Response(
             ContactOutput(selectors.contact_get(organization=self.organization, contact_id=contact_id)).data
@@ -231,7 +213,7 @@ class ContactDetailAPI(OrganizationAPIView):
         responses={204: None, 404: ERROR},
     )
     def delete(self, request, contact_id: int):
-        services.contact_delete(organization=self.organization, actor=_actor(self), contact_id=contact_id)
+        services.contact_delete(organization=self.organization, actor=self.acting_person, contact_id=contact_id)
         return Response(status=204)
 
 
@@ -274,7 +256,7 @@ class ContactImportAPI(OrganizationAPIView):
             raise ApplicationError("The file is too large.", code="file_too_large")
         result = importing.contacts_import(
             organization=self.organization,
-            actor=_actor(self),
+            actor=self.acting_person,
             api_key=self.api_key,
             data=b"".join(upload.chunks()),
             mapping=data["mapping"],
@@ -305,15 +287,10 @@ class GroupListCreateAPI(OrganizationAPIView):
         operation_id="contact_groups_list",
         summary="Contact groups with their member counts, newest first",
         parameters=PAGE_PARAMETERS,
-        responses={200: _page_output("ContactGroupPageOutput", GroupOutput), 400: ERROR},
+        responses={200: page_of("ContactGroupPageOutput", GroupOutput), 400: ERROR},
     )
     def get(self, request):
-        page = cursor_page(
-            selectors.group_list(organization=self.organization),
-            cursor=request.query_params.get("cursor"),
-            page_size=page_size_param(request.query_params),
-        )
-        return Response(list_answer(request, page, GroupOutput(page.results, many=True).data))
+        return Response(list_page_answer(request, selectors.group_list(organization=self.organization), GroupOutput))
 
     @extend_schema(
         examples=EXAMPLES["contact_groups_create"],
@@ -326,7 +303,9 @@ class GroupListCreateAPI(OrganizationAPIView):
     def post(self, request):
         serializer = GroupInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        group = services.group_create(organization=self.organization, actor=_actor(self), **serializer.validated_data)
+        group = services.group_create(
+            organization=self.organization, actor=self.acting_person, **serializer.validated_data
+        )
         return Response(GroupOutput(selectors.group_get(organization=self.organization, group_id=group.pk)).data, 201)
 
 
@@ -355,7 +334,7 @@ class GroupDetailAPI(OrganizationAPIView):
         serializer = GroupInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.group_update(
-            organization=self.organization, actor=_actor(self), group_id=group_id, **serializer.validated_data
+            organization=self.organization, actor=self.acting_person, group_id=group_id, **serializer.validated_data
         )
         return Response(GroupOutput(selectors.group_get(organization=self.organization, group_id=group_id)).data)
 
@@ -367,7 +346,7 @@ class GroupDetailAPI(OrganizationAPIView):
         responses={204: None, 404: ERROR},
     )
     def delete(self, request, group_id: int):
-        services.group_delete(organization=self.organization, actor=_actor(self), group_id=group_id)
+        services.group_delete(organization=self.organization, actor=self.acting_person, group_id=group_id)
         return Response(status=204)
 
 
@@ -387,7 +366,7 @@ class GroupMembersAPI(OrganizationAPIView):
         serializer = GroupMembersInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.group_members_set(
-            organization=self.organization, actor=_actor(self), group_id=group_id, **serializer.validated_data
+            organization=self.organization, actor=self.acting_person, group_id=group_id, **serializer.validated_data
         )
         return Response(GroupOutput(selectors.group_get(organization=self.organization, group_id=group_id)).data)
 
@@ -404,15 +383,10 @@ class OptOutListCreateAPI(OrganizationAPIView):
         operation_id="opt_outs_list",
         summary="The organization's own list of numbers not to send to, newest first",
         parameters=PAGE_PARAMETERS,
-        responses={200: _page_output("OptOutPageOutput", OptOutOutput), 400: ERROR},
+        responses={200: page_of("OptOutPageOutput", OptOutOutput), 400: ERROR},
     )
     def get(self, request):
-        page = cursor_page(
-            selectors.opt_out_list(organization=self.organization),
-            cursor=request.query_params.get("cursor"),
-            page_size=page_size_param(request.query_params),
-        )
-        return Response(list_answer(request, page, OptOutOutput(page.results, many=True).data))
+        return Response(list_page_answer(request, selectors.opt_out_list(organization=self.organization), OptOutOutput))
 
     @extend_schema(
         examples=EXAMPLES["opt_outs_create"],
@@ -425,7 +399,9 @@ class OptOutListCreateAPI(OrganizationAPIView):
     def post(self, request):
         serializer = OptOutInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        opt_out = services.opt_out_add(organization=self.organization, actor=_actor(self), **serializer.validated_data)
+        opt_out = services.opt_out_add(
+            organization=self.organization, actor=self.acting_person, **serializer.validated_data
+        )
         return Response(OptOutOutput(opt_out).data, status=201)
 
 
@@ -440,5 +416,5 @@ class OptOutDetailAPI(OrganizationAPIView):
         responses={204: None, 404: ERROR},
     )
     def delete(self, request, opt_out_id: int):
-        services.opt_out_remove(organization=self.organization, actor=_actor(self), opt_out_id=opt_out_id)
+        services.opt_out_remove(organization=self.organization, actor=self.acting_person, opt_out_id=opt_out_id)
         return Response(status=204)
