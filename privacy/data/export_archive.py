@@ -32,7 +32,7 @@ from django.utils import timezone
 from portal.csv_export import safe_cell
 from portal.encrypted_files import EncryptedChunkWriter, decrypt_stream, open_private
 from portal.personal_data import CATEGORY_DESCRIPTIONS, Category
-from privacy.data.export_records import section_records, sections
+from privacy.data.export_records import csv_ready, section_records, sections
 from privacy.data.models import DataExport, ExportStatus
 from privacy.data.registry import registry
 from privacy.data.reporting import report_to_request
@@ -114,7 +114,7 @@ def _write_category(archive: zipfile.ZipFile, subject: Subject, category: str, c
                     table_head = {"table": section.table, "about": section.label, "columns": columns}
                     write(b"\n  " + json.dumps(table_head, cls=DjangoJSONEncoder)[:-1].encode() + b', "rows": [')
                     table, about = safe_cell(section.table), safe_cell(section.label)
-                    names = [safe_cell(column) for column in columns]
+                    names = list(zip([safe_cell(column) for column in columns], csv_ready(section), strict=True))
                     first_row = True
                     for records in section_records(section, chunk_size=chunk_size):
                         for record in records:
@@ -123,9 +123,9 @@ def _write_category(archive: zipfile.ZipFile, subject: Subject, category: str, c
                             first_row = False
                         counts[category] = counts.get(category, 0) + len(records)
                         csv_writer.writerows(
-                            (table, about, record.pk, name, safe_cell(_csv_value(value)))
+                            (table, about, record.pk, name, value if ready else safe_cell(_csv_value(value)))
                             for record in records
-                            for name, value in zip(names, record.csv_values, strict=True)
+                            for (name, ready), value in zip(names, record.csv_values, strict=True)
                         )
                         spool_writer.write(lines_text.getvalue().encode())
                         lines_text.seek(0)

@@ -117,17 +117,25 @@ def _time_texts(path: str) -> tuple[Func, Func]:
     return _TimeText(path, _JSON_TIME), _TimeText(path, _CSV_TIME)
 
 
+def _times_in_sql(queryset: models.QuerySet, field: models.Field) -> bool:
+    return connections[queryset.db].vendor == "postgresql" and isinstance(field, models.DateTimeField)
+
+
+def csv_ready(section: Section) -> list[bool]:
+    """Per column, whether its CSV value is already the cell (a time the database wrote: never a formula)."""
+    return [_times_in_sql(section.queryset, _field(section.queryset.model, column)) for column in section.columns]
+
+
 def section_records(section: Section, *, chunk_size: int) -> Iterator[list[Record]]:
     """The section's records, a chunk (at most `chunk_size`) at a time, from one server-side cursor."""
     queryset = section.queryset
-    in_sql = connections[queryset.db].vendor == "postgresql"
     annotations: dict[str, Any] = {}
     selected: list[str] = []
     # Per column: (index of its JSON value, index of its CSV value, how to decode) in the selected row.
     plan: list[tuple[int, int, str, models.Field]] = []
     for number, column in enumerate(section.columns):
         field = _field(queryset.model, column)
-        if in_sql and isinstance(field, models.DateTimeField):
+        if _times_in_sql(queryset, field):
             annotations[f"export_{number}_json"], annotations[f"export_{number}_csv"] = _time_texts(column)
             selected += [f"export_{number}_json", f"export_{number}_csv"]
             plan.append((len(selected) - 1, len(selected), "time", field))
