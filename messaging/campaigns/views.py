@@ -11,55 +11,48 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.roles import Permission
-from accounts.web import OrganizationViewMixin
+from accounts.web import OrganizationViewMixin, RowsWithAddFormView, posted_id
 from billing import selectors as billing_selectors
 from messaging.campaigns import selectors, services
 from messaging.campaigns.forms import CampaignForm, TemplateForm
 from messaging.campaigns.models import CampaignStatus
 from messaging.campaigns.preview import campaign_preview, group_contact_ids
 from messaging.contacts import selectors as contact_selectors
-from messaging.contacts.views import posted_id
 from portal.errors import ApplicationError
 
 CAMPAIGNS_SHOWN = 100
 
 
-class TemplateListView(OrganizationViewMixin, TemplateView):
+class TemplateListView(RowsWithAddFormView):
     template_name = "messaging/campaigns/templates.html"
     required_permissions = {"GET": Permission.VIEW, "POST": Permission.SEND_MESSAGES}
+    form_class = TemplateForm
+    success_url_name = "messaging:templates"
+    added_message = "Template saved."
+    removed_message = "Template deleted."
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["templates"] = list(selectors.template_list(organization=self.organization))
-        context.setdefault("form", TemplateForm())
-        context["can_edit"] = self.membership.has_perm(Permission.SEND_MESSAGES)
         return context
 
-    def post(self, request):
-        if "delete" in request.POST:
-            services.template_delete(
-                organization=self.organization, actor=request.user, template_id=posted_id(request, "delete")
+    def add(self, form):
+        """Saves a new template, or changes the one whose `template_id` the edit form posts."""
+        if self.request.POST.get("template_id"):
+            services.template_update(
+                organization=self.organization,
+                actor=self.request.user,
+                template_id=posted_id(self.request, "template_id"),
+                **form.cleaned_data,
             )
-            messages.success(request, "Template deleted.")
-            return redirect("messaging:templates")
-        form = TemplateForm(request.POST)
-        if form.is_valid():
-            try:
-                if request.POST.get("template_id"):
-                    services.template_update(
-                        organization=self.organization,
-                        actor=request.user,
-                        template_id=posted_id(request, "template_id"),
-                        **form.cleaned_data,
-                    )
-                else:
-                    services.template_create(organization=self.organization, actor=request.user, **form.cleaned_data)
-            except ApplicationError as exc:
-                form.add_error("name" if exc.code == "duplicate_template" else "body", exc.message)
-            else:
-                messages.success(request, "Template saved.")
-                return redirect("messaging:templates")
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+        else:
+            services.template_create(organization=self.organization, actor=self.request.user, **form.cleaned_data)
+
+    def remove(self, row_id):
+        services.template_delete(organization=self.organization, actor=self.request.user, template_id=row_id)
+
+    def error_field_for(self, error):
+        return "name" if error.code == "duplicate_template" else "body"
 
 
 class CampaignListView(OrganizationViewMixin, TemplateView):

@@ -9,17 +9,22 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from accounts.roles import Permission
-from accounts.web import OrganizationViewMixin
+from accounts.web import OrganizationViewMixin, RowsWithAddFormView
 from messaging.contacts import importing, selectors, services
 from messaging.contacts.forms import ContactForm, GroupForm, ImportMappingForm, ImportUploadForm, OptOutForm, tag_names
-from portal.errors import ApplicationError, NotFound
+from portal.errors import ApplicationError
 
 CONTACTS_SHOWN = 200
 
 
-class ContactListView(OrganizationViewMixin, TemplateView):
+class ContactListView(RowsWithAddFormView):
     template_name = "messaging/contacts/list.html"
     required_permissions = {"GET": Permission.VIEW, "POST": Permission.SEND_MESSAGES}
+    form_class = ContactForm
+    success_url_name = "messaging:contacts"
+    error_field = "phone_number"
+    added_message = "Contact added."
+    removed_message = "Contact deleted."
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -36,34 +41,20 @@ class ContactListView(OrganizationViewMixin, TemplateView):
             tags=selectors.tag_list(organization=self.organization),
             groups=list(selectors.group_list(organization=self.organization)),
             params=params,
-            can_edit=self.membership.has_perm(Permission.SEND_MESSAGES),
         )
-        context.setdefault("form", ContactForm())
         return context
 
-    def post(self, request):
-        if "delete" in request.POST:
-            services.contact_delete(
-                organization=self.organization, actor=request.user, contact_id=posted_id(request, "delete")
-            )
-            messages.success(request, "Contact deleted.")
-            return redirect("messaging:contacts")
-        form = ContactForm(request.POST)
-        if form.is_valid():
-            try:
-                services.contact_create(
-                    organization=self.organization,
-                    actor=request.user,
-                    phone_number=form.cleaned_data["phone_number"],
-                    name=form.cleaned_data["name"],
-                    tags=tag_names(form.cleaned_data["tags"]),
-                )
-            except ApplicationError as exc:
-                form.add_error("phone_number", exc.message)
-            else:
-                messages.success(request, "Contact added.")
-                return redirect("messaging:contacts")
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+    def add(self, form):
+        services.contact_create(
+            organization=self.organization,
+            actor=self.request.user,
+            phone_number=form.cleaned_data["phone_number"],
+            name=form.cleaned_data["name"],
+            tags=tag_names(form.cleaned_data["tags"]),
+        )
+
+    def remove(self, row_id):
+        services.contact_delete(organization=self.organization, actor=self.request.user, contact_id=row_id)
 
 
 class ContactImportView(OrganizationViewMixin, TemplateView):
@@ -137,69 +128,44 @@ class ContactImportMapView(OrganizationViewMixin, TemplateView):
         return self.render_to_response(self.get_context_data(pending=pending, form=form), status=400)
 
 
-def posted_id(request, name: str) -> int:
-    """An id posted by a row's button; anything else is a 404 like an unknown id."""
-    value = request.POST.get(name, "")
-    if not (value.isascii() and value.isdigit() and 0 < int(value) < 2**63):
-        raise NotFound("No such row.")
-    return int(value)
-
-
-class GroupListView(OrganizationViewMixin, TemplateView):
+class GroupListView(RowsWithAddFormView):
     template_name = "messaging/contacts/groups.html"
     required_permissions = {"GET": Permission.VIEW, "POST": Permission.SEND_MESSAGES}
+    form_class = GroupForm
+    success_url_name = "messaging:contact_groups"
+    error_field = "name"
+    added_message = "Group created."
+    removed_message = "Group deleted; its contacts stay in the address book."
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["groups"] = list(selectors.group_list(organization=self.organization))
-        context.setdefault("form", GroupForm())
-        context["can_edit"] = self.membership.has_perm(Permission.SEND_MESSAGES)
         return context
 
-    def post(self, request):
-        if "delete" in request.POST:
-            services.group_delete(
-                organization=self.organization, actor=request.user, group_id=posted_id(request, "delete")
-            )
-            messages.success(request, "Group deleted; its contacts stay in the address book.")
-            return redirect("messaging:contact_groups")
-        form = GroupForm(request.POST)
-        if form.is_valid():
-            try:
-                services.group_create(organization=self.organization, actor=request.user, **form.cleaned_data)
-            except ApplicationError as exc:
-                form.add_error("name", exc.message)
-            else:
-                messages.success(request, "Group created.")
-                return redirect("messaging:contact_groups")
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+    def add(self, form):
+        services.group_create(organization=self.organization, actor=self.request.user, **form.cleaned_data)
+
+    def remove(self, row_id):
+        services.group_delete(organization=self.organization, actor=self.request.user, group_id=row_id)
 
 
-class OptOutListView(OrganizationViewMixin, TemplateView):
+class OptOutListView(RowsWithAddFormView):
     template_name = "messaging/contacts/opt_outs.html"
     required_permissions = {"GET": Permission.VIEW, "POST": Permission.SEND_MESSAGES}
+    form_class = OptOutForm
+    success_url_name = "messaging:opt_outs"
+    remove_field = "remove"
+    error_field = "phone_number"
+    added_message = "Number added: nothing more is sent to it from this organization."
+    removed_message = "Number removed from the opt-out list; it can be sent to again."
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["opt_outs"] = list(selectors.opt_out_list(organization=self.organization)[:500])
-        context.setdefault("form", OptOutForm())
-        context["can_edit"] = self.membership.has_perm(Permission.SEND_MESSAGES)
         return context
 
-    def post(self, request):
-        if "remove" in request.POST:
-            services.opt_out_remove(
-                organization=self.organization, actor=request.user, opt_out_id=posted_id(request, "remove")
-            )
-            messages.success(request, "Number removed from the opt-out list; it can be sent to again.")
-            return redirect("messaging:opt_outs")
-        form = OptOutForm(request.POST)
-        if form.is_valid():
-            try:
-                services.opt_out_add(organization=self.organization, actor=request.user, **form.cleaned_data)
-            except ApplicationError as exc:
-                form.add_error("phone_number", exc.message)
-            else:
-                messages.success(request, "Number added: nothing more is sent to it from this organization.")
-                return redirect("messaging:opt_outs")
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+    def add(self, form):
+        services.opt_out_add(organization=self.organization, actor=self.request.user, **form.cleaned_data)
+
+    def remove(self, row_id):
+        services.opt_out_remove(organization=self.organization, actor=self.request.user, opt_out_id=row_id)
