@@ -1,7 +1,7 @@
 """The message log's CSV export on PostgreSQL: rows per second and peak memory, plus the plan of a `to=` filter.
 
 Seeds N messages (default 200,000) for one organization with COPY, then streams the whole log through
-`messaging.views.export_rows` (the generator the download view returns) and counts rows and bytes. Printed:
+`messaging.log_export.export_rows` (the generator the download view returns) and counts rows and bytes. Printed:
 machine (cores, PostgreSQL version), rows/s, the growth of the process's peak RSS during the export, the goal.
 Run: `.venv/bin/python bench/export_csv.py --rows 200000` (drops and recreates its own database:
 BENCH_DATABASE_URL, default sms_portal_bench_scale).
@@ -37,6 +37,7 @@ def seed(*, rows: int) -> int:
     from accounts.models import User
     from accounts.services import organization_create
     from messaging.models import Message, MessageChannel, MessageStatus
+    from portal.crypto import keyed_hash
 
     owner = User.objects.create_user(email="export-owner@bench.invalid", password=None)
     organization = organization_create(name="Export Org", owner=owner, slug="export-org")
@@ -57,10 +58,18 @@ def seed(*, rows: int) -> int:
     base = {f.attname: f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields}
     start = timezone.now() - timedelta(days=30)
     numbers = common.recipients(rows)
+    # The number is stored encrypted with its keyed hash beside it, as `Message.objects.create` writes it: the export
+    # decrypts every row's number, so each row gets its own ciphertext (the body's is shared, which decrypts the same).
+    recipient = Message._meta.get_field("recipient")
+    lookup = next((f for f in fields if getattr(f, "source", None) == "recipient"), None)
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY messaging_message ({columns}) FROM STDIN") as copy:
         for index in range(rows):
             moment = start + timedelta(seconds=index)
-            row = dict(base, recipient=numbers[index], created_at=moment, status_changed_at=moment)
+            number = numbers[index]
+            row = dict(base, created_at=moment, status_changed_at=moment)
+            row["recipient"] = recipient.get_db_prep_save(number, connection)
+            if lookup is not None:
+                row[lookup.attname] = keyed_hash(number, purpose=lookup.purpose)
             row["delivered_at"] = moment
             row["sent_at"] = moment
             row["next_attempt_at"] = moment
@@ -87,13 +96,16 @@ def export(*, organization_id: int) -> tuple[int, int, float, float]:
 
 
 def recipient_plan(*, organization_id: int) -> str:
+    """The plan of the log's `to=` filter: the keyed hash of the number (the number itself is encrypted)."""
     from django.db import connection
+
+    from portal.crypto import phone_lookup_hash
 
     with connection.cursor() as cursor:
         cursor.execute(
             "EXPLAIN (ANALYZE, BUFFERS OFF) SELECT id FROM messaging_message WHERE organization_id = %s "
-            "AND recipient = %s ORDER BY created_at DESC, id DESC LIMIT 51",
-            [organization_id, common.recipients(1, start=1234)[0]],
+            "AND recipient_hash = %s ORDER BY created_at DESC, id DESC LIMIT 51",
+            [organization_id, phone_lookup_hash(common.recipients(1, start=1234)[0])],
         )
         return "\n".join(row[0] for row in cursor.fetchall())
 
