@@ -42,6 +42,28 @@ UPDATE accounts_creditaccount
 RETURNING balance, low_balance_threshold, low_balance_alerted
 """
 
+# PostgreSQL: the same UPDATE and the ledger entries in one statement (a data-modifying WITH runs to completion
+# whether or not the outer SELECT reads it). One entry per message, in the caller's order, each `balance_after`
+# chained from the balance the UPDATE returned: entry i's is that balance plus the prices of the entries after it.
+# When the UPDATE matches no row (refused), the INSERT has no row to read from and writes nothing.
+_CHARGE_AND_LEDGER_SQL = (
+    "WITH charged AS ("
+    + _CHARGE_SQL
+    + """),
+entries AS (
+INSERT INTO accounts_ledgerentry
+       (organization_id, kind, amount, balance_after, segments, reason, message_id, created_at)
+SELECT %(organization_id)s, %(kind)s, -item.price, charged.balance + item.later, item.segments, '', item.message_id,
+       %(now)s
+  FROM charged,
+       unnest(%(message_ids)s::bigint[], %(prices)s::numeric[], %(later)s::numeric[], %(item_segments)s::integer[])
+       WITH ORDINALITY AS item(message_id, price, later, segments, position)
+ ORDER BY item.position
+)
+SELECT balance, low_balance_threshold, low_balance_alerted FROM charged
+"""
+)
+
 # Arms the one low-balance e-mail; only the transaction that flips the flag enqueues it.
 _ALERT_SQL = """
 UPDATE accounts_creditaccount SET low_balance_alerted = %(true)s
@@ -97,12 +119,19 @@ def _refusal(*, organization: Organization, plan: PricePlan, total: Decimal, seg
 
 
 def credits_take(
-    *, organization: Organization, plan: PricePlan, total: Decimal, segments: int, now
+    *,
+    organization: Organization,
+    plan: PricePlan,
+    total: Decimal,
+    segments: int,
+    now,
+    ledger: dict | None = None,
 ) -> tuple[Decimal, Decimal]:
     """Take `total` credits and count `segments` in one conditional UPDATE; (balance before, balance after).
 
-    Raises InsufficientCredits or MonthlyLimitReached, having written nothing. The account row stays locked until
-    the caller's transaction ends."""
+    `ledger` (PostgreSQL only: message_ids, prices, later, item_segments) writes the charge entries in the same
+    statement. Raises InsufficientCredits or MonthlyLimitReached, having written nothing. The account row stays
+    locked until the caller's transaction ends."""
     month = month_start(now)
     params = {
         "total": total,
@@ -111,9 +140,13 @@ def credits_take(
         "now": now,
         "organization_id": organization.pk,
     }
+    sql = _CHARGE_SQL
+    if ledger is not None:
+        sql = _CHARGE_AND_LEDGER_SQL
+        params.update(ledger, kind=LedgerEntryKind.CHARGE.value)
     for _ in range(2):
         with connection.cursor() as cursor:
-            cursor.execute(_CHARGE_SQL, params)
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is not None:
             break
@@ -163,6 +196,22 @@ def message_charge(
     total_price = sum(prices.values(), Decimal("0.00"))
     total_segments = sum(segments for _, segments in items)
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        # The charge and its entries in one round trip (one statement whatever the number of messages).
+        later, remaining = [], total_price
+        for message_id, _ in items:
+            remaining -= prices[message_id]
+            later.append(remaining)
+        ledger = {
+            "message_ids": [message_id for message_id, _ in items],
+            "prices": [prices[message_id] for message_id, _ in items],
+            "later": later,
+            "item_segments": [segments for _, segments in items],
+        }
+        credits_take(
+            organization=organization, plan=plan, total=total_price, segments=total_segments, now=now, ledger=ledger
+        )
+        return prices
     balance, _ = credits_take(organization=organization, plan=plan, total=total_price, segments=total_segments, now=now)
     entries = []
     for message_id, segments in items:

@@ -5,6 +5,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.services import audit_log_record
 from billing.models import PricePlan
+from billing.plan_cache import default_plan_forget
 
 
 @transaction.atomic
@@ -13,5 +14,8 @@ def price_plan_make_default(*, plan: PricePlan, actor: User | None) -> PricePlan
     PricePlan.objects.filter(is_default=True).exclude(id=plan.id).update(is_default=False)
     PricePlan.objects.filter(id=plan.id).update(is_default=True)
     plan.is_default = True
+    # update() sends no signal: the cached default is dropped here (other processes see it within seconds).
+    transaction.on_commit(default_plan_forget)
+    default_plan_forget()
     audit_log_record(event_type="billing.price_plan_default", actor=actor, target=plan, extra={"name": plan.name})
     return plan

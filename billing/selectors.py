@@ -22,6 +22,7 @@ from billing.models import (
     Receipt,
 )
 from billing.money import message_price_for, quantize_credits
+from billing.plan_cache import default_plan_cached
 from portal import hooks
 from portal.errors import ApplicationError, NotFound
 from portal.timezone import month_bounds, month_start
@@ -47,7 +48,12 @@ def parse_month(raw: str | None) -> date:
 
 
 def price_plan_default() -> PricePlan:
-    """The default plan; until staff create one, an unsaved plan built from the billing settings."""
+    """The default plan; until staff create one, an unsaved plan built from the billing settings. Cached for a few
+    seconds (`billing.plan_cache`): every send of an organization without a plan of its own prices with it."""
+    return default_plan_cached(_price_plan_default_read)
+
+
+def _price_plan_default_read() -> PricePlan:
     plan = PricePlan.objects.filter(is_default=True).first()
     if plan is None:
         plan = PricePlan(

@@ -384,6 +384,7 @@ def _send_run(*, organization, actor, bulk: BulkSend, campaign, items: list[tupl
         sender_name=bulk.sender_name or None,
         channel=MessageChannel.CSV,
         campaign=campaign,
+        recipients_normalized=True,  # each is normalize_ph_number's answer for its row
     )
     queued = sum(1 for m in messages if m.status == MessageStatus.QUEUED)
     bulk.accepted += queued

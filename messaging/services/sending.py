@@ -31,9 +31,11 @@ from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_n
 from messaging.provider_chain import ChainRoute, enabled_chain
 from messaging.routing import RouteState, choose_route, primary_of
 from messaging.segments import count_segments
+from messaging.sender_name_cache import sender_name_default_cached
 from messaging.sender_names import sender_name_choose
 from messaging.services import daily_counts
 from messaging.services.db import lock_rows
+from messaging.services.message_store import messages_insert
 from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal import hooks
@@ -42,7 +44,7 @@ from portal.errors import ApplicationError, Conflict, NotFound
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
 
 
-def _parse_recipients(recipients: list[str]) -> list[str]:
+def _parse_recipients(recipients: list[str], *, normalized: bool = False) -> list[str]:
     if isinstance(recipients, str):
         recipients = [recipients]
     if not recipients:
@@ -52,10 +54,14 @@ def _parse_recipients(recipients: list[str]) -> list[str]:
         raise ApplicationError(
             f"{len(recipients)} recipients in one request; the limit is {limit}.", code="too_many_recipients"
         )
-    normalized, errors = [], []
+    if normalized:
+        # Already E.164 from normalize_ph_number (a CSV run validated every row): parsing again would cost more
+        # than the rest of the row.
+        return list(recipients)
+    numbers, errors = [], []
     for index, raw in enumerate(recipients):
         try:
-            normalized.append(normalize_ph_number(raw))
+            numbers.append(normalize_ph_number(raw))
         except InvalidPhoneNumber as exc:
             errors.append({"index": index, "input": str(raw)[:40], "message": exc.message})
     if errors:
@@ -65,7 +71,7 @@ def _parse_recipients(recipients: list[str]) -> list[str]:
             code="invalid_recipients",
             details={"recipients": errors},
         )
-    return normalized
+    return numbers
 
 
 def _validate_body(body: str):
@@ -88,6 +94,8 @@ def _validate_sender_name(organization: Organization, sender_name: str | None, c
         raise ApplicationError(
             "Sending is not available: no SMS route is configured.", code="no_route_configured", status=503
         )
+    if sender_name in (None, ""):
+        return sender_name_default_cached(organization=organization)
     return sender_name_choose(
         organization=organization, requested=sender_name, route_names={p.sender_name for p in chain}
     )
@@ -128,11 +136,14 @@ def message_send(
     delivery_body: str = "",
     bodies: list[str] | None = None,
     campaign=None,
+    recipients_normalized: bool = False,
 ) -> list[Message]:
     """Store, charge and queue one message per recipient (same order as `recipients`).
 
     `bodies`, when given, holds one text per recipient (a template's merge fields filled in per contact) in place
     of `body`; each is counted and priced on its own. `campaign` links the messages to the campaign they belong to.
+    `recipients_normalized`: every recipient is what `normalize_ph_number` returned for it (the CSV run checked each
+    row), so it is not parsed again.
 
     `delivery_body`, when given, is the text the provider receives while `body` is what anyone reading the
     message sees (one-time codes: the code masked). Both must count as the same segments.
@@ -145,7 +156,7 @@ def message_send(
     if channel not in MessageChannel.values:
         raise ApplicationError(f"Unknown channel {channel!r}.", code="invalid_channel")
     require_active_organization(organization=organization)
-    numbers = _parse_recipients(recipients)
+    numbers = _parse_recipients(recipients, normalized=recipients_normalized)
     kind = _message_type(message_type, channel=channel, count=len(numbers))
     if bodies is None:
         bodies = [body] * len(numbers)
@@ -207,7 +218,7 @@ def message_send(
                 error_message="The recipient asked not to receive messages; not sent and not charged.",
             )
         messages.append(message)
-    Message.objects.bulk_create(messages, batch_size=1000)
+    messages_insert(messages)
     daily_counts.messages_created(messages)
 
     to_charge = [m for m in messages if m.status == MessageStatus.QUEUED]

@@ -75,3 +75,49 @@ def test_an_api_send_leaves_no_audit_row_a_dashboard_send_does(org_a, owner_a):
     assert LedgerEntry.objects.unscoped().filter(organization=org_a, message_id=api_message.pk, kind="charge").exists()
     message_send(organization=org_a, actor=owner_a, recipients=["09171234568"], body="Hi", channel="dashboard")
     assert sent.count() == 1
+
+
+def test_the_default_sender_name_is_read_once_and_dropped_when_a_sender_name_changes(org_a):
+    from messaging.models_sender import SenderName, SenderNameStatus
+
+    _provider("Route", 1, "ROUTE")
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("10.00"), reason="test")
+    name = SenderName.objects.create(organization=org_a, name="SHOP", status=SenderNameStatus.APPROVED, is_default=True)
+    assert message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")[0].sender_name == (
+        "SHOP"
+    )
+    with CaptureQueriesContext(connection) as queries:
+        message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")
+    assert "messaging_sendername" not in " ".join(q["sql"] for q in queries.captured_queries)
+    name.is_default = False
+    name.save()
+    sent = message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")[0]
+    assert sent.sender_name == "ROUTE"
+
+
+def test_the_default_price_plan_is_read_once_and_dropped_when_a_plan_changes(org_a):
+    from billing.models import PricePlan
+    from billing.price_plans import price_plan_make_default
+
+    _provider("Route", 1, "ROUTE")
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("100.00"), reason="test")
+    plan = PricePlan.objects.create(name="Cache test", price_per_segment=Decimal("0.50"))
+    price_plan_make_default(plan=plan, actor=None)
+    assert message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")[0].price == (
+        Decimal("0.50")
+    )
+    with CaptureQueriesContext(connection) as queries:
+        message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")
+    # The credit account's SELECT joins the organization's own plan; the default plan is not read again.
+    assert 'FROM "accounts_priceplan"' not in " ".join(q["sql"] for q in queries.captured_queries)
+    plan.price_per_segment = Decimal("0.70")
+    plan.save()
+    assert message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")[0].price == (
+        Decimal("0.70")
+    )
+    cheaper = PricePlan.objects.create(name="Cache test cheaper", price_per_segment=Decimal("0.30"))
+    price_plan_make_default(plan=cheaper, actor=None)
+    sent = message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")[0]
+    assert sent.price == Decimal("0.30")
+    charge = LedgerEntry.objects.unscoped().get(organization=org_a, message_id=sent.pk, kind="charge")
+    assert charge.amount == Decimal("-0.30")

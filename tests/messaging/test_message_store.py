@@ -1,0 +1,60 @@
+"""Messages written with COPY (PostgreSQL, a send of many) hold exactly what `bulk_create` stores: the number and
+text encrypted, the number's lookup hash, every default; each comes back with its id; the charge names each one."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from billing.models import LedgerEntry
+from billing.services import credits_adjust
+from messaging.models import Message, Provider
+from messaging.services.message_store import COPY_MIN_ROWS
+from messaging.services.sending import message_send
+from portal.crypto import PHONE_LOOKUP_PURPOSE, keyed_hash
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's; SQLite keeps bulk_create"),
+]
+
+# Every column but the id and the ciphertexts (a fresh nonce each time) must be what bulk_create stores.
+_COMPARED = [
+    f.attname for f in Message._meta.concrete_fields if f.attname not in ("id", "recipient", "body", "delivery_body")
+]
+
+
+def test_a_large_send_is_copied_and_reads_back_like_a_bulk_created_one(org_a, owner_a):
+    Provider.objects.create(
+        name="Route",
+        adapter="semaphore",
+        base_url="http://127.0.0.1:9",
+        credentials=json.dumps({"api_key": "k"}),
+        sender_name="ROUTE",
+        priority=1,
+    )
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("1000.00"), reason="test")
+    numbers = [f"+6391712{index:05d}" for index in range(COPY_MIN_ROWS + 5)]
+    bodies = [f"Hello {index} ñ" for index in range(len(numbers))]
+    copied = message_send(
+        organization=org_a, actor=owner_a, recipients=numbers, body=bodies[0], bodies=bodies, channel="csv"
+    )
+    small = message_send(organization=org_a, actor=owner_a, recipients=numbers[:1], body=bodies[0], channel="csv")[0]
+    assert all(m.pk for m in copied) and len({m.pk for m in copied}) == len(copied)
+    stored = {m.pk: m for m in Message.objects.for_organization(org_a).filter(pk__in=[m.pk for m in copied])}
+    for sent, number, text in zip(copied, numbers, bodies, strict=True):
+        row = stored[sent.pk]
+        assert (row.recipient, row.body, row.delivery_body) == (number, text, "")
+        assert row.recipient_hash == keyed_hash(number, purpose=PHONE_LOOKUP_PURPOSE)
+        assert {f: getattr(row, f) for f in _COMPARED} == {f: getattr(sent, f) for f in _COMPARED}
+    # The same columns as the one-row INSERT path, apart from what differs by message.
+    reference = Message.objects.for_organization(org_a).get(pk=small.pk)
+    first = stored[copied[0].pk]
+    for name in _COMPARED:
+        if name not in ("recipient_hash", "body_terms", "created_at", "next_attempt_at", "status_changed_at"):
+            assert getattr(first, name) == getattr(reference, name), name
+    charges = LedgerEntry.objects.unscoped().filter(organization=org_a, kind="charge", message_id__in=stored)
+    assert charges.count() == len(copied)
+    # Ids come from the table's own sequence: a message stored afterwards gets a higher one.
+    assert small.pk > max(stored)
