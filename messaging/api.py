@@ -19,7 +19,7 @@ from messaging import selectors
 from messaging.api_examples import EXAMPLES
 from messaging.campaigns.preview import texts_for_numbers
 from messaging.models import MessageChannel
-from messaging.representation import message_to_dict
+from messaging.representation import message_row_to_dict, message_to_dict
 from messaging.serializers import (
     MessageCreateOutput,
     MessageOutput,
@@ -103,7 +103,7 @@ class MessageListCreateAPI(OrganizationAPIView):
             minimum=1,
             maximum=selectors.MAX_PAGE_SIZE,
         )
-        page = selectors.message_page(
+        page = selectors.message_row_page(
             organization=self.organization,
             filters=filters,
             cursor=request.query_params.get("cursor") or None,
@@ -116,7 +116,7 @@ class MessageListCreateAPI(OrganizationAPIView):
             next_url = request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
         return Response(
             {
-                "results": [message_to_dict(m) for m in page.results],
+                "results": [message_row_to_dict(row) for row in page.results],
                 "next": next_url,
                 "next_cursor": page.next_cursor,
             }

@@ -39,3 +39,29 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         "cancelled_at": _iso(message.cancelled_at),
         "error": error,
     }
+
+
+def message_row_to_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """`message_to_dict` of a row of `selectors.message_row_page` (values, not a model instance): the same keys,
+    values and order, so the list endpoint answers exactly what it answered with instances."""
+    error_code = row["error_code"]
+    return {
+        "id": row["id"],
+        "to": row["recipient"],
+        "sender_name": row["sender_name"],
+        "body": row["body"],
+        "encoding": row["encoding"],
+        "segments": row["segments"],
+        "price": str(quantize_credits(row["price"])),
+        "status": row["status"],
+        "provider": row["provider__name"] if row["provider_id"] else None,
+        "network": row["network"],
+        "channel": row["channel"],
+        "created_at": _iso(row["created_at"]),
+        "send_at": _iso(row["send_at"]),
+        "sent_at": _iso(row["sent_at"]),
+        "delivered_at": _iso(row["delivered_at"]),
+        "failed_at": _iso(row["failed_at"]),
+        "cancelled_at": _iso(row["cancelled_at"]),
+        "error": {"code": error_code, "message": row["error_message"]} if error_code else None,
+    }

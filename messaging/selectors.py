@@ -166,7 +166,11 @@ def message_list(*, organization, filters: MessageFilters | None = None) -> Quer
 
 
 def encode_cursor(message: Message) -> str:
-    raw = json.dumps([message.created_at.isoformat(), message.pk]).encode()
+    return _cursor(message.created_at, message.pk)
+
+
+def _cursor(created_at: datetime, pk: int) -> str:
+    raw = json.dumps([created_at.isoformat(), pk]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -203,8 +207,63 @@ def message_page(
 
     The redundant `created_at <= cursor` bound lets PostgreSQL use the (organization, created_at, id) index
     range; the OR alone would not (see shared/performance-notes.md)."""
-    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     queryset = message_list(organization=organization, filters=filters)
+    return _keyset_page(queryset, cursor=cursor, before=before, page_size=page_size, key=_message_key)
+
+
+# What the message list shows (the API's message and the log's row), read as values: building a model instance
+# (and its route's) per row was the largest item of the list endpoint's CPU time.
+LIST_COLUMNS = (
+    "id",
+    "organization_id",
+    "recipient",
+    "sender_name",
+    "body",
+    "encoding",
+    "segments",
+    "price",
+    "status",
+    "network",
+    "channel",
+    "created_at",
+    "send_at",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+    "cancelled_at",
+    "status_changed_at",
+    "error_code",
+    "error_message",
+    "provider_id",
+    "provider__name",
+    "provider__adapter",
+)
+
+
+def message_row_page(
+    *,
+    organization,
+    filters: MessageFilters | None = None,
+    cursor: str | None = None,
+    before: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page:
+    """`message_page` with each message as a dict of `LIST_COLUMNS` (the number and the text decrypted, the route's
+    name and adapter joined): the same query and order, no model instances."""
+    queryset = message_list(organization=organization, filters=filters).values(*LIST_COLUMNS)
+    return _keyset_page(queryset, cursor=cursor, before=before, page_size=page_size, key=_row_key)
+
+
+def _message_key(message: Message) -> tuple[datetime, int]:
+    return message.created_at, message.pk
+
+
+def _row_key(row: dict) -> tuple[datetime, int]:
+    return row["created_at"], row["id"]
+
+
+def _keyset_page(queryset, *, cursor: str | None, before: str | None, page_size: int, key) -> Page:
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     if before:
         created_at, pk = decode_cursor(before)
         newer = queryset.filter(created_at__gte=created_at).filter(
@@ -216,8 +275,8 @@ def message_page(
         # The page was reached from an older one, so older rows exist past its last row.
         return Page(
             results=rows,
-            next_cursor=encode_cursor(rows[-1]) if rows else None,
-            previous_cursor=encode_cursor(rows[0]) if has_newer and rows else None,
+            next_cursor=_cursor(*key(rows[-1])) if rows else None,
+            previous_cursor=_cursor(*key(rows[0])) if has_newer and rows else None,
         )
     if cursor:
         created_at, pk = decode_cursor(cursor)
@@ -229,9 +288,9 @@ def message_page(
     rows = rows[:page_size]
     return Page(
         results=rows,
-        next_cursor=encode_cursor(rows[-1]) if has_more and rows else None,
+        next_cursor=_cursor(*key(rows[-1])) if has_more and rows else None,
         # Reached through a cursor: the rows newer than this page's first are the page before it.
-        previous_cursor=encode_cursor(rows[0]) if cursor and rows else None,
+        previous_cursor=_cursor(*key(rows[0])) if cursor and rows else None,
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from messaging.models import Message, MessageStatus, Provider
 from messaging.providers.base import ProviderConfigError
 from messaging.providers.registry import get_adapter_class
+from messaging.selectors import LIST_COLUMNS
 from portal.timezone import operator_date, operator_tz
 
 IN_FLIGHT_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
@@ -29,14 +30,14 @@ def provider_names() -> list[str]:
     return list(Provider.objects.order_by("priority", "id").values_list("name", flat=True))
 
 
-def message_status_list(*, organization, message_ids: list[int]) -> list[Message]:
+def message_status_rows(*, organization, message_ids: list[int]) -> list[dict]:
     """Some of the organization's messages as the log shows them (the live refresh redraws whole rows: sender,
-    route, status, times), newest first, route loaded, one query."""
+    route, status, times), newest first, as `selectors.LIST_COLUMNS` values, one query."""
     ids = [int(i) for i in message_ids[:MAX_STATUS_IDS]]
     return list(
         Message.objects.filter(organization=organization, id__in=ids)
-        .select_related("provider")
         .order_by("-created_at", "-id")
+        .values(*LIST_COLUMNS)
     )
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("bulk/<slug:bulk_id>/progress/", views.BulkProgressView.as_view(), name="bulk_progress"),
     path("export.csv", views.MessageExportView.as_view(), name="export"),
     path("statuses/", views.MessageStatusesView.as_view(), name="statuses"),
+    path("totals/", views.MessageTotalsView.as_view(), name="totals"),
     path("webhook/", views.WebhookView.as_view(), name="webhook"),
     path("notices/<int:notice_id>/dismiss/", notice_views.notice_dismiss_view, name="notice_dismiss"),
     path("contacts/", include(contact_urls)),

@@ -106,7 +106,7 @@ def test_erasure_and_purge_clear_the_terms_with_the_body(org_a, funded, django_c
 def test_totals_follow_the_search(client_owner_a, org_a, funded):
     send(org_a, "Promo code inside")
     send(org_a, "Nothing here")
-    response = client_owner_a.get(reverse("messaging:log"), {"q": "promo", "status": MessageStatus.QUEUED})
+    response = client_owner_a.get(reverse("messaging:totals"), {"q": "promo", "status": MessageStatus.QUEUED})
     assert response.context["totals"].messages == 1
 
 
