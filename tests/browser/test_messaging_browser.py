@@ -68,4 +68,6 @@ def test_developer_sends_with_live_count_and_finds_it_in_the_log(
     expect(row).to_contain_text("IPROGSMS")
     # Accepted by the simulator; its delivery receipt may already have arrived.
     expect(row.locator(".status-badge")).to_have_attribute("data-status", re.compile(r"^(sent|delivered)$"))
+    # The count and credits arrive after the rows (their own request).
+    expect(page.locator("#log-totals")).to_have_text(re.compile(r"^\s*1 message, \d+\.\d\d credits in all\.\s*$"))
     page.screenshot(path="/tmp/messaging-log.png", full_page=True)
