@@ -23,11 +23,13 @@ from billing import tasks
 from billing.errors import InsufficientCredits, MonthlyLimitReached
 from billing.models import CreditAccount, LedgerEntry, LedgerEntryKind, PricePlan
 from billing.money import message_price_for, quantize_credits
-from billing.selectors import price_plan_for
+from billing.plan_cache import SendPricing, organization_plan_forget
+from billing.selectors import send_pricing_read
 from portal.errors import ApplicationError
 from portal.timezone import month_start, next_month
 
-# One statement: take the credits and count the segments only when both fit. `%(month)s` is the first day of the
+# One statement: take the credits and count the segments only when both fit and the account still names the plan
+# that priced them (`plan_id`; NULL: the default plan). `%(month)s` is the first day of the
 # current month in Asia/Manila; usage of an older month counts as zero (the month rolled over).
 _CHARGE_SQL = """
 UPDATE accounts_creditaccount
@@ -37,6 +39,7 @@ UPDATE accounts_creditaccount
        updated_at = %(now)s
  WHERE organization_id = %(organization_id)s
    AND balance >= %(total)s
+   AND (price_plan_id = %(plan_id)s OR (price_plan_id IS NULL AND %(plan_id)s IS NULL))
    AND (monthly_segment_limit IS NULL
         OR (CASE WHEN usage_month = %(month)s THEN usage_segments ELSE 0 END) + %(segments)s <= monthly_segment_limit)
 RETURNING balance, low_balance_threshold, low_balance_alerted
@@ -96,11 +99,19 @@ def _account_open(*, organization: Organization) -> None:
         pass
 
 
-def _refusal(*, organization: Organization, plan: PricePlan, total: Decimal, segments: int, month) -> Exception | None:
+class PlanChanged(Exception):
+    """The account names another plan than the one that priced the charge (read from a cache): price again."""
+
+
+def _refusal(
+    *, organization: Organization, plan: PricePlan, plan_id: int | None, total: Decimal, segments: int, month
+) -> Exception | None:
     """Why the conditional UPDATE matched no row (read unlocked: nothing was written); None: no account yet."""
     account = CreditAccount.objects.filter(organization=organization).first()
     if account is None:
         return None
+    if account.price_plan_id != plan_id:
+        return PlanChanged()
     used = account.usage_segments if account.usage_month == month else 0
     limit = account.monthly_segment_limit
     if limit is not None and used + segments > limit:
@@ -125,20 +136,24 @@ def credits_take(
     total: Decimal,
     segments: int,
     now,
+    account_plan_id: int | None = None,
     ledger: dict | None = None,
 ) -> tuple[Decimal, Decimal]:
     """Take `total` credits and count `segments` in one conditional UPDATE; (balance before, balance after).
 
+    `account_plan_id`: the plan the account named when `plan` was chosen (None: none, the default plan).
     `ledger` (PostgreSQL only: message_ids, prices, later, item_segments) writes the charge entries in the same
-    statement. Raises InsufficientCredits or MonthlyLimitReached, having written nothing. The account row stays
-    locked until the caller's transaction ends."""
+    statement. Raises InsufficientCredits or MonthlyLimitReached, or PlanChanged when the account names another
+    plan now, having written nothing. The account row stays locked until the caller's transaction ends."""
     month = month_start(now)
+    plan_id = account_plan_id
     params = {
         "total": total,
         "segments": segments,
         "month": month,
         "now": now,
         "organization_id": organization.pk,
+        "plan_id": plan_id,
     }
     sql = _CHARGE_SQL
     if ledger is not None:
@@ -150,7 +165,9 @@ def credits_take(
             row = cursor.fetchone()
         if row is not None:
             break
-        refusal = _refusal(organization=organization, plan=plan, total=total, segments=segments, month=month)
+        refusal = _refusal(
+            organization=organization, plan=plan, plan_id=plan_id, total=total, segments=segments, month=month
+        )
         if refusal is not None:
             raise refusal
         _account_open(organization=organization)
@@ -173,13 +190,15 @@ def message_charge(
     organization: Organization,
     message_ids_and_segments: list[tuple[int, int]],
     account: CreditAccount | None = None,
+    pricing: SendPricing | None = None,
 ) -> dict[int, Decimal]:
     """Charge every message (id, segments) at once, one ledger entry per message; returns each message's price.
 
     Runs inside the caller's transaction (the one that stores the messages), so a send that fails later rolls
     the charge back with it. Raises MonthlyLimitReached or InsufficientCredits and writes nothing if the
     whole batch does not fit. Prices are rounded per message (see `money.py`). `account`, when given, only
-    supplies the price plan already read."""
+    supplies the price plan already read; `pricing` (possibly cached) the plan and the plan the account named:
+    when the account names another plan by the time of the charge, the messages are priced again with it."""
     # No transaction of its own (a savepoint would cost two round trips on every send): it joins the caller's.
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("message_charge() must run inside the transaction that stores the messages.")
@@ -188,7 +207,17 @@ def message_charge(
         return {}
     if account is not None and account.organization_id != organization.id:
         raise ValueError("message_charge() was given another organization's credit account.")
-    plan = price_plan_for(organization=organization, account=account)
+    if pricing is None:
+        pricing = send_pricing_read(organization=organization, account=account)
+    try:
+        return _charge(organization=organization, items=items, pricing=pricing)
+    except PlanChanged:
+        organization_plan_forget(organization_id=organization.pk)
+        return _charge(organization=organization, items=items, pricing=send_pricing_read(organization=organization))
+
+
+def _charge(*, organization: Organization, items: list[tuple[int, int]], pricing: SendPricing) -> dict[int, Decimal]:
+    plan = pricing.plan
     prices = {
         message_id: message_price_for(segments=segments, price_per_segment=plan.price_per_segment)
         for message_id, segments in items
@@ -196,23 +225,31 @@ def message_charge(
     total_price = sum(prices.values(), Decimal("0.00"))
     total_segments = sum(segments for _, segments in items)
     now = timezone.now()
+    charge = partial(
+        credits_take,
+        organization=organization,
+        plan=plan,
+        total=total_price,
+        segments=total_segments,
+        now=now,
+        account_plan_id=pricing.account_plan_id,
+    )
     if connection.vendor == "postgresql":
         # The charge and its entries in one round trip (one statement whatever the number of messages).
         later, remaining = [], total_price
         for message_id, _ in items:
             remaining -= prices[message_id]
             later.append(remaining)
-        ledger = {
-            "message_ids": [message_id for message_id, _ in items],
-            "prices": [prices[message_id] for message_id, _ in items],
-            "later": later,
-            "item_segments": [segments for _, segments in items],
-        }
-        credits_take(
-            organization=organization, plan=plan, total=total_price, segments=total_segments, now=now, ledger=ledger
+        charge(
+            ledger={
+                "message_ids": [message_id for message_id, _ in items],
+                "prices": [prices[message_id] for message_id, _ in items],
+                "later": later,
+                "item_segments": [segments for _, segments in items],
+            }
         )
         return prices
-    balance, _ = credits_take(organization=organization, plan=plan, total=total_price, segments=total_segments, now=now)
+    balance, _ = charge()
     entries = []
     for message_id, segments in items:
         balance -= prices[message_id]

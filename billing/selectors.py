@@ -22,7 +22,7 @@ from billing.models import (
     Receipt,
 )
 from billing.money import message_price_for, quantize_credits
-from billing.plan_cache import default_plan_cached
+from billing.plan_cache import SendPricing, default_plan_cached, organization_plan_cached
 from portal import hooks
 from portal.errors import ApplicationError, NotFound
 from portal.timezone import month_bounds, month_start
@@ -79,6 +79,23 @@ def price_plan_for(*, organization: Organization, account: CreditAccount | None 
     if account is not None:
         account._resolved_price_plan = plan
     return plan
+
+
+def send_pricing_read(*, organization: Organization, account: CreditAccount | None = None) -> SendPricing:
+    """The plan pricing the organization's sends and the plan its account names, read now (`account`: already
+    read)."""
+    if account is None:
+        account = CreditAccount.objects.select_related("price_plan").filter(organization=organization).first()
+    plan = price_plan_for(organization=organization, account=account)
+    return SendPricing(plan=plan, account_plan_id=account.price_plan_id if account is not None else None)
+
+
+def send_pricing_cached(*, organization: Organization) -> SendPricing:
+    """`send_pricing_read`, possibly a few seconds old (`billing.plan_cache`). The charge checks under the account's
+    lock that the account still names that plan and prices again when not (`billing.charging`)."""
+    return organization_plan_cached(
+        organization_id=organization.pk, load=lambda: send_pricing_read(organization=organization)
+    )
 
 
 def credit_pack_price(*, organization: Organization, pack: CreditPack, account: CreditAccount | None = None) -> Decimal:
@@ -367,6 +384,8 @@ __all__ = [
     "parse_month",
     "payment_get",
     "payment_list",
+    "send_pricing_cached",
+    "send_pricing_read",
     "price_plan_default",
     "price_plan_for",
     "receipt_get",

@@ -23,6 +23,7 @@ from accounts.models import Organization
 from accounts.services import audit_log_record, require_active_organization
 from billing import selectors as billing_selectors
 from billing import services as billing_services
+from billing.money import message_price_for
 from messaging.body_search import body_terms
 from messaging.dispatch.quota import provider_usage_this_month
 from messaging.enqueue import DISPATCH_OTP, DISPATCH_QUEUED, enqueue_on_commit
@@ -173,11 +174,12 @@ def message_send(
 
     opted_out = hooks.suppressed_numbers(organization_id=organization.pk, numbers=set(numbers))
     default_sender = chain[0].sender_name
-    # Read unlocked: the charge is one conditional UPDATE (billing.charging) that decides under the row lock, and
-    # prices each message again from the plan read here (a plan changed in between reprices the rows below).
-    account = billing_selectors.credit_account_get(organization=organization)
+    # From a cache (a few seconds old at most): the charge is one conditional UPDATE (billing.charging) that
+    # decides under the row lock, only while the account still names this plan, and prices each message again
+    # from the plan (another plan by then reprices the rows below).
+    pricing = billing_selectors.send_pricing_cached(organization=organization)
     unit_prices = {
-        segments: billing_selectors.message_price(organization=organization, segments=segments, account=account)
+        segments: message_price_for(segments=segments, price_per_segment=pricing.plan.price_per_segment)
         for segments in {text_info.segments for text_info in infos.values()}
     }
     # The search index of each distinct text once: a campaign's shared text is hashed once, not per recipient.
@@ -226,7 +228,7 @@ def message_send(
         prices = billing_services.message_charge(
             organization=organization,
             message_ids_and_segments=[(m.pk, m.segments) for m in to_charge],
-            account=account,
+            pricing=pricing,
         )
         repriced = [m for m in to_charge if prices.get(m.pk, m.price) != m.price]
         for message in repriced:

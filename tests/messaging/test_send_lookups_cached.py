@@ -121,3 +121,23 @@ def test_the_default_price_plan_is_read_once_and_dropped_when_a_plan_changes(org
     assert sent.price == Decimal("0.30")
     charge = LedgerEntry.objects.unscoped().get(organization=org_a, message_id=sent.pk, kind="charge")
     assert charge.amount == Decimal("-0.30")
+
+
+def test_a_plan_assigned_elsewhere_is_charged_at_once_although_the_cached_one_was_older(org_a):
+    from billing.models import CreditAccount, PricePlan
+
+    _provider("Route", 1, "ROUTE")
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("100.00"), reason="test")
+    assert message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")[0].price == (
+        Decimal("1.00")
+    )
+    # Another process assigns a plan: no signal reaches this one, whose cache still holds the default plan.
+    special = PricePlan.objects.create(name="Cache test special", price_per_segment=Decimal("0.25"))
+    CreditAccount.objects.unscoped().filter(organization=org_a).update(price_plan=special)
+    sent = message_send(organization=org_a, recipients=["09171234567"], body="Hi", channel="api")[0]
+    assert sent.price == Decimal("0.25")
+    sent.refresh_from_db()
+    assert sent.price == Decimal("0.25")
+    charge = LedgerEntry.objects.unscoped().get(organization=org_a, message_id=sent.pk, kind="charge")
+    assert charge.amount == Decimal("-0.25")
+    assert CreditAccount.objects.unscoped().get(organization=org_a).balance == Decimal("98.75")
