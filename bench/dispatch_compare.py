@@ -88,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
             if row is None:
                 cells.append("-")
             else:
-                cells.append(f"{row['dispatch_rate']:,.0f} msg/s" + ("" if _complete(row) else " (incomplete)"))
+                cpu = row.get("cpu_us_per_message") or {}
+                cells.append(
+                    f"{row['dispatch_rate']:,.0f} msg/s"
+                    + (" ({worker:.0f}+{database:.0f}+{simulator:.0f} us)".format(**cpu) if cpu else "")
+                    + ("" if _complete(row) else " (incomplete)")
+                )
         table.append(cells)
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     print()
@@ -96,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
         if index == 0:
             print("  ".join("-" * width for width in widths))
-    print(f"\n({os.cpu_count()} cores; load average now {Path('/proc/loadavg').read_text().split()[:3]})")
+    print(
+        "\n(in brackets: CPU microseconds per message of the workers + their PostgreSQL backends + the simulator; "
+        f"{os.cpu_count()} cores; load average now {Path('/proc/loadavg').read_text().split()[:3]})"
+    )
     if args.json:
         args.json.write_text(json.dumps([{"revision": r, "results": rows} for r, rows in results], indent=1))
     return 0

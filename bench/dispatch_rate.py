@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
 from common import PYTHON, Processes, Simulator, child_env, log, queued_messages_park, recipients  # noqa: E402
+from dispatch_worker import cpu_seconds_of  # noqa: E402
 
 CHUNK = 1000
 DEFAULT_THREADS = 8
@@ -62,6 +63,15 @@ class DispatchResult:
     simulator_requests: int
     peak_rss_mb: list[float]
     worker_results: list[dict] = field(default_factory=list)
+    simulator_cpu_s: float = 0.0
+
+    def cpu_us_per_message(self) -> tuple[float, float, float]:
+        """CPU microseconds per message sent: the workers, their PostgreSQL backends, the simulator."""
+        if not self.sent:
+            return 0.0, 0.0, 0.0
+        worker = sum(r.get("cpu_s", 0.0) for r in self.worker_results)
+        database = sum(r.get("db_cpu_s", 0.0) for r in self.worker_results)
+        return tuple(seconds * 1e6 / self.sent for seconds in (worker, database, self.simulator_cpu_s))
 
     @property
     def enqueue_rate(self) -> float:
@@ -84,7 +94,13 @@ class DispatchResult:
         return self.complete and self.dispatch_rate >= self.goal
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "dispatch_rate": self.dispatch_rate, "enqueue_rate": self.enqueue_rate}
+        worker, database, simulator = self.cpu_us_per_message()
+        return {
+            **asdict(self),
+            "dispatch_rate": self.dispatch_rate,
+            "enqueue_rate": self.enqueue_rate,
+            "cpu_us_per_message": {"worker": worker, "database": database, "simulator": simulator},
+        }
 
 
 def worker_env() -> dict[str, str]:
@@ -197,6 +213,7 @@ def run(
             if line.strip() != "READY":
                 raise RuntimeError(f"dispatch worker did not start: {line!r}; see {log_dir}")
         started = time.monotonic()
+        simulator_cpu_before = cpu_seconds_of(simulator.process.pid)
         for child in children:
             child.stdin.write("go\n")
             child.stdin.flush()
@@ -209,6 +226,7 @@ def run(
                 raise RuntimeError(f"dispatch worker failed (exit {child.returncode}); see {log_dir}")
             results.append(json.loads(match.removeprefix("RESULT ")))
         dispatch_seconds = time.monotonic() - started
+        simulator_cpu_s = cpu_seconds_of(simulator.process.pid) - simulator_cpu_before
     finally:
         for child in children:
             processes.stop(child)
@@ -227,12 +245,14 @@ def run(
         simulator_requests=sum(api.get("requests", 0) for api in apis),
         peak_rss_mb=[r["peak_rss_mb"] for r in results],
         worker_results=results,
+        simulator_cpu_s=simulator_cpu_s,
     )
     log(
         f"dispatched {sent:,} of {messages:,} in {dispatch_seconds:.2f} s with {workers} worker(s), "
         f"{provider_batch} number(s) a call: {result.dispatch_rate:,.0f} messages/s; "
         f"{result.simulator_requests:,} provider calls; peak RSS per worker "
-        f"{', '.join(f'{mb:.0f} MB' for mb in result.peak_rss_mb)}"
+        f"{', '.join(f'{mb:.0f} MB' for mb in result.peak_rss_mb)}; CPU per message: "
+        + "worker {:.0f} us, its PostgreSQL backend {:.0f} us, simulator {:.0f} us".format(*result.cpu_us_per_message())
     )
     return result
 
@@ -292,7 +312,8 @@ def growth_rows(results: list[DispatchResult]) -> list[tuple[str, str, str, str]
             (
                 f"dispatch, {shape}, {result.workers} worker(s), {result.messages:,} msgs",
                 f"{result.dispatch_rate:,.0f} msg/s (x{growth_factor:.2f}; {result.simulator_requests:,} calls, "
-                f"{result.dispatch_seconds:.1f} s)",
+                f"{result.dispatch_seconds:.1f} s; CPU us/msg "
+                + "{:.0f}+{:.0f}+{:.0f})".format(*result.cpu_us_per_message()),
                 f">= {result.goal:,} msg/s, all sent",
                 "yes" if result.met else "NO",
             )

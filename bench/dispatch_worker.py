@@ -4,7 +4,9 @@
 
 Sets Django up, opens its database connection, prints `READY`, waits for a line on stdin, then calls
 `messaging.dispatch.worker.dispatch_queued_messages()` until a call claims nothing (or the time cap passes), and
-prints one `RESULT {json}` line: what it dispatched, how long it took and its peak RSS (ru_maxrss). `--threads`
+prints one `RESULT {json}` line: what it dispatched, how long it took, its peak RSS (ru_maxrss), and the CPU
+seconds it and its PostgreSQL backend used from "go" to the end (getrusage; /proc/<backend pid>/stat): CPU per
+message says where the time goes even when other work on the machine moves the wall-clock rates. `--threads`
 sets SMS_DISPATCH_CALL_THREADS (calls at once to a one-number provider); `--claim-batch` (when not 0) is the
 `batch_size` of every call, instead of the engine's own sizing.
 """
@@ -17,10 +19,25 @@ import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import django_setup  # noqa: E402
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """User + system CPU seconds a process used so far (Linux /proc; 0 when it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -40,6 +57,9 @@ def main() -> None:
     if args.threads:
         settings.SMS_DISPATCH_CALL_THREADS = args.threads
     connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [backend_pid] = cursor.fetchone()
     rss_ready_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print("READY", flush=True)
     sys.stdin.readline()
@@ -51,6 +71,7 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     started = time.monotonic()
+    cpu_before, db_cpu_before = own_cpu_seconds(), cpu_seconds_of(backend_pid)
     totals = {"calls": 0, "rounds": 0, "claimed": 0, "accepted": 0, "requeued": 0, "rejected": 0, "failed": 0}
     while time.monotonic() - started < args.time_cap:
         summary = dispatch_queued_messages(batch_size=args.claim_batch or None)
@@ -60,6 +81,7 @@ def main() -> None:
         if summary.claimed == 0:
             break
     elapsed = time.monotonic() - started
+    cpu_s, db_cpu_s = own_cpu_seconds() - cpu_before, cpu_seconds_of(backend_pid) - db_cpu_before
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile_path)
@@ -67,6 +89,8 @@ def main() -> None:
     result = {
         **totals,
         "elapsed_s": elapsed,
+        "cpu_s": cpu_s,
+        "db_cpu_s": db_cpu_s,
         "peak_rss_mb": peak_kb / 1024,
         "ready_rss_mb": rss_ready_kb / 1024,
     }
