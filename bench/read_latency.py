@@ -174,11 +174,11 @@ def run(*, requests: int, explain: bool) -> list[tuple[str, str, str, str]]:
 
     from accounts.active_organization import ACTIVE_ORGANIZATION_SESSION_KEY
     from accounts.models import Membership, Organization
-    from bench.seed_million import API_KEY_FILE, MAIN_SLUG
+    from bench.seed_million import MAIN_SLUG, api_key_path
 
     settings.DEBUG = False
     organization = Organization.objects.get(slug=MAIN_SLUG)
-    raw_key = (common.ROOT / "bench" / ".cache" / API_KEY_FILE).read_text().strip()
+    raw_key = api_key_path().read_text().strip()
     api = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     page = Client()
     owner = Membership.objects.filter(organization=organization).select_related("user").first().user

@@ -34,7 +34,13 @@ os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/
 from bench import common  # noqa: E402
 
 MAIN_SLUG = "million-org"
-API_KEY_FILE = "million-org.key"
+
+
+def api_key_path() -> Path:
+    """Where the seed keeps the main organization's API key: one file per database, so two seeded databases (say
+    one per person at work on the same checkout) do not overwrite each other's key."""
+    return common.ROOT / "bench" / ".cache" / f"million-org.{common.database_name()}.key"
+
 
 # (status, weight) of messages older than the last hour; the last hour also has queued, sending and sent ones.
 SETTLED_MIX = [
@@ -221,8 +227,8 @@ def seed(*, messages: int, other_orgs: int, other_messages: int, days: int, reci
     now = timezone.now()
     figures = {}
     main, raw_key = _organization("Million Org", MAIN_SLUG)
-    (common.ROOT / "bench" / ".cache").mkdir(exist_ok=True)
-    (common.ROOT / "bench" / ".cache" / API_KEY_FILE).write_text(raw_key)
+    api_key_path().parent.mkdir(exist_ok=True)
+    api_key_path().write_text(raw_key)
     plan = [(main, messages)]
     for index in range(other_orgs):
         other, _ = _organization(f"Neighbour Org {index + 1}", f"neighbour-{index + 1}")
