@@ -178,7 +178,10 @@ def run(*, requests: int, explain: bool) -> list[tuple[str, str, str, str]]:
 
     settings.DEBUG = False
     organization = Organization.objects.get(slug=MAIN_SLUG)
-    raw_key = api_key_path().read_text().strip()
+    key_file = api_key_path()
+    if not key_file.exists():  # a seed made before the key was kept per database
+        key_file = key_file.with_name("million-org.key")
+    raw_key = key_file.read_text().strip()
     api = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     page = Client()
     owner = Membership.objects.filter(organization=organization).select_related("user").first().user
