@@ -10,7 +10,6 @@ FIELD_ENCRYPTION_KEYS; `manage.py rotate_keys` re-encrypts them).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -29,10 +28,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.csv_export import safe_cell
+from portal.csv_export import CELL, READY, csv_lines, safe_cell
 from portal.encrypted_files import EncryptedChunkWriter, decrypt_stream, open_private
 from portal.personal_data import CATEGORY_DESCRIPTIONS, Category
-from privacy.data.export_records import csv_ready, section_records, sections
+from privacy.data.export_records import section_records, sections
 from privacy.data.models import DataExport, ExportStatus
 from privacy.data.registry import registry
 from privacy.data.reporting import report_to_request
@@ -78,6 +77,25 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+def _changed_by_csv_value(kind: type) -> bool:
+    return issubclass(kind, dict | list) or (issubclass(kind, date) and not issubclass(kind, datetime))
+
+
+def _csv_text(table: str, about: str, names: list[str], records: list) -> str:
+    """The CSV lines of `records`, one per field, built a column at a time by `portal.csv_export.csv_lines`: the
+    table, its label and the field names are already safe (made so once), the record id is the database's, every
+    value goes through `safe_cell` (a time the database wrote starts with its year: unchanged by it)."""
+    values = [value for record in records for value in record.csv_values]
+    if any(_changed_by_csv_value(kind) for kind in set(map(type, values))):
+        values = [_csv_value(value) for value in values]
+    lines = len(values)
+    ids = [record.pk for record in records for _ in names]
+    return csv_lines([[table] * lines, [about] * lines, ids, names * len(records), values], rules=_CSV_RULES)
+
+
+_CSV_RULES = (READY, READY, READY, READY, CELL)
+
+
 def _write_category(archive: zipfile.ZipFile, subject: Subject, category: str, counts: dict[str, int], spool: Path):
     """The category's JSON and CSV entries from one read of its records (`export_records`).
 
@@ -87,16 +105,14 @@ def _write_category(archive: zipfile.ZipFile, subject: Subject, category: str, c
 
     CSV: one line per field; every cell through `portal.csv_export.safe_cell` (a name or message body that starts with
     `=`, `+`, `-` or `@` is never run as a spreadsheet formula, times are in the operator's zone with the offset
-    written); the table, its label and the field names are made safe once, not on every line; the lines of a chunk of
-    records go out in one `writerows`."""
+    written); the table, its label and the field names are made safe once, not on every line; the lines of a few
+    hundred records are built a column at a time (`_csv_text`)."""
     encoder = DjangoJSONEncoder()
     chunk_size = _chunk_size()
     try:
         with open_private(spool) as raw_spool:
             spool_writer = EncryptedChunkWriter(raw_spool)
-            lines_text = io.StringIO(newline="")
-            csv_writer = csv.writer(lines_text)
-            csv_writer.writerow(CSV_HEADER)
+            spool_writer.write(csv_lines([[name] for name in CSV_HEADER], rules=[READY] * len(CSV_HEADER)).encode())
             with archive.open(f"{category}.json", "w", force_zip64=True) as entry_file:
                 buffered = io.BufferedWriter(entry_file, buffer_size=ENTRY_BUFFER_BYTES)
                 write = buffered.write
@@ -115,7 +131,7 @@ def _write_category(archive: zipfile.ZipFile, subject: Subject, category: str, c
                     table_head = {"table": section.table, "about": section.label, "columns": columns}
                     write(b"\n  " + json.dumps(table_head, cls=DjangoJSONEncoder)[:-1].encode() + b', "rows": [')
                     table, about = safe_cell(section.table), safe_cell(section.label)
-                    names = list(zip([safe_cell(column) for column in columns], csv_ready(section), strict=True))
+                    names = [safe_cell(column) for column in columns]
                     first_row = True
                     for records in section_records(section, chunk_size=chunk_size):
                         for record in records:
@@ -126,19 +142,12 @@ def _write_category(archive: zipfile.ZipFile, subject: Subject, category: str, c
                         # A few hundred records' lines at a time: a chunk's ten lines a record held at once, as text
                         # and as bytes, were most of the export's memory.
                         for start in range(0, len(records), SPOOL_RECORDS):
-                            csv_writer.writerows(
-                                (table, about, record.pk, name, value if ready else safe_cell(_csv_value(value)))
-                                for record in records[start : start + SPOOL_RECORDS]
-                                for (name, ready), value in zip(names, record.csv_values, strict=True)
-                            )
-                            spool_writer.write(lines_text.getvalue().encode())
-                            lines_text.seek(0)
-                            lines_text.truncate()
+                            batch = records[start : start + SPOOL_RECORDS]
+                            spool_writer.write(_csv_text(table, about, names, batch).encode())
                     write(b"\n  ]}")
                 write(b"\n ]\n}\n")
                 buffered.flush()
                 buffered.detach()
-            spool_writer.write(lines_text.getvalue().encode())
             spool_writer.close()
         with archive.open(f"{category}.csv", "w", force_zip64=True) as entry_file:
             for plain in decrypt_stream(spool):

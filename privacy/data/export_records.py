@@ -121,11 +121,6 @@ def _times_in_sql(queryset: models.QuerySet, field: models.Field) -> bool:
     return connections[queryset.db].vendor == "postgresql" and isinstance(field, models.DateTimeField)
 
 
-def csv_ready(section: Section) -> list[bool]:
-    """Per column, whether its CSV value is already the cell (a time the database wrote: never a formula)."""
-    return [_times_in_sql(section.queryset, _field(section.queryset.model, column)) for column in section.columns]
-
-
 def section_records(section: Section, *, chunk_size: int) -> Iterator[list[Record]]:
     """The section's records, a chunk (at most `chunk_size`) at a time, from one server-side cursor."""
     queryset = section.queryset
