@@ -12,6 +12,7 @@ would cost it more than COPY saves.
 from __future__ import annotations
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models.base import ModelState
 
 from messaging.models import Message
 from portal.crypto import EncryptedTextField, LookupHashField
@@ -24,6 +25,21 @@ INSERT_BATCH_SIZE = 1000
 _PER_ROW_FIELDS = (EncryptedTextField, LookupHashField)
 
 _NEXT_IDS_SQL = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
+
+
+def message_like(template: Message, **values) -> Message:
+    """A new unsaved message equal to `template` but for `values` (field names), without `Model.__init__`: the
+    constructor walks every field and its default per call (~100 µs), the copy of an already built one does not
+    (~2 µs), which a send of 100,000 messages feels. Related objects the template holds (organization, campaign)
+    are shared, as with `Message(organization=...)` for each."""
+    message = Message.__new__(Message)
+    state = ModelState()
+    state.fields_cache = dict(template._state.fields_cache)
+    message.__dict__.update(template.__dict__)
+    message._state = state
+    for name, value in values.items():
+        setattr(message, name, value)
+    return message
 
 
 def messages_insert(messages: list[Message]) -> None:

@@ -36,7 +36,7 @@ from messaging.sender_name_cache import sender_name_default_cached
 from messaging.sender_names import sender_name_choose
 from messaging.services import daily_counts
 from messaging.services.db import lock_rows
-from messaging.services.message_store import messages_insert
+from messaging.services.message_store import message_like, messages_insert
 from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal import hooks
@@ -184,31 +184,35 @@ def message_send(
     }
     # The search index of each distinct text once: a campaign's shared text is hashed once, not per recipient.
     terms = {text: body_terms(text) for text in infos}
+    # Every message of the send differs from this one only in its number and text (and what follows from them).
+    template = Message(
+        organization=organization,
+        campaign=campaign,
+        delivery_body=delivery_body,
+        sender_name=requested_sender or default_sender,
+        requested_sender_name=requested_sender,
+        status=MessageStatus.QUEUED,
+        channel=channel,
+        message_type=kind,
+        created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+        api_key=api_key,
+        created_at=now,
+        send_at=send_at,
+        next_attempt_at=send_at or now,
+        status_changed_at=now,
+    )
     messages = []
     for number, text in zip(numbers, bodies, strict=True):
         info = infos[text]
-        message = Message(
-            organization=organization,
-            campaign=campaign,
+        message = message_like(
+            template,
             recipient=number,
             network=detect_network(number),
             body=text,
             body_terms=terms[text],
-            delivery_body=delivery_body,
-            sender_name=requested_sender or default_sender,
-            requested_sender_name=requested_sender,
             encoding=info.encoding,
             segments=info.segments,
             price=unit_prices[info.segments],
-            status=MessageStatus.QUEUED,
-            channel=channel,
-            message_type=kind,
-            created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
-            api_key=api_key,
-            created_at=now,
-            send_at=send_at,
-            next_attempt_at=send_at or now,
-            status_changed_at=now,
         )
         if number in opted_out:
             message.price = Decimal("0")
