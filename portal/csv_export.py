@@ -39,7 +39,9 @@ _TEXT_KINDS = frozenset({str, _NONE})
 _NUMBER_KINDS = frozenset({int, float, Decimal, bool, _NONE})
 # Joins a column for the scans: a formula's first character follows it (or starts the text); it needs no quoting.
 _SEPARATOR = "\x00"
-_FORMULA_STARTS = tuple(_SEPARATOR + prefix for prefix in FORMULA_PREFIXES)
+# One search for all six (a regular expression starting with a literal skips to each separator; six `in` scans cost
+# eight times as much on a chunk of message texts).
+_FORMULA_AFTER_SEPARATOR = re.compile(_SEPARATOR + "[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 
 
@@ -89,7 +91,7 @@ def _column_cells(column: Sequence[Any], rule: str) -> Sequence[str]:
     if kinds <= _TEXT_KINDS:
         text = ["" if value is None else value for value in column] if _NONE in kinds else column
         joined = _SEPARATOR.join(text)
-        if rule != READY and (joined.startswith(FORMULA_PREFIXES) or any(s in joined for s in _FORMULA_STARTS)):
+        if rule != READY and (joined.startswith(FORMULA_PREFIXES) or _FORMULA_AFTER_SEPARATOR.search(joined)):
             safe = _RULES[rule]
             text = [safe(value) for value in text]
     else:
