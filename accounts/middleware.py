@@ -2,10 +2,8 @@
 
 from django.utils.functional import SimpleLazyObject
 
-from accounts.active_organization import active_organization_clear, active_organization_set, session_membership
-from accounts.selectors import memberships_for_user
+from accounts.active_organization import page_memberships
 from accounts.staff_access import staff_area_redirect
-from portal.errors import NotFound
 
 
 def _resolve(request):
@@ -13,21 +11,18 @@ def _resolve(request):
         return request._membership_cache
     request._membership_resolved = True
     request._membership_cache = None
+    request._memberships_cache = []
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    try:
-        membership = session_membership(session=request.session, user=user)
-    except NotFound:
-        active_organization_clear(session=request.session)
-        membership = None
-    if membership is None:
-        # Pages need an organization: the first one the person belongs to, remembered for the next request.
-        membership = memberships_for_user(user=user).first()
-        if membership is not None:
-            active_organization_set(session=request.session, organization_id=membership.organization_id)
-    request._membership_cache = membership
-    return membership
+    # One query gives the active membership and the switcher's list (accounts.active_organization.page_memberships).
+    request._membership_cache, request._memberships_cache = page_memberships(session=request.session, user=user)
+    return request._membership_cache
+
+
+def _memberships(request):
+    _resolve(request)
+    return request._memberships_cache
 
 
 class ActiveOrganizationMiddleware:
@@ -37,6 +32,7 @@ class ActiveOrganizationMiddleware:
     def __call__(self, request):
         request.membership = SimpleLazyObject(lambda: _resolve(request))
         request.organization = SimpleLazyObject(lambda: m.organization if (m := _resolve(request)) else None)
+        request.user_memberships = SimpleLazyObject(lambda: _memberships(request))
         return self.get_response(request)
 
 

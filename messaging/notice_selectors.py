@@ -1,13 +1,47 @@
 """Which site notices a signed-in person sees: staff announcements to everyone; the fallback-route notice only to
 the organizations whose messages went through the fallback since it was published; none that the person dismissed
-(a new fallback is a new notice, so it shows again)."""
+(a new fallback is a new notice, so it shows again).
+
+Every signed-in page asks, and there is rarely any notice: the active notices are cached for
+`ACTIVE_NOTICES_CACHE_SECONDS`, dropped on each save or delete of a notice in this process (publishing, editing and
+withdrawing all save it: `messaging.services.notices`, admin) and at most that old in the others (a shared cache
+such as Redis is dropped at once). With none active a page reads nothing; which ones this person dismissed is read
+fresh when there are some, so a dismissal shows at once.
+"""
 
 from __future__ import annotations
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from messaging.models import Message, Notice, NoticeDismissal, NoticeKind
 from messaging.selectors import notice_list_active
 
 SHOWN_AT_MOST = 5
+ACTIVE_NOTICES_CACHE_SECONDS = 5
+_ACTIVE_NOTICES_KEY = "messaging:active-notices:v1"
+
+
+def notices_active_cached() -> list[Notice]:
+    """The newest active notices (as many as a page may need), possibly a few seconds old."""
+    active = cache.get(_ACTIVE_NOTICES_KEY)
+    if active is None:
+        active = list(notice_list_active()[: SHOWN_AT_MOST * 2])
+        cache.set(_ACTIVE_NOTICES_KEY, active, ACTIVE_NOTICES_CACHE_SECONDS)
+    return active
+
+
+def _notices_changed(sender, **kwargs) -> None:
+    # Now, and again once the change is committed: a page read between the two would cache the old notices.
+    cache.delete(_ACTIVE_NOTICES_KEY)
+    transaction.on_commit(lambda: cache.delete(_ACTIVE_NOTICES_KEY), robust=True)
+
+
+def notices_cache_connect() -> None:
+    """Drop the cached notices when one changes; called once from `messaging.receivers.register` (idempotent)."""
+    post_save.connect(_notices_changed, sender=Notice, dispatch_uid="messaging.notices_changed_on_save")
+    post_delete.connect(_notices_changed, sender=Notice, dispatch_uid="messaging.notices_changed_on_delete")
 
 
 def fallback_primary_id(notice: Notice) -> int | None:
@@ -28,9 +62,9 @@ def fallback_concerns(notice: Notice, *, organization) -> bool:
 
 
 def notices_for(*, organization, user) -> list[Notice]:
-    """The active notices this person sees above every page, newest first: two queries (the notices, then which of
-    them this person dismissed)."""
-    active = list(notice_list_active()[: SHOWN_AT_MOST * 2])
+    """The active notices this person sees above every page, newest first: the cached active notices, then (only
+    when there are some) which of them this person dismissed."""
+    active = notices_active_cached()
     dismissed = (
         set(
             NoticeDismissal.objects.filter(user=user, notice__in=[n.pk for n in active]).values_list(

@@ -9,6 +9,7 @@ from messaging.contacts.selectors import organization_opted_out
 from messaging.health import messaging_readiness
 from messaging.metrics import register_collectors
 from messaging.models import Message, MessageStatus
+from messaging.notice_selectors import notices_cache_connect
 from messaging.services.providers import provider_seed_demo_chain
 from messaging.services.sending import messages_cancel_queued
 from portal import hooks
@@ -23,6 +24,7 @@ def register() -> None:
     # The organization's own opt-out list suppresses its sends beside the platform's suppressions (privacy).
     hooks.send_suppressions.register(organization_opted_out)
     register_collectors()
+    notices_cache_connect()  # the notices above every page are cached briefly: dropped when one changes
 
 
 def queue_cancel_on_close(sender, *, organization_id: int, reason: str, **kwargs) -> dict:

@@ -1,10 +1,11 @@
 """`policy_banner`: the material policy change the signed-in user has not acknowledged yet (None otherwise).
 
-The value is a callable (templates call it when they resolve the variable) that queries once per request, so
-a page that does not include `privacy/_policy_banner.html` pays no query at all.
+The value is a callable (templates call it when they resolve the variable) that asks once per request, so a page
+that does not include `privacy/_policy_banner.html` pays nothing; the answer itself is mostly read from a cache of
+a few seconds (`privacy.policy_banner`).
 """
 
-from privacy.policy import policy_pending_acknowledgement
+from privacy.policy_banner import policy_banner_pending
 
 
 def policy_banner(request):
@@ -12,7 +13,7 @@ def policy_banner(request):
 
     def pending():
         if "policy" not in found:
-            found["policy"] = policy_pending_acknowledgement(user=getattr(request, "user", None))
+            found["policy"] = policy_banner_pending(user=getattr(request, "user", None))
         return found["policy"]
 
     return {"privacy_policy_pending": pending}

@@ -10,6 +10,7 @@ from privacy.checks import erasure_ledger_findings
 from privacy.data.objections import excepted_numbers, suppressed_numbers, user_objects_to
 from privacy.metrics import register_collectors
 from privacy.policy import privacy_seed_policy
+from privacy.policy_banner import policy_banner_cache_connect
 from privacy.requests.intake import privacy_operator_organization
 
 OPERATOR_DEMO_CREDITS = Decimal("500")
@@ -22,6 +23,7 @@ def register() -> None:
     hooks.send_suppressions.register(numbers_not_to_send_to)
     hooks.readiness_checks.register(erasure_ledger_readiness)
     register_collectors()
+    policy_banner_cache_connect()  # the banner's policy versions are cached briefly: dropped when one changes
 
 
 def erasure_ledger_readiness() -> list[tuple[str, bool, str]]:

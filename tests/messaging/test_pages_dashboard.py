@@ -141,6 +141,7 @@ def test_dashboard_shows_api_calls_per_day_and_errors_per_key_of_its_organizatio
     client_owner_a, org_a, org_b, api_key_a, api_key_b, django_assert_num_queries
 ):
     key_a, key_b = api_key_a[0], api_key_b[0]
+    client_owner_a.get(reverse("dashboard"))  # warm what is cached across requests (notices, policy versions)
     queries_before_traffic = _dashboard_queries(client_owner_a)
     APIUsageDaily.objects.bulk_create(
         [
