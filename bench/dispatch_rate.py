@@ -5,7 +5,8 @@ For each provider shape and each number of worker processes: N messages are queu
 request), then W worker processes (dispatch_worker.py) call `dispatch_queued_messages()` until nothing is left.
 The figure is N / wall time from the moment the workers are told to start (Django is already set up in them)
 until the last one finishes; the database must then show all N messages `sent` and the simulator must have
-accepted N. Each worker reports its peak RSS.
+accepted N. Each worker reports its peak RSS, and each run the CPU per message of the workers, their PostgreSQL
+backends and the simulator (what a change bought, when other work on the machine moves the rates).
 
 Provider shapes (`--provider-batch`): 1000 = the only enabled route is Semaphore, whose API takes 1,000 numbers a
 call; 1 = the only enabled route is IPROG without its bulk endpoint (bench/dispatch_adapters.py), one number a
