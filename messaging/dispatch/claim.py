@@ -19,7 +19,7 @@ from messaging.dispatch.timing import retry_delay, send_deadline
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageStatus, Provider
 from messaging.providers.registry import wire_sender_name
 from messaging.services import daily_counts
-from messaging.services.status import message_finalize, status_set
+from messaging.services.status import message_finalize, statuses_set
 from messaging.services.webhooks import webhook_events_record
 from portal import hooks
 
@@ -233,10 +233,12 @@ def _write(plan: _ClaimPlan, *, now: datetime) -> list[Message]:
             message.next_attempt_at = next_at
             message.error_code, message.error_message = "no_route", f"Waiting for a route: {reasons}"
         waiting.append(message)
+    routed = []
     for attempt in plan.in_flight:
         message = attempt.message
         message.attempts = attempt.attempt_number
-        status_set(message, MessageStatus.SENDING, now=now)
+        routed.append(message)
+    statuses_set(routed, MessageStatus.SENDING, now=now)  # counted in one pass, not per message
 
     if bulk_sql.available():
         bulk_sql.attempts_in_flight_insert(plan.in_flight)

@@ -42,7 +42,7 @@ from messaging.providers.base import (
 from messaging.services import daily_counts
 from messaging.services.db import lock_rows
 from messaging.services.delivery import delivery_receipts_apply_pending
-from messaging.services.status import message_finalize, status_set
+from messaging.services.status import message_finalize, status_set, statuses_set
 from messaging.services.webhooks import webhook_events_record
 
 _OUTCOME_MESSAGE_FIELDS = [
@@ -109,6 +109,7 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
         released = 0
         tally = CircuitTally()
         accepted_ids: list[str] = []
+        accepted: dict[bool, list[Message]] = {False: [], True: []}  # delivered at once?
 
         for (attempt, claimed_message), outcome in items:
             if attempt.pk in accepted_live:  # written by accepted_record: the claimed instance is brought level
@@ -128,8 +129,8 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
                 message.provider_message_id = outcome.provider_message_id
                 message.sender_name = group.wire_sender_name
                 message.error_code, message.error_message = "", ""
-                new_status = MessageStatus.DELIVERED if outcome.state == DeliveryState.DELIVERED else MessageStatus.SENT
-                status_set(message, new_status, now=now)
+                # Set with the batch's other accepted messages after this loop (one pass for the daily counts).
+                accepted[outcome.state == DeliveryState.DELIVERED].append(message)
                 accepted_ids.append(outcome.provider_message_id)
                 webhook_messages.append(message)
                 summary.accepted += 1
@@ -193,6 +194,8 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
                     message_requeue(message, now=now, at=now + delay, code=outcome.code, text=outcome.message)
                     summary.requeued += 1
 
+        statuses_set(accepted[False], MessageStatus.SENT, now=now)
+        statuses_set(accepted[True], MessageStatus.DELIVERED, now=now)
         _write(provider, changed_attempts, changed_messages, now=now, sender_name=group.wire_sender_name)
         webhook_events_record(messages=webhook_messages)
         if accepted_ids and _receipts_waiting(provider):

@@ -78,6 +78,27 @@ def count_status_moved(message: Message, old_status: str, new_status: str) -> No
     _add({(organization_id, day, old_status, was_counted_with): -1, (organization_id, day, new_status, receipts): 1})
 
 
+def count_statuses_moved(messages: Iterable[Message], new_status: str) -> None:
+    """`count_status_moved` for a batch moving to one status, each from the status it has on its instance (call it
+    before setting the new one): one pass, the route's receipts asked once per provider and the operator's time
+    zone once, instead of both per message (a dispatch claim or outcome is a thousand messages)."""
+    changes: Counter = Counter()
+    receipts_by_provider: dict[int | None, bool] = {None: True}
+    tz = operator_tz()
+    for message in messages:
+        old_status = message.status
+        if old_status == new_status or message.pk is None or message._state.adding:
+            continue  # as in count_status_moved
+        receipts = receipts_by_provider.get(message.provider_id)
+        if receipts is None:
+            receipts = receipts_by_provider[message.provider_id] = _receipts(message)
+        day = message.created_at.astimezone(tz).date()
+        organization_id = message.organization_id
+        changes[(organization_id, day, old_status, True if old_status in _WAITING else receipts)] -= 1
+        changes[(organization_id, day, new_status, receipts)] += 1
+    _add(changes)
+
+
 def messages_created(messages: Iterable[Message]) -> None:
     """Messages just inserted, each counted in the status it was stored with."""
     changes: Counter = Counter()

@@ -3,11 +3,12 @@ ends without reaching the network gives its money back once (`message_finalize`)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from billing import services as billing_services
 from messaging.models import FINAL_MESSAGE_STATUSES, Message, MessageStatus
-from messaging.services.daily_counts import count_status_moved
+from messaging.services.daily_counts import count_status_moved, count_statuses_moved
 
 STATUS_TIMESTAMP_FIELD = {
     MessageStatus.SENT: "sent_at",
@@ -60,6 +61,19 @@ def status_set(
         message.error_message = error_message or ""
         fields += ["error_code", "error_message"]
     return fields
+
+
+def statuses_set(messages: Iterable[Message], status: str, *, now: datetime) -> None:
+    """`status_set` (without an error) for a batch of messages that all move to `status`, their moves counted in one
+    pass (`count_statuses_moved`); the caller saves them as `status_set` says."""
+    messages = list(messages)
+    count_statuses_moved(messages, status)
+    timestamp_field = STATUS_TIMESTAMP_FIELD.get(status)
+    for message in messages:
+        message.status = status
+        message.status_changed_at = now
+        if timestamp_field and getattr(message, timestamp_field) is None:
+            setattr(message, timestamp_field, now)
 
 
 def message_finalize(
