@@ -4,7 +4,7 @@ all in one transaction that commits before any provider is called (see `messagin
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -70,12 +70,14 @@ def messages_claim(*, now: datetime, limit: int, channel: str | None = None) -> 
 
         router = BatchRouter(now=now)
         savepoint = transaction.savepoint()
+        before = _InMemoryState.of(routable)
         plan = _plan(router, routable, excluded=excluded, attempts_before=attempts_before, batch_id=batch_id, now=now)
         given_up = _write(plan, now=now)
         if router.confirm():
             transaction.savepoint_commit(savepoint)
-        else:  # routed again on the locked rows
+        else:  # routed again on the locked rows, from the state the messages had before the first routing
             transaction.savepoint_rollback(savepoint)
+            before.restore()
             router = BatchRouter(now=now, locked=True)
             plan = _plan(
                 router, routable, excluded=excluded, attempts_before=attempts_before, batch_id=batch_id, now=now
@@ -84,6 +86,32 @@ def messages_claim(*, now: datetime, limit: int, channel: str | None = None) -> 
         router.finish()
         webhook_events_record(messages=settled + given_up)
         return router.dispatch_groups()
+
+
+@dataclass
+class _InMemoryState:
+    """What a routing changes outside the database: the messages' fields on their instances (status `sending`,
+    attempts, errors, a refund's marks) and the daily count changes gathered for the block. Rolling back to a
+    savepoint undoes the rows only; without restoring these too, a message the second routing leaves in the
+    queue would be written back `sending` with no attempt, and counted as moved."""
+
+    messages: list[Message]
+    fields: list[tuple[dict, dict]]
+    counts: Counter | None
+
+    @classmethod
+    def of(cls, messages: list[Message]) -> _InMemoryState:
+        fields = [(dict(vars(m)), dict(m._state.fields_cache)) for m in messages]
+        return cls(messages=messages, fields=fields, counts=daily_counts.pending_mark())
+
+    def restore(self) -> None:
+        for message, (values, cache) in zip(self.messages, self.fields, strict=True):
+            state = message._state
+            vars(message).clear()
+            vars(message).update(values)
+            message._state = state
+            state.fields_cache = dict(cache)
+        daily_counts.pending_restore(self.counts)
 
 
 def _lock_due(*, now: datetime, limit: int, channel: str | None = None) -> list[Message]:

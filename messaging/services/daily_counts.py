@@ -127,6 +127,23 @@ def counts_collected() -> Iterator[None]:
     _write(changes)
 
 
+def pending_mark() -> Counter | None:
+    """The changes gathered so far by the enclosing `counts_collected` block (a copy; None outside one), for
+    `pending_restore` after a savepoint is rolled back."""
+    pending = _pending.get()
+    return Counter(pending) if pending is not None else None
+
+
+def pending_restore(mark: Counter | None) -> None:
+    """Forget the changes gathered since `pending_mark`: the writes they counted were rolled back to a savepoint,
+    so they must not be counted when the block ends. (Outside a block each change was written at once, and the
+    savepoint's rollback undid it.)"""
+    pending = _pending.get()
+    if pending is not None and mark is not None:
+        pending.clear()
+        pending.update(mark)
+
+
 def _add(changes: dict[CountKey, int]) -> None:
     pending = _pending.get()
     if pending is None:

@@ -16,6 +16,7 @@ from messaging.services.sending import message_send
 from portal.timezone import month_start
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import charges, make_chain, numbers, refunds
+from tests.scale.test_daily_counts import counted, truth
 
 
 def meanwhile(monkeypatch, change) -> list[bool]:
@@ -101,3 +102,24 @@ def test_a_route_is_reused_within_a_batch_only_while_nothing_it_depends_on_runs_
     router = route_batch.BatchRouter(now=now)
     routes = [router.route(smart, failed_provider_ids=frozenset()).provider for _ in range(3)]
     assert routes == [primary, primary, fallback]  # a quota runs down: asked every time
+
+
+def test_a_batch_that_finds_no_route_on_the_locked_rows_goes_back_to_the_queue_as_it_was(
+    provider_simulator, fast_retries, funded_org_a, monkeypatch
+):
+    """Routed on the snapshot, then every route was switched off before the rows were locked: routed again, the
+    batch finds no route, so its messages wait in the queue. Nothing of the first routing may survive the rollback:
+    not the `sending` status it gave the messages in memory, nor the daily counts it moved."""
+    make_chain(provider_simulator, primary_quota=100)
+    message_send(organization=funded_org_a, recipients=numbers(5), body="Snapshot", channel="api")
+    routings = meanwhile(monkeypatch, lambda: Provider.objects.update(enabled=False))
+
+    dispatch_queued_messages()
+
+    assert routings[:2] == [False, True]
+    rows = Message.objects.filter(organization=funded_org_a)
+    assert set(rows.values_list("status", "error_code", "attempts")) == {(MessageStatus.QUEUED, "no_route", 1)}
+    assert Counter(DispatchAttempt.objects.values_list("provider_id", "status")) == {(None, AttemptStatus.NO_ROUTE): 5}
+    assert provider_simulator.sent == []
+    assert counted(funded_org_a) == truth(funded_org_a)
+    assert len(charges(funded_org_a)) == 5 and refunds(funded_org_a) == []
