@@ -101,6 +101,28 @@ def recorded(provider: str, name: str):
 
 
 @pytest.fixture
+def routes(db):
+    """IPROG (reports receipts) and Semaphore (reports none) at a closed port, for pages and lists by route."""
+    iprog = Provider.objects.create(
+        name="IPROGSMS",
+        adapter="iprog",
+        base_url="http://127.0.0.1:9",
+        credentials=json.dumps({"api_token": "t"}),
+        sender_name="IPROGSMS",
+        priority=10,
+    )
+    semaphore = Provider.objects.create(
+        name="Semaphore",
+        adapter="semaphore",
+        base_url="http://127.0.0.1:9",
+        credentials=json.dumps({"apikey": "k"}),
+        sender_name="SEMAPHORE",
+        priority=20,
+    )
+    return iprog, semaphore
+
+
+@pytest.fixture
 def offline_chain(db):
     """The demo chain pointed at a closed port: pages and forms can route and price, nothing is sent."""
     primary = Provider.objects.create(

@@ -2,7 +2,6 @@
 say what the old per-row templates said (Manila times, the route's badge), and both read in a fixed number of
 statements whatever the page size or the filter."""
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,7 +13,7 @@ from django.utils import timezone
 
 from messaging import selectors
 from messaging.log_rows import _shortened, log_rows, status_badge
-from messaging.models import Message, MessageChannel, MessageStatus, Provider
+from messaging.models import Message, MessageChannel, MessageStatus
 from messaging.representation import message_row_to_dict, message_to_dict
 
 API_LIST_QUERIES = 1  # the page of messages (the key is cached after the first request)
@@ -22,27 +21,6 @@ API_LIST_QUERIES = 1  # the page of messages (the key is cached after the first 
 # policy versions are read once per few seconds per process (tests/accounts/test_page_floor.py), so the page is
 # loaded once before counting.
 LOG_PAGE_QUERIES = 5
-
-
-@pytest.fixture
-def routes(db):
-    iprog = Provider.objects.create(
-        name="IPROGSMS",
-        adapter="iprog",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"api_token": "t"}),
-        sender_name="IPROGSMS",
-        priority=10,
-    )
-    semaphore = Provider.objects.create(
-        name="Semaphore",
-        adapter="semaphore",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"apikey": "k"}),
-        sender_name="SEMAPHORE",
-        priority=20,
-    )
-    return iprog, semaphore
 
 
 def make(organization, count, *, provider=None, status=MessageStatus.SENT, start=None, **extra):

@@ -2,42 +2,19 @@
 no receipt from that provider, stop being polled, and stay out of the delivered rate, which the dashboard computes
 over the messages that can get a receipt and shows beside the count of those that cannot."""
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from messaging.dashboard import dashboard_context
-from messaging.models import Message, MessageStatus, Provider
+from messaging.models import Message, MessageStatus
 from messaging.models_stats import MessageDailyCount
 from messaging.services.daily_counts import daily_counts_rebuild
 from messaging.ui_selectors import providers_without_receipts, still_on_its_way
-
-
-@pytest.fixture
-def routes(db):
-    iprog = Provider.objects.create(
-        name="IPROGSMS",
-        adapter="iprog",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"api_token": "t"}),
-        sender_name="IPROGSMS",
-        priority=10,
-    )
-    semaphore = Provider.objects.create(
-        name="Semaphore",
-        adapter="semaphore",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"apikey": "k"}),
-        sender_name="SEMAPHORE",
-        priority=20,
-    )
-    return iprog, semaphore
 
 
 def add_messages(organization, provider, status, count):
