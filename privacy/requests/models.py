@@ -123,7 +123,8 @@ class DataSubjectRequest(models.Model):
     phone_number = FastEncryptedTextField(blank=True, help_text="E.164, or empty")
     phone_hash = LookupHashField(source="phone_number", purpose=PHONE_LOOKUP_PURPOSE)
     details = FastEncryptedTextField(blank=True, help_text="What the requester asked, in their words")
-    requested_changes = models.JSONField(default=dict, blank=True, help_text="Update: field -> new value")
+    # The new values a correction asks for (a name, a number): personal data, encrypted like the request's own.
+    requested_changes = FastEncryptedJSONField(default=dict, blank=True, help_text="Update: field -> new value")
     objections = models.JSONField(default=list, blank=True, help_text="Object: processing activities objected to")
 
     verification_method = models.CharField(max_length=16, choices=VerificationMethod.choices)
@@ -146,7 +147,8 @@ class DataSubjectRequest(models.Model):
         null=True, blank=True, help_text="When proof of identity arrived: the deadline counts from here"
     )
     extended = models.BooleanField(default=False)
-    extension_reason = models.TextField(blank=True)
+    # Staff's words about the request may name the person or their data: encrypted like the requester's own.
+    extension_reason = FastEncryptedTextField(blank=True)
     extended_at = models.DateTimeField(null=True, blank=True)
     extended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -164,8 +166,8 @@ class DataSubjectRequest(models.Model):
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
     )
-    rejection_reason = models.TextField(blank=True)
-    resolution_note = models.TextField(blank=True)
+    rejection_reason = FastEncryptedTextField(blank=True)
+    resolution_note = FastEncryptedTextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     # Set while a fulfilment step failed and nobody has re-run it; the board shows it until it is cleared.
     needs_attention = models.BooleanField(default=False)
@@ -225,7 +227,7 @@ class RequestEvent(models.Model):
     )
     # "requester", "system" or "staff": who acted when no user row did (the public requester, a periodic job).
     actor_label = models.CharField(max_length=32, blank=True)
-    note = models.TextField(blank=True)
+    note = FastEncryptedTextField(blank=True)  # may quote the requester or staff about them
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -282,7 +284,7 @@ class RequestEvidence(models.Model):
 
     request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="evidence")
     label = models.CharField(max_length=200)
-    note = models.TextField(blank=True)
+    note = FastEncryptedTextField(blank=True)
     file = models.FileField(storage=evidence_storage, upload_to="%Y/%m/", blank=True)
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -432,7 +434,7 @@ class PhoneProof(models.Model):
     phone_number = FastEncryptedTextField(help_text="E.164, encrypted at rest")
     phone_hash = LookupHashField(source="phone_number", purpose=PHONE_LOOKUP_PURPOSE, db_index=True)
     method = models.CharField(max_length=8, choices=PhoneProofMethod.choices)
-    note = models.TextField(blank=True, help_text="How staff checked it")
+    note = FastEncryptedTextField(blank=True, help_text="How staff checked it")
     # The number had asked for no SMS; the person asked for this one code themself.
     despite_opt_out = models.BooleanField(default=False)
     proven_at = models.DateTimeField(default=timezone.now)

@@ -32,7 +32,7 @@ from privacy.data.models import SuppressionSource
 from privacy.data.objections import suppression_add
 from privacy.data.subjects import Subject, finder_q
 from privacy.requests.intake import request_submit
-from privacy.requests.models import DataSubjectRequest, ReminderSent, RequestChannel, RequestKind
+from privacy.requests.models import DataSubjectRequest, ReminderSent, RequestChannel, RequestEvent, RequestKind
 from privacy.requests.reminders import requests_remind_unverified
 
 BODY = "Your clinic appointment is on Friday at 3 pm"
@@ -42,6 +42,8 @@ OTP_NUMBER = "+639204445566"
 REQUESTER = "maria.requester@example.ph"
 REQUESTER_NAME = "Maria Dalisay Requester"
 DETAILS = "Please send me every message you hold about me"
+CORRECTED_NAME = "Maria Clara Dalisay-Santos"
+STAFF_NOTE = "Called Maria on her office line to confirm the spelling"
 
 
 def spellings(e164: str) -> list[str]:
@@ -82,8 +84,17 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
         details=DETAILS,
         verification_method="email",
     )
+    correction, _ = request_submit(
+        kind=RequestKind.UPDATE,
+        email=REQUESTER,
+        channel=RequestChannel.PUBLIC_FORM,
+        full_name=REQUESTER_NAME,
+        requested_changes={"full_name": CORRECTED_NAME},
+        verification_method="email",
+    )
+    RequestEvent.objects.create(request=correction, action="note", actor_label="staff", note=STAFF_NOTE)
     with django_capture_on_commit_callbacks():
-        assert requests_remind_unverified(now=timezone.now() + timedelta(hours=25)) == 1
+        assert requests_remind_unverified(now=timezone.now() + timedelta(hours=25)) == 2
     WebhookEndpoint.objects.create(organization=org_a, url="https://hooks.example.ph/sms", secret="s" * 32)
     with django_capture_on_commit_callbacks():
         assert webhook_events_record(messages=sent) == len(sent)
@@ -94,7 +105,15 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
 
     dump = raw_database_text()
     numbers = [*NUMBERS, OPTED_OUT, OTP_NUMBER]
-    needles = [BODY, REQUESTER, REQUESTER_NAME, DETAILS, *[s for n in numbers for s in spellings(n)]]
+    needles = [
+        BODY,
+        REQUESTER,
+        REQUESTER_NAME,
+        DETAILS,
+        CORRECTED_NAME,
+        STAFF_NOTE,
+        *[s for n in numbers for s in spellings(n)],
+    ]
     assert sent and dump  # the dump did read the rows written above
     assert [needle for needle in needles if needle.lower() in dump] == []
 
@@ -105,9 +124,11 @@ def test_no_body_number_or_requester_address_in_clear(org_a, provider, django_ca
     assert by_number[OPTED_OUT].status == MessageStatus.REJECTED  # the suppression check on send still works
     found = message_list(organization=org_a, filters=MessageFilters(recipient="0" + NUMBERS[1][3:]))
     assert [message.recipient for message in found] == [NUMBERS[1]]
-    stored = DataSubjectRequest.objects.get(email_hash=email_lookup_hash(REQUESTER.upper()))
+    stored = DataSubjectRequest.objects.get(email_hash=email_lookup_hash(REQUESTER.upper()), kind=RequestKind.ACCESS)
     assert stored.pk == request.pk and stored.full_name == REQUESTER_NAME and stored.details == DETAILS
     assert DataSubjectRequest.objects.filter(phone_hash=phone_lookup_hash(NUMBERS[0])).count() == 1
+    assert DataSubjectRequest.objects.get(pk=correction.pk).requested_changes == {"full_name": CORRECTED_NAME}
+    assert RequestEvent.objects.get(request=correction, action="note").note == STAFF_NOTE
     payloads = [delivery.payload for delivery in WebhookDelivery.objects.for_organization(org_a)]
     assert {payload["data"]["to"] for payload in payloads} >= set(NUMBERS)
     assert ReminderSent.objects.get(request=request, key="verify_24h").sent_to == [REQUESTER]
