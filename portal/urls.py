@@ -19,6 +19,9 @@ api_v1 = [
     path("docs/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_docs"),
 ]
 
+# A database that does not answer gets 503 and a page that says so (portal.error_pages); any other error, 500.
+handler500 = "portal.error_pages.server_error"
+
 # Billing was part of the accounts app; staff bookmarks of its admin pages keep working.
 billing_admin_moved = RedirectView.as_view(url="/admin/billing/%(model)s/%(rest)s", query_string=True, permanent=True)
 
