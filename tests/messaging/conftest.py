@@ -100,45 +100,32 @@ def recorded(provider: str, name: str):
     return json.loads((files(f"messaging.providers.{provider}") / "testdata" / name).read_text())
 
 
+def closed_port_route(*, name: str, adapter: str, sender_name: str, priority: int) -> Provider:
+    """A route at a closed port: pages and forms can route and price with it, nothing is sent."""
+    credentials = {"iprog": {"api_token": "t"}, "semaphore": {"apikey": "k"}}[adapter]
+    return Provider.objects.create(
+        name=name,
+        adapter=adapter,
+        base_url="http://127.0.0.1:9",
+        credentials=json.dumps(credentials),
+        sender_name=sender_name,
+        priority=priority,
+    )
+
+
 @pytest.fixture
 def routes(db):
-    """IPROG (reports receipts) and Semaphore (reports none) at a closed port, for pages and lists by route."""
-    iprog = Provider.objects.create(
-        name="IPROGSMS",
-        adapter="iprog",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"api_token": "t"}),
-        sender_name="IPROGSMS",
-        priority=10,
+    """IPROG (reports receipts) and Semaphore (reports none), for pages and lists by route."""
+    return (
+        closed_port_route(name="IPROGSMS", adapter="iprog", sender_name="IPROGSMS", priority=10),
+        closed_port_route(name="Semaphore", adapter="semaphore", sender_name="SEMAPHORE", priority=20),
     )
-    semaphore = Provider.objects.create(
-        name="Semaphore",
-        adapter="semaphore",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"apikey": "k"}),
-        sender_name="SEMAPHORE",
-        priority=20,
-    )
-    return iprog, semaphore
 
 
 @pytest.fixture
 def offline_chain(db):
     """The demo chain pointed at a closed port: pages and forms can route and price, nothing is sent."""
-    primary = Provider.objects.create(
-        name="IPROGSMS",
-        adapter="iprog",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"api_token": "t"}),
-        sender_name="IPROGSMS",
-        priority=10,
+    return (
+        closed_port_route(name="IPROGSMS", adapter="iprog", sender_name="IPROGSMS", priority=10),
+        closed_port_route(name="iprogtech fallback", adapter="semaphore", sender_name="iprogtech", priority=20),
     )
-    fallback = Provider.objects.create(
-        name="iprogtech fallback",
-        adapter="semaphore",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"apikey": "k"}),
-        sender_name="iprogtech",
-        priority=20,
-    )
-    return primary, fallback

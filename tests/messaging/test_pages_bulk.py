@@ -1,7 +1,6 @@
 """Bulk send from a CSV upload: validation preview with row numbers, confirmation, chunked background sending,
 progress polling, file-level errors, isolation between organizations."""
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,38 +14,10 @@ from accounts.services import organization_suspend
 from billing.selectors import message_price
 from billing.services import credits_adjust
 from messaging import csv_import
-from messaging.models import Message, MessageChannel, Provider
+from messaging.models import Message, MessageChannel
 from messaging.services import sending
 from portal.crypto import phone_lookup_hash
-
-
-@pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    return settings.PRIVATE_STORAGE_ROOT
-
-
-@pytest.fixture
-def chain(db):
-    return Provider.objects.create(
-        name="IPROGSMS",
-        adapter="iprog",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"api_token": "t"}),
-        sender_name="IPROGSMS",
-        priority=10,
-    )
-
-
-@pytest.fixture
-def no_dispatch(monkeypatch):
-    """The worker is the engine's business; here we only check what the upload hands to message_send."""
-
-    class Stub:
-        def enqueue(self, *args, **kwargs):
-            return None
-
-    monkeypatch.setattr("messaging.tasks.dispatch_queued", Stub())
+from tests.messaging.address_book_fixtures import *  # noqa: F403 (fixtures: chain, no_dispatch, private_storage)
 
 
 @pytest.fixture
