@@ -202,7 +202,7 @@ def outcomes_record(group: DispatchGroup, outcomes: list[Outcome], summary: Disp
             delivery_receipts_apply_pending(provider=provider, provider_message_ids=accepted_ids)
         # Last, the rows concurrent claims lock too: this month's usage and the provider's health.
         usage_adjust(provider.pk, group.month, -released)
-        circuit_record(Provider.objects.select_for_update().get(pk=provider.pk), tally, now=now)
+        circuit_record(Provider.objects.select_for_update(no_key=True).get(pk=provider.pk), tally, now=now)
 
 
 def _receipts_waiting(provider: Provider) -> bool:

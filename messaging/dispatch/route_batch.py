@@ -58,7 +58,7 @@ class BatchRouter:
         self.locked = locked
         providers = Provider.objects.order_by("priority", "id")
         if locked:
-            providers = list(providers.select_for_update())
+            providers = list(providers.select_for_update(no_key=True))
             usage = usage_rows_lock(providers, self.month)
         else:
             providers = list(providers)
@@ -80,7 +80,11 @@ class BatchRouter:
         the same providers as routing saw them, and the quota this batch reserves still free."""
         if self.locked:
             return True
-        providers = list(Provider.objects.select_for_update().order_by("priority", "id"))
+        # FOR NO KEY UPDATE: workers still take the provider rows one at a time, but another transaction's foreign
+        # key check (an attempt or a message naming the provider, FOR KEY SHARE) is not blocked by it; with
+        # FOR UPDATE a claim holding one provider row and waiting for the next could deadlock with a claim or an
+        # outcome that had inserted an attempt naming that first provider.
+        providers = list(Provider.objects.select_for_update(no_key=True).order_by("priority", "id"))
         usage = usage_rows_lock(providers, self.month)
         self.locked = True
         if [p.pk for p in providers] != list(self.states):

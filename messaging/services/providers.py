@@ -40,7 +40,7 @@ def provider_callback_url(provider: Provider) -> str:
 @transaction.atomic
 def provider_circuit_reset(*, provider: Provider, actor=None) -> Provider:
     """Staff action: close the circuit and forget a "limit reached" answer (e.g. after a top-up)."""
-    provider = Provider.objects.select_for_update().get(pk=provider.pk)
+    provider = Provider.objects.select_for_update(no_key=True).get(pk=provider.pk)  # as the dispatch locks it
     circuit_reset(provider)
     provider.save()
     audit_log_record(event_type="provider.circuit_reset", actor=actor, target=provider)
