@@ -28,6 +28,11 @@ def enqueue_on_commit(task_path: str, **kwargs: Any) -> None:
     transaction.on_commit(partial(_enqueue, task_path, kwargs))
 
 
+def enqueue_now(task_path: str, **kwargs: Any) -> None:
+    """Enqueue at once (the caller has committed already); a database that went away is logged, not raised."""
+    _enqueue(task_path, kwargs)
+
+
 def _enqueue(task_path: str, kwargs: dict[str, Any]) -> None:
     try:
         import_string(task_path).enqueue(**kwargs)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from messaging.campaigns.models import Campaign, CampaignStatus, MessageTemplate  # noqa: F401 (models of the app)
 from messaging.contacts.models import Contact, ContactGroup, OptOut, Tag  # noqa: F401 (models of the app)
+from messaging.models_dispatch import DispatchWake  # noqa: F401 (Django discovers models here)
 from messaging.models_notices import NoticeDismissal  # noqa: F401 (Django discovers models here)
 from messaging.models_sender import SenderName, SenderNameStatus  # noqa: F401 (Django discovers models here)
 from messaging.models_stats import MessageDailyCount  # noqa: F401 (Django discovers models here)

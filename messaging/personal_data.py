@@ -140,6 +140,7 @@ EXCLUDED = {
     "messaging.Provider": f"An SMS provider route; its name and sender name are companies'. {ORG_SENDER_ID}",
     "messaging.ProviderMonthlyUsage": "Messages per provider and month; counts only.",
     "messaging.MessageDailyCount": "Messages per organization, day and status; counts only.",
+    "messaging.DispatchWake": "Whether a dispatcher run is waiting to start; a task name and a time only.",
     "messaging.SenderName": f"Sender names an organization registered and staff's decision. {ORG_SENDER_ID}",
     "messaging.WebhookEndpoint": "An organization's webhook URL and secret; a system address, not a person.",
     **contacts_personal_data.EXCLUDED,

@@ -4,7 +4,9 @@ each is idempotent, so the periodic scheduler and on-commit enqueues may overlap
 from django_tasks import task
 
 from messaging.dispatch.reconcile import dispatch_reconcile_stale
+from messaging.dispatch.wake import dispatcher_run_started, wake_dispatcher_on_commit
 from messaging.dispatch.worker import dispatch_queued_messages
+from messaging.enqueue import DISPATCH_OTP, DISPATCH_QUEUED
 from messaging.models import MessageChannel
 from messaging.services.delivery import delivery_poll_due
 from messaging.services.idempotency import idempotency_purge_expired
@@ -18,7 +20,11 @@ from portal.queues import TaskQueue
 def dispatch_queued() -> dict:
     """Send every due queued message (enqueued after each send commits; also run periodically for retries and
     scheduled messages)."""
+    dispatcher_run_started(task_path=DISPATCH_QUEUED)
     summary = dispatch_queued_messages()
+    if summary.more_left:
+        # Senders wake one run per process, not one per request: a run that stopped at its round limit hands over.
+        wake_dispatcher_on_commit(DISPATCH_QUEUED)
     return {"claimed": summary.claimed, "accepted": summary.accepted, "requeued": summary.requeued}
 
 
@@ -26,7 +32,10 @@ def dispatch_queued() -> dict:
 def dispatch_otp() -> dict:
     """Send the due one-time codes, and nothing else (enqueued on the `otp` queue when a code is sent): a code
     does not wait behind a bulk backlog on the send queue."""
+    dispatcher_run_started(task_path=DISPATCH_OTP)
     summary = dispatch_queued_messages(channel=MessageChannel.OTP)
+    if summary.more_left:
+        wake_dispatcher_on_commit(DISPATCH_OTP)
     return {"claimed": summary.claimed, "accepted": summary.accepted, "requeued": summary.requeued}
 
 

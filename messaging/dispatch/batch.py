@@ -50,3 +50,5 @@ class DispatchSummary:
     failed: int = 0
     no_route: int = 0
     by_provider: dict[str, int] = field(default_factory=dict)
+    # The run stopped at its round limit with messages possibly still due: another run must follow.
+    more_left: bool = False

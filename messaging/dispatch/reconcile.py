@@ -29,7 +29,8 @@ from messaging.dispatch.batch import DispatchGroup, DispatchSummary, NeverReceiv
 from messaging.dispatch.outcome import message_requeue, outcomes_record
 from messaging.dispatch.provider_call import Outcome
 from messaging.dispatch.quota import usage_adjust
-from messaging.enqueue import DISPATCH_QUEUED, enqueue_on_commit
+from messaging.dispatch.wake import wake_dispatcher_on_commit
+from messaging.enqueue import DISPATCH_QUEUED
 from messaging.models import AttemptStatus, DispatchAttempt, Message, MessageStatus, Provider
 from messaging.providers.base import ProviderError, SendResult
 from messaging.providers.registry import provider_adapter_build
@@ -211,5 +212,5 @@ def dispatch_attempt_resolve(*, attempt_id: int, decision: str, actor=None) -> D
         extra={"decision": decision.value, "message": message.pk},
     )
     if decision == AttemptDecision.RESEND:
-        enqueue_on_commit(DISPATCH_QUEUED)
+        wake_dispatcher_on_commit(DISPATCH_QUEUED)
     return attempt

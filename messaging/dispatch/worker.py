@@ -53,6 +53,8 @@ def dispatch_queued_messages(
             summary.claimed += len(group.items)
             outcomes = group_send(group)
             _outcomes_record_patiently(group, outcomes, summary)
+    else:
+        summary.more_left = True
     return summary
 
 

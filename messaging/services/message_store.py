@@ -5,13 +5,14 @@ each array, which cost more than the rows themselves on a CSV upload. COPY strea
 value still comes from its field exactly as an INSERT would store it (`pre_save` then `get_db_prep_save`), so the
 number and text are encrypted, `recipient_hash` is the keyed hash of the number, and defaults are the model's.
 The ids are taken from the table's own sequence first (one statement), so the caller gets every message with its
-id as after `bulk_create`. A single message (the API's usual request) keeps the one INSERT: two statements
-would cost it more than COPY saves.
+id as after `bulk_create`. A small send (the API's usual request: one message) is one INSERT of the same values
+with `RETURNING id`, its text built once per process: Django's insert compiler costs more CPU than the rest of such a
+send's statement, and two statements (ids, then COPY) more round trips than COPY saves.
 """
 
 from __future__ import annotations
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.base import ModelState
 
 from messaging.models import Message
@@ -25,6 +26,9 @@ INSERT_BATCH_SIZE = 1000
 _PER_ROW_FIELDS = (EncryptedTextField, LookupHashField)
 
 _NEXT_IDS_SQL = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
+
+# {rows: INSERT statement} for the small-send path, built on first use (PostgreSQL).
+_insert_sql: dict[int, str] = {}
 
 
 def message_like(template: Message, **values) -> Message:
@@ -42,39 +46,82 @@ def message_like(template: Message, **values) -> Message:
     return message
 
 
-def messages_insert(messages: list[Message]) -> None:
+def messages_insert(messages: list[Message], *, with_statement: tuple[str, list] | None = None) -> None:
     """Store new (unsaved) messages; afterwards each has its id, like after `bulk_create`. Runs in the caller's
-    transaction. No signals are sent (neither does `bulk_create`)."""
+    transaction. No signals are sent (neither does `bulk_create`).
+
+    `with_statement` (SQL, parameters): another write of the same transaction that depends on nothing the INSERT
+    returns (the daily counts' upsert). A small send on PostgreSQL runs it in the INSERT's own statement, as a
+    data-modifying WITH (one round trip instead of two); otherwise it runs just before."""
     if not messages:
         return
-    if connection.vendor != "postgresql" or len(messages) < COPY_MIN_ROWS:
-        Message.objects.bulk_create(messages, batch_size=INSERT_BATCH_SIZE)
-        return
-    meta = Message._meta
-    fields = meta.concrete_fields
     db = connections[DEFAULT_DB_ALIAS]  # the connection itself: every attribute read through the proxy costs
-    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
+    if db.vendor == "postgresql" and len(messages) < COPY_MIN_ROWS:
+        _insert_returning_ids(messages, db, with_statement)
+    else:
+        if with_statement is not None:
+            with db.cursor() as cursor:
+                cursor.execute(*with_statement)
+        if db.vendor != "postgresql":
+            Message.objects.bulk_create(messages, batch_size=INSERT_BATCH_SIZE)
+            return
+        _copy_with_sequence_ids(messages, db)
+    for message in messages:
+        message._state.adding = False
+        message._state.db = db.alias
+
+
+def _stored_rows(messages: list[Message], fields, db):
+    """Each message's values as the database stores them, in `fields` order."""
     # A column whose stored form depends only on the value (not a secret, not derived from another column) is
     # prepared once per distinct value: most columns are the same for every message of a send.
     plain = [not isinstance(field, _PER_ROW_FIELDS) for field in fields]
     memo: list[dict] = [{} for _ in fields]
+    for message in messages:
+        row = []
+        for field, is_plain, known in zip(fields, plain, memo, strict=True):
+            value = field.pre_save(message, True)
+            if is_plain and value.__hash__ is not None:
+                if value not in known:
+                    known[value] = field.get_db_prep_save(value, db)
+                row.append(known[value])
+            else:
+                row.append(field.get_db_prep_save(value, db))
+        yield row
+
+
+def _insert_returning_ids(messages: list[Message], db, with_statement: tuple[str, list] | None) -> None:
+    meta = Message._meta
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    sql = _insert_sql.get(len(messages))
+    if sql is None:
+        columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (
+            f"INSERT INTO {db.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
+            f"VALUES {', '.join([row] * len(messages))} RETURNING {db.ops.quote_name(meta.pk.column)}"
+        )
+        _insert_sql[len(messages)] = sql
+    params = [value for row in _stored_rows(messages, fields, db) for value in row]
+    if with_statement is not None:
+        sql = f"WITH earlier AS ({with_statement[0]}) {sql}"
+        params = [*with_statement[1], *params]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        # A multi-row VALUES insert returns its ids in the order of the rows (what `bulk_create` relies on too).
+        for message, (message_id,) in zip(messages, cursor.fetchall(), strict=True):
+            message.pk = message_id
+
+
+def _copy_with_sequence_ids(messages: list[Message], db) -> None:
+    meta = Message._meta
+    fields = meta.concrete_fields
+    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
     with db.cursor() as cursor:
         cursor.execute(_NEXT_IDS_SQL, [meta.db_table, meta.pk.column, len(messages)])
         ids = [row[0] for row in cursor.fetchall()]
         for message, message_id in zip(messages, ids, strict=True):
             message.pk = message_id
         with cursor.copy(f"COPY {db.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for message in messages:
-                row = []
-                for field, is_plain, known in zip(fields, plain, memo, strict=True):
-                    value = field.pre_save(message, True)
-                    if is_plain and value.__hash__ is not None:
-                        if value not in known:
-                            known[value] = field.get_db_prep_save(value, db)
-                        row.append(known[value])
-                    else:
-                        row.append(field.get_db_prep_save(value, db))
+            for row in _stored_rows(messages, fields, db):
                 copy.write_row(row)
-    for message in messages:
-        message._state.adding = False
-        message._state.db = db.alias

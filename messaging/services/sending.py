@@ -26,7 +26,8 @@ from billing import services as billing_services
 from billing.money import message_price_for
 from messaging.body_search import body_terms
 from messaging.dispatch.quota import provider_usage_this_month
-from messaging.enqueue import DISPATCH_OTP, DISPATCH_QUEUED, enqueue_on_commit
+from messaging.dispatch.wake import wake_dispatcher_on_commit
+from messaging.enqueue import DISPATCH_OTP, DISPATCH_QUEUED
 from messaging.models import Message, MessageChannel, MessageStatus, MessageType, Provider
 from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_number
 from messaging.provider_chain import ChainRoute, enabled_chain
@@ -224,8 +225,7 @@ def message_send(
                 error_message="The recipient asked not to receive messages; not sent and not charged.",
             )
         messages.append(message)
-    messages_insert(messages)
-    daily_counts.messages_created(messages)
+    messages_insert(messages, with_statement=daily_counts.messages_created_statement(messages))
 
     to_charge = [m for m in messages if m.status == MessageStatus.QUEUED]
     if to_charge:
@@ -263,7 +263,7 @@ def message_send(
         webhook_events_record(messages=rejected)
     if to_charge and send_at is None:
         # A code goes to the `otp` queue, whose task claims codes only: it overtakes a bulk backlog.
-        enqueue_on_commit(DISPATCH_OTP if channel == MessageChannel.OTP else DISPATCH_QUEUED)
+        wake_dispatcher_on_commit(DISPATCH_OTP if channel == MessageChannel.OTP else DISPATCH_QUEUED)
     return messages
 
 

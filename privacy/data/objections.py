@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 import phonenumbers
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.services import audit_log_record
@@ -53,6 +53,14 @@ def phone_hash(raw: str) -> str:
     return keyed_hash(canonical_phone(raw), purpose=PHONE_HASH_PURPOSE)
 
 
+# Asked before every send (one number for most API requests): written out, Django's query compiler would cost more
+# CPU than the index probe. The hashes go as one array parameter.
+_SUPPRESSED_HASHES_SQL = (
+    f"SELECT phone_hash FROM {Suppression._meta.db_table} "  # noqa: S608 - the table name comes from the model
+    "WHERE phone_hash = ANY(%s) AND removed_at IS NULL"
+)
+
+
 def suppressed_numbers(*, phone_numbers: Iterable[str]) -> set[str]:
     """The subset of `phone_numbers` (returned as given) that asked not to receive messages. One query."""
     by_hash: dict[str, list[str]] = {}
@@ -60,9 +68,14 @@ def suppressed_numbers(*, phone_numbers: Iterable[str]) -> set[str]:
         by_hash.setdefault(phone_hash(number), []).append(number)
     if not by_hash:
         return set()
-    found = Suppression.objects.filter(phone_hash__in=list(by_hash), removed_at__isnull=True).values_list(
-        "phone_hash", flat=True
-    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_SUPPRESSED_HASHES_SQL, [list(by_hash)])
+            found = [hashed for (hashed,) in cursor.fetchall()]
+    else:
+        found = Suppression.objects.filter(phone_hash__in=list(by_hash), removed_at__isnull=True).values_list(
+            "phone_hash", flat=True
+        )
     return {number for hashed in found for number in by_hash[hashed]}
 
 

@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing.models import LedgerEntry
 from billing.services import credits_adjust
 from messaging.models import Message, Provider
+from messaging.models_stats import MessageDailyCount
 from messaging.services.message_store import COPY_MIN_ROWS
 from messaging.services.sending import message_send
 from portal.crypto import PHONE_LOOKUP_PURPOSE, keyed_hash
@@ -58,3 +60,40 @@ def test_a_large_send_is_copied_and_reads_back_like_a_bulk_created_one(org_a, ow
     assert charges.count() == len(copied)
     # Ids come from the table's own sequence: a message stored afterwards gets a higher one.
     assert small.pk > max(stored)
+
+
+def test_a_small_send_is_one_insert_that_stores_what_bulk_create_stores(org_a, owner_a):
+    """The one-statement INSERT of a small send (with the daily counts' upsert in front) against Django's own
+    `bulk_create` of equal messages."""
+    Provider.objects.create(
+        name="Route",
+        adapter="semaphore",
+        base_url="http://127.0.0.1:9",
+        credentials=json.dumps({"api_key": "k"}),
+        sender_name="ROUTE",
+        priority=1,
+    )
+    credits_adjust(organization=org_a, actor=None, amount=Decimal("1000.00"), reason="test")
+    numbers = ["+639171234567", "+639181234567", "+639991234567"]
+    with CaptureQueriesContext(connection) as queries:
+        sent = message_send(organization=org_a, actor=owner_a, recipients=numbers, body="Hi ñ", channel="api")
+    inserts = [
+        q["sql"] for q in queries.captured_queries if "INSERT INTO" in q["sql"] and "messaging_message" in q["sql"]
+    ]
+    assert len(inserts) == 1 and inserts[0].startswith("WITH earlier AS (INSERT INTO messaging_messagedailycount")
+    assert [m.pk for m in sent] == sorted(m.pk for m in sent)
+    messages = Message.objects.for_organization(org_a)
+    reference = [messages.get(pk=m.pk) for m in sent]
+    copies = []
+    for row in reference:
+        copy = messages.get(pk=row.pk)
+        copy.pk = None
+        copy._state.adding = True
+        copies.append(copy)
+    Message.objects.bulk_create(copies)
+    for row, number, copy in zip(reference, numbers, copies, strict=True):
+        stored = messages.get(pk=copy.pk)
+        assert (row.recipient, row.body) == (number, "Hi ñ")
+        assert {f: getattr(row, f) for f in _COMPARED} == {f: getattr(stored, f) for f in _COMPARED}
+    counted = MessageDailyCount.objects.for_organization(org_a).get(status="queued")
+    assert counted.messages == len(numbers)
