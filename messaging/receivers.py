@@ -5,7 +5,7 @@ from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
-from messaging.contacts.selectors import organization_opted_out
+from messaging.contacts.selectors import organization_opted_out_lookup
 from messaging.health import messaging_readiness
 from messaging.metrics import register_collectors
 from messaging.models import Message, MessageStatus
@@ -22,7 +22,7 @@ def register() -> None:
     hooks.demo_seeders.register(demo_provider_chain_seed)
     hooks.readiness_checks.register(messaging_readiness)
     # The organization's own opt-out list suppresses its sends beside the platform's suppressions (privacy).
-    hooks.send_suppressions.register(organization_opted_out)
+    hooks.send_suppressions.register(organization_opted_out_lookup)
     register_collectors()
     notices_cache_connect()  # the notices above every page are cached briefly: dropped when one changes
 

@@ -8,7 +8,8 @@ only a higher one knows, it calls a hook declared here, and the higher app regis
 - `organization_created` (signal): accounts announces a new organization; billing opens its credit account.
 - `statement_traffic`: billing asks for an organization's messages per network and provider for its statement;
   messaging answers.
-- `send_suppressions`: messaging asks which of some numbers must not be sent to; privacy answers from objections.
+- `send_suppressions`: messaging asks which of some numbers must not be sent to; messaging's own opt-out lists and
+  privacy's objections answer, each with a query (`SuppressionLookup`) that runs in one statement with the others.
 - `processing_objections`: accounts asks whether a person objected to an optional processing; privacy answers.
 - `demo_seeders`: `seed_demo` runs each app's demo data in layer order.
 - `readiness_checks`: the readiness probe asks every app whether it can serve; privacy answers whether the erasure
@@ -19,11 +20,13 @@ Anything more is added here, with the question it asks in its docstring.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.dispatch import Signal
 
 # Sent by `accounts.services.organization_close` inside its transaction, with `organization_id`, `actor_id` and
@@ -60,7 +63,8 @@ class Hook:
 
 send_suppressions = Hook(
     "send_suppressions",
-    "answer(*, organization_id: int, numbers: Iterable[str]) -> set[str]: numbers that must not be sent to",
+    "answer(*, organization_id: int, numbers: list[str]) -> SuppressionLookup | None: the query that finds which of "
+    "the numbers must not be sent to (None: none can be)",
 )
 
 processing_objections = Hook(
@@ -87,12 +91,56 @@ readiness_checks = Hook(
 )
 
 
+@dataclass(frozen=True)
+class SuppressionLookup:
+    """One answer to `send_suppressions`: `sql` selects a column named `phone_hash`, the stored hash of each
+    number it finds among those asked about (`hashes_in` writes the condition); `numbers_by_hash` gives back the
+    numbers asked about by those hashes; `narrow`, when set, drops numbers from what was found (privacy's
+    exceptions: rare, so a second query only then)."""
+
+    sql: str
+    params: list
+    numbers_by_hash: Mapping[str, Collection[str]]
+    narrow: Callable[[set[str]], set[str]] | None = None
+
+
+def hashes_in(column: str, hashes: Collection[str]) -> tuple[str, list]:
+    """SQL condition and parameters: `column` is one of `hashes` (PostgreSQL: one array parameter, the same index
+    probes as an IN list of a thousand, without a thousand placeholders)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(hashes)]
+    return f"{column} IN ({', '.join(['%s'] * len(hashes))})", list(hashes)
+
+
 def suppressed_numbers(*, organization_id: int, numbers: Iterable[str]) -> set[str]:
-    """The numbers among `numbers` that no message may be sent to (every registered answer, combined)."""
+    """The numbers among `numbers` that no message may be sent to (every registered answer, in one statement)."""
     numbers = list(numbers)
+    if not numbers:
+        return set()
+    return suppression_lookups_run(
+        [answer(organization_id=organization_id, numbers=numbers) for answer in send_suppressions.answers()]
+    )
+
+
+def suppression_lookups_run(lookups: Iterable[SuppressionLookup | None]) -> set[str]:
+    """The numbers the lookups find, all lookups run as one statement (`UNION ALL`)."""
+    lookups = [lookup for lookup in lookups if lookup is not None]
+    if not lookups:
+        return set()
+    sql = " UNION ALL ".join(
+        f"SELECT {index} AS source, found.phone_hash FROM ({lookup.sql}) AS found"  # noqa: S608 - the answers' SQL
+        for index, lookup in enumerate(lookups)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param for lookup in lookups for param in lookup.params])
+        rows = cursor.fetchall()
+    found: dict[int, set[str]] = defaultdict(set)
+    for source, hashed in rows:
+        found[source].update(lookups[source].numbers_by_hash.get(hashed, ()))
     suppressed: set[str] = set()
-    for answer in send_suppressions.answers():
-        suppressed |= set(answer(organization_id=organization_id, numbers=numbers))
+    for source, numbers in found.items():
+        narrow = lookups[source].narrow
+        suppressed |= narrow(numbers) if narrow is not None and numbers else numbers
     return suppressed
 
 

@@ -1,5 +1,6 @@
 """Privacy's answers to the hooks of the layers below it (`portal.hooks`), registered in `PrivacyConfig.ready`."""
 
+import dataclasses
 from decimal import Decimal
 
 from django.core.management import call_command
@@ -7,7 +8,7 @@ from django.core.management import call_command
 from billing.services import credits_grant_demo
 from portal import hooks
 from privacy.checks import erasure_ledger_findings
-from privacy.data.objections import excepted_numbers, suppressed_numbers, user_objects_to
+from privacy.data.objections import excepted_numbers, suppressed_lookup, user_objects_to
 from privacy.metrics import register_collectors
 from privacy.policy import privacy_seed_policy
 from privacy.policy_banner import policy_banner_cache_connect
@@ -36,14 +37,17 @@ def person_objects_to(*, user_id: int, kind: str) -> bool:
     return user_objects_to(user_id=user_id, processing=kind)
 
 
-def numbers_not_to_send_to(*, organization_id: int, numbers) -> set[str]:
-    """The numbers whose owners asked not to receive messages. Suppressions hold for every organization; the one
-    exception is a proof code the holder asked the operator for themself (privacy centre), for its lifetime."""
-    numbers = list(numbers)
-    suppressed = suppressed_numbers(phone_numbers=numbers)
-    if not suppressed:
-        return suppressed
-    return suppressed - excepted_numbers(organization_id=organization_id, phone_numbers=suppressed)
+def numbers_not_to_send_to(*, organization_id: int, numbers: list[str]) -> hooks.SuppressionLookup | None:
+    """The query for the numbers whose owners asked not to receive messages. Suppressions hold for every
+    organization; the one exception is a proof code the holder asked the operator for themself (privacy centre),
+    for its lifetime (asked only about numbers found suppressed)."""
+    lookup = suppressed_lookup(phone_numbers=numbers)
+    if lookup is None:
+        return None
+    return dataclasses.replace(
+        lookup,
+        narrow=lambda found: found - excepted_numbers(organization_id=organization_id, phone_numbers=found),
+    )
 
 
 def demo_policy_and_operator_seed(*, stdout) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping
 
-from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
 
 from messaging.contacts.models import Contact, ContactGroup, OptOut, Tag
 from messaging.numbers import InvalidPhoneNumber, normalize_ph_number
+from portal import hooks
 from portal.crypto import phone_lookup_hash
 from portal.errors import NotFound
 
@@ -80,33 +80,30 @@ def opt_out_list(*, organization) -> QuerySet[OptOut]:
 
 
 def organization_opted_out(*, organization_id: int, numbers: Iterable[str]) -> set[str]:
-    """The numbers (E.164) among `numbers` on the organization's own opt-out list: messaging's answer to
-    `portal.hooks.send_suppressions`, asked beside the platform's suppressions (privacy) at acceptance and claim."""
-    return organization_opted_out_hashed(
-        organization_id=organization_id, number_hashes={number: phone_lookup_hash(number) for number in numbers}
+    """The numbers (E.164) among `numbers` on the organization's own opt-out list."""
+    return hooks.suppression_lookups_run(
+        [organization_opted_out_lookup(organization_id=organization_id, numbers=list(numbers))]
     )
 
 
-_OPT_OUT_HASHES_SQL = (
-    f"SELECT phone_hash FROM {OptOut._meta.db_table} WHERE organization_id = %s AND phone_hash = ANY(%s)"  # noqa: S608 - the table name comes from the model
-)
-
-
-def organization_opted_out_hashed(*, organization_id: int, number_hashes: Mapping[str, str]) -> set[str]:
-    """`organization_opted_out` for numbers whose keyed hash (`phone_lookup_hash` of the E.164 form) the caller
-    holds already, as {number: hash}: the dispatcher passes each message's stored `recipient_hash` instead of
-    hashing a thousand numbers a claim again (a number without one is hashed here). On PostgreSQL the hashes go
-    as one array parameter (`= ANY(%s)`, the same index probes) instead of an IN list of a thousand."""
-    by_hash = {hashed or phone_lookup_hash(number): number for number, hashed in number_hashes.items()}
-    by_hash.pop("", None)  # an empty number matches nothing
+def organization_opted_out_lookup(
+    *, organization_id: int, numbers: list[str], number_hashes: Mapping[str, str] | None = None
+) -> hooks.SuppressionLookup | None:
+    """Messaging's answer to `portal.hooks.send_suppressions` (asked beside the platform's suppressions, privacy's,
+    at acceptance and claim): the organization's own opt-out list. `number_hashes` ({number: keyed hash of its
+    E.164 form}) when the caller holds them already: the dispatcher passes each message's stored `recipient_hash`
+    instead of hashing a thousand numbers a claim again (a number without one is hashed here)."""
+    known = number_hashes or {}
+    by_hash: dict[str, list[str]] = {}
+    for number in numbers:
+        hashed = known.get(number) or phone_lookup_hash(number)
+        if hashed:  # an empty number matches nothing
+            by_hash.setdefault(hashed, []).append(number)
     if not by_hash:
-        return set()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_OPT_OUT_HASHES_SQL, [organization_id, list(by_hash)])
-            found = [phone_hash for (phone_hash,) in cursor.fetchall()]
-    else:
-        found = OptOut.objects.filter(organization_id=organization_id, phone_hash__in=list(by_hash)).values_list(
-            "phone_hash", flat=True
-        )
-    return {by_hash[phone_hash] for phone_hash in found}
+        return None
+    condition, params = hooks.hashes_in("phone_hash", by_hash)
+    return hooks.SuppressionLookup(
+        sql=f"SELECT phone_hash FROM {OptOut._meta.db_table} WHERE organization_id = %s AND {condition}",  # noqa: S608 - names from the model
+        params=[organization_id, *params],
+        numbers_by_hash=by_hash,
+    )

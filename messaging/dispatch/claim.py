@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F, prefetch_related_objects
 
 from accounts.models import Organization, OrganizationStatus
-from messaging.contacts.selectors import organization_opted_out, organization_opted_out_hashed
+from messaging.contacts.selectors import organization_opted_out_lookup
 from messaging.dispatch import bulk_sql
 from messaging.dispatch.batch import DispatchGroup
 from messaging.dispatch.route_batch import BatchRouter
@@ -305,19 +305,20 @@ def _providers_excluded(messages: list[Message]) -> dict[int, set[int]]:
 
 
 def _opted_out(messages: list[Message]) -> set[tuple[int, str]]:
-    """(organization id, number) of the messages whose recipient must not be sent to (asked once per
+    """(organization id, number) of the messages whose recipient must not be sent to (one statement per
     organization in the batch): every answer to `portal.hooks.send_suppressions`, as `hooks.suppressed_numbers`
     asks them, except that messaging's own (the organization's opt-out list) is asked with the keyed hash each
     message stores (`recipient_hash`) instead of hashing its number again."""
     hashes_by_organization: dict[int, dict[str, str]] = defaultdict(dict)
     for message in messages:
         hashes_by_organization[message.organization_id][message.recipient] = message.recipient_hash
-    others = [answer for answer in hooks.send_suppressions.answers() if answer is not organization_opted_out]
+    others = [answer for answer in hooks.send_suppressions.answers() if answer is not organization_opted_out_lookup]
     opted_out: set[tuple[int, str]] = set()
     for organization_id, number_hashes in hashes_by_organization.items():
         numbers = list(number_hashes)
-        found = organization_opted_out_hashed(organization_id=organization_id, number_hashes=number_hashes)
-        for answer in others:
-            found |= set(answer(organization_id=organization_id, numbers=numbers))
-        opted_out.update((organization_id, number) for number in found)
+        lookups = [
+            organization_opted_out_lookup(organization_id=organization_id, numbers=numbers, number_hashes=number_hashes)
+        ]
+        lookups += [answer(organization_id=organization_id, numbers=numbers) for answer in others]
+        opted_out.update((organization_id, number) for number in hooks.suppression_lookups_run(lookups))
     return opted_out

@@ -12,7 +12,7 @@ send's statement, and two statements (ids, then COPY) more round trips than COPY
 
 from __future__ import annotations
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.base import ModelState
 
 from messaging.models import Message
@@ -24,6 +24,18 @@ INSERT_BATCH_SIZE = 1000
 
 # Prepared for every row: ciphertext (a fresh nonce each time) and hashes derived from another column.
 _PER_ROW_FIELDS = (EncryptedTextField, LookupHashField)
+# Fields (these exact classes) that store a str, int or bool value, or None, as it is: preparing it would give it back.
+_STORED_AS_GIVEN = {
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.BigIntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+}
+_AS_GIVEN_TYPES = (str, int, bool, type(None))
 
 _NEXT_IDS_SQL = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
 
@@ -76,12 +88,15 @@ def _stored_rows(messages: list[Message], fields, db):
     # A column whose stored form depends only on the value (not a secret, not derived from another column) is
     # prepared once per distinct value: most columns are the same for every message of a send.
     plain = [not isinstance(field, _PER_ROW_FIELDS) for field in fields]
+    as_given = [type(field) in _STORED_AS_GIVEN for field in fields]
     memo: list[dict] = [{} for _ in fields]
     for message in messages:
         row = []
-        for field, is_plain, known in zip(fields, plain, memo, strict=True):
+        for field, is_plain, given, known in zip(fields, plain, as_given, memo, strict=True):
             value = field.pre_save(message, True)
-            if is_plain and value.__hash__ is not None:
+            if given and type(value) in _AS_GIVEN_TYPES:
+                row.append(value)
+            elif is_plain and value.__hash__ is not None:
                 if value not in known:
                     known[value] = field.get_db_prep_save(value, db)
                 row.append(known[value])

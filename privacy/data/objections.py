@@ -12,12 +12,13 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 import phonenumbers
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import audit_log_record
 from portal.crypto import keyed_hash
 from portal.errors import ApplicationError
+from portal.hooks import SuppressionLookup, hashes_in, suppression_lookups_run
 from privacy.data.models import (
     PHONE_HASH_PURPOSE,
     ProcessingKind,
@@ -53,30 +54,26 @@ def phone_hash(raw: str) -> str:
     return keyed_hash(canonical_phone(raw), purpose=PHONE_HASH_PURPOSE)
 
 
-# Asked before every send (one number for most API requests): written out, Django's query compiler would cost more
-# CPU than the index probe. The hashes go as one array parameter.
-_SUPPRESSED_HASHES_SQL = (
-    f"SELECT phone_hash FROM {Suppression._meta.db_table} "  # noqa: S608 - the table name comes from the model
-    "WHERE phone_hash = ANY(%s) AND removed_at IS NULL"
-)
-
-
-def suppressed_numbers(*, phone_numbers: Iterable[str]) -> set[str]:
-    """The subset of `phone_numbers` (returned as given) that asked not to receive messages. One query."""
+def suppressed_lookup(*, phone_numbers: Iterable[str]) -> SuppressionLookup | None:
+    """The query that finds which of `phone_numbers` asked not to receive messages (None when none is given), to
+    run alone (`suppressed_numbers`) or with the organization's own opt-outs in one statement before a send
+    (`portal.hooks.send_suppressions`)."""
     by_hash: dict[str, list[str]] = {}
     for number in phone_numbers:
         by_hash.setdefault(phone_hash(number), []).append(number)
     if not by_hash:
-        return set()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_SUPPRESSED_HASHES_SQL, [list(by_hash)])
-            found = [hashed for (hashed,) in cursor.fetchall()]
-    else:
-        found = Suppression.objects.filter(phone_hash__in=list(by_hash), removed_at__isnull=True).values_list(
-            "phone_hash", flat=True
-        )
-    return {number for hashed in found for number in by_hash[hashed]}
+        return None
+    condition, params = hashes_in("phone_hash", by_hash)
+    return SuppressionLookup(
+        sql=f"SELECT phone_hash FROM {Suppression._meta.db_table} WHERE {condition} AND removed_at IS NULL",  # noqa: S608 - names from the model
+        params=params,
+        numbers_by_hash=by_hash,
+    )
+
+
+def suppressed_numbers(*, phone_numbers: Iterable[str]) -> set[str]:
+    """The subset of `phone_numbers` (returned as given) that asked not to receive messages. One query."""
+    return suppression_lookups_run([suppressed_lookup(phone_numbers=phone_numbers)])
 
 
 def excepted_numbers(*, organization_id: int, phone_numbers: Iterable[str]) -> set[str]:
