@@ -127,8 +127,9 @@ def privacy_export() -> ExportFigure:
         raise RuntimeError(f"export {export.pk} is {export.status}: {export.last_error}")
     size = export_path(export).stat().st_size
     export_path(export).unlink()  # runs repeat: the archives would pile up
-    # The figure is the person's messages per second of the whole archive (each message is read once per
-    # category file: JSON and CSV of usage data, JSON and CSV of personal data); the records are also printed.
+    # The figure is the person's messages per second of the whole archive (each message is read once per category,
+    # usage data and personal information, and written to both of its files: a JSON record and a CSV line of the
+    # table's CSV file); the records are also printed.
     common.log(f"records per category: {export.row_counts}")
     return ExportFigure(
         f"personal data of one person ({messages:,} messages)",

@@ -43,6 +43,10 @@ _SEPARATOR = "\x00"
 # eight times as much on a chunk of message texts).
 _FORMULA_AFTER_SEPARATOR = re.compile(_SEPARATOR + "[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+# After a separator, a cell `safe_cell` changes: one starting with `=`, `@`, a tab or CR, or with a sign that a plain
+# number (`_PLAIN_NUMBER`) does not follow to the cell's end. A column of E.164 numbers (`+639171234567`) hits
+# `_FORMULA_AFTER_SEPARATOR` on every cell but needs no change: this one search says so instead of a call per cell.
+_CELL_CHANGED_AFTER_SEPARATOR = re.compile(_SEPARATOR + r"(?:[=@\t\r]|[+-](?!\d+(?:\.\d+)?(?:" + _SEPARATOR + r"|\Z)))")
 
 
 def safe_cell(value: Any) -> Any:
@@ -83,6 +87,14 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def _cells_unchanged_by_safe_cell(joined: str, count: int) -> bool:
+    """Whether `safe_cell` leaves every one of the `count` text cells joined by the separator as it is (a cell
+    holding the separator itself makes the search unreliable: then no)."""
+    if joined.count(_SEPARATOR) != count - 1:
+        return False
+    return _CELL_CHANGED_AFTER_SEPARATOR.search(_SEPARATOR + joined) is None
+
+
 def _column_cells(column: Sequence[Any], rule: str) -> Sequence[str]:
     """The column's cells as the CSV writes them: made safe by `rule`, as text, quoted where they must be."""
     kinds = set(map(type, column))
@@ -91,7 +103,11 @@ def _column_cells(column: Sequence[Any], rule: str) -> Sequence[str]:
     if kinds <= _TEXT_KINDS:
         text = ["" if value is None else value for value in column] if _NONE in kinds else column
         joined = _SEPARATOR.join(text)
-        if rule != READY and (joined.startswith(FORMULA_PREFIXES) or _FORMULA_AFTER_SEPARATOR.search(joined)):
+        if (
+            rule != READY
+            and (joined.startswith(FORMULA_PREFIXES) or _FORMULA_AFTER_SEPARATOR.search(joined))
+            and not (rule == CELL and _cells_unchanged_by_safe_cell(joined, len(text)))
+        ):
             safe = _RULES[rule]
             text = [safe(value) for value in text]
     else:

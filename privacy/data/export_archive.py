@@ -1,4 +1,5 @@
-"""Building an access export: a ZIP with one JSON and one CSV file per policy category plus a README, encrypted at rest.
+"""Building an access export: a ZIP with, per policy category, one JSON file (every table of the category) and one CSV
+file per table with records (a header, then one line per record), plus a README; encrypted at rest.
 
 The archive is written a chunk of records at a time (`export_records`: one server-side cursor per table, one read for
 both files of a category) straight into the ZIP entry, and the ZIP is written straight into an encrypting writer:
@@ -17,7 +18,11 @@ import logging
 import os
 import secrets
 import zipfile
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +33,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.csv_export import CELL, READY, csv_lines, safe_cell
+from portal.csv_export import CELL, READY, csv_lines
 from portal.encrypted_files import EncryptedChunkWriter, decrypt_stream, open_private
 from portal.personal_data import CATEGORY_DESCRIPTIONS, Category
-from privacy.data.export_records import section_records, sections
+from privacy.data.export_records import Chunk, section_records, sections
 from privacy.data.models import DataExport, ExportStatus
 from privacy.data.registry import registry
 from privacy.data.reporting import report_to_request
@@ -61,102 +66,187 @@ def _chunk_size() -> int:
     return settings.PRIVACY_EXPORT_CHUNK_SIZE
 
 
+# zlib's fastest level: at the default (6) compressing took a sixth of a large export's CPU time, for an archive a
+# fifth smaller (200,000 messages: 14.6 MB at 6, 18.7 MB at 1). It is downloaded once and kept for days, not years.
+COMPRESS_LEVEL = 1
 # Bytes gathered before one write into the ZIP entry: each write compresses and encrypts, so a write per row or
 # per field costs more than building the row.
 ENTRY_BUFFER_BYTES = 1 << 16
-CSV_HEADER = ["table", "about", "record_id", "field", "value"]
-SPOOL_RECORDS = 250
 
 
-def _csv_value(value: Any) -> Any:
+# The spool is compressed before it is encrypted: encrypting and decrypting (Fernet) cost 10 ms a MB, and a large
+# export's CSV text is hundreds of MB; compressed first (zlib's fastest level) it is a few times smaller.
+SPOOL_COMPRESS_LEVEL = 1
+SPOOL_INFLATE_BYTES = 1 << 16
+
+
+def _inflated(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The spool's text again, at most SPOOL_INFLATE_BYTES at a time whatever the compression ratio."""
+    inflater = zlib.decompressobj()
+    for chunk in chunks:
+        while chunk:
+            yield inflater.decompress(chunk, SPOOL_INFLATE_BYTES)
+            chunk = inflater.unconsumed_tail
+    yield inflater.flush()
+
+
+@dataclass
+class CsvFile:
+    """One table's CSV file of a category: written to an encrypted spool while the category's JSON entry is open
+    (the ZIP takes one entry at a time), copied into the archive after it."""
+
+    name: str
+    table: str
+    about: str
+    spool: Path
+    records: int = 0
+
+
+def csv_file_name(category: str, table: str, taken: set[str]) -> str:
+    """`usage_data/messaging.Message.csv`; a table with a second set of records in the category (messages to the
+    person's number, messages the person sent) gets `-2`."""
+    name, number = f"{category}/{table}.csv", 1
+    while name in taken:
+        number += 1
+        name = f"{category}/{table}-{number}.csv"
+    taken.add(name)
+    return name
+
+
+def _csv_column(values: Sequence[Any]) -> Sequence[Any]:
     """JSON for structures, ISO dates; times and formula-looking text are left to the project's CSV writer."""
-    if isinstance(value, dict | list):
-        return json.dumps(value, cls=DjangoJSONEncoder)
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value.isoformat()
-    return value
+    kinds = set(map(type, values))
+    if not any(
+        issubclass(kind, dict | list) or (issubclass(kind, date) and not issubclass(kind, datetime)) for kind in kinds
+    ):
+        return values
+    return [
+        json.dumps(value, cls=DjangoJSONEncoder)
+        if isinstance(value, dict | list)
+        else value.isoformat()
+        if isinstance(value, date) and not isinstance(value, datetime)
+        else value
+        for value in values
+    ]
 
 
-def _changed_by_csv_value(kind: type) -> bool:
-    return issubclass(kind, dict | list) or (issubclass(kind, date) and not issubclass(kind, datetime))
+def _csv_text(chunk: Chunk) -> str:
+    """The chunk's CSV lines, one per record (its id, then its columns), built a column at a time by
+    `portal.csv_export.csv_lines`: the id is the database's and a time the database wrote starts with its year
+    (`READY`: only quoted), every other value goes through `safe_cell` (`CELL`)."""
+    columns = [chunk.ids, *map(_csv_column, chunk.csv_columns)]
+    rules = [READY, *(READY if ready else CELL for ready in chunk.csv_ready)]
+    return csv_lines(columns, rules=rules)
 
 
-def _csv_text(table: str, about: str, names: list[str], records: list) -> str:
-    """The CSV lines of `records`, one per field, built a column at a time by `portal.csv_export.csv_lines`: the
-    table, its label and the field names are already safe (made so once), the record id is the database's, every
-    value goes through `safe_cell` (a time the database wrote starts with its year: unchanged by it)."""
-    values = [value for record in records for value in record.csv_values]
-    if any(_changed_by_csv_value(kind) for kind in set(map(type, values))):
-        values = [_csv_value(value) for value in values]
-    lines = len(values)
-    ids = [record.pk for record in records for _ in names]
-    return csv_lines([[table] * lines, [about] * lines, ids, names * len(records), values], rules=_CSV_RULES)
+_NONE = type(None)
+_JSON = DjangoJSONEncoder()
 
 
-_CSV_RULES = (READY, READY, READY, READY, CELL)
+def _json_tokens(values: Sequence[Any]) -> Sequence[str]:
+    """A column's values as JSON text, as `json.dumps` writes them: the common kinds (text, whole numbers, None) a
+    column at a time by C functions, anything else (times on SQLite, decimals, structures) by the encoder."""
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        return list(map(encode_basestring_ascii, values))
+    if kinds <= {str, _NONE}:
+        return ["null" if value is None else encode_basestring_ascii(value) for value in values]
+    if kinds <= {int}:
+        return list(map(str, values))
+    if kinds <= {int, _NONE}:
+        return ["null" if value is None else str(value) for value in values]
+    return list(map(_JSON.encode, values))
 
 
-def _write_category(archive: zipfile.ZipFile, subject: Subject, category: str, counts: dict[str, int], spool: Path):
-    """The category's JSON and CSV entries from one read of its records (`export_records`).
+def json_record_template(keys: Sequence[str]) -> str:
+    """`{"record_id": %s, "body": %s, ...}`: a record's JSON object with its values' JSON text to fill in."""
+    return "{" + ", ".join(encode_basestring_ascii(key).replace("%", "%%") + ": %s" for key in keys) + "}"
 
-    The ZIP takes one entry at a time, so while the JSON entry is written the CSV's lines go to `spool`, encrypted
-    like the archive (the plaintext never touches the disk), and are copied into the CSV entry after it: reading,
-    decrypting and formatting a person's messages once instead of once per file was most of the time.
 
-    CSV: one line per field; every cell through `portal.csv_export.safe_cell` (a name or message body that starts with
-    `=`, `+`, `-` or `@` is never run as a spreadsheet formula, times are in the operator's zone with the offset
-    written); the table, its label and the field names are made safe once, not on every line; the lines of a few
-    hundred records are built a column at a time (`_csv_text`)."""
-    encoder = DjangoJSONEncoder()
+def _json_text(template: str, chunk: Chunk) -> str:
+    """The chunk's JSON records, one a line: what `json.dumps` writes for each record's dict (`record_id`, then the
+    columns), built a column at a time and filled in by one `%` a record (half the time of a dict and an encoder
+    call a record)."""
+    columns = [_json_tokens(chunk.ids), *map(_json_tokens, chunk.json_columns)]
+    return ",\n   ".join(map(template.__mod__, zip(*columns, strict=True)))
+
+
+def _write_category(
+    archive: zipfile.ZipFile, subject: Subject, category: str, counts: dict[str, int], spool_prefix: Path
+) -> list[CsvFile]:
+    """The category's JSON entry and one CSV entry per table with records, from one read of its records
+    (`export_records`); returns the CSV files written.
+
+    The ZIP takes one entry at a time, so while the JSON entry is written each table's CSV lines go to a spool file,
+    encrypted like the archive (the plaintext never touches the disk), copied into the table's CSV entry after it:
+    reading, decrypting and formatting a person's messages once instead of once per file was most of the time.
+
+    CSV: one line per record, a header naming the columns (`record_id` first), as a spreadsheet expects; every cell
+    through `portal.csv_export.csv_lines` (a name or message body that starts with `=`, `+`, `-` or `@` is never run
+    as a spreadsheet formula, times are in the operator's zone with the offset written)."""
     chunk_size = _chunk_size()
+    files: list[CsvFile] = []
+    taken: set[str] = set()
     try:
-        with open_private(spool) as raw_spool:
-            spool_writer = EncryptedChunkWriter(raw_spool)
-            spool_writer.write(csv_lines([[name] for name in CSV_HEADER], rules=[READY] * len(CSV_HEADER)).encode())
-            with archive.open(f"{category}.json", "w", force_zip64=True) as entry_file:
-                buffered = io.BufferedWriter(entry_file, buffer_size=ENTRY_BUFFER_BYTES)
-                write = buffered.write
-                head = {
-                    "category": category,
-                    "title": Category(category).label,
-                    "description": CATEGORY_DESCRIPTIONS[category],
-                }
-                write(json.dumps(head, indent=1)[:-2].encode() + b',\n "tables": [')
-                first_table = True
-                for section in sections(subject, category):
-                    if not first_table:
-                        write(b",")
-                    first_table = False
-                    columns = section.columns
-                    table_head = {"table": section.table, "about": section.label, "columns": columns}
-                    write(b"\n  " + json.dumps(table_head, cls=DjangoJSONEncoder)[:-1].encode() + b', "rows": [')
-                    table, about = safe_cell(section.table), safe_cell(section.label)
-                    names = [safe_cell(column) for column in columns]
-                    first_row = True
-                    for records in section_records(section, chunk_size=chunk_size):
-                        for record in records:
-                            document = {"record_id": record.pk, **dict(zip(columns, record.json_values, strict=True))}
-                            write((b"\n   " if first_row else b",\n   ") + encoder.encode(document).encode())
-                            first_row = False
-                        counts[category] = counts.get(category, 0) + len(records)
-                        # A few hundred records' lines at a time: a chunk's ten lines a record held at once, as text
-                        # and as bytes, were most of the export's memory.
-                        for start in range(0, len(records), SPOOL_RECORDS):
-                            batch = records[start : start + SPOOL_RECORDS]
-                            spool_writer.write(_csv_text(table, about, names, batch).encode())
-                    write(b"\n  ]}")
-                write(b"\n ]\n}\n")
-                buffered.flush()
-                buffered.detach()
-            spool_writer.close()
-        with archive.open(f"{category}.csv", "w", force_zip64=True) as entry_file:
-            for plain in decrypt_stream(spool):
-                entry_file.write(plain)
+        with archive.open(f"{category}.json", "w", force_zip64=True) as entry_file:
+            buffered = io.BufferedWriter(entry_file, buffer_size=ENTRY_BUFFER_BYTES)
+            write = buffered.write
+            head = {
+                "category": category,
+                "title": Category(category).label,
+                "description": CATEGORY_DESCRIPTIONS[category],
+            }
+            write(json.dumps(head, indent=1)[:-2].encode() + b',\n "tables": [')
+            first_table = True
+            for section in sections(subject, category):
+                if not first_table:
+                    write(b",")
+                first_table = False
+                columns = section.columns
+                table_head = {"table": section.table, "about": section.label, "columns": columns}
+                write(b"\n  " + json.dumps(table_head, cls=DjangoJSONEncoder)[:-1].encode() + b', "rows": [')
+                keys = ["record_id", *columns]
+                template = json_record_template(keys)
+                # Named before its records are read, so a name means the same records whether or not others are empty.
+                name = csv_file_name(category, section.table, taken)
+                csv_file = spool_writer = raw_spool = None
+                try:
+                    for chunk in section_records(section, chunk_size=chunk_size):
+                        write((b",\n   " if csv_file is not None else b"\n   ") + _json_text(template, chunk).encode())
+                        if csv_file is None:
+                            spool = spool_prefix.with_name(f"{spool_prefix.name}.{len(files)}.csv.part")
+                            csv_file = CsvFile(name, section.table, section.label, spool)
+                            files.append(csv_file)
+                            raw_spool = open_private(spool)
+                            spool_writer = EncryptedChunkWriter(raw_spool)
+                            spool_compressor = zlib.compressobj(SPOOL_COMPRESS_LEVEL)
+                            header = csv_lines([[key] for key in keys], rules=[CELL] * len(keys))
+                            spool_writer.write(spool_compressor.compress(header.encode()))
+                        spool_writer.write(spool_compressor.compress(_csv_text(chunk).encode()))
+                        csv_file.records += len(chunk.ids)
+                    if spool_writer is not None:
+                        spool_writer.write(spool_compressor.flush())
+                        spool_writer.close()
+                finally:
+                    if raw_spool is not None:
+                        raw_spool.close()
+                write(b"\n  ]}")
+            write(b"\n ]\n}\n")
+            buffered.flush()
+            buffered.detach()
+        counts[category] = counts.get(category, 0) + sum(csv_file.records for csv_file in files)
+        for csv_file in files:
+            with archive.open(csv_file.name, "w", force_zip64=True) as entry_file:
+                for plain in _inflated(decrypt_stream(csv_file.spool)):
+                    entry_file.write(plain)
+            csv_file.spool.unlink()
     finally:
-        spool.unlink(missing_ok=True)
+        for csv_file in files:
+            csv_file.spool.unlink(missing_ok=True)
+    return files
 
 
-def readme_text(export: DataExport, subject: Subject, counts: dict[str, int]) -> str:
+def readme_text(export: DataExport, subject: Subject, counts: dict[str, int], csv_files: list[CsvFile]) -> str:
     lines = [
         "YOUR PERSONAL DATA",
         "==================",
@@ -165,16 +255,23 @@ def readme_text(export: DataExport, subject: Subject, counts: dict[str, int]) ->
         "It answers your access request (section 6 of our privacy policy; Data Privacy Act of 2012).",
         "",
         "It holds every record we keep about you, in the four categories of section 2 of the policy.",
-        "Each category comes twice: as JSON (tables of records) and as CSV (one line per field:",
-        "table, what the record is, record id, field, value), so it opens in a spreadsheet.",
+        "Each category comes twice:",
+        "- as JSON (<category>.json): every table of the category, each with its records;",
+        "- as CSV, to open in a spreadsheet: a folder per category with one file per table that holds",
+        "  records about you, one line per record under a header line naming its columns (record_id first).",
+        "A table with no records about you has no CSV file (its JSON table is empty).",
+        "Times are in UTC in the JSON files and in Philippine time, with the offset written, in the CSV files.",
         "",
     ]
     for category in Category:
         records = counts.get(category.value, 0)
         lines += [
-            f"{category.value}.json / {category.value}.csv: {category.label} ({records} records)",
+            f"{category.value}.json: {category.label} ({records} records)",
             f"    {CATEGORY_DESCRIPTIONS[category]}",
         ]
+        for csv_file in csv_files:
+            if csv_file.name.startswith(f"{category.value}/"):
+                lines.append(f"  {csv_file.name}: {csv_file.about} ({csv_file.records} records)")
     lines += ["", "Where the data comes from (tables):"]
     for entry in registry().available():
         if any(finder.export != () for finder in entry.finders):
@@ -208,15 +305,18 @@ def export_build(*, export_id: int) -> DataExport:
     final_path = directory / file_name
     partial_path = directory / (file_name + ".part")
     counts: dict[str, int] = {}
+    csv_files: list[CsvFile] = []
     try:
         with open(partial_path, "wb") as raw:
             os.chmod(partial_path, 0o600)
             writer = EncryptedChunkWriter(raw)
-            with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            with zipfile.ZipFile(
+                writer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
+            ) as archive:
                 for category in Category:
-                    spool = directory / f"{file_name}.{category.value}.csv.part"
-                    _write_category(archive, subject, category.value, counts, spool)
-                archive.writestr("README.txt", readme_text(export, subject, counts))
+                    spool_prefix = directory / f"{file_name}.{category.value}"
+                    csv_files += _write_category(archive, subject, category.value, counts, spool_prefix)
+                archive.writestr("README.txt", readme_text(export, subject, counts, csv_files))
             writer.close()
         partial_path.rename(final_path)
     except Exception as exc:

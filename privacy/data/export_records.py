@@ -14,7 +14,7 @@ Per value, Python does as little as it can, because a person can have hundreds o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -40,12 +40,16 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Record:
-    """One record: the values as the JSON file writes them and as the CSV file takes them (column order)."""
+class Chunk:
+    """Up to `chunk_size` records of a section, a column at a time (the files are built a column at a time too):
+    their ids, and per column (the section's order) the values as the JSON file writes them and as the CSV file
+    takes them. Where both forms are the same (every column but a time on PostgreSQL) both lists are one object."""
 
-    pk: Any
-    json_values: list[Any]
-    csv_values: list[Any]
+    ids: Sequence[Any]
+    json_columns: list[Sequence[Any]]
+    csv_columns: list[Sequence[Any]]
+    # Per column: whether its CSV values are already safe text (a time the database wrote starts with its year).
+    csv_ready: list[bool]
 
 
 def sections(subject: Subject, category: str) -> Iterator[Section]:
@@ -91,13 +95,15 @@ _JSON_TIME = (
     "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') "
     "|| CASE WHEN " + _HAS_FRACTION + " THEN to_char({col} AT TIME ZONE 'UTC', '.MS') ELSE '' END || 'Z'"
 )
-_OFFSET_SECONDS = "extract(epoch FROM ({col} AT TIME ZONE {zone}) - ({col} AT TIME ZONE 'UTC'))::int"
+# The offset: the local wall time less the UTC one, an interval `to_char` writes as `HH24:MI` (a third of the time of
+# the same figure through `extract(epoch ...)` and arithmetic, on 200,000 rows).
+_LOCAL = "({col} AT TIME ZONE {zone})"
+_UTC = "({col} AT TIME ZONE 'UTC')"
 _CSV_TIME = (
     "to_char({col} AT TIME ZONE {zone}, 'YYYY-MM-DD\"T\"HH24:MI:SS') "
     "|| CASE WHEN " + _HAS_FRACTION + " THEN to_char({col} AT TIME ZONE {zone}, '.US') ELSE '' END "
-    "|| CASE WHEN " + _OFFSET_SECONDS + " < 0 THEN '-' ELSE '+' END "
-    "|| lpad((abs(" + _OFFSET_SECONDS + ") / 3600)::text, 2, '0') || ':' "
-    "|| lpad((mod(abs(" + _OFFSET_SECONDS + "), 3600) / 60)::text, 2, '0')"
+    "|| CASE WHEN " + _LOCAL + " >= " + _UTC + " THEN to_char(" + _LOCAL + " - " + _UTC + ", '+HH24:MI') "
+    "ELSE to_char(" + _UTC + " - " + _LOCAL + ", '-HH24:MI') END"
 )
 
 
@@ -121,12 +127,12 @@ def _times_in_sql(queryset: models.QuerySet, field: models.Field) -> bool:
     return connections[queryset.db].vendor == "postgresql" and isinstance(field, models.DateTimeField)
 
 
-def section_records(section: Section, *, chunk_size: int) -> Iterator[list[Record]]:
+def section_records(section: Section, *, chunk_size: int) -> Iterator[Chunk]:
     """The section's records, a chunk (at most `chunk_size`) at a time, from one server-side cursor."""
     queryset = section.queryset
     annotations: dict[str, Any] = {}
     selected: list[str] = []
-    # Per column: (index of its JSON value, index of its CSV value, how to decode) in the selected row.
+    # Per column: (index of its JSON value, index of its CSV value, how to decode) in the selected row (0 is the pk).
     plan: list[tuple[int, int, str, models.Field]] = []
     for number, column in enumerate(section.columns):
         field = _field(queryset.model, column)
@@ -144,8 +150,10 @@ def section_records(section: Section, *, chunk_size: int) -> Iterator[list[Recor
             plan.append((len(selected), len(selected), "plain", field))
     rows = queryset.annotate(**annotations).values_list("pk", *selected).iterator(chunk_size=chunk_size)
     decrypt = decryptor()
+    csv_ready = [kind == "time" for _, _, kind, _ in plan]
     while chunk := list(islice(rows, chunk_size)):
-        values = list(zip(*chunk, strict=True))
+        values: list[Any] = list(zip(*chunk, strict=True))
+        del chunk
         for json_index, _, kind, field in plan:
             if kind != "encrypted":
                 continue
@@ -154,12 +162,9 @@ def section_records(section: Section, *, chunk_size: int) -> Iterator[list[Recor
                 default = field.get_default()
                 plain = [None if text is None else json.loads(text) if text else default for text in plain]
             values[json_index] = plain
-        rows_of_chunk = list(zip(*values, strict=True))
-        yield [
-            Record(
-                row[0],
-                [row[json_index] for json_index, _, _, _ in plan],
-                [row[csv_index] for _, csv_index, _, _ in plan],
-            )
-            for row in rows_of_chunk
-        ]
+        yield Chunk(
+            ids=values[0],
+            json_columns=[values[json_index] for json_index, _, _, _ in plan],
+            csv_columns=[values[csv_index] for _, csv_index, _, _ in plan],
+            csv_ready=csv_ready,
+        )

@@ -11,7 +11,7 @@ from accounts.models import Membership, Organization
 from accounts.roles import Role
 from privacy.data.models import SubjectKind
 from tests.privacy.data_helpers import ALICE_PHONE, make_message, make_request, private_root  # noqa: F401
-from tests.privacy.test_export import _archive, _build
+from tests.privacy.test_export import _archive, _build, csv_tables
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
 
@@ -48,8 +48,9 @@ def test_formula_cells_are_neutralised_and_times_carry_the_operator_offset(djang
         assert "'" + dangerous in cells, dangerous  # but still there, as text
     assert not [cell for cell in cells if cell[:1] in ("=", "@")]
 
-    personal = _rows(archive, "personal_information.csv")
-    assert ["accounts.User", "your account", str(owner_a.pk), "full_name", "'" + HYPERLINK] in personal
-    usage = _rows(archive, "usage_data.csv")
-    times = [row[4] for row in usage if row[3] == "created_at"]
+    users = csv_tables(archive, "personal_information")["personal_information/accounts.User.csv"]
+    assert [(row["record_id"], row["full_name"]) for row in users] == [(str(owner_a.pk), "'" + HYPERLINK)]
+    messages = csv_tables(archive, "usage_data")["usage_data/messaging.Message.csv"]
+    assert [row["body"] for row in messages] == ["'" + HYPERLINK]
+    times = [row["created_at"] for row in messages]
     assert times and all(value.endswith("+08:00") for value in times), times

@@ -36,16 +36,16 @@ def test_times_and_decrypted_values_are_what_the_writers_make_of_them(org_a):
         for section in sections(subject, category):
             if section.table != "messaging.Message":
                 continue
-            for records in section_records(section, chunk_size=3):  # chunks smaller than the records
-                for record in records:
-                    found.setdefault(record.pk, {}).update(
-                        {
-                            column: (json.loads(DjangoJSONEncoder().encode(json_value)), safe_cell(csv_value))
-                            for column, json_value, csv_value in zip(
-                                section.columns, record.json_values, record.csv_values, strict=True
-                            )
-                        }
-                    )
+            for chunk in section_records(section, chunk_size=3):  # chunks smaller than the records
+                assert len(chunk.ids) <= 3
+                for column, json_values, csv_values in zip(
+                    section.columns, chunk.json_columns, chunk.csv_columns, strict=True
+                ):
+                    for pk, json_value, csv_value in zip(chunk.ids, json_values, csv_values, strict=True):
+                        found.setdefault(pk, {})[column] = (
+                            json.loads(DjangoJSONEncoder().encode(json_value)),
+                            safe_cell(csv_value),
+                        )
 
     assert len(found) == len(TIMES)
     encoder = DjangoJSONEncoder()
