@@ -1,7 +1,7 @@
-"""Messages written with COPY (PostgreSQL, a send of many) hold exactly what `bulk_create` stores: the number and
-text encrypted, the number's lookup hash, every default; each comes back with its id; the charge names each one."""
+"""Messages written with COPY (PostgreSQL, a send of many) or with one INSERT of their own (a small send) hold
+exactly what `bulk_create` stores: the number and text encrypted, the number's lookup hash, every default; each comes
+back with its id; the charge names each one."""
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -10,11 +10,13 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import LedgerEntry
 from billing.services import credits_adjust
-from messaging.models import Message, Provider
+from messaging.models import Message
 from messaging.models_stats import MessageDailyCount
 from messaging.services.message_store import COPY_MIN_ROWS
 from messaging.services.sending import message_send
 from portal.crypto import PHONE_LOOKUP_PURPOSE, keyed_hash
+
+from .conftest import closed_port_route
 
 pytestmark = [
     pytest.mark.django_db,
@@ -27,16 +29,13 @@ _COMPARED = [
 ]
 
 
-def test_a_large_send_is_copied_and_reads_back_like_a_bulk_created_one(org_a, owner_a):
-    Provider.objects.create(
-        name="Route",
-        adapter="semaphore",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"api_key": "k"}),
-        sender_name="ROUTE",
-        priority=1,
-    )
+@pytest.fixture
+def funded(org_a):
+    closed_port_route(name="Route", adapter="semaphore", sender_name="ROUTE", priority=1)
     credits_adjust(organization=org_a, actor=None, amount=Decimal("1000.00"), reason="test")
+
+
+def test_a_large_send_is_copied_and_reads_back_like_a_bulk_created_one(org_a, owner_a, funded):
     numbers = [f"+6391712{index:05d}" for index in range(COPY_MIN_ROWS + 5)]
     bodies = [f"Hello {index} ñ" for index in range(len(numbers))]
     copied = message_send(
@@ -62,18 +61,9 @@ def test_a_large_send_is_copied_and_reads_back_like_a_bulk_created_one(org_a, ow
     assert small.pk > max(stored)
 
 
-def test_a_small_send_is_one_insert_that_stores_what_bulk_create_stores(org_a, owner_a):
+def test_a_small_send_is_one_insert_that_stores_what_bulk_create_stores(org_a, owner_a, funded):
     """The one-statement INSERT of a small send (with the daily counts' upsert in front) against Django's own
     `bulk_create` of equal messages."""
-    Provider.objects.create(
-        name="Route",
-        adapter="semaphore",
-        base_url="http://127.0.0.1:9",
-        credentials=json.dumps({"api_key": "k"}),
-        sender_name="ROUTE",
-        priority=1,
-    )
-    credits_adjust(organization=org_a, actor=None, amount=Decimal("1000.00"), reason="test")
     numbers = ["+639171234567", "+639181234567", "+639991234567"]
     with CaptureQueriesContext(connection) as queries:
         sent = message_send(organization=org_a, actor=owner_a, recipients=numbers, body="Hi ñ", channel="api")
