@@ -18,7 +18,10 @@ from portal.tenancy import TenantManager
 
 
 class MessageDailyCount(models.Model):
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint below leads with it.
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     day = models.DateField(help_text="Calendar day the messages were created, Asia/Manila")
     status = models.CharField(max_length=10)
     messages = models.BigIntegerField(default=0)
