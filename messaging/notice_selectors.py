@@ -12,11 +12,10 @@ fresh when there are some, so a dismissal shows at once.
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
 
 from messaging.models import Message, Notice, NoticeDismissal, NoticeKind
 from messaging.selectors import notice_list_active
+from portal.cache_keys import drop_on_change
 
 SHOWN_AT_MOST = 5
 ACTIVE_NOTICES_CACHE_SECONDS = 5
@@ -32,16 +31,9 @@ def notices_active_cached() -> list[Notice]:
     return active
 
 
-def _notices_changed(sender, **kwargs) -> None:
-    # Now, and again once the change is committed: a page read between the two would cache the old notices.
-    cache.delete(_ACTIVE_NOTICES_KEY)
-    transaction.on_commit(lambda: cache.delete(_ACTIVE_NOTICES_KEY), robust=True)
-
-
 def notices_cache_connect() -> None:
     """Drop the cached notices when one changes; called once from `messaging.receivers.register` (idempotent)."""
-    post_save.connect(_notices_changed, sender=Notice, dispatch_uid="messaging.notices_changed_on_save")
-    post_delete.connect(_notices_changed, sender=Notice, dispatch_uid="messaging.notices_changed_on_delete")
+    drop_on_change(model=Notice, key=_ACTIVE_NOTICES_KEY, uid="messaging.notices_changed")
 
 
 def fallback_primary_id(notice: Notice) -> int | None:

@@ -12,11 +12,10 @@ acknowledged is read fresh, so acknowledging removes the banner at once. With no
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.db.models.signals import post_delete, post_save
 
 from accounts.models import User
+from portal.cache_keys import drop_on_change
 from privacy.models import PolicyAcknowledgement, PolicyVersion
 
 POLICY_BANNER_CACHE_SECONDS = 5
@@ -58,13 +57,6 @@ def policy_banner_pending(*, user: User | None) -> PolicyVersion | None:
     return next((row for row in candidates if row.pk not in acknowledged), None)
 
 
-def _policies_changed(sender, **kwargs) -> None:
-    # Now, and again once the change is committed: a page read between the two would cache the old versions.
-    cache.delete(_MATERIAL_KEY)
-    transaction.on_commit(lambda: cache.delete(_MATERIAL_KEY), robust=True)
-
-
 def policy_banner_cache_connect() -> None:
     """Drop the cached versions when one changes; called once from `privacy.receivers.register` (idempotent)."""
-    post_save.connect(_policies_changed, sender=PolicyVersion, dispatch_uid="privacy.policies_changed_on_save")
-    post_delete.connect(_policies_changed, sender=PolicyVersion, dispatch_uid="privacy.policies_changed_on_delete")
+    drop_on_change(model=PolicyVersion, key=_MATERIAL_KEY, uid="privacy.policies_changed")
