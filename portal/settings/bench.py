@@ -5,7 +5,7 @@ in production), and ROOT_URLCONF adds the bare comparison endpoint of portal/ben
 """
 
 from .base import *  # noqa: F403
-from .base import DATABASES, REST_FRAMEWORK, env
+from .base import DATABASES, REST_FRAMEWORK, env, postgresql_prepared_statements
 
 DEBUG = False
 ROOT_URLCONF = "portal.bench_urls"
@@ -13,6 +13,7 @@ ROOT_URLCONF = "portal.bench_urls"
 DATABASES["default"] = env.db("BENCH_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/sms_portal_bench")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = 600
+postgresql_prepared_statements(DATABASES["default"])
 
 # Per second: the throttle's history then holds one second of requests, so its cost stays that of production.
 REST_FRAMEWORK = {
