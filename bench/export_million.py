@@ -5,7 +5,9 @@ On the database `bench/seed_million.py` made (BENCH_DATABASE_URL, default sms_sc
   view streams it), counted and thrown away;
 - the personal-data export (`privacy.data.export_archive.export_build`, the encrypted ZIP) of one person: the
   neighbour organizations' messages are made that person's (their number and its keyed hash written in place,
-  once; the million organization is left as seeded), so the person has `--person-messages` messages at most.
+  once; the million organization is left as seeded), so the person has all of them (300,000 on the default seed).
+  For a person with a million messages, seed a database of its own (`BENCH_DATABASE_URL=...sms_scale_person1m
+  bench/seed_million.py --messages 10000 --other-orgs 1 --other-messages 1000000`) and pass `--messages 10000`.
 Printed: rows, seconds, rows/s, the growth of this process's peak RSS during the export (flat = it does not grow
 with the rows), the machine, and the goal (100,000 rows/s, memory flat). Every row decrypts the stored number and
 text: that cost is in the figures.

@@ -1,9 +1,11 @@
 """Building an access export: a ZIP with, per policy category, one JSON file (every table of the category) and one CSV
 file per table with records (a header, then one line per record), plus a README; encrypted at rest.
 
-The archive is written a chunk of records at a time (`export_records`: one server-side cursor per table, one read for
+The archive is written a chunk of records at a time (`export_records`: one streamed query per table, one read for
 both files of a category) straight into the ZIP entry, and the ZIP is written straight into an encrypting writer:
-the plaintext never touches the disk and memory stays bounded by one chunk whatever the size of the person's data.
+the plaintext never touches the disk and memory stays bounded by a few chunks whatever the size of the person's
+data. Three things happen at once, on different cores where there are: the database writes the next records, this
+process formats the current ones, and a writer thread compresses and encrypts the ones before.
 
 Stored format (`*.zip.enc`): `portal.encrypted_files` (frames of Fernet tokens under the current
 FIELD_ENCRYPTION_KEYS; `manage.py rotate_keys` re-encrypts them).
@@ -19,7 +21,8 @@ import os
 import secrets
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from json.encoder import encode_basestring_ascii
@@ -36,7 +39,8 @@ from django.utils import timezone
 from portal.csv_export import CELL, READY, csv_lines
 from portal.encrypted_files import EncryptedChunkWriter, decrypt_stream, open_private
 from portal.personal_data import CATEGORY_DESCRIPTIONS, Category
-from privacy.data.export_records import Chunk, section_records, sections
+from portal.prefetch import WriterThread
+from privacy.data.export_records import Chunk, Section, section_records, sections
 from privacy.data.models import DataExport, ExportStatus
 from privacy.data.registry import registry
 from privacy.data.reporting import report_to_request
@@ -90,6 +94,27 @@ def _inflated(chunks: Iterator[bytes]) -> Iterator[bytes]:
     yield inflater.flush()
 
 
+class _Spool:
+    """Where a table's CSV lines wait while the category's JSON entry is written: compressed, then encrypted like the
+    archive (`portal.encrypted_files`), into a file only the service's user can read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._raw = open_private(path)
+        self._writer = EncryptedChunkWriter(self._raw)
+        self._compressor = zlib.compressobj(SPOOL_COMPRESS_LEVEL)
+
+    def write(self, text: bytes) -> None:
+        self._writer.write(self._compressor.compress(text))
+
+    def finish(self) -> None:
+        self._writer.write(self._compressor.flush())
+        self._writer.close()
+
+    def close(self) -> None:
+        self._raw.close()
+
+
 @dataclass
 class CsvFile:
     """One table's CSV file of a category: written to an encrypted spool while the category's JSON entry is open
@@ -98,7 +123,7 @@ class CsvFile:
     name: str
     table: str
     about: str
-    spool: Path
+    spool: _Spool
     records: int = 0
 
 
@@ -190,60 +215,79 @@ def _write_category(
     try:
         with archive.open(f"{category}.json", "w", force_zip64=True) as entry_file:
             buffered = io.BufferedWriter(entry_file, buffer_size=ENTRY_BUFFER_BYTES)
-            write = buffered.write
-            head = {
-                "category": category,
-                "title": Category(category).label,
-                "description": CATEGORY_DESCRIPTIONS[category],
-            }
-            write(json.dumps(head, indent=1)[:-2].encode() + b',\n "tables": [')
-            first_table = True
-            for section in sections(subject, category):
-                if not first_table:
-                    write(b",")
-                first_table = False
-                columns = section.columns
-                table_head = {"table": section.table, "about": section.label, "columns": columns}
-                write(b"\n  " + json.dumps(table_head, cls=DjangoJSONEncoder)[:-1].encode() + b', "rows": [')
-                keys = ["record_id", *columns]
-                template = json_record_template(keys)
-                # Named before its records are read, so a name means the same records whether or not others are empty.
-                name = csv_file_name(category, section.table, taken)
-                csv_file = spool_writer = raw_spool = None
-                try:
-                    for chunk in section_records(section, chunk_size=chunk_size):
-                        write((b",\n   " if csv_file is not None else b"\n   ") + _json_text(template, chunk).encode())
-                        if csv_file is None:
-                            spool = spool_prefix.with_name(f"{spool_prefix.name}.{len(files)}.csv.part")
-                            csv_file = CsvFile(name, section.table, section.label, spool)
-                            files.append(csv_file)
-                            raw_spool = open_private(spool)
-                            spool_writer = EncryptedChunkWriter(raw_spool)
-                            spool_compressor = zlib.compressobj(SPOOL_COMPRESS_LEVEL)
-                            header = csv_lines([[key] for key in keys], rules=[CELL] * len(keys))
-                            spool_writer.write(spool_compressor.compress(header.encode()))
-                        spool_writer.write(spool_compressor.compress(_csv_text(chunk).encode()))
-                        csv_file.records += len(chunk.ids)
-                    if spool_writer is not None:
-                        spool_writer.write(spool_compressor.flush())
-                        spool_writer.close()
-                finally:
-                    if raw_spool is not None:
-                        raw_spool.close()
-                write(b"\n  ]}")
-            write(b"\n ]\n}\n")
-            buffered.flush()
+            # Compressing and encrypting both files' text (zlib lets go of the GIL) runs in a thread of its own, on
+            # another core than the formatting of the next records (the database sends those meanwhile:
+            # `section_records` streams them). Every write of the entry and of the spools goes through it, in order.
+            with WriterThread() as later:
+
+                def write(data: bytes) -> None:
+                    later(buffered.write, data)
+
+                head = {
+                    "category": category,
+                    "title": Category(category).label,
+                    "description": CATEGORY_DESCRIPTIONS[category],
+                }
+                write(json.dumps(head, indent=1)[:-2].encode() + b',\n "tables": [')
+                first_table = True
+                for section in sections(subject, category):
+                    if not first_table:
+                        write(b",")
+                    first_table = False
+                    _write_section(section, category, write, later, files, taken, spool_prefix, chunk_size)
+                    write(b"\n  ]}")
+                write(b"\n ]\n}\n")
+                later(buffered.flush)
             buffered.detach()
         counts[category] = counts.get(category, 0) + sum(csv_file.records for csv_file in files)
         for csv_file in files:
-            with archive.open(csv_file.name, "w", force_zip64=True) as entry_file:
-                for plain in _inflated(decrypt_stream(csv_file.spool)):
-                    entry_file.write(plain)
-            csv_file.spool.unlink()
+            csv_file.spool.close()
+            with archive.open(csv_file.name, "w", force_zip64=True) as entry_file, WriterThread() as later:
+                for plain in _inflated(decrypt_stream(csv_file.spool.path)):
+                    later(entry_file.write, plain)
+            csv_file.spool.path.unlink()
     finally:
         for csv_file in files:
-            csv_file.spool.unlink(missing_ok=True)
+            csv_file.spool.close()
+            csv_file.spool.path.unlink(missing_ok=True)
     return files
+
+
+def _write_section(
+    section: Section,
+    category: str,
+    write: Callable[[bytes], None],
+    later: WriterThread,
+    files: list[CsvFile],
+    taken: set[str],
+    spool_prefix: Path,
+    chunk_size: int,
+) -> None:
+    """One table of the category: its head and records into the JSON entry (`write`), its CSV lines into a spool
+    (a `CsvFile` added to `files` when it has records)."""
+    columns = section.columns
+    table_head = {"table": section.table, "about": section.label, "columns": columns}
+    write(b"\n  " + json.dumps(table_head, cls=DjangoJSONEncoder)[:-1].encode() + b', "rows": [')
+    keys = ["record_id", *columns]
+    template = json_record_template(keys)
+    # Named before its records are read, so a name means the same records whether or not others are empty.
+    name = csv_file_name(category, section.table, taken)
+    csv_file = None
+    # Closed on the way out: the records' query is stopped and the connection free again before a failure is recorded.
+    with closing(section_records(section, chunk_size=chunk_size)) as records:
+        for chunk in records:
+            if csv_file is None:
+                write(b"\n   " + _json_text(template, chunk).encode())
+                spool = _Spool(spool_prefix.with_name(f"{spool_prefix.name}.{len(files)}.csv.part"))
+                csv_file = CsvFile(name, section.table, section.label, spool)
+                files.append(csv_file)
+                later(spool.write, csv_lines([[key] for key in keys], rules=[CELL] * len(keys)).encode())
+            else:
+                write(b",\n   " + _json_text(template, chunk).encode())
+            later(csv_file.spool.write, _csv_text(chunk).encode())
+            csv_file.records += len(chunk.ids)
+    if csv_file is not None:
+        later(csv_file.spool.finish)
 
 
 def readme_text(export: DataExport, subject: Subject, counts: dict[str, int], csv_files: list[CsvFile]) -> str:

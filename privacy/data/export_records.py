@@ -20,7 +20,8 @@ from itertools import islice
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, models
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models, transaction
 from django.db.models import F, Func, Q, TextField
 from django.db.models.functions import Cast
 
@@ -128,7 +129,9 @@ def _times_in_sql(queryset: models.QuerySet, field: models.Field) -> bool:
 
 
 def section_records(section: Section, *, chunk_size: int) -> Iterator[Chunk]:
-    """The section's records, a chunk (at most `chunk_size`) at a time, from one server-side cursor."""
+    """The section's records, a chunk (at most `chunk_size`) at a time, from one query streamed (`_columns`): the
+    connection is taken until the generator ends, so close it (`contextlib.closing`) when leaving it early, not
+    whenever it is collected."""
     queryset = section.queryset
     annotations: dict[str, Any] = {}
     selected: list[str] = []
@@ -148,12 +151,9 @@ def section_records(section: Section, *, chunk_size: int) -> Iterator[Chunk]:
         else:
             selected.append(column)
             plan.append((len(selected), len(selected), "plain", field))
-    rows = queryset.annotate(**annotations).values_list("pk", *selected).iterator(chunk_size=chunk_size)
     decrypt = decryptor()
     csv_ready = [kind == "time" for _, _, kind, _ in plan]
-    while chunk := list(islice(rows, chunk_size)):
-        values: list[Any] = list(zip(*chunk, strict=True))
-        del chunk
+    for values in _columns(queryset.annotate(**annotations).values_list("pk", *selected), chunk_size=chunk_size):
         for json_index, _, kind, field in plan:
             if kind != "encrypted":
                 continue
@@ -168,3 +168,48 @@ def section_records(section: Section, *, chunk_size: int) -> Iterator[Chunk]:
             csv_columns=[values[csv_index] for _, csv_index, _, _ in plan],
             csv_ready=csv_ready,
         )
+
+
+def _columns(queryset: models.QuerySet, *, chunk_size: int) -> Iterator[list[Sequence[Any]]]:
+    """The rows of a `values_list` queryset as it would return them, a column at a time per chunk of rows.
+
+    On PostgreSQL the rows are streamed (`psycopg`'s `stream()` in chunks, one statement): the database writes
+    the next rows (their times as text: most of its work) into the connection while Python decrypts and writes
+    these, on the other core, instead of waiting for a `FETCH` of a server-side cursor after each chunk; what it
+    sends ahead waits in the socket's buffers, not in this process, and a full buffer pauses it. While the stream
+    is open the connection is taken: nothing else may query it until the generator ends (or is closed).
+    Elsewhere (SQLite in tests) a plain cursor, `fetchmany` a chunk at a time. Converters (SQLite's datetimes, JSON
+    fields) run on the chunk; PostgreSQL's rows of this module's columns need none and are taken as sent."""
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return
+    converters = compiler.get_converters([select[0] for select in compiler.select[: compiler.col_count]])
+    connection = connections[queryset.db]
+    # A stream stopped early is cancelled, which fails the transaction it runs in: in one of its own (a savepoint in
+    # the caller's), rolled back on the way out, the caller's goes on.
+    with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            streamed = cursor.cursor.stream(sql, params, size=chunk_size)
+
+            def fetch() -> list:
+                return list(islice(streamed, chunk_size))
+
+        else:
+            cursor.execute(sql, params)
+            streamed = None
+
+            def fetch() -> list:
+                return cursor.fetchmany(chunk_size)
+
+        try:
+            while rows := fetch():
+                if converters:
+                    rows = list(compiler.apply_converters(rows, converters))
+                columns = list(zip(*rows, strict=True))
+                del rows  # not kept while the caller works on the columns
+                yield columns
+        finally:
+            if streamed is not None:
+                streamed.close()  # stopped early: the rest of the query is cancelled and the connection freed
