@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import PYTHON, ROOT, Processes, child_env, free_port, log, recipients, wait_http
+from common import PYTHON, ROOT, Processes, child_env, database_name, free_port, log, recipients, wait_http
 
 WORKERS = 4
 THREADS = 2
@@ -50,7 +50,7 @@ class ScenarioResult:
     load: LoadResult
     rows: int  # rows committed during the scenario (messages, or bench_bare rows)
     app_cpu_s: float = 0.0  # CPU seconds the gunicorn processes used during the scenario
-    db_cpu_s: float = 0.0  # CPU seconds every `postgres` process used (other databases' work included)
+    db_cpu_s: float = 0.0  # CPU seconds the PostgreSQL backends of the benchmark's database used
 
     def cpu_ms_per_request(self) -> tuple[float, float]:
         if not self.load.requests:
@@ -240,23 +240,39 @@ def _process_cpu_seconds(pid: int) -> tuple[str, int, float]:
     return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def cpu_snapshot(server_pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by the gunicorn master and its workers, and by all `postgres` processes."""
-    app = db = 0.0
+def cpu_snapshot(server_pid: int, database: str) -> dict[int, tuple[str, float]]:
+    """{pid: (kind, CPU seconds so far)} of the gunicorn master and its workers ("app") and of the PostgreSQL
+    backends connected to the benchmark's database ("db"). Other databases' backends (other work on the machine)
+    are left out, and a difference of two snapshots is taken per process, so a process that exits in between does
+    not subtract its whole life from the figure."""
+    found: dict[int, tuple[str, float]] = {}
     try:
         pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
     except OSError:
-        return 0.0, 0.0
+        return found
     for pid in pids:
         try:
             name, parent, seconds = _process_cpu_seconds(pid)
+            if pid == server_pid or parent == server_pid:
+                found[pid] = ("app", seconds)
+            elif name == "postgres":
+                # A backend's title: "postgres: 15/main: <user> <database> <client> <state>".
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    title = cmdline.read().decode(errors="replace").split()
+                if database in title:
+                    found[pid] = ("db", seconds)
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
-        if pid == server_pid or parent == server_pid:
-            app += seconds
-        elif name == "postgres":
-            db += seconds
-    return app, db
+    return found
+
+
+def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> tuple[float, float]:
+    """(app, db) CPU seconds between two snapshots: each process's own difference (a new one counts from zero)."""
+    used = {"app": 0.0, "db": 0.0}
+    for pid, (kind, seconds) in after.items():
+        earlier = before.get(pid)
+        used[kind] += seconds - (earlier[1] if earlier is not None and earlier[0] == kind else 0.0)
+    return used["app"], used["db"]
 
 
 # --- the server ---
@@ -380,17 +396,17 @@ def run(
                 raise RuntimeError(f"{name}: warm-up got no successful answer ({warm}); see {log_dir}/gunicorn.log")
             time.sleep(1)  # let the warm-up's last requests commit
             before = _count(count_sql)
-            app_before, db_before = cpu_snapshot(server.pid)
+            cpu_before = cpu_snapshot(server.pid, database_name())
             result = load(seconds)
-            app_after, db_after = cpu_snapshot(server.pid)
+            app_cpu, db_cpu = cpu_used(cpu_before, cpu_snapshot(server.pid, database_name()))
             time.sleep(1)
             rows = _count(count_sql) - before
             scenario = ScenarioResult(
                 name=name,
                 load=result,
                 rows=rows,
-                app_cpu_s=app_after - app_before,
-                db_cpu_s=db_after - db_before,
+                app_cpu_s=app_cpu,
+                db_cpu_s=db_cpu,
             )
             results.append(scenario)
             app_ms, db_ms = scenario.cpu_ms_per_request()

@@ -133,6 +133,22 @@ def main(argv: list[str] | None = None) -> int:
                         "-",
                     )
                 )
+            # What the rates would be if the server's CPU were all that limited them: the bare endpoint's CPU per
+            # request over a scenario's CPU per accepted message. Other work on the machine moves the rates above
+            # from run to run; it moves this much less (each process's own CPU is counted).
+            bare_cpu = (bare.app_cpu_s + bare.db_cpu_s) / max(bare.load.requests, 1)
+            for scenario in results[1:]:
+                if scenario.rows and bare_cpu:
+                    per_message = (scenario.app_cpu_s + scenario.db_cpu_s) / scenario.rows
+                    rows.append(
+                        (
+                            f"  CPU ratio, {scenario.name}",
+                            f"{bare_cpu / per_message:.0%} (bare {bare_cpu * 1000:.2f} ms a request, "
+                            f"{per_message * 1000:.2f} ms a message)",
+                            "(reported)",
+                            "-",
+                        )
+                    )
 
         if args.only in (None, "dispatch"):
             results = dispatch_rate.growth(
