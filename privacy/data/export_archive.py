@@ -220,7 +220,8 @@ def _write_category(
     (`export_records`); returns the CSV files written.
 
     The ZIP takes one entry at a time, so while the JSON entry is written each table's CSV lines go to a spool file,
-    encrypted like the archive (the plaintext never touches the disk), copied into the table's CSV entry after it:
+    sealed under a key of its own (`_Spool`: the plaintext never touches the disk), copied into the table's CSV entry
+    after it:
     reading, decrypting and formatting a person's messages once instead of once per file was most of the time.
 
     CSV: one line per record, a header naming the columns (`record_id` first), as a spreadsheet expects; every cell
@@ -259,7 +260,6 @@ def _write_category(
             buffered.detach()
         counts[category] = counts.get(category, 0) + sum(csv_file.records for csv_file in files)
         for csv_file in files:
-            csv_file.spool.close()
             with archive.open(csv_file.name, "w", force_zip64=True) as entry_file, WriterThread() as later:
                 for plain in csv_file.spool.read():
                     later(entry_file.write, plain)
