@@ -302,8 +302,9 @@ class MessageTotals:
 
 def message_totals(*, organization, filters: MessageFilters | None = None) -> MessageTotals:
     """How many messages the filter matches and the credits they cost, in one aggregate over the log's own
-    filtered queryset (the same index). Not from `MessageDailyCount`: its rows carry no credits and keep counting
-    messages that erasure or retention removed, so its total would disagree with the rows listed."""
+    filtered queryset (the same index). Not from `MessageDailyCount`: its rows carry no credits and count by day,
+    status and receipts only, so most of the log's filters (network, route, channel, number, campaign, words, a time
+    within a day) cannot be answered from them."""
     totals = (
         message_list(organization=organization, filters=filters)
         .order_by()
