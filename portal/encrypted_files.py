@@ -14,6 +14,8 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from portal.crypto import decrypt_bytes, encrypt_bytes, fernet_token_is_current
 
 MAGIC = b"PDXE1\n"
@@ -146,3 +148,54 @@ def reencrypt_file(path: Path) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+# A scratch file is sealed with a key of its own (AES-GCM), made for it and kept in memory only: only the process that
+# writes it can read it back (one a crash leaves behind is noise, and `rotate_keys` has nothing to do with it).
+# AES-GCM costs a twentieth of Fernet's 3 ms a MB, so an export's CSV text is kept as it is, for a while taking its
+# size on disk (about 200 MB for a million messages): compressing it for the scratch file, then inflating it and
+# compressing it again for the archive, cost 0.3-1.4 of 10.4 CPU seconds at a million messages. Frames of 64 KB: one
+# is what a scratch file holds in memory.
+SCRATCH_FRAME_BYTES = 1 << 16
+
+
+class ScratchFile:
+    """Bytes written now and read back later by the same process: frames of up to SCRATCH_FRAME_BYTES, each sealed by
+    AES-GCM under the file's own key (the frame's number is its nonce), in a file only the service's user can read.
+    `write` as often as needed, `finish`, then `read`; `close` releases the file whatever happened."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._raw = open_private(path)
+        self._cipher = AESGCM(AESGCM.generate_key(bit_length=128))
+        self._frames = 0
+        self._buffer = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) >= SCRATCH_FRAME_BYTES:
+            self._seal(bytes(self._buffer))
+            self._buffer.clear()
+
+    def _seal(self, frame: bytes) -> None:
+        sealed = self._cipher.encrypt(self._frames.to_bytes(12, "big"), frame, None)
+        self._raw.write(FRAME_HEADER.pack(len(sealed)) + sealed)
+        self._frames += 1
+
+    def finish(self) -> None:
+        if self._buffer:
+            self._seal(bytes(self._buffer))
+            self._buffer.clear()
+        self._raw.close()
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def read(self) -> Iterator[bytes]:
+        """What was written, a frame at a time (after `finish`); every frame there, in order, or an error."""
+        with open(self.path, "rb") as sealed_file:
+            for number in range(self._frames):
+                (length,) = FRAME_HEADER.unpack(sealed_file.read(FRAME_HEADER.size))
+                yield self._cipher.decrypt(number.to_bytes(12, "big"), sealed_file.read(length), None)
+            if sealed_file.read(1):
+                raise ValueError(f"{self.path.name}: more than was written")

@@ -19,9 +19,8 @@ import json
 import logging
 import os
 import secrets
-import struct
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,7 +28,6 @@ from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
@@ -38,7 +36,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.csv_export import CELL, READY, csv_lines
-from portal.encrypted_files import EncryptedChunkWriter, open_private
+from portal.encrypted_files import EncryptedChunkWriter, ScratchFile
 from portal.personal_data import CATEGORY_DESCRIPTIONS, Category
 from portal.prefetch import WriterThread
 from privacy.data.export_records import Chunk, Section, section_records, sections
@@ -79,59 +77,6 @@ COMPRESS_LEVEL = 1
 ENTRY_BUFFER_BYTES = 1 << 16
 
 
-# The spool is encrypted with a key of its own (AES-GCM), made for it and kept in memory only: only this process,
-# while it builds the archive, can read it back (a spool a crash leaves behind is noise, and `rotate_keys` has nothing
-# to do with it). AES-GCM costs a twentieth of Fernet's 3 ms a MB, so the CSV text is spooled as it is, for a while
-# taking its size on disk (about 200 MB for a million messages): compressing it for the spool, then inflating it and
-# compressing it again for the archive, cost 0.3-1.4 of 10.4 CPU seconds at a million messages. Frames of 64 KB:
-# one is what a spool holds in memory.
-SPOOL_FRAME_BYTES = 1 << 16
-_SPOOL_FRAME_HEADER = struct.Struct(">I")
-
-
-class _Spool:
-    """Where a table's CSV lines wait while the category's JSON entry is written: frames of up to SPOOL_FRAME_BYTES,
-    each sealed by AES-GCM under the spool's own key (the frame's number is its nonce), in a file only the service's
-    user can read."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._raw = open_private(path)
-        self._cipher = AESGCM(AESGCM.generate_key(bit_length=128))
-        self._frames = 0
-        self._buffer = bytearray()
-
-    def write(self, text: bytes) -> None:
-        self._buffer += text
-        if len(self._buffer) >= SPOOL_FRAME_BYTES:
-            self._seal(bytes(self._buffer))
-            self._buffer.clear()
-
-    def _seal(self, frame: bytes) -> None:
-        sealed = self._cipher.encrypt(self._frames.to_bytes(12, "big"), frame, None)
-        self._raw.write(_SPOOL_FRAME_HEADER.pack(len(sealed)) + sealed)
-        self._frames += 1
-
-    def finish(self) -> None:
-        if self._buffer:
-            self._seal(bytes(self._buffer))
-            self._buffer.clear()
-        self._raw.close()
-
-    def close(self) -> None:
-        self._raw.close()
-
-    def read(self) -> Iterator[bytes]:
-        """The text written, a frame at a time (after `finish`); every frame there, in order, or an error."""
-        with open(self.path, "rb") as spooled:
-            for number in range(self._frames):
-                header = spooled.read(_SPOOL_FRAME_HEADER.size)
-                (length,) = _SPOOL_FRAME_HEADER.unpack(header)
-                yield self._cipher.decrypt(number.to_bytes(12, "big"), spooled.read(length), None)
-            if spooled.read(1):
-                raise ValueError(f"{self.path.name}: more than was written")
-
-
 @dataclass
 class CsvFile:
     """One table's CSV file of a category: written to an encrypted spool while the category's JSON entry is open
@@ -140,7 +85,7 @@ class CsvFile:
     name: str
     table: str
     about: str
-    spool: _Spool
+    spool: ScratchFile
     records: int = 0
 
 
@@ -220,9 +165,9 @@ def _write_category(
     (`export_records`); returns the CSV files written.
 
     The ZIP takes one entry at a time, so while the JSON entry is written each table's CSV lines go to a spool file,
-    sealed under a key of its own (`_Spool`: the plaintext never touches the disk), copied into the table's CSV entry
-    after it:
-    reading, decrypting and formatting a person's messages once instead of once per file was most of the time.
+    sealed under a key of its own (`portal.encrypted_files.ScratchFile`: the plaintext never touches the disk),
+    copied into the table's CSV entry after it: reading, decrypting and formatting a person's messages once instead
+    of once per file was most of the time.
 
     CSV: one line per record, a header naming the columns (`record_id` first), as a spreadsheet expects; every cell
     through `portal.csv_export.csv_lines` (a name or message body that starts with `=`, `+`, `-` or `@` is never run
@@ -296,7 +241,7 @@ def _write_section(
         for chunk in records:
             if csv_file is None:
                 write(b"\n   " + _json_text(template, chunk).encode())
-                spool = _Spool(spool_prefix.with_name(f"{spool_prefix.name}.{len(files)}.csv.part"))
+                spool = ScratchFile(spool_prefix.with_name(f"{spool_prefix.name}.{len(files)}.csv.part"))
                 csv_file = CsvFile(name, section.table, section.label, spool)
                 files.append(csv_file)
                 later(spool.write, csv_lines([[key] for key in keys], rules=[CELL] * len(keys)).encode())

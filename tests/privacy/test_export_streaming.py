@@ -1,18 +1,16 @@
 """An access export reads its records as a stream and writes the archive from a thread: stopping either early
 leaves the database connection usable (the stream is stopped, the caller's transaction goes on) and no thread
-behind; a write that fails fails the export, as one in the caller's thread did. The CSV spool gives back what was
-written, holds no text in clear and refuses a changed file."""
+behind; a write that fails fails the export, as one in the caller's thread did."""
 
 import threading
 
 import pytest
-from cryptography.exceptions import InvalidTag
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 from messaging.models import Message
+from portal.encrypted_files import ScratchFile
 from portal.prefetch import WriterThread
-from privacy.data import export_archive
 from privacy.data.export_archive import export_build, export_path
 from privacy.data.export_records import _columns, section_records, sections
 from privacy.data.models import DataExport, ExportStatus, SubjectKind
@@ -67,7 +65,7 @@ def test_a_write_that_fails_fails_the_export_and_stops_the_writer(monkeypatch, o
         raise OSError("No space left on device")
 
     # Fails in the writer thread, while the first table's CSV lines go to their spool.
-    monkeypatch.setattr(export_archive._Spool, "write", full)
+    monkeypatch.setattr(ScratchFile, "write", full)
     export = DataExport.objects.create(subject_kind=SubjectKind.RECIPIENT, phone_number=RECIPIENT_PHONE)
     export_build(export_id=export.pk)
 
@@ -95,29 +93,3 @@ def test_the_writer_runs_calls_in_order_and_hands_back_the_first_error():
     # Nothing after the failed call ran, and the thread is gone.
     assert done[50:] == [0, 1, 2]
     assert not _writer_threads()
-
-
-def test_the_csv_spool_gives_back_what_was_written_and_keeps_no_text_on_disk(tmp_path):
-    lines = [f"{number},=SUM(A{number}),+639171234567,message {number}\r\n".encode() for number in range(20000)]
-    spool = export_archive._Spool(tmp_path / "spool.part")
-    for line in lines:
-        spool.write(line)
-    spool.finish()
-
-    stored = (tmp_path / "spool.part").read_bytes()
-    assert b"message" not in stored and b"639171234567" not in stored
-    frames = list(spool.read())
-    assert len(frames) > 1 and all(len(frame) <= export_archive.SPOOL_FRAME_BYTES + len(lines[-1]) for frame in frames)
-    assert b"".join(frames) == b"".join(lines)
-
-
-def test_a_changed_spool_is_refused(tmp_path):
-    spool = export_archive._Spool(tmp_path / "spool.part")
-    spool.write(b"record_id,body\r\n1,hello\r\n")
-    spool.finish()
-    stored = bytearray((tmp_path / "spool.part").read_bytes())
-    stored[-1] ^= 1
-    (tmp_path / "spool.part").write_bytes(bytes(stored))
-
-    with pytest.raises(InvalidTag):
-        list(spool.read())
