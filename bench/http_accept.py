@@ -278,7 +278,9 @@ def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, f
 # --- the server ---
 
 
-def gunicorn_start(processes: Processes, log_dir: Path) -> tuple[subprocess.Popen, str]:
+def gunicorn_start(
+    processes: Processes, log_dir: Path, *, workers: int = WORKERS, threads: int = THREADS
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
     args = [str(gunicorn)] if gunicorn.exists() else [str(PYTHON), "-m", "gunicorn"]
@@ -289,9 +291,9 @@ def gunicorn_start(processes: Processes, log_dir: Path) -> tuple[subprocess.Pope
         "--worker-class",
         "gthread",
         "--workers",
-        str(WORKERS),
+        str(workers),
         "--threads",
-        str(THREADS),
+        str(threads),
         "--keep-alive",
         "30",
         "--timeout",
@@ -321,6 +323,8 @@ def run(
     seconds: int = 15,
     warmup_seconds: int = 3,
     connections: int = 16,
+    server_workers: int = WORKERS,
+    server_threads: int = THREADS,
 ) -> list[ScenarioResult]:
     """The bare, x1 and x100 scenarios with the first key (one organization); with more keys, one more x1
     scenario that uses every key in turn (shows what one organization's serialized charges cost)."""
@@ -328,9 +332,9 @@ def run(
     wrk = wrk_path()
     if wrk is None:
         log("wrk is not available: using the threaded Python load generator (it competes for the 2 cores)")
-    server, base_url = gunicorn_start(processes, log_dir)
+    server, base_url = gunicorn_start(processes, log_dir, workers=server_workers, threads=server_threads)
     log(
-        f"gunicorn gthread {WORKERS}x{THREADS} on {base_url}; "
+        f"gunicorn gthread {server_workers}x{server_threads} on {base_url}; "
         f"load: {wrk or 'python threads'}, {connections} connections"
     )
     api_headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}

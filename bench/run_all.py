@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         help="also the reads and exports at a million messages (seeded once, ~15 min on a loaded 2-core machine)",
     )
     parser.add_argument("--seconds", type=int, default=15, help="duration of each HTTP scenario")
+    parser.add_argument("--server-workers", type=int, default=http_accept.WORKERS, help="gunicorn processes (HTTP)")
+    parser.add_argument("--server-threads", type=int, default=http_accept.THREADS, help="threads a gunicorn process")
     parser.add_argument("--connections", type=int, default=16, help="HTTP connections kept busy")
     parser.add_argument("--messages", type=int, default=20_000, help="messages per dispatch run, 1,000-number provider")
     parser.add_argument("--single-messages", type=int, default=3_000, help="messages per run, 1-number provider")
@@ -100,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                 raw_keys=[o.raw_key for o in organizations],
                 seconds=args.seconds,
                 connections=args.connections,
+                server_workers=args.server_workers,
+                server_threads=args.server_threads,
             )
             bare = results[0]
             goal = bare.rows_per_second * ACCEPT_GOAL_SHARE

@@ -1,6 +1,7 @@
-"""Messages per organization, Manila calendar day of creation and current status, kept as messages are created and
-change status (`messaging.services.daily_counts`), so the dashboard reads a few dozen rows instead of counting two
-weeks of messages on every load.
+"""Messages and their credits per organization, Manila calendar day of creation, current status, network and channel,
+kept as messages are created and change status (`messaging.services.daily_counts`), so the dashboard reads a few
+dozen rows instead of counting two weeks of messages on every load, and the log's totals for a filter on those
+columns (whole days) add up a few rows instead of every matching message.
 
 A row holds how many of the messages the organization created that day are in that status now: a message moving
 from `sent` to `delivered` takes one from the day's `sent` row and adds one to its `delivered` row. The rows carry
@@ -10,6 +11,9 @@ no personal data and outlive erased or purged messages (the history of what was 
 (Semaphore does not: its good messages stay `sent` for good), so the dashboard's delivered rate leaves those out
 from the counts alone. Messages not yet at a provider (queued, sending, refused before one took them) count as
 `receipts=True`, like a message with no route.
+
+`credits` is the sum of the messages' `price` (what each was charged, refunded or not: the log's column), moved with
+the messages from status to status. A message's network and channel never change once it is stored.
 """
 
 from django.db import models
@@ -28,6 +32,9 @@ class MessageDailyCount(models.Model):
     receipts = models.BooleanField(
         default=True, help_text="Whether the messages' route reports a handset receipt (true while no route has them)"
     )
+    network = models.CharField(max_length=10, default="")
+    channel = models.CharField(max_length=10, default="")
+    credits = models.DecimalField(max_digits=18, decimal_places=4, default=0, help_text="Sum of the messages' price")
 
     objects = TenantManager()  # queries must name the organization (portal.tenancy)
 
@@ -35,10 +42,13 @@ class MessageDailyCount(models.Model):
         constraints = [
             # Also the index of the dashboard's read: one organization's days from a date on.
             models.UniqueConstraint(
-                fields=["organization", "day", "status", "receipts"], name="message_daily_count_unique_receipts"
+                fields=["organization", "day", "status", "receipts", "network", "channel"],
+                name="message_daily_count_unique_key",
             ),
         ]
 
     def __str__(self) -> str:
         receipts = "" if self.receipts else " (no receipt)"
-        return f"{self.organization_id} {self.day} {self.status}{receipts}: {self.messages}"
+        return (
+            f"{self.organization_id} {self.day} {self.status} {self.network} {self.channel}{receipts}: {self.messages}"
+        )

@@ -8,13 +8,14 @@ import binascii
 import contextlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from messaging import stats_selectors
 from messaging.body_search import MIN_WORD_LENGTH, normalised_words, search_terms
 from messaging.models import (
     DispatchAttempt,
@@ -301,16 +302,50 @@ class MessageTotals:
 
 
 def message_totals(*, organization, filters: MessageFilters | None = None) -> MessageTotals:
-    """How many messages the filter matches and the credits they cost, in one aggregate over the log's own
-    filtered queryset (the same index). Not from `MessageDailyCount`: its rows carry no credits and count by day,
-    status and receipts only, so most of the log's filters (network, route, channel, number, campaign, words, a time
-    within a day) cannot be answered from them."""
+    """How many messages the filter matches and the credits they cost.
+
+    A filter on status, network and channel over whole Manila days (or none) is answered from the kept daily counts
+    (`MessageDailyCount`: a few rows a day, whatever the number of messages). Any other filter (route, number,
+    campaign, words, a time within a day) is one aggregate over the log's own filtered queryset (the same index);
+    those narrow the rows, or bound them to part of a day."""
+    filters = filters or MessageFilters()
+    days = _whole_days(filters)
+    if days is not None:
+        messages, credits = stats_selectors.message_totals_counted(
+            organization=organization,
+            first_day=days[0],
+            last_day=days[1],
+            statuses=filters.status,
+            networks=filters.network,
+            channel=filters.channel,
+        )
+        return MessageTotals(messages=messages, credits=credits)
     totals = (
         message_list(organization=organization, filters=filters)
         .order_by()
         .aggregate(messages=Count("id"), credits=Sum("price"))
     )
     return MessageTotals(messages=totals["messages"], credits=totals["credits"] or Decimal("0"))
+
+
+def _whole_days(filters: MessageFilters) -> tuple[date | None, date | None] | None:
+    """(first, last) Manila day the filter's creation bounds cover, each None when open, when the daily counts can
+    answer the filter: no filter outside their columns and bounds at the start and end of a day. Else None."""
+    if filters.provider or filters.recipient or filters.campaign is not None or filters.search:
+        return None
+    tz = operator_tz()
+    first = last = None
+    if filters.created_from is not None:
+        start = filters.created_from.astimezone(tz)
+        if start.time() != time.min:
+            return None
+        first = start.date()
+    if filters.created_to is not None:
+        end = filters.created_to.astimezone(tz)
+        if end.time() != time.max:
+            return None
+        last = end.date()
+    return first, last
 
 
 def message_status_counts(*, organization, since: datetime | None = None) -> dict[str, int]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
+
+from django.db.models import Sum
 
 from messaging.models_stats import MessageDailyCount
 
@@ -34,3 +37,30 @@ def message_daily_counts(*, organization, since: date) -> DailyCounts:
         if not receipts:
             without_receipts[(day, status)] += n
     return DailyCounts(all=dict(every), without_receipts=dict(without_receipts))
+
+
+def message_totals_counted(
+    *,
+    organization,
+    first_day: date | None,
+    last_day: date | None,
+    statuses: tuple[str, ...] = (),
+    networks: tuple[str, ...] = (),
+    channel: str = "",
+) -> tuple[int, Decimal]:
+    """(messages, credits) the organization created from `first_day` through `last_day` (Manila days; None: open)
+    that are now in one of `statuses` (any when empty), on one of `networks` and through `channel`: a sum over the
+    count rows of those days, read by the counts' own key."""
+    rows = MessageDailyCount.objects.filter(organization=organization)
+    if first_day is not None:
+        rows = rows.filter(day__gte=first_day)
+    if last_day is not None:
+        rows = rows.filter(day__lte=last_day)
+    if statuses:
+        rows = rows.filter(status__in=statuses)
+    if networks:
+        rows = rows.filter(network__in=networks)
+    if channel:
+        rows = rows.filter(channel=channel)
+    totals = rows.aggregate(messages=Sum("messages"), credits=Sum("credits"))
+    return totals["messages"] or 0, totals["credits"] or Decimal("0")

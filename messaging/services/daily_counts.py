@@ -1,6 +1,7 @@
 """Keeping `MessageDailyCount` exact: every message created and every status change moves a count, in the
 transaction that writes the message, by an atomic `INSERT ... ON CONFLICT DO UPDATE SET messages = messages + x`
-(never a read then a write: concurrent workers add to the same rows).
+(never a read then a write: concurrent workers add to the same rows). Each change moves the messages' count and
+their credits (the sum of their `price`) together.
 
 `status_set` (messaging.services.status) reports each change it makes to a message instance; the caller saves
 the instance in the same transaction. Inside `counts_collected()` the changes are gathered and written by one
@@ -26,9 +27,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, Value, When
+from django.db.models import Case, Count, Sum, Value, When
 from django.db.models.functions import TruncDate
 
 from messaging.models import Message, MessageStatus, Provider
@@ -36,18 +38,55 @@ from messaging.models_stats import MessageDailyCount
 from messaging.ui_selectors import adapter_reports_receipts, providers_without_receipts
 from portal.timezone import operator_tz
 
-# (organization id, Manila day of creation, status, whether its route reports receipts)
-CountKey = tuple[int, date, str, bool]
+# (organization id, Manila day of creation, status, whether its route reports receipts, network, channel)
+CountKey = tuple[int, date, str, bool, str, str]
 
 _TABLE = MessageDailyCount._meta.db_table
 _UPSERT = (
-    f"INSERT INTO {_TABLE} (organization_id, day, status, receipts, messages) VALUES {{values}} "  # noqa: S608 - values are parameters
-    f"ON CONFLICT (organization_id, day, status, receipts) "
-    f"DO UPDATE SET messages = {_TABLE}.messages + excluded.messages"
+    f"INSERT INTO {_TABLE} (organization_id, day, status, receipts, network, channel, messages, credits) "  # noqa: S608 - values are parameters
+    f"VALUES {{values}} ON CONFLICT (organization_id, day, status, receipts, network, channel) "
+    f"DO UPDATE SET messages = {_TABLE}.messages + excluded.messages, credits = {_TABLE}.credits + excluded.credits"
 )
 # Statuses of a message no provider has accepted yet: it carries no provider then (see the module docstring).
 _WAITING = frozenset({MessageStatus.QUEUED, MessageStatus.SENDING})
-_pending: ContextVar[Counter | None] = ContextVar("message_daily_count_changes", default=None)
+
+
+class CountChanges:
+    """Changes to the counts: messages and credits to add, per count key."""
+
+    __slots__ = ("credits", "messages")
+
+    def __init__(self) -> None:
+        self.messages: Counter = Counter()
+        self.credits: Counter = Counter()  # Decimal values
+
+    def add(self, key: CountKey, messages: int, credits: Decimal) -> None:
+        self.messages[key] += messages
+        if credits:
+            self.credits[key] += credits
+
+    def update(self, other: CountChanges) -> None:
+        self.messages.update(other.messages)
+        self.credits.update(other.credits)
+
+    def copy(self) -> CountChanges:
+        copied = CountChanges()
+        copied.update(self)
+        return copied
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.credits.clear()
+
+    def rows(self) -> list[tuple[CountKey, int, Decimal]]:
+        """(key, messages, credits) of the keys that change, in key order (the order rows are locked in)."""
+        keys = sorted(
+            key for key in self.messages.keys() | self.credits.keys() if self.messages[key] or self.credits[key]
+        )
+        return [(key, self.messages[key], self.credits[key] or Decimal(0)) for key in keys]
+
+
+_pending: ContextVar[CountChanges | None] = ContextVar("message_daily_count_changes", default=None)
 
 
 def creation_day(created_at: datetime) -> date:
@@ -74,15 +113,18 @@ def count_status_moved(message: Message, old_status: str, new_status: str) -> No
     day = creation_day(message.created_at)
     receipts = _receipts(message)
     was_counted_with = True if old_status in _WAITING else receipts
-    organization_id = message.organization_id
-    _add({(organization_id, day, old_status, was_counted_with): -1, (organization_id, day, new_status, receipts): 1})
+    organization_id, network, channel, price = message.organization_id, message.network, message.channel, message.price
+    changes = CountChanges()
+    changes.add((organization_id, day, old_status, was_counted_with, network, channel), -1, -price)
+    changes.add((organization_id, day, new_status, receipts, network, channel), 1, price)
+    _add(changes)
 
 
 def count_statuses_moved(messages: Iterable[Message], new_status: str) -> None:
     """`count_status_moved` for a batch moving to one status, each from the status it has on its instance (call it
     before setting the new one): one pass, the route's receipts asked once per provider and the day once per
     creation time, instead of both per message (a dispatch claim or outcome is a thousand messages)."""
-    changes: Counter = Counter()
+    changes = CountChanges()
     receipts_by_provider: dict[int | None, bool] = {None: True}
     tz = operator_tz()
     days: dict[datetime, date] = {}  # the messages of one send share their creation time
@@ -96,9 +138,34 @@ def count_statuses_moved(messages: Iterable[Message], new_status: str) -> None:
         day = days.get(message.created_at)
         if day is None:
             day = days[message.created_at] = message.created_at.astimezone(tz).date()
-        organization_id = message.organization_id
-        changes[(organization_id, day, old_status, True if old_status in _WAITING else receipts)] -= 1
-        changes[(organization_id, day, new_status, receipts)] += 1
+        organization_id, network, channel, price = (
+            message.organization_id,
+            message.network,
+            message.channel,
+            message.price,
+        )
+        was_counted_with = True if old_status in _WAITING else receipts
+        changes.add((organization_id, day, old_status, was_counted_with, network, channel), -1, -price)
+        changes.add((organization_id, day, new_status, receipts, network, channel), 1, price)
+    _add(changes)
+
+
+def count_repriced(message: Message, old_price: Decimal) -> None:
+    """A stored message's `price` changed from `old_price` to what it holds now (the charge priced it otherwise than
+    the send did): its count's credits move by the difference, in the caller's transaction."""
+    difference = message.price - old_price
+    if not difference:
+        return
+    changes = CountChanges()
+    key = (
+        message.organization_id,
+        creation_day(message.created_at),
+        message.status,
+        _receipts(message),
+        message.network,
+        message.channel,
+    )
+    changes.add(key, 0, difference)
     _add(changes)
 
 
@@ -119,10 +186,18 @@ def messages_created_statement(messages: Iterable[Message]) -> tuple[str, list] 
     return _upsert_statement(changes)
 
 
-def _created_changes(messages: Iterable[Message]) -> Counter:
-    changes: Counter = Counter()
+def _created_changes(messages: Iterable[Message]) -> CountChanges:
+    changes = CountChanges()
     for message in messages:
-        changes[(message.organization_id, creation_day(message.created_at), message.status, _receipts(message))] += 1
+        key = (
+            message.organization_id,
+            creation_day(message.created_at),
+            message.status,
+            _receipts(message),
+            message.network,
+            message.channel,
+        )
+        changes.add(key, 1, message.price)
     return changes
 
 
@@ -134,7 +209,7 @@ def counts_collected() -> Iterator[None]:
     if _pending.get() is not None:
         yield
         return
-    changes: Counter = Counter()
+    changes = CountChanges()
     token = _pending.set(changes)
     try:
         yield
@@ -143,14 +218,14 @@ def counts_collected() -> Iterator[None]:
     _write(changes)
 
 
-def pending_mark() -> Counter | None:
+def pending_mark() -> CountChanges | None:
     """The changes gathered so far by the enclosing `counts_collected` block (a copy; None outside one), for
     `pending_restore` after a savepoint is rolled back."""
     pending = _pending.get()
-    return Counter(pending) if pending is not None else None
+    return pending.copy() if pending is not None else None
 
 
-def pending_restore(mark: Counter | None) -> None:
+def pending_restore(mark: CountChanges | None) -> None:
     """Forget the changes gathered since `pending_mark`: the writes they counted were rolled back to a savepoint,
     so they must not be counted when the block ends. (Outside a block each change was written at once, and the
     savepoint's rollback undid it.)"""
@@ -160,7 +235,7 @@ def pending_restore(mark: Counter | None) -> None:
         pending.update(mark)
 
 
-def _add(changes: dict[CountKey, int]) -> None:
+def _add(changes: CountChanges) -> None:
     pending = _pending.get()
     if pending is None:
         _write(changes)
@@ -168,22 +243,32 @@ def _add(changes: dict[CountKey, int]) -> None:
         pending.update(changes)
 
 
-def _write(changes: dict[CountKey, int]) -> None:
+def _write(changes: CountChanges) -> None:
     statement = _upsert_statement(changes)
     if statement is not None:
         with connection.cursor() as cursor:
             cursor.execute(*statement)
 
 
-def _upsert_statement(changes: dict[CountKey, int]) -> tuple[str, list] | None:
-    rows = sorted((key, delta) for key, delta in changes.items() if delta)
+def _upsert_statement(changes: CountChanges) -> tuple[str, list] | None:
+    rows = changes.rows()
     if not rows:
         return None
-    adapt = connection.ops.adapt_datefield_value
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    adapt_day = connection.ops.adapt_datefield_value
+    adapt_credits = connection.ops.adapt_decimalfield_value
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     params: list = []
-    for (organization_id, day, status, receipts), delta in rows:
-        params += [organization_id, adapt(day), status, receipts, delta]
+    for (organization_id, day, status, receipts, network, channel), messages, credits in rows:
+        params += [
+            organization_id,
+            adapt_day(day),
+            status,
+            receipts,
+            network,
+            channel,
+            messages,
+            adapt_credits(credits),
+        ]
     return _UPSERT.format(values=placeholders), params
 
 
@@ -210,11 +295,14 @@ def daily_counts_rebuild(*, organization_id: int | None = None) -> int:
             day=row["day"],
             status=row["status"],
             receipts=row["with_receipts"],
+            network=row["network"],
+            channel=row["channel"],
             messages=row["n"],
+            credits=row["credits"] or 0,
         )
         for row in messages.annotate(day=TruncDate("created_at", tzinfo=operator_tz()), with_receipts=receipts)
-        .values("organization_id", "day", "status", "with_receipts")
-        .annotate(n=Count("id"))
+        .values("organization_id", "day", "status", "with_receipts", "network", "channel")
+        .annotate(n=Count("id"), credits=Sum("price"))
         .order_by()
     ]
     MessageDailyCount.objects.bulk_create(rows, batch_size=1000)

@@ -236,7 +236,8 @@ def message_send(
         )
         repriced = [m for m in to_charge if prices.get(m.pk, m.price) != m.price]
         for message in repriced:
-            message.price = prices[message.pk]
+            old_price, message.price = message.price, prices[message.pk]
+            daily_counts.count_repriced(message, old_price)
         if repriced:
             Message.objects.for_organization(organization).bulk_update(repriced, ["price"], batch_size=500)
 

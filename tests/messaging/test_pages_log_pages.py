@@ -9,11 +9,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging.models import Message, MessageChannel, MessageStatus
+from messaging.services.daily_counts import daily_counts_rebuild
 
 
 def make_messages(organization, count, *, body="Message", status=MessageStatus.SENT, price="1.5000", start=None):
+    """Messages written around the services, their daily counts then recounted (as after an import in SQL)."""
     start = start or timezone.now() - timedelta(hours=1)
-    return Message.objects.bulk_create(
+    messages = Message.objects.bulk_create(
         Message(
             organization=organization,
             recipient=f"+63917{2000000 + i:07d}",
@@ -29,6 +31,8 @@ def make_messages(organization, count, *, body="Message", status=MessageStatus.S
         )
         for i in range(count)
     )
+    daily_counts_rebuild(organization_id=organization.pk)
+    return messages
 
 
 def row_ids(response):

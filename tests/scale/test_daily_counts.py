@@ -25,37 +25,46 @@ from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import make_chain, numbers, refunds
 
 
-def counted(organization) -> Counter:
-    """{(day, status, whether the route reports receipts): messages} as kept."""
-    return Counter(
-        {
-            (row.day, row.status, row.receipts): row.messages
-            for row in MessageDailyCount.objects.filter(organization=organization)
-            if row.messages
-        }
-    )
+def counted(organization) -> dict:
+    """{(day, status, whether the route reports receipts, network, channel): (messages, credits)} as kept."""
+    return {
+        (row.day, row.status, row.receipts, row.network, row.channel): (row.messages, row.credits)
+        for row in MessageDailyCount.objects.filter(organization=organization)
+        if row.messages or row.credits
+    }
 
 
-def truth(organization) -> Counter:
+def truth(organization) -> dict:
     """The same, counted from the messages and their routes."""
     rows = (
         Message.objects.filter(organization=organization)
         .select_related("provider")
         .annotate(day=TruncDate("created_at", tzinfo=operator_tz()))
     )
-    return Counter((message.day, message.status, provider_reports_receipts(message.provider)) for message in rows)
+    messages, credits = Counter(), Counter()
+    for message in rows:
+        key = (
+            message.day,
+            message.status,
+            provider_reports_receipts(message.provider),
+            message.network,
+            message.channel,
+        )
+        messages[key] += 1
+        credits[key] += message.price
+    return {key: (n, credits[key]) for key, n in messages.items()}
 
 
 def statuses(organization) -> Counter:
     by_status = Counter()
-    for (_, status, _), n in counted(organization).items():
+    for (_, status, *_), (n, _) in counted(organization).items():
         by_status[status] += n
     return by_status
 
 
 def without_receipts(organization) -> Counter:
     by_status = Counter()
-    for (_, status, receipts), n in counted(organization).items():
+    for (_, status, receipts, *_), (n, _) in counted(organization).items():
         if not receipts:
             by_status[status] += n
     return by_status
@@ -153,7 +162,7 @@ def test_rebuild_recounts_messages_written_around_the_services(funded_org_a, fun
         )
         for organization in (funded_org_a, funded_org_a, funded_org_b)
     )
-    assert counted(funded_org_a) == Counter()
+    assert counted(funded_org_a) == {}
     daily_counts_rebuild()
     assert statuses(funded_org_a) == {"delivered": 2}
     assert counted(funded_org_b) == truth(funded_org_b)

@@ -73,7 +73,7 @@ def test_concurrent_sends_dispatch_and_receipts_keep_the_counts_exact(org_a, pro
     dispatch_queued_messages()  # what a worker left while the others held rows
 
     by_status = Counter()
-    for (_, status, _), n in counted(org_a).items():
+    for (_, status, *_), (n, _) in counted(org_a).items():
         by_status[status] += n
     assert sum(by_status.values()) == 200
     assert by_status["queued"] == by_status["sending"] == 0

@@ -1,0 +1,135 @@
+"""The log's totals read from the kept daily counts (status, network, channel, whole days) give exactly what counting
+the matching messages gives, after sends, fallback, refusals, cancels, receipts and a repriced charge; any other
+filter counts the messages themselves; another organization's messages never count."""
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from messaging.dispatch.worker import dispatch_queued_messages
+from messaging.models import Message, MessageStatus
+from messaging.models_stats import MessageDailyCount
+from messaging.providers.base import DeliveryReport, DeliveryState
+from messaging.selectors import MessageFilters, message_list, message_totals
+from messaging.services import daily_counts
+from messaging.services.delivery import delivery_reports_apply
+from messaging.services.sending import message_cancel, message_send
+from portal.timezone import operator_tz
+from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
+from tests.messaging.fixtures_engine import make_chain, numbers
+from tests.scale.test_daily_counts import counted, truth
+
+SMART = ["09181234567", "09191234567", "09201234567"]
+
+
+def exact(organization, filters: MessageFilters) -> tuple[int, Decimal]:
+    """What the totals must be: the matching messages counted one by one."""
+    totals = (
+        message_list(organization=organization, filters=filters)
+        .order_by()
+        .aggregate(messages=Count("id"), credits=Sum("price"))
+    )
+    return totals["messages"], totals["credits"] or Decimal("0")
+
+
+def totals_and_tables(organization, params: dict) -> tuple[tuple[int, Decimal], list[str]]:
+    filters = MessageFilters.from_params(params)
+    with CaptureQueriesContext(connection) as queries:
+        totals = message_totals(organization=organization, filters=filters)
+    tables = [
+        table
+        for query in queries.captured_queries
+        for table in (MessageDailyCount._meta.db_table, Message._meta.db_table)
+        if f'"{table}"' in query["sql"] or f" {table} " in query["sql"]
+    ]
+    return (totals.messages, totals.credits), tables
+
+
+def test_counted_totals_equal_the_messages_for_every_counted_filter(
+    provider_simulator, fast_retries, funded_org_a, funded_org_b, owner_a, django_capture_on_commit_callbacks
+):
+    primary, _ = make_chain(provider_simulator, primary_quota=4)  # the rest go by the fallback (no receipts there)
+    message_send(organization=funded_org_b, recipients=numbers(5, start=300), body="Other", channel="api")
+    message_send(organization=funded_org_a, recipients=numbers(6) + SMART, body="Counted", channel="api")
+    message_send(
+        organization=funded_org_a, recipients=numbers(2, start=50), body="A longer one " * 20, channel="dashboard"
+    )
+    message_send(organization=funded_org_a, recipients=["09001234567"], body="Refused", channel="api")
+    later = message_send(
+        organization=funded_org_a,
+        recipients=SMART[:1],
+        body="Later",
+        channel="api",
+        send_at=datetime.now(tz=operator_tz()) + timedelta(days=2),
+    )
+    dispatch_queued_messages()
+    dispatch_queued_messages()
+    message_cancel(organization=funded_org_a, actor=owner_a, message_id=later[0].pk)
+    sent = Message.objects.filter(organization=funded_org_a, status=MessageStatus.SENT, provider__adapter="iprog")
+    pmid = sent.values_list("provider_message_id", flat=True).first()
+    delivery_reports_apply(
+        provider=primary, reports=[DeliveryReport(provider_message_id=pmid, state=DeliveryState.DELIVERED)]
+    )
+    assert counted(funded_org_a) == truth(funded_org_a)
+
+    today = datetime.now(tz=operator_tz()).date().isoformat()
+    counted_filters = [
+        {},
+        {"status": "sent"},
+        {"status": "sent,delivered"},
+        {"status": "rejected"},
+        {"status": "cancelled"},
+        {"network": "smart"},
+        {"network": "globe,smart", "status": "sent"},
+        {"channel": "dashboard"},
+        {"channel": "api", "network": "globe"},
+        {"created_from": today},
+        {"created_to": today},
+        {"created_from": today, "created_to": today, "status": "delivered"},
+        {"created_to": "2020-01-01"},
+    ]
+    for params in counted_filters:
+        totals, tables = totals_and_tables(funded_org_a, params)
+        assert totals == exact(funded_org_a, MessageFilters.from_params(params)), params
+        assert tables == [MessageDailyCount._meta.db_table], params
+    everything, _ = totals_and_tables(funded_org_a, {})
+    assert everything[0] == 13 and everything[1] > 0  # 9 + 2 + 1 refused + 1 cancelled
+
+    now = datetime.now(tz=operator_tz())
+    counting_messages = [
+        {"provider": primary.name},
+        {"to": numbers(1)[0]},
+        {"q": "Counted"},
+        {"created_from": (now - timedelta(hours=1)).isoformat()},
+        {"created_to": datetime.combine(now.date(), time(23, 0), tzinfo=operator_tz()).isoformat()},
+    ]
+    for params in counting_messages:
+        totals, tables = totals_and_tables(funded_org_a, params)
+        assert totals == exact(funded_org_a, MessageFilters.from_params(params)), params
+        assert tables == [Message._meta.db_table], params
+
+
+def test_a_repriced_charge_moves_the_counted_credits(chain, funded_org_a):
+    [message] = message_send(organization=funded_org_a, recipients=numbers(1), body="Priced", channel="api")
+    with transaction.atomic():
+        old_price, message.price = message.price, message.price + Decimal("0.2500")
+        Message.objects.filter(organization=funded_org_a, pk=message.pk).update(price=message.price)
+        daily_counts.count_repriced(message, old_price)
+    assert counted(funded_org_a) == truth(funded_org_a)
+    totals = message_totals(organization=funded_org_a, filters=MessageFilters())
+    assert totals.credits == message.price
+
+
+def test_the_totals_page_counts_only_the_own_organization(
+    chain, client_owner_a, funded_org_a, funded_org_b, django_capture_on_commit_callbacks
+):
+    message_send(organization=funded_org_a, recipients=numbers(2), body="Mine", channel="api")
+    message_send(organization=funded_org_b, recipients=numbers(7, start=100), body="Theirs", channel="api")
+    response = client_owner_a.get(reverse("messaging:totals"), {"status": "queued"})
+    assert response.status_code == 200
+    assert response.context["totals"].messages == 2
+    assert "2 messages match these filters" in response.content.decode()
