@@ -83,6 +83,7 @@ def scenarios(organization) -> list[tuple[str, dict]]:
         ("status=delivered, depth 500,000", {"status": "delivered", "cursor": deep}),
         ("created_from/created_to, one month", {"created_from": str(month_from), "created_to": str(month_to)}),
         ("created_to=<date> (whole day)", {"created_from": str(day), "created_to": str(day)}),
+        ("created_from=<a time> (half the data)", {"created_from": middle.isoformat()}),
         ("provider=<fallback>", {"provider": fallback}),
         ("network=dito", {"network": "dito"}),
         ("channel=otp", {"channel": "otp"}),
@@ -204,7 +205,7 @@ def run(*, requests: int, explain: bool) -> list[tuple[str, str, str, str]]:
     except NoReverseMatch:  # a version whose log page counts the filter's messages itself
         totals_url = None
     if totals_url:
-        for name, params in scenarios(organization)[:5]:
+        for name, params in scenarios(organization):  # every filter: the kept counts answer only some
             totals = _measure(page, totals_url, params, requests=max(5, requests // 4))
             print(f"{'log totals: ' + name:<42} {'':>28} {totals.cell():>28} {totals.queries:>7}", flush=True)
             rows.append(_row(f"log totals (after the page): {name}", totals, labels=("totals",)))

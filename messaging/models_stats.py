@@ -1,7 +1,7 @@
-"""Messages and their credits per organization, Manila calendar day of creation, current status, network and channel,
-kept as messages are created and change status (`messaging.services.daily_counts`), so the dashboard reads a few
-dozen rows instead of counting two weeks of messages on every load, and the log's totals for a filter on those
-columns (whole days) add up a few rows instead of every matching message.
+"""Messages and their credits per organization, Manila calendar day of creation, current status, network, channel
+and route, kept as messages are created and change status (`messaging.services.daily_counts`), so the dashboard
+reads a few dozen rows instead of counting two weeks of messages on every load, and the log's totals for a filter
+on those columns (whole days) add up a few rows a day instead of every matching message.
 
 A row holds how many of the messages the organization created that day are in that status now: a message moving
 from `sent` to `delivered` takes one from the day's `sent` row and adds one to its `delivered` row. The rows carry
@@ -13,7 +13,8 @@ from the counts alone. Messages not yet at a provider (queued, sending, refused 
 `receipts=True`, like a message with no route.
 
 `credits` is the sum of the messages' `price` (what each was charged, refunded or not: the log's column), moved with
-the messages from status to status. A message's network and channel never change once it is stored.
+the messages from status to status. A message's network and channel never change once it is stored; `route` is the
+provider that took them, counted like `receipts` (0 while they wait, its id from the change that sets it on).
 """
 
 from django.db import models
@@ -34,6 +35,8 @@ class MessageDailyCount(models.Model):
     )
     network = models.CharField(max_length=10, default="")
     channel = models.CharField(max_length=10, default="")
+    # Not a foreign key: 0 (no route yet) is part of the key, where a NULL would make every such row distinct.
+    route = models.IntegerField(default=0, help_text="Id of the provider that took the messages; 0 while none has")
     credits = models.DecimalField(max_digits=18, decimal_places=4, default=0, help_text="Sum of the messages' price")
 
     objects = TenantManager()  # queries must name the organization (portal.tenancy)
@@ -42,7 +45,7 @@ class MessageDailyCount(models.Model):
         constraints = [
             # Also the index of the dashboard's read: one organization's days from a date on.
             models.UniqueConstraint(
-                fields=["organization", "day", "status", "receipts", "network", "channel"],
+                fields=["organization", "day", "status", "receipts", "network", "channel", "route"],
                 name="message_daily_count_unique_key",
             ),
         ]

@@ -7,8 +7,8 @@ import base64
 import binascii
 import contextlib
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -304,22 +304,41 @@ class MessageTotals:
 def message_totals(*, organization, filters: MessageFilters | None = None) -> MessageTotals:
     """How many messages the filter matches and the credits they cost.
 
-    A filter on status, network and channel over whole Manila days (or none) is answered from the kept daily counts
-    (`MessageDailyCount`: a few rows a day, whatever the number of messages). Any other filter (route, number,
-    campaign, words, a time within a day) is one aggregate over the log's own filtered queryset (the same index);
-    those narrow the rows, or bound them to part of a day."""
+    A filter on status, network, channel, route and creation time is answered from the kept daily counts
+    (`MessageDailyCount`: a few rows a day, whatever the number of messages) for the whole Manila days it covers, and
+    by counting the messages themselves for the part of a day at either end of a range that starts or ends within
+    one (at most a day's messages each). A filter on a number, a campaign or words counts the matching messages
+    (one aggregate over the log's own filtered queryset, the same index): those narrow the rows themselves."""
     filters = filters or MessageFilters()
-    days = _whole_days(filters)
-    if days is not None:
+    if filters.recipient or filters.campaign is not None or filters.search:
+        return _totals_counted_from_messages(organization, filters)
+    plan = _day_plan(filters.created_from, filters.created_to)
+    if plan is None:  # within one day
+        return _totals_counted_from_messages(organization, filters)
+    first_day, last_day, part_days = plan
+    totals = MessageTotals(messages=0, credits=Decimal("0"))
+    if first_day is None or last_day is None or first_day <= last_day:
         messages, credits = stats_selectors.message_totals_counted(
             organization=organization,
-            first_day=days[0],
-            last_day=days[1],
+            first_day=first_day,
+            last_day=last_day,
             statuses=filters.status,
             networks=filters.network,
             channel=filters.channel,
+            routes=list(Provider.objects.filter(name=filters.provider).values_list("id", flat=True))
+            if filters.provider
+            else None,
         )
-        return MessageTotals(messages=messages, credits=credits)
+        totals = MessageTotals(messages=messages, credits=credits)
+    for created_from, created_to in part_days:
+        part = _totals_counted_from_messages(
+            organization, replace(filters, created_from=created_from, created_to=created_to)
+        )
+        totals = MessageTotals(messages=totals.messages + part.messages, credits=totals.credits + part.credits)
+    return totals
+
+
+def _totals_counted_from_messages(organization, filters: MessageFilters) -> MessageTotals:
     totals = (
         message_list(organization=organization, filters=filters)
         .order_by()
@@ -328,24 +347,32 @@ def message_totals(*, organization, filters: MessageFilters | None = None) -> Me
     return MessageTotals(messages=totals["messages"], credits=totals["credits"] or Decimal("0"))
 
 
-def _whole_days(filters: MessageFilters) -> tuple[date | None, date | None] | None:
-    """(first, last) Manila day the filter's creation bounds cover, each None when open, when the daily counts can
-    answer the filter: no filter outside their columns and bounds at the start and end of a day. Else None."""
-    if filters.provider or filters.recipient or filters.campaign is not None or filters.search:
-        return None
+def _day_plan(
+    created_from: datetime | None, created_to: datetime | None
+) -> tuple[date | None, date | None, list[tuple[datetime, datetime]]] | None:
+    """How a creation range splits for the totals: (first and last whole Manila day, each None when the range is
+    open on that side, and the (from, to) bounds of the parts of a day at its ends). None when the range starts and
+    ends within one day and covers less than all of it: no whole day to read from the counts."""
     tz = operator_tz()
-    first = last = None
-    if filters.created_from is not None:
-        start = filters.created_from.astimezone(tz)
-        if start.time() != time.min:
-            return None
-        first = start.date()
-    if filters.created_to is not None:
-        end = filters.created_to.astimezone(tz)
-        if end.time() != time.max:
-            return None
-        last = end.date()
-    return first, last
+    start = created_from.astimezone(tz) if created_from is not None else None
+    end = created_to.astimezone(tz) if created_to is not None else None
+    starts_within = start is not None and start.time() != time.min
+    ends_within = end is not None and end.time() != time.max
+    if start is not None and end is not None and start.date() == end.date() and (starts_within or ends_within):
+        return None
+    parts = []
+    first_day = start.date() if start is not None else None
+    last_day = end.date() if end is not None else None
+    if starts_within:
+        day_end = datetime.combine(start.date(), time.max, tzinfo=tz)
+        parts.append((start, min(day_end, end) if end is not None else day_end))
+        first_day = start.date() + timedelta(days=1)
+    if ends_within:
+        day_start = datetime.combine(end.date(), time.min, tzinfo=tz)
+        parts.append((max(day_start, start) if start is not None else day_start, end))
+        last_day = end.date() - timedelta(days=1)
+    # A range given backwards (its end before its start) matches nothing, as in the log.
+    return first_day, last_day, [(low, high) for low, high in parts if low <= high]
 
 
 def message_status_counts(*, organization, since: datetime | None = None) -> dict[str, int]:

@@ -47,10 +47,11 @@ def message_totals_counted(
     statuses: tuple[str, ...] = (),
     networks: tuple[str, ...] = (),
     channel: str = "",
+    routes: list[int] | None = None,
 ) -> tuple[int, Decimal]:
     """(messages, credits) the organization created from `first_day` through `last_day` (Manila days; None: open)
-    that are now in one of `statuses` (any when empty), on one of `networks` and through `channel`: a sum over the
-    count rows of those days, read by the counts' own key."""
+    that are now in one of `statuses` (any when empty), on one of `networks`, through `channel` and taken by one of
+    `routes` (provider ids; None: any): a sum over the count rows of those days, read by the counts' own key."""
     rows = MessageDailyCount.objects.filter(organization=organization)
     if first_day is not None:
         rows = rows.filter(day__gte=first_day)
@@ -62,5 +63,7 @@ def message_totals_counted(
         rows = rows.filter(network__in=networks)
     if channel:
         rows = rows.filter(channel=channel)
+    if routes is not None:
+        rows = rows.filter(route__in=routes)
     totals = rows.aggregate(messages=Sum("messages"), credits=Sum("credits"))
     return totals["messages"] or 0, totals["credits"] or Decimal("0")

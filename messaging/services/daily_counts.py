@@ -31,20 +31,21 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, Sum, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 
 from messaging.models import Message, MessageStatus, Provider
 from messaging.models_stats import MessageDailyCount
 from messaging.ui_selectors import adapter_reports_receipts, providers_without_receipts
 from portal.timezone import operator_tz
 
-# (organization id, Manila day of creation, status, whether its route reports receipts, network, channel)
-CountKey = tuple[int, date, str, bool, str, str]
+# (organization id, Manila day of creation, status, whether its route reports receipts, network, channel, route id
+# or 0 while it has none)
+CountKey = tuple[int, date, str, bool, str, str, int]
 
 _TABLE = MessageDailyCount._meta.db_table
 _UPSERT = (
-    f"INSERT INTO {_TABLE} (organization_id, day, status, receipts, network, channel, messages, credits) "  # noqa: S608 - values are parameters
-    f"VALUES {{values}} ON CONFLICT (organization_id, day, status, receipts, network, channel) "
+    f"INSERT INTO {_TABLE} (organization_id, day, status, receipts, network, channel, route, messages, credits) "  # noqa: S608 - values are parameters
+    f"VALUES {{values}} ON CONFLICT (organization_id, day, status, receipts, network, channel, route) "
     f"DO UPDATE SET messages = {_TABLE}.messages + excluded.messages, credits = {_TABLE}.credits + excluded.credits"
 )
 # Statuses of a message no provider has accepted yet: it carries no provider then (see the module docstring).
@@ -105,18 +106,37 @@ def _receipts(message: Message) -> bool:
     return adapter is None or adapter_reports_receipts(adapter)
 
 
+def _moved(changes: CountChanges, message: Message, old_status: str, new_status: str, *, day: date, receipts: bool):
+    """Add one message's move to `changes`: out of the count it was in, into the one it is in now. While it waited it
+    was counted with no route (see the module docstring); from the change that sets its route on, under that route."""
+    route = message.provider_id or 0
+    old_receipts, old_route = (True, 0) if old_status in _WAITING else (receipts, route)
+    organization_id, network, channel, price = message.organization_id, message.network, message.channel, message.price
+    changes.add((organization_id, day, old_status, old_receipts, network, channel, old_route), -1, -price)
+    changes.add((organization_id, day, new_status, receipts, network, channel, route), 1, price)
+
+
+def _key(message: Message) -> CountKey:
+    """The count a message is in now."""
+    return (
+        message.organization_id,
+        creation_day(message.created_at),
+        message.status,
+        _receipts(message),
+        message.network,
+        message.channel,
+        message.provider_id or 0,
+    )
+
+
 def count_status_moved(message: Message, old_status: str, new_status: str) -> None:
     """One saved message left `old_status` for `new_status` (written with the caller's transaction). Call it with the
     provider the message has after the change already set on the instance (the accepting route)."""
     if old_status == new_status or message.pk is None or message._state.adding:
         return  # not stored yet: `messages_created` counts it in the status it is stored with
-    day = creation_day(message.created_at)
-    receipts = _receipts(message)
-    was_counted_with = True if old_status in _WAITING else receipts
-    organization_id, network, channel, price = message.organization_id, message.network, message.channel, message.price
     changes = CountChanges()
-    changes.add((organization_id, day, old_status, was_counted_with, network, channel), -1, -price)
-    changes.add((organization_id, day, new_status, receipts, network, channel), 1, price)
+    day = creation_day(message.created_at)
+    _moved(changes, message, old_status, new_status, day=day, receipts=_receipts(message))
     _add(changes)
 
 
@@ -138,15 +158,7 @@ def count_statuses_moved(messages: Iterable[Message], new_status: str) -> None:
         day = days.get(message.created_at)
         if day is None:
             day = days[message.created_at] = message.created_at.astimezone(tz).date()
-        organization_id, network, channel, price = (
-            message.organization_id,
-            message.network,
-            message.channel,
-            message.price,
-        )
-        was_counted_with = True if old_status in _WAITING else receipts
-        changes.add((organization_id, day, old_status, was_counted_with, network, channel), -1, -price)
-        changes.add((organization_id, day, new_status, receipts, network, channel), 1, price)
+        _moved(changes, message, old_status, new_status, day=day, receipts=receipts)
     _add(changes)
 
 
@@ -154,19 +166,10 @@ def count_repriced(message: Message, old_price: Decimal) -> None:
     """A stored message's `price` changed from `old_price` to what it holds now (the charge priced it otherwise than
     the send did): its count's credits move by the difference, in the caller's transaction."""
     difference = message.price - old_price
-    if not difference:
-        return
-    changes = CountChanges()
-    key = (
-        message.organization_id,
-        creation_day(message.created_at),
-        message.status,
-        _receipts(message),
-        message.network,
-        message.channel,
-    )
-    changes.add(key, 0, difference)
-    _add(changes)
+    if difference:
+        changes = CountChanges()
+        changes.add(_key(message), 0, difference)
+        _add(changes)
 
 
 def messages_created(messages: Iterable[Message]) -> None:
@@ -189,15 +192,7 @@ def messages_created_statement(messages: Iterable[Message]) -> tuple[str, list] 
 def _created_changes(messages: Iterable[Message]) -> CountChanges:
     changes = CountChanges()
     for message in messages:
-        key = (
-            message.organization_id,
-            creation_day(message.created_at),
-            message.status,
-            _receipts(message),
-            message.network,
-            message.channel,
-        )
-        changes.add(key, 1, message.price)
+        changes.add(_key(message), 1, message.price)
     return changes
 
 
@@ -256,19 +251,11 @@ def _upsert_statement(changes: CountChanges) -> tuple[str, list] | None:
         return None
     adapt_day = connection.ops.adapt_datefield_value
     adapt_credits = connection.ops.adapt_decimalfield_value
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     params: list = []
-    for (organization_id, day, status, receipts, network, channel), messages, credits in rows:
-        params += [
-            organization_id,
-            adapt_day(day),
-            status,
-            receipts,
-            network,
-            channel,
-            messages,
-            adapt_credits(credits),
-        ]
+    for (organization_id, day, status, receipts, network, channel, route), messages, credits in rows:
+        params += [organization_id, adapt_day(day), status, receipts, network, channel, route, messages]
+        params.append(adapt_credits(credits))
     return _UPSERT.format(values=placeholders), params
 
 
@@ -297,11 +284,14 @@ def daily_counts_rebuild(*, organization_id: int | None = None) -> int:
             receipts=row["with_receipts"],
             network=row["network"],
             channel=row["channel"],
+            route=row["route"],
             messages=row["n"],
             credits=row["credits"] or 0,
         )
-        for row in messages.annotate(day=TruncDate("created_at", tzinfo=operator_tz()), with_receipts=receipts)
-        .values("organization_id", "day", "status", "with_receipts", "network", "channel")
+        for row in messages.annotate(
+            day=TruncDate("created_at", tzinfo=operator_tz()), with_receipts=receipts, route=Coalesce("provider_id", 0)
+        )
+        .values("organization_id", "day", "status", "with_receipts", "network", "channel", "route")
         .annotate(n=Count("id"), credits=Sum("price"))
         .order_by()
     ]

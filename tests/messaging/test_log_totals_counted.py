@@ -1,6 +1,6 @@
-"""The log's totals read from the kept daily counts (status, network, channel, whole days) give exactly what counting
-the matching messages gives, after sends, fallback, refusals, cancels, receipts and a repriced charge; any other
-filter counts the messages themselves; another organization's messages never count."""
+"""The log's totals read from the kept daily counts (status, network, channel, route, whole days) give exactly what
+counting the matching messages gives, after sends, fallback, refusals, cancels, receipts and a repriced charge; any
+other filter counts the messages themselves; another organization's messages never count."""
 
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -100,12 +100,19 @@ def test_counted_totals_equal_the_messages_for_every_counted_filter(
     assert everything[0] == 13 and everything[1] > 0  # 9 + 2 + 1 refused + 1 cancelled
 
     now = datetime.now(tz=operator_tz())
+    assert totals_and_tables(funded_org_a, {"provider": "nowhere"}) == ((0, Decimal(0)), [])  # no such route
+    for params in ({"provider": primary.name}, {"provider": primary.name, "status": "sent"}):
+        totals, tables = totals_and_tables(funded_org_a, params)
+        assert totals == exact(funded_org_a, MessageFilters.from_params(params)), params
+        assert MessageDailyCount._meta.db_table in tables and Message._meta.db_table not in tables, params
+
     counting_messages = [
-        {"provider": primary.name},
         {"to": numbers(1)[0]},
         {"q": "Counted"},
-        {"created_from": (now - timedelta(hours=1)).isoformat()},
-        {"created_to": datetime.combine(now.date(), time(23, 0), tzinfo=operator_tz()).isoformat()},
+        {  # within one day
+            "created_from": datetime.combine(now.date(), time(1), tzinfo=operator_tz()).isoformat(),
+            "created_to": datetime.combine(now.date(), time(23), tzinfo=operator_tz()).isoformat(),
+        },
     ]
     for params in counting_messages:
         totals, tables = totals_and_tables(funded_org_a, params)
@@ -133,3 +140,57 @@ def test_the_totals_page_counts_only_the_own_organization(
     assert response.status_code == 200
     assert response.context["totals"].messages == 2
     assert "2 messages match these filters" in response.content.decode()
+
+
+def _spread_over_days(organization, first_day) -> None:
+    """Messages at four times of each of four Manila days, in two statuses and networks (written around the
+    services, then recounted)."""
+    tz = operator_tz()
+    rows = []
+    for day in range(4):
+        for index, hour in enumerate((0, 9, 15, 23)):
+            rows.append(
+                Message(
+                    organization=organization,
+                    recipient=f"+6391{7 + index % 2}1234{day}{index}0",
+                    network="globe" if index % 2 else "smart",
+                    body="Spread",
+                    sender_name="IPROGSMS",
+                    encoding="gsm7",
+                    segments=1,
+                    price=Decimal("0.5") * (index + 1),
+                    status=MessageStatus.SENT if hour < 12 else MessageStatus.DELIVERED,
+                    channel="api",
+                    created_at=datetime.combine(first_day + timedelta(days=day), time(hour, 30), tzinfo=tz),
+                )
+            )
+    Message.objects.bulk_create(rows)
+    daily_counts.daily_counts_rebuild(organization_id=organization.pk)
+
+
+def test_a_range_that_starts_or_ends_within_a_day_adds_that_part_counted_from_the_messages(org_a, org_b):
+    first_day = datetime.now(tz=operator_tz()).date() - timedelta(days=10)
+    _spread_over_days(org_a, first_day)
+    _spread_over_days(org_b, first_day)
+
+    def at(day: int, hour: int, minute: int = 0) -> str:
+        return datetime.combine(first_day + timedelta(days=day), time(hour, minute), tzinfo=operator_tz()).isoformat()
+
+    ranges = [
+        {"created_from": at(1, 10)},  # part of day 1, then whole days on
+        {"created_to": at(2, 12)},  # whole days up to day 2, then part of it
+        {"created_from": at(0, 9, 30), "created_to": at(3, 15, 30)},  # parts at both ends, whole days between
+        {"created_from": at(1, 12), "created_to": at(2, 12)},  # two parts, no whole day
+        {"created_from": at(1, 12), "created_to": str(first_day + timedelta(days=2))},  # a part, then a whole day
+        {"created_from": at(2, 10), "created_to": at(1, 10)},  # backwards: nothing
+        {"created_from": at(1, 10), "status": "delivered", "network": "globe"},
+    ]
+    for params in ranges:
+        totals, tables = totals_and_tables(org_a, params)
+        assert totals == exact(org_a, MessageFilters.from_params(params)), params
+    assert totals_and_tables(org_a, ranges[2])[0][0] == 14  # 09:30 day 0 through 15:30 day 3, both included
+    assert totals_and_tables(org_a, ranges[5])[0] == (0, Decimal(0))
+    _, tables = totals_and_tables(org_a, ranges[2])
+    assert sorted(tables) == sorted([MessageDailyCount._meta.db_table] + [Message._meta.db_table] * 2)
+    within_a_day, tables = totals_and_tables(org_a, {"created_from": at(1, 8), "created_to": at(1, 16)})
+    assert within_a_day[0] == 2 and tables == [Message._meta.db_table]

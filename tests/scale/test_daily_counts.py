@@ -26,9 +26,9 @@ from tests.messaging.fixtures_engine import make_chain, numbers, refunds
 
 
 def counted(organization) -> dict:
-    """{(day, status, whether the route reports receipts, network, channel): (messages, credits)} as kept."""
+    """{(day, status, whether the route reports receipts, network, channel, route): (messages, credits)} as kept."""
     return {
-        (row.day, row.status, row.receipts, row.network, row.channel): (row.messages, row.credits)
+        (row.day, row.status, row.receipts, row.network, row.channel, row.route): (row.messages, row.credits)
         for row in MessageDailyCount.objects.filter(organization=organization)
         if row.messages or row.credits
     }
@@ -49,6 +49,7 @@ def truth(organization) -> dict:
             provider_reports_receipts(message.provider),
             message.network,
             message.channel,
+            message.provider_id or 0,
         )
         messages[key] += 1
         credits[key] += message.price

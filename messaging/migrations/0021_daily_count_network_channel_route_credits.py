@@ -1,18 +1,18 @@
-"""The daily counts split by network and channel and carrying the messages' credits, so the log's totals for a
-filter on status, network, channel and whole days add up a few count rows instead of every matching message. The
-existing counts are recounted here with the split (what `manage.py message_daily_counts_rebuild` does)."""
+"""The daily counts split by network, channel and route and carrying the messages' credits, so the log's totals for a
+filter on status, network, channel, route and whole days add up a few count rows instead of every matching message.
+The existing counts are recounted here with the split (what `manage.py message_daily_counts_rebuild` does)."""
 
 import zoneinfo
 
 from django.conf import settings
 from django.db import migrations, models
 from django.db.models import Case, Count, Sum, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 
 from messaging.ui_selectors import adapter_reports_receipts
 
 
-def recount_with_network_channel_credits(apps, schema_editor):
+def recount_split(apps, schema_editor):
     Message = apps.get_model("messaging", "Message")
     Provider = apps.get_model("messaging", "Provider")
     MessageDailyCount = apps.get_model("messaging", "MessageDailyCount")
@@ -26,8 +26,9 @@ def recount_with_network_channel_credits(apps, schema_editor):
         Message._base_manager.annotate(
             day=TruncDate("created_at", tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)),
             with_receipts=Case(When(provider_id__in=without_receipts, then=Value(False)), default=Value(True)),
+            route=Coalesce("provider_id", 0),
         )
-        .values("organization_id", "day", "status", "with_receipts", "network", "channel")
+        .values("organization_id", "day", "status", "with_receipts", "network", "channel", "route")
         .annotate(n=Count("id"), credits=Sum("price"))
         .order_by()
     )
@@ -40,6 +41,7 @@ def recount_with_network_channel_credits(apps, schema_editor):
                 receipts=row["with_receipts"],
                 network=row["network"],
                 channel=row["channel"],
+                route=row["route"],
                 messages=row["n"],
                 credits=row["credits"] or 0,
             )
@@ -70,12 +72,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="messagedailycount", name="network", field=models.CharField(default="", max_length=10)
         ),
+        migrations.AddField(
+            model_name="messagedailycount",
+            name="route",
+            field=models.IntegerField(default=0, help_text="Id of the provider that took the messages; 0 while none has"),
+        ),
         migrations.AddConstraint(
             model_name="messagedailycount",
             constraint=models.UniqueConstraint(
-                fields=("organization", "day", "status", "receipts", "network", "channel"),
+                fields=("organization", "day", "status", "receipts", "network", "channel", "route"),
                 name="message_daily_count_unique_key",
             ),
         ),
-        migrations.RunPython(recount_with_network_channel_credits, migrations.RunPython.noop),
+        migrations.RunPython(recount_split, migrations.RunPython.noop),
     ]
