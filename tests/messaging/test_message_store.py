@@ -85,5 +85,7 @@ def test_a_small_send_is_one_insert_that_stores_what_bulk_create_stores(org_a, o
         stored = messages.get(pk=copy.pk)
         assert (row.recipient, row.body) == (number, "Hi ñ")
         assert {f: getattr(row, f) for f in _COMPARED} == {f: getattr(stored, f) for f in _COMPARED}
-    counted = MessageDailyCount.objects.for_organization(org_a).get(status="queued")
-    assert counted.messages == len(numbers)
+    counted = MessageDailyCount.objects.for_organization(org_a).filter(status="queued")
+    by_network = {row.network: (row.messages, row.credits) for row in counted}
+    price = reference[0].price
+    assert by_network == {"globe": (1, price), "smart": (2, 2 * price)}  # 0917 Globe; 0918 and 0999 Smart
