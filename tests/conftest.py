@@ -27,6 +27,22 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database, with the sessions still open on it ended before it is dropped (PostgreSQL refuses to drop
+    a database others are connected to, and the run ends with a warning and a database left behind). Seen: the first
+    browser test of a worker leaves the connection the worker used before it open and idle to the end, while the
+    tests go on with a new one; the live server's thread holds one until it stops."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache: cached API keys and provider chains name rows of earlier tests."""
