@@ -37,9 +37,8 @@ def billing_attention(*, now=None) -> AttentionPanel:
             AttentionItem(
                 label="failed payments in the last 30 days",
                 count=failed,
-                url=admin_list_url(
-                    Payment, status__exact=PaymentStatus.FAILED, created_at__gte=since.date().isoformat()
-                ),
+                # The same moment as the count, with its offset: a bare date would be read as a naive midnight.
+                url=admin_list_url(Payment, status__exact=PaymentStatus.FAILED, created_at__gte=since.isoformat()),
                 level="danger",
             ),
             AttentionItem(

@@ -118,6 +118,27 @@ def test_admin_index_shows_the_panels_and_their_links_open(staff_client, org_a):
     assert "late@example.com" in overdue_list.content.decode()
 
 
+def test_the_failed_payments_link_lists_the_payments_it_counts(staff_client, org_a, org_b):
+    def failed_payment(organization, days_ago: float) -> Payment:
+        payment = Payment.objects.create(
+            organization=organization,
+            method="bank_transfer",
+            amount_php=Decimal("500"),
+            credits=Decimal("500"),
+            status=PaymentStatus.FAILED,
+        )
+        Payment.objects.unscoped().filter(pk=payment.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+        return payment
+
+    recent = [failed_payment(org_a, 1), failed_payment(org_b, 29.9)]
+    failed_payment(org_a, 30.1)  # outside the window, though on the window's first calendar day
+    item = items_by_label(attention_panels())["failed payments in the last 30 days"]
+    assert item.count == 2
+    listed = staff_client.get(item.url)
+    assert listed.status_code == 200 and "e=1" not in listed.get("Location", "")
+    assert sorted(p.pk for p in listed.context["cl"].result_list) == sorted(p.pk for p in recent)
+
+
 def test_customers_do_not_reach_the_staff_landing(client_owner_a):
     response = client_owner_a.get(reverse("admin:index"))
     assert response.status_code == 302
