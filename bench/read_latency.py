@@ -92,6 +92,10 @@ def scenarios(organization) -> list[tuple[str, dict]]:
             {"status": "failed", "created_from": str(month_from), "created_to": str(month_to)},
         ),
         ("status=expired + network=dito", {"status": "expired", "network": "dito"}),
+        ("q=<a word in most messages>", {"q": "your"}),
+        ("q=<a word in one message of 8>", {"q": "appointment monday"}),
+        ("q=<a word in 3 %>", {"q": "kaarawan"}),
+        ("q=<a word in none>", {"q": "xylophone"}),
         ("provider=<fallback> + status=failed", {"provider": fallback, "status": "failed"}),
     ]
 

@@ -130,11 +130,12 @@ def seed_organization(
     now,
 ) -> float:
     """COPY `messages` rows for the organization, oldest first (ids follow time, as in production)."""
+    from messaging.body_search import body_terms
     from messaging.models import MessageStatus
 
     field_names = {f.attname for f in builder.fields}
     recipient_fields = tuple(n for n in ("recipient", "recipient_hash") if n in field_names)
-    body_fields = tuple(n for n in ("body",) if n in field_names)
+    body_fields = tuple(n for n in ("body", "body_terms") if n in field_names)  # the text and its search index
     instance, base = builder.template(
         organization=organization,
         recipient="+639170000000",
@@ -148,6 +149,7 @@ def seed_organization(
         channel="api",
         created_at=now,
     )
+    terms_by_body: dict[str, str] = {}
     span = timedelta(days=days).total_seconds()
     recent = min(messages // 50, 3_000)  # the newest rows, still on their way
     offsets = sorted(rng.random() * span for _ in range(messages - recent))
@@ -172,6 +174,8 @@ def seed_organization(
                 body = UNICODE_BODY if unicode_text else BODIES[index % len(BODIES)].format(n=index % 997)
                 instance.recipient = number
                 instance.body = body
+                if "body_terms" in body_fields:
+                    instance.body_terms = terms_by_body.get(body) or terms_by_body.setdefault(body, body_terms(body))
                 row = dict(base)
                 row.update(builder.cached(instance, recipient_fields, number))
                 row.update(builder.cached(instance, body_fields, body))

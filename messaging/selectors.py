@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from messaging import stats_selectors
-from messaging.body_search import MIN_WORD_LENGTH, normalised_words, search_terms
+from messaging.body_search import MIN_WORD_LENGTH, messages_with_words, normalised_words
 from messaging.models import (
     DispatchAttempt,
     Message,
@@ -161,8 +161,8 @@ def message_list(*, organization, filters: MessageFilters | None = None) -> Quer
     if filters.created_to:
         queryset = queryset.filter(created_at__lte=filters.created_to)
     # The text is encrypted: a search matches the keyed hashes of its words (messaging.body_search), each whole.
-    for term in search_terms(filters.search):
-        queryset = queryset.filter(body_terms__contains=term)
+    if filters.search:
+        queryset = messages_with_words(queryset, filters.search)
     return queryset.order_by("-created_at", "-id")
 
 
@@ -299,6 +299,13 @@ def _keyset_page(queryset, *, cursor: str | None, before: str | None, page_size:
 class MessageTotals:
     messages: int
     credits: Decimal
+    # More than `messages` match: a filter counted from the messages stops counting there (credits then unknown).
+    more: bool = False
+
+
+# A filter on a number, a campaign or words is counted from the matching messages, up to this many: reading every
+# message a common word matches takes a second at a million, and "more than 10,000" is all such a count tells.
+TOTALS_COUNT_LIMIT = 10_000
 
 
 def message_totals(*, organization, filters: MessageFilters | None = None) -> MessageTotals:
@@ -308,10 +315,10 @@ def message_totals(*, organization, filters: MessageFilters | None = None) -> Me
     (`MessageDailyCount`: a few rows a day, whatever the number of messages) for the whole Manila days it covers, and
     by counting the messages themselves for the part of a day at either end of a range that starts or ends within
     one (at most a day's messages each). A filter on a number, a campaign or words counts the matching messages
-    (one aggregate over the log's own filtered queryset, the same index): those narrow the rows themselves."""
+    (one aggregate over the log's own filtered queryset, the same index), up to TOTALS_COUNT_LIMIT of them."""
     filters = filters or MessageFilters()
     if filters.recipient or filters.campaign is not None or filters.search:
-        return _totals_counted_from_messages(organization, filters)
+        return _totals_counted_from_messages(organization, filters, limit=TOTALS_COUNT_LIMIT)
     plan = _day_plan(filters.created_from, filters.created_to)
     if plan is None:  # within one day
         return _totals_counted_from_messages(organization, filters)
@@ -338,12 +345,14 @@ def message_totals(*, organization, filters: MessageFilters | None = None) -> Me
     return totals
 
 
-def _totals_counted_from_messages(organization, filters: MessageFilters) -> MessageTotals:
-    totals = (
-        message_list(organization=organization, filters=filters)
-        .order_by()
-        .aggregate(messages=Count("id"), credits=Sum("price"))
-    )
+def _totals_counted_from_messages(organization, filters: MessageFilters, *, limit: int | None = None) -> MessageTotals:
+    queryset = message_list(organization=organization, filters=filters).order_by()
+    if limit is not None:
+        # Counted over at most limit + 1 rows (a subquery with LIMIT): one more than the limit means "more".
+        queryset = queryset.values("price")[: limit + 1]
+    totals = queryset.aggregate(messages=Count("price"), credits=Sum("price"))
+    if limit is not None and totals["messages"] > limit:
+        return MessageTotals(messages=limit, credits=None, more=True)
     return MessageTotals(messages=totals["messages"], credits=totals["credits"] or Decimal("0"))
 
 

@@ -10,6 +10,7 @@ from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from messaging import selectors
 from messaging.dispatch.worker import dispatch_queued_messages
 from messaging.models import Message, MessageStatus
 from messaging.models_stats import MessageDailyCount
@@ -194,3 +195,25 @@ def test_a_range_that_starts_or_ends_within_a_day_adds_that_part_counted_from_th
     assert sorted(tables) == sorted([MessageDailyCount._meta.db_table] + [Message._meta.db_table] * 2)
     within_a_day, tables = totals_and_tables(org_a, {"created_from": at(1, 8), "created_to": at(1, 16)})
     assert within_a_day[0] == 2 and tables == [Message._meta.db_table]
+
+
+def test_a_filter_counted_from_the_messages_stops_past_the_limit(
+    chain, client_owner_a, funded_org_a, funded_org_b, monkeypatch
+):
+    monkeypatch.setattr(selectors, "TOTALS_COUNT_LIMIT", 2)
+    message_send(organization=funded_org_a, recipients=numbers(3), body="Parcel waiting", channel="api")
+    message_send(organization=funded_org_a, recipients=numbers(2, start=10), body="Invoice ready", channel="api")
+    message_send(organization=funded_org_b, recipients=numbers(5, start=20), body="Invoice ready", channel="api")
+
+    parcel = message_totals(organization=funded_org_a, filters=MessageFilters.from_params({"q": "parcel"}))
+    assert (parcel.messages, parcel.credits, parcel.more) == (2, None, True)
+    invoice = message_totals(organization=funded_org_a, filters=MessageFilters.from_params({"q": "invoice"}))
+    assert (invoice.messages, invoice.more) == (2, False)
+    assert (invoice.messages, invoice.credits) == exact(funded_org_a, MessageFilters.from_params({"q": "invoice"}))
+    # A filter the kept counts answer is never bounded.
+    assert message_totals(organization=funded_org_a, filters=MessageFilters()).messages == 5
+
+    shown = client_owner_a.get(reverse("messaging:totals"), {"q": "parcel"}).content.decode()
+    assert "More than 2 messages match these filters; narrow them for an exact count and credits." in shown
+    shown = client_owner_a.get(reverse("messaging:totals"), {"q": "invoice"}).content.decode()
+    assert "2 messages match these filters, " in shown and "credits in all." in shown
