@@ -332,9 +332,7 @@ def message_totals(*, organization, filters: MessageFilters | None = None) -> Me
             statuses=filters.status,
             networks=filters.network,
             channel=filters.channel,
-            routes=list(Provider.objects.filter(name=filters.provider).values_list("id", flat=True))
-            if filters.provider
-            else None,
+            routes=_route_ids(filters.provider) if filters.provider else None,
         )
         totals = MessageTotals(messages=messages, credits=credits)
     for created_from, created_to in part_days:
@@ -343,6 +341,11 @@ def message_totals(*, organization, filters: MessageFilters | None = None) -> Me
         )
         totals = MessageTotals(messages=totals.messages + part.messages, credits=totals.credits + part.credits)
     return totals
+
+
+def _route_ids(name: str) -> list[int]:
+    """The ids of the routes (providers) the log's `provider` filter names."""
+    return list(Provider.objects.filter(name=name).values_list("id", flat=True))
 
 
 def _totals_counted_from_messages(organization, filters: MessageFilters, *, limit: int | None = None) -> MessageTotals:
