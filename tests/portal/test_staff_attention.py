@@ -57,25 +57,23 @@ def test_every_app_contributes_its_panel_in_layer_order(db):
     assert len(staff_attention.answers()) == 3
 
 
+def make_payment(organization, status: str) -> Payment:
+    return Payment.objects.create(
+        organization=organization,
+        method="bank_transfer",
+        amount_php=Decimal("500"),
+        credits=Decimal("500"),
+        status=status,
+    )
+
+
 def test_panels_count_what_needs_staff_and_link_to_the_admin_list(org_a, org_b, staff):
     now = timezone.now()
     overdue = request_due("late@example.com", now - timedelta(days=1))
     due_soon = request_due("soon@example.com", now + timedelta(days=3))
     request_due("fine@example.com", now + timedelta(days=25))
-    failed = Payment.objects.create(
-        organization=org_a,
-        method="bank_transfer",
-        amount_php=Decimal("500"),
-        credits=Decimal("500"),
-        status=PaymentStatus.FAILED,
-    )
-    Payment.objects.create(
-        organization=org_b,
-        method="bank_transfer",
-        amount_php=Decimal("500"),
-        credits=Decimal("500"),
-        status=PaymentStatus.CONFIRMED,
-    )
+    failed = make_payment(org_a, PaymentStatus.FAILED)
+    make_payment(org_b, PaymentStatus.CONFIRMED)
     credits_adjust(organization=org_a, actor=None, amount=Decimal("20.00"), reason="test")
     credits_adjust(organization=org_b, actor=None, amount=Decimal("5000.00"), reason="test")
     broken = provider("Broken route", circuit_state=CircuitState.OPEN, consecutive_failures=5)
@@ -120,13 +118,7 @@ def test_admin_index_shows_the_panels_and_their_links_open(staff_client, org_a):
 
 def test_the_failed_payments_link_lists_the_payments_it_counts(staff_client, org_a, org_b):
     def failed_payment(organization, days_ago: float) -> Payment:
-        payment = Payment.objects.create(
-            organization=organization,
-            method="bank_transfer",
-            amount_php=Decimal("500"),
-            credits=Decimal("500"),
-            status=PaymentStatus.FAILED,
-        )
+        payment = make_payment(organization, PaymentStatus.FAILED)
         Payment.objects.unscoped().filter(pk=payment.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
         return payment
 
