@@ -41,3 +41,7 @@ def _enqueue(task_path: str, kwargs: dict[str, Any]) -> None:
         # there): what was committed stands and must not be answered as an error, which a client would send
         # again. The periodic jobs find what an enqueue missed (`messaging.periodic`: queued messages, webhooks).
         logger.warning("Could not enqueue %s after the commit: the database does not answer", task_path, exc_info=True)
+    except Exception:
+        # Any other backend's failure (Redis gone, with the RQ backend) is the same case: logged, not raised. A
+        # send grouped with others (`portal.group_commit`) would otherwise be stored again on its own.
+        logger.exception("Could not enqueue %s after the commit", task_path)

@@ -114,34 +114,53 @@ def hashes_in(column: str, hashes: Collection[str]) -> tuple[str, list]:
 
 def suppressed_numbers(*, organization_id: int, numbers: Iterable[str]) -> set[str]:
     """The numbers among `numbers` that no message may be sent to (every registered answer, in one statement)."""
-    numbers = list(numbers)
-    if not numbers:
-        return set()
-    return suppression_lookups_run(
-        [answer(organization_id=organization_id, numbers=numbers) for answer in send_suppressions.answers()]
+    return suppressed_numbers_by_organization(numbers_by_organization={organization_id: numbers}).get(
+        organization_id, set()
     )
+
+
+def suppressed_numbers_by_organization(*, numbers_by_organization: Mapping[int, Iterable[str]]) -> dict[int, set[str]]:
+    """{organization id: the numbers among its own that it may not send to}, every organization's answers in one
+    statement (an organization's opt-outs are its own: a number suppressed for one may be sent to by another)."""
+    owners, lookups = [], []
+    for organization_id, numbers in numbers_by_organization.items():
+        numbers = list(numbers)
+        if not numbers:
+            continue
+        for answer in send_suppressions.answers():
+            owners.append(organization_id)
+            lookups.append(answer(organization_id=organization_id, numbers=numbers))
+    suppressed: dict[int, set[str]] = defaultdict(set)
+    for index, numbers in _lookups_found(lookups).items():
+        suppressed[owners[index]] |= numbers
+    return dict(suppressed)
 
 
 def suppression_lookups_run(lookups: Iterable[SuppressionLookup | None]) -> set[str]:
     """The numbers the lookups find, all lookups run as one statement (`UNION ALL`)."""
-    lookups = [lookup for lookup in lookups if lookup is not None]
-    if not lookups:
-        return set()
+    return set().union(*_lookups_found(list(lookups)).values())
+
+
+def _lookups_found(lookups: list[SuppressionLookup | None]) -> dict[int, set[str]]:
+    """{index in `lookups`: the numbers that lookup finds}, every lookup in one statement (`UNION ALL`)."""
     sql = " UNION ALL ".join(
         f"SELECT {index} AS source, found.phone_hash FROM ({lookup.sql}) AS found"  # noqa: S608 - the answers' SQL
         for index, lookup in enumerate(lookups)
+        if lookup is not None
     )
+    if not sql:
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [param for lookup in lookups for param in lookup.params])
+        cursor.execute(sql, [param for lookup in lookups if lookup is not None for param in lookup.params])
         rows = cursor.fetchall()
     found: dict[int, set[str]] = defaultdict(set)
     for source, hashed in rows:
         found[source].update(lookups[source].numbers_by_hash.get(hashed, ()))
-    suppressed: set[str] = set()
     for source, numbers in found.items():
         narrow = lookups[source].narrow
-        suppressed |= narrow(numbers) if narrow is not None and numbers else numbers
-    return suppressed
+        if narrow is not None and numbers:
+            found[source] = narrow(numbers)
+    return found
 
 
 def person_objects_to(*, user_id: int, kind: str) -> bool:

@@ -11,6 +11,7 @@ message is stored as `rejected` with error_code `recipient_opted_out`, at no cha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -42,6 +43,7 @@ from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal import hooks
 from portal.errors import ApplicationError, Conflict, NotFound
+from portal.group_commit import GroupCommit
 
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
 
@@ -123,7 +125,25 @@ def _message_type(requested: str | None, *, channel: str, count: int) -> str:
     return MessageType.BULK if channel == MessageChannel.CSV or count > 1 else MessageType.SINGLE
 
 
-@transaction.atomic
+@dataclass(eq=False)
+class PreparedSend:
+    """A send that passed validation and is priced, not stored yet: what `sends_store` needs to store it."""
+
+    organization: Organization
+    actor: object
+    api_key: object
+    channel: str
+    campaign: object
+    send_at: datetime | None
+    numbers: list[str]
+    bodies: list[str]
+    infos: dict
+    terms: dict[str, str]
+    unit_prices: dict[int, Decimal]
+    pricing: object
+    template: Message
+
+
 def message_send(
     *,
     organization: Organization,
@@ -150,11 +170,58 @@ def message_send(
     `delivery_body`, when given, is the text the provider receives while `body` is what anyone reading the
     message sees (one-time codes: the code masked). Both must count as the same segments.
 
+    Storing is one transaction (the caller's, when it has one). A small send made outside any transaction shares
+    its transaction with the small sends that other threads of the process make at the same moment
+    (`portal.group_commit`): the answer is the same as alone, a refusal stays the refused caller's own.
+
     Raises ApplicationError: `invalid_recipients` (400, details.recipients lists each bad input), `empty_body`,
     `body_too_long`, `too_many_recipients`, `sender_name_not_approved`, `invalid_send_at`, `no_route_configured` (503);
     billing's `insufficient_credits` (402) / `monthly_limit_reached` (403); `organization_suspended` (403).
     Nothing is stored or charged when it raises.
     """
+    send = send_prepare(
+        organization=organization,
+        actor=actor,
+        api_key=api_key,
+        recipients=recipients,
+        body=body,
+        sender_name=sender_name,
+        send_at=send_at,
+        channel=channel,
+        message_type=message_type,
+        delivery_body=delivery_body,
+        bodies=bodies,
+        campaign=campaign,
+        recipients_normalized=recipients_normalized,
+    )
+    if (
+        settings.SMS_SEND_GROUP_COMMIT
+        and len(send.numbers) <= GROUPED_SEND_MAX_MESSAGES
+        and not transaction.get_connection().in_atomic_block
+    ):
+        return _grouped_sends.submit(send)
+    [messages] = sends_store([send])
+    return messages
+
+
+def send_prepare(
+    *,
+    organization: Organization,
+    actor=None,
+    api_key=None,
+    recipients: list[str],
+    body: str,
+    sender_name: str | None = None,
+    send_at: datetime | None = None,
+    channel: str,
+    message_type: str | None = None,
+    delivery_body: str = "",
+    bodies: list[str] | None = None,
+    campaign=None,
+    recipients_normalized: bool = False,
+) -> PreparedSend:
+    """Validate and price a send (`message_send`'s arguments); writes nothing. Raises what `message_send` raises
+    for bad input."""
     if channel not in MessageChannel.values:
         raise ApplicationError(f"Unknown channel {channel!r}.", code="invalid_channel")
     require_active_organization(organization=organization)
@@ -172,9 +239,6 @@ def message_send(
     requested_sender = _validate_sender_name(organization, sender_name, chain)
     now = timezone.now()
     send_at = _validate_send_at(send_at, now)
-
-    opted_out = hooks.suppressed_numbers(organization_id=organization.pk, numbers=set(numbers))
-    default_sender = chain[0].sender_name
     # From a cache (a few seconds old at most): the charge is one conditional UPDATE (billing.charging) that
     # decides under the row lock, only while the account still names this plan, and prices each message again
     # from the plan (another plan by then reprices the rows below).
@@ -183,14 +247,12 @@ def message_send(
         segments: message_price_for(segments=segments, price_per_segment=pricing.plan.price_per_segment)
         for segments in {text_info.segments for text_info in infos.values()}
     }
-    # The search index of each distinct text once: a campaign's shared text is hashed once, not per recipient.
-    terms = {text: body_terms(text) for text in infos}
     # Every message of the send differs from this one only in its number and text (and what follows from them).
     template = Message(
         organization=organization,
         campaign=campaign,
         delivery_body=delivery_body,
-        sender_name=requested_sender or default_sender,
+        sender_name=requested_sender or chain[0].sender_name,
         requested_sender_name=requested_sender,
         status=MessageStatus.QUEUED,
         channel=channel,
@@ -202,70 +264,141 @@ def message_send(
         next_attempt_at=send_at or now,
         status_changed_at=now,
     )
-    messages = []
-    for number, text in zip(numbers, bodies, strict=True):
-        info = infos[text]
-        message = message_like(
-            template,
+    return PreparedSend(
+        organization=organization,
+        actor=actor,
+        api_key=api_key,
+        channel=channel,
+        campaign=campaign,
+        send_at=send_at,
+        numbers=numbers,
+        bodies=bodies,
+        infos=infos,
+        # The search index of each distinct text once: a campaign's shared text is hashed once, not per recipient.
+        terms={text: body_terms(text) for text in infos},
+        unit_prices=unit_prices,
+        pricing=pricing,
+        template=template,
+    )
+
+
+@transaction.atomic
+def sends_store(sends: Sequence[PreparedSend]) -> list[list[Message]]:
+    """Store, charge and queue prepared sends in one transaction (the caller's, when it has one): each send's
+    messages, in the order of the sends. All or nothing: a send that cannot be charged fails them all.
+
+    The statements are shared: one suppression check, one INSERT (with the daily counts), one charge per
+    organization (in id order, the order every writer locks credit accounts in), one wake-up per queue."""
+    sent = [_messages_built(send) for send in sends]
+    suppressed = hooks.suppressed_numbers_by_organization(
+        numbers_by_organization=_numbers_by_organization(sends),
+    )
+    for send, messages in zip(sends, sent, strict=True):
+        opted_out = suppressed.get(send.organization.pk, set())
+        for message in messages:
+            if message.recipient in opted_out:
+                message.price = Decimal("0")
+                status_set(
+                    message,
+                    MessageStatus.REJECTED,
+                    now=send.template.created_at,
+                    error_code="recipient_opted_out",
+                    error_message="The recipient asked not to receive messages; not sent and not charged.",
+                )
+    every_message = [message for messages in sent for message in messages]
+    messages_insert(every_message, with_statement=daily_counts.messages_created_statement(every_message))
+
+    charged_by_organization: dict[int, tuple[PreparedSend, list[Message]]] = {}
+    for send, messages in zip(sends, sent, strict=True):
+        queued = [m for m in messages if m.status == MessageStatus.QUEUED]
+        if queued:
+            _, charged = charged_by_organization.setdefault(send.organization.pk, (send, []))
+            charged.extend(queued)
+    for organization_id in sorted(charged_by_organization):
+        send, to_charge = charged_by_organization[organization_id]
+        _charge(send, to_charge)
+
+    wake = set()
+    for send, messages in zip(sends, sent, strict=True):
+        queued = sum(1 for m in messages if m.status == MessageStatus.QUEUED)
+        if send.channel in (MessageChannel.DASHBOARD, MessageChannel.CSV):
+            _audit_send(send, messages, queued=queued)
+        rejected = [m for m in messages if m.status == MessageStatus.REJECTED]
+        if rejected:
+            webhook_events_record(messages=rejected)
+        if queued and send.send_at is None:
+            # A code goes to the `otp` queue, whose task claims codes only: it overtakes a bulk backlog.
+            wake.add(DISPATCH_OTP if send.channel == MessageChannel.OTP else DISPATCH_QUEUED)
+    for queue in sorted(wake):
+        wake_dispatcher_on_commit(queue)
+    return sent
+
+
+def _messages_built(send: PreparedSend) -> list[Message]:
+    """The send's messages, new each time (a batch that failed is stored again from the same send)."""
+    return [
+        message_like(
+            send.template,
             recipient=number,
             network=detect_network(number),
             body=text,
-            body_terms=terms[text],
-            encoding=info.encoding,
-            segments=info.segments,
-            price=unit_prices[info.segments],
+            body_terms=send.terms[text],
+            encoding=send.infos[text].encoding,
+            segments=send.infos[text].segments,
+            price=send.unit_prices[send.infos[text].segments],
         )
-        if number in opted_out:
-            message.price = Decimal("0")
-            status_set(
-                message,
-                MessageStatus.REJECTED,
-                now=now,
-                error_code="recipient_opted_out",
-                error_message="The recipient asked not to receive messages; not sent and not charged.",
-            )
-        messages.append(message)
-    messages_insert(messages, with_statement=daily_counts.messages_created_statement(messages))
+        for number, text in zip(send.numbers, send.bodies, strict=True)
+    ]
 
-    to_charge = [m for m in messages if m.status == MessageStatus.QUEUED]
-    if to_charge:
-        prices = billing_services.message_charge(
-            organization=organization,
-            message_ids_and_segments=[(m.pk, m.segments) for m in to_charge],
-            pricing=pricing,
-        )
-        repriced = [m for m in to_charge if prices.get(m.pk, m.price) != m.price]
-        for message in repriced:
-            old_price, message.price = message.price, prices[message.pk]
-            daily_counts.count_repriced(message, old_price)
-        if repriced:
-            Message.objects.for_organization(organization).bulk_update(repriced, ["price"], batch_size=500)
 
-    # API and one-time-code sends leave no audit row of their own: the message rows name the key and channel and
-    # the ledger holds each charge. A person's send from the dashboard or a CSV upload is audited.
-    if channel in (MessageChannel.DASHBOARD, MessageChannel.CSV):
-        audit_log_record(
-            event_type="message.sent",
-            organization=organization,
-            actor=actor,
-            api_key=api_key,
-            extra={
-                "channel": channel,
-                "count": len(messages),
-                "queued": len(to_charge),
-                "opted_out": len(messages) - len(to_charge),
-                "segments": infos[bodies[0]].segments if len(infos) == 1 else sum(m.segments for m in messages),
-                "campaign": campaign.pk if campaign is not None else None,
-                "scheduled_for": send_at.isoformat() if send_at else None,
-            },
-        )
-    rejected = [m for m in messages if m.status == MessageStatus.REJECTED]
-    if rejected:
-        webhook_events_record(messages=rejected)
-    if to_charge and send_at is None:
-        # A code goes to the `otp` queue, whose task claims codes only: it overtakes a bulk backlog.
-        wake_dispatcher_on_commit(DISPATCH_OTP if channel == MessageChannel.OTP else DISPATCH_QUEUED)
-    return messages
+def _numbers_by_organization(sends: Sequence[PreparedSend]) -> dict[int, set[str]]:
+    numbers: dict[int, set[str]] = {}
+    for send in sends:
+        numbers.setdefault(send.organization.pk, set()).update(send.numbers)
+    return numbers
+
+
+def _charge(send: PreparedSend, to_charge: list[Message]) -> None:
+    """Charge an organization's queued messages of the batch (priced with `send`'s plan, which is the
+    organization's: every send of one organization in a batch read the same cached plan) and reprice those the
+    plan the charge found prices otherwise."""
+    prices = billing_services.message_charge(
+        organization=send.organization,
+        message_ids_and_segments=[(m.pk, m.segments) for m in to_charge],
+        pricing=send.pricing,
+    )
+    repriced = [m for m in to_charge if prices.get(m.pk, m.price) != m.price]
+    for message in repriced:
+        old_price, message.price = message.price, prices[message.pk]
+        daily_counts.count_repriced(message, old_price)
+    if repriced:
+        Message.objects.for_organization(send.organization).bulk_update(repriced, ["price"], batch_size=500)
+
+
+def _audit_send(send: PreparedSend, messages: list[Message], *, queued: int) -> None:
+    """A person's send from the dashboard or a CSV upload is audited. API and one-time-code sends leave no audit
+    row of their own: the message rows name the key and channel and the ledger holds each charge."""
+    infos = send.infos
+    audit_log_record(
+        event_type="message.sent",
+        organization=send.organization,
+        actor=send.actor,
+        api_key=send.api_key,
+        extra={
+            "channel": send.channel,
+            "count": len(messages),
+            "queued": queued,
+            "opted_out": len(messages) - queued,
+            "segments": infos[send.bodies[0]].segments if len(infos) == 1 else sum(m.segments for m in messages),
+            "campaign": send.campaign.pk if send.campaign is not None else None,
+            "scheduled_for": send.send_at.isoformat() if send.send_at else None,
+        },
+    )
+
+
+# Sends of up to this many messages are grouped (a larger one already shares its statements among its messages).
+GROUPED_SEND_MAX_MESSAGES = 10
+_grouped_sends: GroupCommit[PreparedSend, list[Message]] = GroupCommit(sends_store, max_items=64)
 
 
 @transaction.atomic

@@ -377,6 +377,8 @@ SMS_CIRCUIT_FAILURE_THRESHOLD = env.int("SMS_CIRCUIT_FAILURE_THRESHOLD", default
 SMS_CIRCUIT_COOLDOWN_SECONDS = env.int("SMS_CIRCUIT_COOLDOWN_SECONDS", default=120)  # then one probe
 SMS_IN_FLIGHT_TIMEOUT_SECONDS = env.int("SMS_IN_FLIGHT_TIMEOUT_SECONDS", default=300)  # then reconciled
 SMS_MAX_RECIPIENTS_PER_REQUEST = 1000
+# Small sends made at the same moment by the threads of one process share one transaction (portal.group_commit).
+SMS_SEND_GROUP_COMMIT = env.bool("SMS_SEND_GROUP_COMMIT", default=True)
 SMS_MAX_BODY_CHARACTERS = env.int("SMS_MAX_BODY_CHARACTERS", default=1530)  # 10 GSM-7 segments
 SMS_CALLBACK_BASE_URL = env("SMS_CALLBACK_BASE_URL", default=SITE_URL)  # where providers POST receipts
 SMS_STATUS_POLL_AFTER_SECONDS = env.int("SMS_STATUS_POLL_AFTER_SECONDS", default=60)
