@@ -49,6 +49,19 @@ def wait_until_waiting(group, count):
     raise AssertionError(f"{count} callers never queued")
 
 
+def submit_while_the_first_batch_runs(group, recorder, later_items):
+    """Item 1 alone, held in its batch until every later item waits; then all run. Returns each caller's outcome."""
+    outcomes: dict = {}
+    first = submit_in_thread(group, 1, outcomes)
+    assert recorder.first_running.wait(10)
+    others = [submit_in_thread(group, item, outcomes) for item in later_items]
+    wait_until_waiting(group, len(later_items))
+    recorder.release_first.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    return outcomes
+
+
 def test_a_caller_alone_runs_its_own_item_at_once():
     recorder = Recorder()
     recorder.release_first.set()
@@ -60,14 +73,7 @@ def test_a_caller_alone_runs_its_own_item_at_once():
 def test_callers_arriving_during_a_batch_are_done_together_in_the_next():
     recorder = Recorder()
     group = GroupCommit(recorder, max_items=8)
-    outcomes: dict = {}
-    first = submit_in_thread(group, 1, outcomes)
-    assert recorder.first_running.wait(10)
-    others = [submit_in_thread(group, item, outcomes) for item in (2, 3, 4)]
-    wait_until_waiting(group, 3)
-    recorder.release_first.set()
-    for thread in [first, *others]:
-        thread.join(10)
+    outcomes = submit_while_the_first_batch_runs(group, recorder, (2, 3, 4))
     assert recorder.batches[0] == [1]
     assert sorted(recorder.batches[1]) == [2, 3, 4]
     assert len(recorder.batches) == 2
@@ -78,14 +84,7 @@ def test_callers_arriving_during_a_batch_are_done_together_in_the_next():
 def test_a_batch_takes_at_most_max_items_and_the_rest_follow():
     recorder = Recorder()
     group = GroupCommit(recorder, max_items=2)
-    outcomes: dict = {}
-    first = submit_in_thread(group, 1, outcomes)
-    assert recorder.first_running.wait(10)
-    others = [submit_in_thread(group, item, outcomes) for item in (2, 3, 4, 5, 6)]
-    wait_until_waiting(group, 5)
-    recorder.release_first.set()
-    for thread in [first, *others]:
-        thread.join(10)
+    outcomes = submit_while_the_first_batch_runs(group, recorder, (2, 3, 4, 5, 6))
     assert [len(batch) for batch in recorder.batches] == [1, 2, 2, 1]
     assert outcomes == {item: item * 10 for item in range(1, 7)}
 
@@ -93,14 +92,7 @@ def test_a_batch_takes_at_most_max_items_and_the_rest_follow():
 def test_a_refused_item_fails_its_own_caller_only_and_the_others_are_done_alone():
     recorder = Recorder(refuse={3})
     group = GroupCommit(recorder, max_items=8)
-    outcomes: dict = {}
-    first = submit_in_thread(group, 1, outcomes)
-    assert recorder.first_running.wait(10)
-    others = [submit_in_thread(group, item, outcomes) for item in (2, 3, 4)]
-    wait_until_waiting(group, 3)
-    recorder.release_first.set()
-    for thread in [first, *others]:
-        thread.join(10)
+    outcomes = submit_while_the_first_batch_runs(group, recorder, (2, 3, 4))
     assert isinstance(outcomes[3], ValueError)
     assert str(outcomes[3]) == "refused 3"
     assert {item: outcomes[item] for item in (1, 2, 4)} == {1: 10, 2: 20, 4: 40}
