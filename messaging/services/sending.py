@@ -25,6 +25,7 @@ from accounts.services import audit_log_record, require_active_organization
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.money import message_price_for
+from billing.plan_cache import SendPricing
 from messaging.body_search import body_terms
 from messaging.dispatch.quota import provider_usage_this_month
 from messaging.dispatch.wake import wake_dispatcher_on_commit
@@ -33,7 +34,7 @@ from messaging.models import Message, MessageChannel, MessageStatus, MessageType
 from messaging.numbers import InvalidPhoneNumber, detect_network, normalize_ph_number
 from messaging.provider_chain import ChainRoute, enabled_chain
 from messaging.routing import RouteState, choose_route, primary_of
-from messaging.segments import count_segments
+from messaging.segments import SegmentInfo, count_segments
 from messaging.sender_name_cache import sender_name_default_cached
 from messaging.sender_names import sender_name_choose
 from messaging.services import daily_counts
@@ -46,6 +47,8 @@ from portal.errors import ApplicationError, Conflict, NotFound
 from portal.group_commit import GroupCommit
 
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
+# Sends of up to this many messages are grouped (a larger one already shares its statements among its messages).
+GROUPED_SEND_MAX_MESSAGES = 10
 
 
 def _parse_recipients(recipients: list[str], *, normalized: bool = False) -> list[str]:
@@ -137,10 +140,10 @@ class PreparedSend:
     send_at: datetime | None
     numbers: list[str]
     bodies: list[str]
-    infos: dict
-    terms: dict[str, str]
-    unit_prices: dict[int, Decimal]
-    pricing: object
+    infos: dict[str, SegmentInfo]  # per distinct text
+    terms: dict[str, str]  # per distinct text: its search words' hashes
+    unit_prices: dict[int, Decimal]  # per segment count
+    pricing: SendPricing
     template: Message
 
 
@@ -396,8 +399,8 @@ def _audit_send(send: PreparedSend, messages: list[Message], *, queued: int) -> 
     )
 
 
-# Sends of up to this many messages are grouped (a larger one already shares its statements among its messages).
-GROUPED_SEND_MAX_MESSAGES = 10
+# One per process: batches form among its threads (gunicorn's gthread workers). At most 64 sends (640 messages) a
+# batch keeps its transaction, and the credit account locks it holds, short.
 _grouped_sends: GroupCommit[PreparedSend, list[Message]] = GroupCommit(sends_store, max_items=64)
 
 
