@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from messaging import stats_selectors
-from messaging.body_search import MIN_WORD_LENGTH, messages_with_words, normalised_words
+from messaging.body_search import MIN_WORD_LENGTH, messages_with_words, normalised_words, search_count_memory
 from messaging.models import (
     DispatchAttempt,
     Message,
@@ -353,7 +353,8 @@ def _totals_counted_from_messages(organization, filters: MessageFilters, *, limi
     if limit is not None:
         # Counted over at most limit + 1 rows (a subquery with LIMIT): one more than the limit means "more".
         queryset = queryset.values("price")[: limit + 1]
-    totals = queryset.aggregate(messages=Count("price"), credits=Sum("price"))
+    with search_count_memory() if filters.search else contextlib.nullcontext():
+        totals = queryset.aggregate(messages=Count("price"), credits=Sum("price"))
     if limit is not None and totals["messages"] > limit:
         return MessageTotals(messages=limit, credits=None, more=True)
     return MessageTotals(messages=totals["messages"], credits=totals["credits"] or Decimal("0"))

@@ -8,12 +8,21 @@ from decimal import Decimal
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.services import credits_adjust
-from messaging.body_search import MAX_TERMS, body_terms, messages_with_words, normalised_words
+from messaging.body_search import (
+    MAX_TERMS,
+    SEARCH_COUNT_WORK_MEM,
+    body_terms,
+    messages_with_words,
+    normalised_words,
+    search_count_memory,
+)
 from messaging.models import Message, MessageStatus
+from messaging.selectors import MessageFilters, message_totals
 from messaging.services.sending import message_send
 from privacy.data.erasure import erasure_job_create
 from privacy.data.erasure_run import erasures_run_due
@@ -133,3 +142,21 @@ def test_a_search_on_postgresql_is_answered_by_the_index_of_the_word_hashes(clie
         plan = queryset.explain()
     # The query's expression is the index's (migration 0022): PostgreSQL can answer the search from it.
     assert "message_body_terms_gin" in plan, plan
+
+
+@pytest.mark.postgres
+def test_the_totals_of_a_search_count_with_the_memory_that_keeps_the_bitmap_exact(client_owner_a, org_a, funded):
+    send(org_a, "Promo code inside")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        [(default,)] = cursor.fetchall()
+    with CaptureQueriesContext(connection) as queries:
+        totals = message_totals(organization=org_a, filters=MessageFilters(search="promo code"))
+    assert totals.messages == 1
+    statements = [query["sql"] for query in queries.captured_queries]
+    setting = next(i for i, sql in enumerate(statements) if "set_config('work_mem'" in sql)
+    count = next(i for i, sql in enumerate(statements) if "COUNT(" in sql.upper())
+    assert setting < count
+    with search_count_memory(), connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] == SEARCH_COUNT_WORK_MEM != default
