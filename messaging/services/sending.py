@@ -291,7 +291,8 @@ def sends_store(sends: Sequence[PreparedSend]) -> list[list[Message]]:
     messages, in the order of the sends. All or nothing: a send that cannot be charged fails them all.
 
     The statements are shared: one suppression check, one INSERT (with the daily counts), one charge per
-    organization (in id order, the order every writer locks credit accounts in), one wake-up per queue."""
+    organization (in id order, so two batches lock the same credit accounts in the same order), one wake-up per
+    queue."""
     sent = [_messages_built(send) for send in sends]
     suppressed = hooks.suppressed_numbers_by_organization(
         numbers_by_organization=_numbers_by_organization(sends),
