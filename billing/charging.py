@@ -26,12 +26,13 @@ from billing.money import message_price_for, quantize_credits
 from billing.plan_cache import SendPricing, organization_plan_forget
 from billing.selectors import send_pricing_read
 from portal.errors import ApplicationError
+from portal.sql import positional
 from portal.timezone import month_start, next_month
 
 # One statement: take the credits and count the segments only when both fit and the account still names the plan
 # that priced them (`plan_id`; NULL: the default plan). `%(month)s` is the first day of the
 # current month in Asia/Manila; usage of an older month counts as zero (the month rolled over).
-_CHARGE_SQL = """
+_CHARGE_UPDATE = """
 UPDATE accounts_creditaccount
    SET balance = balance - %(total)s,
        usage_segments = CASE WHEN usage_month = %(month)s THEN usage_segments + %(segments)s ELSE %(segments)s END,
@@ -39,11 +40,12 @@ UPDATE accounts_creditaccount
        updated_at = %(now)s
  WHERE organization_id = %(organization_id)s
    AND balance >= %(total)s
-   AND (price_plan_id = %(plan_id)s OR (price_plan_id IS NULL AND %(plan_id)s IS NULL))
+   AND (price_plan_id = %(plan_id)s OR (price_plan_id IS NULL AND CAST(%(plan_id)s AS bigint) IS NULL))
    AND (monthly_segment_limit IS NULL
-        OR (CASE WHEN usage_month = %(month)s THEN usage_segments ELSE 0 END) + %(segments)s <= monthly_segment_limit)
-RETURNING balance, low_balance_threshold, low_balance_alerted
-"""
+        OR (CASE WHEN usage_month = %(month)s THEN usage_segments ELSE 0 END) + %(segments)s
+           <= monthly_segment_limit)"""
+_CHARGE_RETURNING = "\nRETURNING balance, low_balance_threshold, low_balance_alerted\n"
+_CHARGE_SQL = _CHARGE_UPDATE + _CHARGE_RETURNING
 
 # PostgreSQL: the same UPDATE and the ledger entries in one statement (a data-modifying WITH runs to completion
 # whether or not the outer SELECT reads it). One entry per message, in the caller's order, each `balance_after`
@@ -66,6 +68,20 @@ SELECT %(organization_id)s, %(kind)s, -item.price, charged.balance + item.later,
 SELECT balance, low_balance_threshold, low_balance_alerted FROM charged
 """
 )
+
+# The entries of a charge made inside a caller's statement (`charge_clauses`): one per row of the caller's clause
+# `{items}` (id, price, segments), in id order, each `balance_after` the balance the UPDATE left plus the prices of
+# the entries after it.
+_LEDGER_FROM_ITEMS = """entries AS (
+INSERT INTO accounts_ledgerentry
+       (organization_id, kind, amount, balance_after, segments, reason, message_id, created_at)
+SELECT %(organization_id)s, %(kind)s, -item.price,
+       charged.balance
+       + COALESCE(SUM(item.price) OVER (ORDER BY item.id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0),
+       item.segments, '', item.id, %(now)s
+  FROM charged, {items} AS item
+ ORDER BY item.id
+)"""
 
 # Arms the one low-balance e-mail; only the transaction that flips the flag enqueues it.
 _ALERT_SQL = """
@@ -173,16 +189,56 @@ def credits_take(
         _account_open(organization=organization)
     else:  # pragma: no cover - the account was just opened
         raise RuntimeError("credit account missing after opening it")
+    balance_after = charge_taken(organization=organization, balance=row[0], threshold=row[1], alerted=row[2])
+    return balance_after + total, balance_after
+
+
+def charge_clauses(
+    *,
+    organization: Organization,
+    pricing: SendPricing,
+    total: Decimal,
+    segments: int,
+    now,
+    only_if: str,
+    items: str,
+) -> tuple[tuple[str, list], tuple[str, list]]:
+    """The charge as two WITH clauses of a caller's statement (PostgreSQL), each (SQL, positional parameters):
+
+    - `charged`: the conditional UPDATE of `credits_take` (`total` credits, `segments` counted, the plan `pricing`
+      was read with), made only when the caller's clause `only_if` has a row; it returns the account's balance,
+      low_balance_threshold and low_balance_alerted, and no row when refused (nothing written);
+    - `entries`: one charge entry per row of the caller's clause `items`, which must read `charged` (so that it
+      has no row when the charge was refused) and have the columns id (the message), price and segments.
+
+    The caller reads `charged` in its final SELECT and hands the row to `charge_taken`; when it has no row, the
+    caller charges again through `message_charge`, which says why (or opens the account)."""
+    params = {
+        "total": total,
+        "segments": segments,
+        "month": month_start(now),
+        "now": now,
+        "organization_id": organization.pk,
+        "plan_id": pricing.account_plan_id,
+        "kind": LedgerEntryKind.CHARGE.value,
+    }
+    # `only_if` and `items` are the caller's clause names, never input.
+    charged = f"charged AS ({_CHARGE_UPDATE}\n   AND EXISTS (SELECT 1 FROM {only_if}){_CHARGE_RETURNING})"  # noqa: S608
+    return positional(charged, params), positional(_LEDGER_FROM_ITEMS.format(items=items), params)
+
+
+def charge_taken(*, organization: Organization, balance, threshold, alerted) -> Decimal:
+    """After a charge wrote its row (`balance`, `threshold` and `alerted` as the UPDATE returned them): the balance
+    left, and the low-balance e-mail armed (sent after the commit) when the charge crossed the threshold."""
     # SQLite hands numbers back as floats; the balance has two decimals either way.
-    balance_after = quantize_credits(Decimal(str(row[0])))
-    threshold, alerted = row[1], bool(row[2])
+    balance_after = quantize_credits(Decimal(str(balance)))
     if threshold is not None and not alerted and balance_after < quantize_credits(Decimal(str(threshold))):
         with connection.cursor() as cursor:
             cursor.execute(_ALERT_SQL, {"true": True, "false": False, "organization_id": organization.pk})
             flipped = cursor.rowcount == 1
         if flipped:
             transaction.on_commit(partial(tasks.low_balance_alert_send.enqueue, organization_id=organization.pk))
-    return balance_after + total, balance_after
+    return balance_after
 
 
 def message_charge(

@@ -141,17 +141,34 @@ def suppression_lookups_run(lookups: Iterable[SuppressionLookup | None]) -> set[
     return set().union(*_lookups_found(list(lookups)).values())
 
 
-def _lookups_found(lookups: list[SuppressionLookup | None]) -> dict[int, set[str]]:
-    """{index in `lookups`: the numbers that lookup finds}, every lookup in one statement (`UNION ALL`)."""
+def suppression_statement(*, organization_id: int, numbers: Iterable[str]) -> tuple[str, list] | None:
+    """Every registered answer's lookup for one organization's numbers as one SELECT (SQL, parameters) of the
+    `phone_hash` of each suppressed number (None: nothing to look up), for a caller that runs it inside a statement
+    of its own. It may find a number that `suppressed_numbers` would not (an answer's `narrow` is not applied):
+    a caller that finds anything must ask `suppressed_numbers` before sending."""
+    numbers = list(numbers)
+    lookups = [answer(organization_id=organization_id, numbers=numbers) for answer in send_suppressions.answers()]
+    return _union_statement(lookups) if numbers else None
+
+
+def _union_statement(lookups: list[SuppressionLookup | None]) -> tuple[str, list] | None:
     sql = " UNION ALL ".join(
         f"SELECT {index} AS source, found.phone_hash FROM ({lookup.sql}) AS found"  # noqa: S608 - the answers' SQL
         for index, lookup in enumerate(lookups)
         if lookup is not None
     )
     if not sql:
+        return None
+    return sql, [param for lookup in lookups if lookup is not None for param in lookup.params]
+
+
+def _lookups_found(lookups: list[SuppressionLookup | None]) -> dict[int, set[str]]:
+    """{index in `lookups`: the numbers that lookup finds}, every lookup in one statement (`UNION ALL`)."""
+    statement = _union_statement(lookups)
+    if statement is None:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [param for lookup in lookups if lookup is not None for param in lookup.params])
+        cursor.execute(*statement)
         rows = cursor.fetchall()
     found: dict[int, set[str]] = defaultdict(set)
     for source, hashed in rows:

@@ -23,6 +23,7 @@ written around the services, e.g. by a bulk import in SQL).
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -47,6 +48,18 @@ _UPSERT = (
     f"INSERT INTO {_TABLE} (organization_id, day, status, receipts, network, channel, route, messages, credits) "  # noqa: S608 - values are parameters
     f"VALUES {{values}} ON CONFLICT (organization_id, day, status, receipts, network, channel, route) "
     f"DO UPDATE SET messages = {_TABLE}.messages + excluded.messages, credits = {_TABLE}.credits + excluded.credits"
+)
+# The same upsert inside a caller's statement: the rows as one JSON array (in key order, the order rows are locked
+# in), written only when the caller's clause `{after}` has a row.
+_CREATED_AFTER = (
+    f"counted AS (INSERT INTO {_TABLE} "  # noqa: S608 - values are parameters
+    "(organization_id, day, status, receipts, network, channel, route, messages, credits) "
+    "SELECT (r->>0)::bigint, (r->>1)::date, r->>2, (r->>3)::boolean, r->>4, r->>5, (r->>6)::integer, "
+    "(r->>7)::bigint, (r->>8)::numeric "
+    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS item(r, position) "
+    "WHERE EXISTS (SELECT 1 FROM {after}) ORDER BY position "
+    "ON CONFLICT (organization_id, day, status, receipts, network, channel, route) "
+    f"DO UPDATE SET messages = {_TABLE}.messages + excluded.messages, credits = {_TABLE}.credits + excluded.credits)"
 )
 # Statuses of a message no provider has accepted yet: it carries no provider then (see the module docstring).
 _WAITING = frozenset({MessageStatus.QUEUED, MessageStatus.SENDING})
@@ -187,6 +200,23 @@ def messages_created_statement(messages: Iterable[Message]) -> tuple[str, list] 
         pending.update(changes)
         return None
     return _upsert_statement(changes)
+
+
+def messages_created_clause(messages: Iterable[Message], *, after: str) -> tuple[str, list] | None:
+    """`messages_created` as a WITH clause `counted` of a caller's statement (PostgreSQL; SQL, parameters), run
+    only when the caller's clause `after` has a row: the caller makes `after` the messages' INSERT, which waits
+    for the charge, so the count rows stay the last rows the statement locks. None inside a `counts_collected`
+    block (the caller must write its own way then) or when nothing changes."""
+    if _pending.get() is not None:
+        return None
+    rows = _created_changes(messages).rows()
+    if not rows:
+        return None
+    values = [
+        [organization_id, day.isoformat(), status, receipts, network, channel, route, count, str(credits)]
+        for (organization_id, day, status, receipts, network, channel, route), count, credits in rows
+    ]
+    return _CREATED_AFTER.format(after=after), [json.dumps(values)]
 
 
 def _created_changes(messages: Iterable[Message]) -> CountChanges:

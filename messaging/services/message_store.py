@@ -12,6 +12,11 @@ send's statement, and two statements (ids, then COPY) more round trips than COPY
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.base import ModelState
 
@@ -41,6 +46,8 @@ _NEXT_IDS_SQL = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_se
 
 # {rows: INSERT statement} for the small-send path, built on first use (PostgreSQL).
 _insert_sql: dict[int, str] = {}
+# {database alias: the `inserted` clause}, built on first use.
+_inserted_sql: dict[str, str] = {}
 
 
 def message_like(template: Message, **values) -> Message:
@@ -126,6 +133,76 @@ def _insert_returning_ids(messages: list[Message], db, with_statement: tuple[str
         # A multi-row VALUES insert returns its ids in the order of the rows (what `bulk_create` relies on too).
         for message, (message_id,) in zip(messages, cursor.fetchall(), strict=True):
             message.pk = message_id
+
+
+@dataclass(frozen=True)
+class InsertedClause:
+    """The messages' INSERT as a WITH clause of a caller's statement (`inserted_clause`)."""
+
+    sql: str
+    params: list
+    # Each message by its number as stored: a ciphertext with a nonce of its own, so it tells the rows apart.
+    by_stored_recipient: dict[str, Message]
+
+
+def inserted_clause(messages: list[Message], *, only_if: str) -> InsertedClause:
+    """The messages' INSERT as a WITH clause `inserted` of a caller's statement (PostgreSQL), made only when the
+    caller's clause `only_if` has a row. It returns id, recipient (as stored), price and segments of each row;
+    `inserted_ids_set` gives the messages their ids from the statement's answer. The values are one JSON
+    parameter, each read as its column's type: one parameter instead of one per field and message, and one
+    statement text whatever the number of messages (prepared once)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    meta = Message._meta
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    columns = [field.column for field in fields]
+    recipient_at = columns.index(Message._meta.get_field("recipient").column)
+    rows, by_stored_recipient = [], {}
+    for message, row in zip(messages, _stored_rows(messages, fields, db), strict=True):
+        rows.append(dict(zip(columns, row, strict=True)))
+        by_stored_recipient[row[recipient_at]] = message
+    sql = _inserted_sql.get(db.alias)
+    if sql is None:
+        quoted = [db.ops.quote_name(column) for column in columns]
+        table = db.ops.quote_name(meta.db_table)
+        quoted_pk = db.ops.quote_name(meta.pk.column)
+        returned = [
+            quoted_pk,
+            quoted[recipient_at],
+            *(db.ops.quote_name(meta.get_field(name).column) for name in ("price", "segments")),
+        ]
+        sql = (
+            f"inserted AS (INSERT INTO {table} ({', '.join(quoted)}) "  # noqa: S608 - names from the model
+            f"SELECT {', '.join(f'given.{column}' for column in quoted)} "
+            f"FROM {{only_if}}, jsonb_populate_recordset(NULL::{table}, %s::jsonb) WITH ORDINALITY AS given "
+            "ORDER BY given.ordinality "
+            f"RETURNING {', '.join(returned)})"
+        )
+        _inserted_sql[db.alias] = sql
+    return InsertedClause(
+        sql=sql.format(only_if=only_if),
+        params=[json.dumps(rows, default=_json_value, separators=(",", ":"))],
+        by_stored_recipient=by_stored_recipient,
+    )
+
+
+def inserted_ids_set(clause: InsertedClause, returned: list[tuple[int, str]]) -> None:
+    """Give each message of `clause` its id from (id, recipient as stored) pairs the statement returned."""
+    if len(returned) != len(clause.by_stored_recipient):
+        raise RuntimeError(f"{len(returned)} messages stored of {len(clause.by_stored_recipient)}")
+    db = connections[DEFAULT_DB_ALIAS]
+    for message_id, stored_recipient in returned:
+        message = clause.by_stored_recipient[stored_recipient]
+        message.pk = message_id
+        message._state.adding = False
+        message._state.db = db.alias
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form here")
 
 
 def _copy_with_sequence_ids(messages: list[Message], db) -> None:

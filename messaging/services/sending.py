@@ -40,6 +40,7 @@ from messaging.sender_names import sender_name_choose
 from messaging.services import daily_counts
 from messaging.services.db import lock_rows
 from messaging.services.message_store import message_like, messages_insert
+from messaging.services.send_statement import messages_store_charged
 from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal import hooks
@@ -400,9 +401,32 @@ def _audit_send(send: PreparedSend, messages: list[Message], *, queued: int) -> 
     )
 
 
+def _sends_store_grouped(sends: Sequence[PreparedSend]) -> list[list[Message]]:
+    """`sends_store` for the grouped small sends (outside any transaction): API sends of one organization, the
+    usual batch, are stored and charged in one statement (`send_statement`); any other batch, or one that
+    statement refuses, the usual way."""
+    organization, pricing = sends[0].organization, sends[0].pricing
+    if all(
+        send.organization.pk == organization.pk and send.pricing == pricing and send.channel == MessageChannel.API
+        for send in sends
+    ):
+        sent = [_messages_built(send) for send in sends]
+        stored = messages_store_charged(
+            organization=organization,
+            pricing=pricing,
+            messages=[message for messages in sent for message in messages],
+            now=timezone.now(),
+        )
+        if stored:
+            if any(send.send_at is None for send in sends):
+                wake_dispatcher_on_commit(DISPATCH_QUEUED)
+            return sent
+    return sends_store(sends)
+
+
 # One per process: batches form among its threads (gunicorn's gthread workers). At most 64 sends (640 messages) a
 # batch keeps its transaction, and the credit account locks it holds, short.
-_grouped_sends: GroupCommit[PreparedSend, list[Message]] = GroupCommit(sends_store, max_items=64)
+_grouped_sends: GroupCommit[PreparedSend, list[Message]] = GroupCommit(_sends_store_grouped, max_items=64)
 
 
 @transaction.atomic

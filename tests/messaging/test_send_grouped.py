@@ -82,7 +82,7 @@ def test_concurrent_sends_share_a_transaction_and_each_caller_gets_its_own_answe
         if len(batches) == 1:
             first_batch_running.set()
             assert release_first_batch.wait(30)
-        return sends_store(sends)
+        return sending._sends_store_grouped(sends)
 
     group = GroupCommit(store_holding_the_first_batch, max_items=64)
     monkeypatch.setattr(sending, "_grouped_sends", group)

@@ -1,0 +1,156 @@
+"""One organization's API sends stored and charged in one statement (`messaging.services.send_statement`): the
+same rows as the usual transaction (messages, one charge entry each, daily counts, usage), and nothing at all
+when a number is suppressed or the charge is refused, so the usual way can answer."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing.models import CreditAccount, LedgerEntry
+from billing.selectors import balance_get
+from billing.services import credit_account_settings_update
+from messaging.contacts.services import opt_out_add
+from messaging.models import Message, MessageStatus
+from messaging.models_stats import MessageDailyCount
+from messaging.services import sending
+from messaging.services.send_statement import messages_store_charged
+from messaging.services.sending import send_prepare
+from tests.billing.helpers import assert_ledger_invariant, fund
+from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
+from tests.messaging.fixtures_engine import charges, numbers
+from tests.scale.test_daily_counts import counted, truth
+
+
+def prepared(organization, recipients, body="One statement"):
+    return send_prepare(organization=organization, recipients=recipients, body=body, channel="api")
+
+
+def store(organization, sends) -> tuple[bool, list[list[Message]]]:
+    sent = [sending._messages_built(send) for send in sends]
+    stored = messages_store_charged(
+        organization=organization,
+        pricing=sends[0].pricing,
+        messages=[message for messages in sent for message in messages],
+        now=sends[0].template.created_at,
+    )
+    return stored, sent
+
+
+def nothing_written(organization, *, balance: Decimal, ledger_entries: int) -> None:
+    assert not Message.objects.unscoped().filter(organization=organization).exists()
+    assert LedgerEntry.objects.unscoped().filter(organization=organization).count() == ledger_entries
+    assert balance_get(organization=organization) == balance
+    assert counted(organization) == {}
+
+
+@pytest.mark.postgres
+def test_sends_are_stored_charged_and_counted_in_one_statement(chain, funded_org_a, funded_org_b):
+    start = balance_get(organization=funded_org_a)
+    twice = numbers(1, start=7)[0]
+    sends = [
+        prepared(funded_org_a, [twice, numbers(1, start=8)[0]]),
+        prepared(funded_org_a, [twice], body="x" * 200),  # two segments
+        prepared(funded_org_a, ["09181234567"]),  # another network: another count row
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        stored, sent = store(funded_org_a, sends)
+
+    assert stored is True
+    assert len(queries.captured_queries) == 1
+    messages = [message for messages in sent for message in messages]
+    assert [m.segments for m in messages] == [1, 1, 2, 1]
+    for message in messages:  # each got its own row's id (the same number twice included)
+        row = Message.objects.unscoped().get(pk=message.pk)
+        assert (row.recipient, row.body, row.status) == (message.recipient, message.body, MessageStatus.QUEUED)
+    entries = sorted(charges(funded_org_a), key=lambda entry: entry.id)
+    assert [(e.message_id, -e.amount, e.segments) for e in entries] == [(m.pk, m.price, m.segments) for m in messages]
+    total = sum((m.price for m in messages), Decimal(0))
+    assert balance_get(organization=funded_org_a) == start - total
+    account = CreditAccount.objects.unscoped().get(organization=funded_org_a)
+    assert account.usage_segments == 5
+    assert_ledger_invariant(funded_org_a)
+    assert counted(funded_org_a) == truth(funded_org_a)
+    assert not Message.objects.unscoped().filter(organization=funded_org_b).exists()  # the other one untouched
+    assert counted(funded_org_b) == {}
+
+
+@pytest.mark.postgres
+def test_a_refused_charge_writes_nothing(chain, org_a):
+    fund(org_a, "1.50")
+    sends = [prepared(org_a, numbers(1)), prepared(org_a, numbers(1, start=1))]  # 2.00: more than the balance
+
+    stored, _ = store(org_a, sends)
+
+    assert stored is False
+    nothing_written(org_a, balance=Decimal("1.50"), ledger_entries=1)
+
+
+@pytest.mark.postgres
+def test_a_suppressed_number_writes_nothing_and_the_usual_way_rejects_it(chain, funded_org_a):
+    opted_out = numbers(1, start=40)[0]
+    opt_out_add(organization=funded_org_a, phone_number=opted_out)
+    start = balance_get(organization=funded_org_a)
+    sends = [prepared(funded_org_a, [opted_out, numbers(1, start=41)[0]])]
+
+    stored, _ = store(funded_org_a, sends)
+    assert stored is False
+    nothing_written(funded_org_a, balance=start, ledger_entries=1)
+
+    [messages] = sending._sends_store_grouped(sends)
+    assert [m.status for m in messages] == [MessageStatus.REJECTED, MessageStatus.QUEUED]
+    assert [e.message_id for e in charges(funded_org_a)] == [messages[1].pk]
+    assert counted(funded_org_a) == truth(funded_org_a)
+
+
+@pytest.mark.postgres
+def test_the_monthly_limit_reached_writes_nothing(chain, funded_org_a):
+    sends = [prepared(funded_org_a, numbers(1))]
+    CreditAccount.objects.unscoped().filter(organization=funded_org_a).update(monthly_segment_limit=0)
+    start = balance_get(organization=funded_org_a)
+
+    stored, _ = store(funded_org_a, sends)
+
+    assert stored is False
+    nothing_written(funded_org_a, balance=start, ledger_entries=1)
+
+
+@pytest.mark.postgres
+def test_crossing_the_low_balance_threshold_arms_the_alert_once(chain, org_a, django_capture_on_commit_callbacks):
+    fund(org_a, "3.00")
+    credit_account_settings_update(
+        organization=org_a,
+        actor=None,
+        price_plan=None,
+        monthly_segment_limit=None,
+        low_balance_threshold=Decimal("1.50"),
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        for start in range(3):  # 2.00 left: not below; 1.00: below, armed; 0.00: already armed
+            assert store(org_a, [prepared(org_a, numbers(1, start=start))])[0] is True
+    assert CreditAccount.objects.unscoped().get(organization=org_a).low_balance_alerted is True
+    assert len(callbacks) == 1
+    assert_ledger_invariant(org_a)
+
+
+def test_grouped_sends_of_two_organizations_go_the_usual_way(chain, funded_org_a, funded_org_b, monkeypatch):
+    def refuse(**kwargs):
+        raise AssertionError("a batch of two organizations must not be stored in one statement")
+
+    monkeypatch.setattr(sending, "messages_store_charged", refuse)
+    first, second = sending._sends_store_grouped(
+        [prepared(funded_org_a, numbers(1)), prepared(funded_org_b, numbers(1, start=1))]
+    )
+    assert first[0].organization_id == funded_org_a.pk and second[0].organization_id == funded_org_b.pk
+    assert [e.message_id for e in charges(funded_org_a)] == [first[0].pk]
+
+
+def test_on_sqlite_nothing_is_stored_in_one_statement(chain, funded_org_a):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL stores in one statement (the tests above)")
+    stored, _ = store(funded_org_a, [prepared(funded_org_a, numbers(1))])
+    assert stored is False
+    assert not Message.objects.unscoped().filter(organization=funded_org_a).exists()
+    [[message]] = sending._sends_store_grouped([prepared(funded_org_a, numbers(1))])
+    assert MessageDailyCount.objects.filter(organization=funded_org_a).exists() and message.pk
