@@ -11,6 +11,7 @@ message is stored as `rejected` with error_code `recipient_opted_out`, at no cha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -252,7 +253,9 @@ def send_prepare(
         for segments in {text_info.segments for text_info in infos.values()}
     }
     # Every message of the send differs from this one only in its number and text (and what follows from them).
-    template = Message(
+    # Copied from a blank message rather than constructed: the constructor walks every field and its default.
+    template = message_like(
+        _blank_message(),
         organization=organization,
         campaign=campaign,
         delivery_body=delivery_body,
@@ -284,6 +287,13 @@ def send_prepare(
         pricing=pricing,
         template=template,
     )
+
+
+@functools.cache
+def _blank_message() -> Message:
+    """A new message with every field at its default, built once per process, to copy (`message_like`) with the
+    fields a send sets (its time-dependent defaults among them)."""
+    return Message()
 
 
 @transaction.atomic
