@@ -8,6 +8,11 @@ row per dispatcher task (`DispatchWake`) says whether a run was asked for and ha
   only when it set it: one UPDATE that writes nothing in the common case (another send already asked);
 - a run empties `wanted_at` before its first claim (`dispatcher_run_started`).
 
+A send stored in one statement (`messaging.services.send_statement`) reads the row inside that statement instead,
+with a share lock (`wake_pending_clause`): a run's emptying waits for that lock, so when the statement found a
+run pending, the run's claim comes after the statement's commit and sees its messages; only when it found none
+does the send wake the dispatcher after the commit (`wake_after_statement`), without another round trip otherwise.
+
 Nothing committed is missed: a send that found `wanted_at` set read it after its own commit, so the run that will
 empty it had not emptied it yet (or was emptying it: the send's UPDATE then skips the row without waiting, and the
 run's claim comes after that emptying commits), and that run's claim, which follows the emptying, sees the send's
@@ -19,7 +24,7 @@ runs the task does not matter: the row is the portal's own.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import DatabaseError, connection, transaction
@@ -46,6 +51,22 @@ def wake_dispatcher_on_commit(task_path: str) -> None:
     """After the commit, make sure a run of the dispatcher task at `task_path` (a task without arguments that
     takes every due message) will start after it, enqueueing one only when none is waiting."""
     transaction.on_commit(partial(_wake, task_path))
+
+
+def wake_pending_clause(task_path: str) -> tuple[str, list]:
+    """A scalar subquery (SQL, parameters) for a sender's own statement (PostgreSQL): the `wanted_at` of the
+    dispatcher at `task_path`, read with a share lock that the statement's commit releases. Hand what it returned
+    to `wake_after_statement`."""
+    return f"(SELECT wanted_at FROM {_TABLE} WHERE task_path = %s FOR SHARE)", [task_path]  # noqa: S608 - model's
+
+
+def wake_after_statement(task_path: str, wanted_at: datetime | None) -> None:
+    """After a statement that read `wake_pending_clause` stored messages: wake the dispatcher unless the statement
+    found a run pending. The run's emptying of `wanted_at` waited for the statement's lock, so its claim comes
+    after the statement's commit. A run asked for longer than `WAKE_PATIENCE` ago counts as never started."""
+    if wanted_at is not None and wanted_at >= timezone.now() - WAKE_PATIENCE:
+        return
+    wake_dispatcher_on_commit(task_path)
 
 
 def _wake(task_path: str) -> None:

@@ -1,7 +1,8 @@
 """One organization's new messages stored and charged in a single statement (PostgreSQL).
 
 The usual way (`sending.sends_store`) is a transaction of six round trips: BEGIN, the suppression check, the INSERT
-with the daily counts, the charge with its ledger entries, COMMIT, then the dispatcher's wake-up. For the API's
+with the daily counts, the charge with its ledger entries, COMMIT, then the dispatcher's wake-up (here part of
+the statement too; a second statement only when no dispatcher run is pending). For the API's
 small sends each round trip costs more than the rows it writes. Here the same writes are one statement, run in
 autocommit: a statement is atomic on its own, so it needs no BEGIN or COMMIT, and it either writes everything or
 nothing. Its WITH clauses, each written by the app that owns the table:
@@ -12,6 +13,9 @@ nothing. Its WITH clauses, each written by the app that owns the table:
     inserted the messages (only when `charged` has a row), returning their ids
     entries  one ledger entry per inserted message (billing)
     counted  the daily counts (only when `inserted` has rows)
+
+and its final SELECT reads whether a dispatcher run is pending, under a share lock (`dispatch.wake`): the wake-up
+after the commit is needed only when none is.
 
 Rows are locked in the order every other writer locks them: the credit account, then the count rows. When the
 statement returns nothing (a number is suppressed, the credits or the monthly limit do not allow it, the account
@@ -29,6 +33,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from accounts.models import Organization
 from billing.charging import charge_clauses, charge_taken
 from billing.plan_cache import SendPricing
+from messaging.dispatch.wake import wake_after_statement, wake_pending_clause
 from messaging.models import Message
 from messaging.services import daily_counts
 from messaging.services.message_store import inserted_clause, inserted_ids_set
@@ -39,14 +44,18 @@ logger = logging.getLogger(__name__)
 
 _FINAL = (
     "SELECT inserted.id, inserted.recipient, charged.balance, charged.low_balance_threshold, "
-    "charged.low_balance_alerted FROM inserted, charged"
+    "charged.low_balance_alerted, {wanted_at} FROM inserted, charged"
 )
 
 
-def messages_store_charged(*, organization: Organization, pricing: SendPricing, messages: list[Message], now) -> bool:
+def messages_store_charged(
+    *, organization: Organization, pricing: SendPricing, messages: list[Message], now, wake: str | None
+) -> bool:
     """Store `messages` (new, queued, all of `organization`, priced with `pricing`) and charge them, in one
     statement; True when stored (each message then has its id), False when nothing was written (see the module).
-    Runs outside a transaction (a statement of its own) or inside the caller's."""
+    `wake`: the dispatcher task to wake after the commit (None: none, the messages are scheduled); the statement
+    reads whether a run of it is pending already (`dispatch.wake.wake_pending_clause`), so that it is woken only
+    when none is. Runs outside a transaction (a statement of its own) or inside the caller's."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql" or not messages:
         return False
@@ -73,13 +82,16 @@ def messages_store_charged(*, organization: Organization, pricing: SendPricing, 
     if counted is None:
         return False  # inside a `counts_collected` block: the usual way joins it
     clauses += [charged, (inserted.sql, inserted.params), entries, counted]
+    wanted_at_sql, wanted_at_params = wake_pending_clause(wake) if wake is not None else ("NULL", [])
     with db.cursor() as cursor:
-        cursor.execute(*with_statement(clauses, (_FINAL, [])))
+        cursor.execute(*with_statement(clauses, (_FINAL.format(wanted_at=wanted_at_sql), wanted_at_params)))
         rows = cursor.fetchall()
     if not rows:
         return False
     inserted_ids_set(inserted, [(message_id, recipient) for message_id, recipient, *_ in rows])
-    _, _, balance, threshold, alerted = rows[0]
+    _, _, balance, threshold, alerted, wanted_at = rows[0]
+    if wake is not None:
+        wake_after_statement(wake, wanted_at)
     try:
         charge_taken(organization=organization, balance=balance, threshold=threshold, alerted=alerted)
     except DatabaseError:

@@ -426,10 +426,9 @@ def _sends_store_grouped(sends: Sequence[PreparedSend]) -> list[list[Message]]:
             pricing=pricing,
             messages=[message for messages in sent for message in messages],
             now=timezone.now(),
+            wake=DISPATCH_QUEUED if any(send.send_at is None for send in sends) else None,
         )
         if stored:
-            if any(send.send_at is None for send in sends):
-                wake_dispatcher_on_commit(DISPATCH_QUEUED)
             return sent
     return sends_store(sends)
 

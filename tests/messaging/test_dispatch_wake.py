@@ -2,16 +2,19 @@
 sends enqueue nothing (that run will claim their messages too); once a run starts, the next send enqueues another;
 a run that does not start within WAKE_PATIENCE is asked for again; a run stopped at its round limit hands over."""
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.errors import InsufficientCredits
 from billing.services import credits_adjust
 from messaging import tasks
-from messaging.dispatch.wake import WAKE_PATIENCE, dispatcher_run_started
+from messaging.dispatch.wake import WAKE_PATIENCE, dispatcher_run_started, wake_pending_clause
 from messaging.dispatch.worker import dispatch_queued_messages
 from messaging.enqueue import DISPATCH_OTP, DISPATCH_QUEUED
 from messaging.models import Message, MessageStatus
@@ -113,3 +116,48 @@ def test_a_run_stopped_at_its_round_limit_says_more_is_left(funded, enqueued, mo
     summary = dispatch_queued_messages(batch_size=10, max_rounds=50)
     assert not summary.more_left
     assert not Message.objects.unscoped().filter(status=MessageStatus.QUEUED, next_attempt_at__lte=timezone.now())
+
+
+@pytest.mark.postgres
+def test_a_send_in_one_statement_that_finds_a_run_pending_costs_no_second_statement(funded, enqueued):
+    _send(funded)
+    with CaptureQueriesContext(connection) as queries:
+        _send(funded)
+    assert len(queries.captured_queries) == 1
+    assert enqueued == [DISPATCH_QUEUED]
+
+
+@pytest.mark.postgres
+def test_a_run_does_not_empty_the_row_before_a_send_statement_that_read_it_commits(funded):
+    """The send statement's share lock: the run's emptying (and so its claim) waits for the send's commit."""
+    sql, params = wake_pending_clause(DISPATCH_QUEUED)
+    DispatchWake.objects.create(task_path=DISPATCH_QUEUED, wanted_at=timezone.now())
+    read, release, emptied = threading.Event(), threading.Event(), threading.Event()
+
+    def send_statement_in_flight():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SELECT {sql}", params)
+                read.set()
+                assert release.wait(30)
+        finally:
+            connections.close_all()
+
+    def run_starts():
+        try:
+            dispatcher_run_started(task_path=DISPATCH_QUEUED)
+            emptied.set()
+        finally:
+            connections.close_all()
+
+    sender = threading.Thread(target=send_statement_in_flight)
+    sender.start()
+    assert read.wait(30)
+    run = threading.Thread(target=run_starts)
+    run.start()
+    assert not emptied.wait(0.5)  # waiting for the sender's lock
+    release.set()
+    sender.join(30)
+    run.join(30)
+    assert emptied.is_set()
+    assert DispatchWake.objects.get(task_path=DISPATCH_QUEUED).wanted_at is None

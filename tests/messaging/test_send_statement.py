@@ -34,6 +34,7 @@ def store(organization, sends) -> tuple[bool, list[list[Message]]]:
         pricing=sends[0].pricing,
         messages=[message for messages in sent for message in messages],
         now=sends[0].template.created_at,
+        wake=None,
     )
     return stored, sent
 
