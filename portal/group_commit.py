@@ -6,9 +6,11 @@ becomes the leader and runs `run_batch` on what is waiting (its own item first);
 wait, and when it is done the first of them leads the next batch with everything that gathered meanwhile. Nobody
 waits for a timer: alone, a caller runs its own item at once, and a batch only forms while another is running.
 
-Each caller gets its own outcome. `run_batch` must be all or nothing (one transaction): when it raises for a batch
-of several items, each item is run again on its own, so one caller's refusal (no credits, say) reaches that caller
-only, and the others' items are done as if they had come alone.
+Each caller gets its own outcome. `run_batch` is either all or nothing (one transaction): when it raises for a
+batch of several items, each item is run again on its own, so one caller's refusal (no credits, say) reaches that
+caller only, and the others' items are done as if they had come alone. Or it does the items in parts that commit
+on their own: then it must not raise once a part has committed (that part would be done twice), and answers an
+item that failed with `ItemFailed(error)`, which is raised in that item's caller only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
+
+
+class ItemFailed:
+    """`run_batch`'s answer for one item that failed while the others were done: its caller gets `error`."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 class _Slot(Generic[Item, Outcome]):
@@ -39,7 +50,9 @@ class _Slot(Generic[Item, Outcome]):
 class GroupCommit(Generic[Item, Outcome]):
     """`submit(item)` returns `run_batch(...)`'s outcome for that item, or raises its error (see the module)."""
 
-    def __init__(self, run_batch: Callable[[Sequence[Item]], Sequence[Outcome]], *, max_items: int) -> None:
+    def __init__(
+        self, run_batch: Callable[[Sequence[Item]], Sequence[Outcome | ItemFailed]], *, max_items: int
+    ) -> None:
         if max_items < 1:
             raise ValueError("max_items must be at least 1.")
         self._run_batch = run_batch
@@ -105,4 +118,7 @@ class GroupCommit(Generic[Item, Outcome]):
                     slot.finish(outcome=outcome)
             return
         for slot, outcome in zip(batch, outcomes, strict=True):
-            slot.finish(outcome=outcome)
+            if isinstance(outcome, ItemFailed):
+                slot.finish(error=outcome.error)
+            else:
+                slot.finish(outcome=outcome)

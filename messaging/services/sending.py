@@ -12,13 +12,14 @@ message is stored as `rejected` with error_code `recipient_opted_out`, at no cha
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -46,11 +47,13 @@ from messaging.services.status import message_finalize, status_set
 from messaging.services.webhooks import webhook_events_record
 from portal import hooks
 from portal.errors import ApplicationError, Conflict, NotFound
-from portal.group_commit import GroupCommit
+from portal.group_commit import GroupCommit, ItemFailed
 
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
 # Sends of up to this many messages are grouped (a larger one already shares its statements among its messages).
 GROUPED_SEND_MAX_MESSAGES = 10
+
+logger = logging.getLogger(__name__)
 
 
 def _parse_recipients(recipients: list[str], *, normalized: bool = False) -> list[str]:
@@ -411,26 +414,55 @@ def _audit_send(send: PreparedSend, messages: list[Message], *, queued: int) -> 
     )
 
 
-def _sends_store_grouped(sends: Sequence[PreparedSend]) -> list[list[Message]]:
-    """`sends_store` for the grouped small sends (outside any transaction): API sends of one organization, the
-    usual batch, are stored and charged in one statement (`send_statement`); any other batch, or one that
-    statement refuses, the usual way."""
-    organization, pricing = sends[0].organization, sends[0].pricing
-    if all(
-        send.organization.pk == organization.pk and send.pricing == pricing and send.channel == MessageChannel.API
-        for send in sends
-    ):
-        sent = [_messages_built(send) for send in sends]
-        stored = messages_store_charged(
-            organization=organization,
-            pricing=pricing,
-            messages=[message for messages in sent for message in messages],
-            now=timezone.now(),
-            wake=DISPATCH_QUEUED if any(send.send_at is None for send in sends) else None,
-        )
-        if stored:
-            return sent
-    return sends_store(sends)
+def _sends_store_grouped(sends: Sequence[PreparedSend]) -> list[list[Message]] | list[list[Message] | ItemFailed]:
+    """`sends_store` for the grouped small sends (made outside any transaction). On PostgreSQL, one organization
+    at a time, in id order: its API sends in one statement (`send_statement`); its other sends, or those that
+    statement does not store (a suppressed number, a refused charge), each in a transaction of its own. Every
+    part commits on its own, so nothing is raised once one has: a send that fails answers its caller only
+    (`ItemFailed`) and no send is stored twice. Elsewhere all of them in one transaction."""
+    if connection.vendor != "postgresql":
+        return sends_store(sends)
+    outcomes: list[list[Message] | ItemFailed] = [ItemFailed(RuntimeError("not stored"))] * len(sends)
+    by_organization: dict[int, list[int]] = {}
+    for index, send in enumerate(sends):
+        by_organization.setdefault(send.organization.pk, []).append(index)
+    for organization_id in sorted(by_organization):
+        indexes = by_organization[organization_id]
+        try:
+            stored = _stored_in_one_statement([sends[index] for index in indexes])
+        except Exception as exc:  # the statement failed: nothing of this organization was written
+            logger.exception("Could not store the sends of organization %s in one statement", organization_id)
+            failure = ItemFailed(exc)
+            for index in indexes:
+                outcomes[index] = failure
+            continue
+        if stored is not None:
+            for index, messages in zip(indexes, stored, strict=True):
+                outcomes[index] = messages
+            continue
+        for index in indexes:
+            try:
+                [outcomes[index]] = sends_store([sends[index]])
+            except Exception as exc:  # this send's own refusal (or error): nothing of it was written
+                outcomes[index] = ItemFailed(exc)
+    return outcomes
+
+
+def _stored_in_one_statement(sends: list[PreparedSend]) -> list[list[Message]] | None:
+    """One organization's sends stored and charged in one statement, or None when nothing was written: sends
+    that are not all API sends priced alike, or what `messages_store_charged` does not store."""
+    pricing = sends[0].pricing
+    if not all(send.pricing == pricing and send.channel == MessageChannel.API for send in sends):
+        return None
+    sent = [_messages_built(send) for send in sends]
+    stored = messages_store_charged(
+        organization=sends[0].organization,
+        pricing=pricing,
+        messages=[message for messages in sent for message in messages],
+        now=timezone.now(),
+        wake=DISPATCH_QUEUED if any(send.send_at is None for send in sends) else None,
+    )
+    return sent if stored else None
 
 
 # One per process: batches form among its threads (gunicorn's gthread workers). At most 64 sends (640 messages) a

@@ -5,9 +5,10 @@ when a number is suppressed or the charge is refused, so the usual way can answe
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
+from billing.errors import InsufficientCredits
 from billing.models import CreditAccount, LedgerEntry
 from billing.selectors import balance_get
 from billing.services import credit_account_settings_update
@@ -17,6 +18,7 @@ from messaging.models_stats import MessageDailyCount
 from messaging.services import sending
 from messaging.services.send_statement import messages_store_charged
 from messaging.services.sending import send_prepare
+from portal.group_commit import ItemFailed
 from tests.billing.helpers import assert_ledger_invariant, fund
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import charges, numbers
@@ -135,16 +137,41 @@ def test_crossing_the_low_balance_threshold_arms_the_alert_once(chain, org_a, dj
     assert_ledger_invariant(org_a)
 
 
-def test_grouped_sends_of_two_organizations_go_the_usual_way(chain, funded_org_a, funded_org_b, monkeypatch):
-    def refuse(**kwargs):
-        raise AssertionError("a batch of two organizations must not be stored in one statement")
+@pytest.mark.postgres
+def test_grouped_sends_of_two_organizations_each_take_one_statement_and_keep_their_own_refusals(chain, org_a, org_b):
+    fund(org_a, "10.00")
+    fund(org_b, "0.50")  # less than one message
+    sends = [prepared(org_b, numbers(1)), prepared(org_a, numbers(1, start=1)), prepared(org_a, numbers(1, start=2))]
+    with CaptureQueriesContext(connection) as queries:
+        refused, first, second = sending._sends_store_grouped(sends)
 
-    monkeypatch.setattr(sending, "messages_store_charged", refuse)
-    first, second = sending._sends_store_grouped(
-        [prepared(funded_org_a, numbers(1)), prepared(funded_org_b, numbers(1, start=1))]
+    assert isinstance(refused, ItemFailed) and isinstance(refused.error, InsufficientCredits)
+    assert [e.message_id for e in sorted(charges(org_a), key=lambda e: e.id)] == [first[0].pk, second[0].pk]
+    nothing_written(org_b, balance=Decimal("0.50"), ledger_entries=1)
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum(sql.startswith("WITH found") for sql in statements) == 2  # org A's, then org B's (refused)
+
+
+@pytest.mark.postgres
+def test_an_organization_whose_statement_fails_does_not_store_another_twice(
+    chain, funded_org_a, funded_org_b, monkeypatch
+):
+    real = sending.messages_store_charged
+
+    def fails_for_b(**kwargs):
+        if kwargs["organization"].pk == funded_org_b.pk:
+            raise DatabaseError("connection lost")
+        return real(**kwargs)
+
+    monkeypatch.setattr(sending, "messages_store_charged", fails_for_b)
+    stored, failed = sending._sends_store_grouped(
+        [prepared(funded_org_a, numbers(1)), prepared(funded_org_b, numbers(1))]
     )
-    assert first[0].organization_id == funded_org_a.pk and second[0].organization_id == funded_org_b.pk
-    assert [e.message_id for e in charges(funded_org_a)] == [first[0].pk]
+
+    assert isinstance(failed, ItemFailed) and isinstance(failed.error, DatabaseError)
+    assert [e.message_id for e in charges(funded_org_a)] == [stored[0].pk]
+    assert Message.objects.unscoped().filter(organization=funded_org_a).count() == 1
+    assert not Message.objects.unscoped().filter(organization=funded_org_b).exists()
 
 
 def test_on_sqlite_nothing_is_stored_in_one_statement(chain, funded_org_a):
@@ -153,5 +180,5 @@ def test_on_sqlite_nothing_is_stored_in_one_statement(chain, funded_org_a):
     stored, _ = store(funded_org_a, [prepared(funded_org_a, numbers(1))])
     assert stored is False
     assert not Message.objects.unscoped().filter(organization=funded_org_a).exists()
-    [[message]] = sending._sends_store_grouped([prepared(funded_org_a, numbers(1))])
+    [[message]] = sending._sends_store_grouped([prepared(funded_org_a, numbers(1))])  # one transaction
     assert MessageDailyCount.objects.filter(organization=funded_org_a).exists() and message.pk

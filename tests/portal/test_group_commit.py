@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from portal.group_commit import GroupCommit
+from portal.group_commit import GroupCommit, ItemFailed
 
 
 class Recorder:
@@ -99,6 +99,23 @@ def test_a_refused_item_fails_its_own_caller_only_and_the_others_are_done_alone(
     # The shared batch failed whole, then each of its items ran alone.
     assert sorted(recorder.batches[1]) == [2, 3, 4]
     assert sorted(map(tuple, recorder.batches[2:])) == [(2,), (3,), (4,)]
+
+
+def test_an_item_answered_as_failed_fails_its_own_caller_and_nothing_runs_again():
+    class DoneInParts(Recorder):
+        """Each item done on its own (committed in parts): a failed one is answered, never raised."""
+
+        def __call__(self, items):
+            done = super().__call__([item for item in items if item != 3])
+            answers = iter(done)
+            return [ItemFailed(ValueError("refused 3")) if item == 3 else next(answers) for item in items]
+
+    recorder = DoneInParts()
+    group = GroupCommit(recorder, max_items=8)
+    outcomes = submit_while_the_first_batch_runs(group, recorder, (2, 3, 4))
+    assert isinstance(outcomes[3], ValueError) and str(outcomes[3]) == "refused 3"
+    assert {item: outcomes[item] for item in (1, 2, 4)} == {1: 10, 2: 20, 4: 40}
+    assert len(recorder.batches) == 2  # no item ran a second time
 
 
 def test_a_leader_stopped_by_a_base_exception_leaves_no_caller_waiting():
