@@ -149,7 +149,9 @@ def _daily_usage_add(rows: list[APIRequestLog]) -> None:
         sums[key].calls += 1
         sums[key].duration_ms += row.duration_ms
     created = []
-    for (organization_id, api_key_id, day, method, route, status_class), total in sums.items():
+    # In one order in every process: two flushes that update the same rows then lock them in the same order and
+    # wait for each other instead of deadlocking (which would drop a whole batch of log rows).
+    for (organization_id, api_key_id, day, method, route, status_class), total in sorted(sums.items(), key=_lock_order):
         # Unscoped: one batch holds the requests of every organization this process served.
         updated = (
             APIUsageDaily.objects.unscoped()
@@ -177,6 +179,11 @@ def _daily_usage_add(rows: list[APIRequestLog]) -> None:
                 )
             )
     APIUsageDaily.objects.bulk_create(created)
+
+
+def _lock_order(item: tuple[tuple, _Sum]) -> tuple:
+    organization_id, api_key_id, day, method, route, status_class = item[0]
+    return (organization_id, api_key_id is not None, api_key_id or 0, day, method, route, status_class)
 
 
 def api_request_logs_discard() -> int:

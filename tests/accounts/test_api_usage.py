@@ -2,6 +2,7 @@
 one INSERT per request; daily sums per key, route and status class feed the API keys page, which shows calls per
 day and errors per key of its own organization only, in a fixed number of queries."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -181,3 +182,24 @@ def test_api_keys_page_shows_only_its_organizations_usage_in_fixed_queries(
     with CaptureQueriesContext(connection) as captured:
         assert client.get("/organization/api-keys/").status_code == 200
     assert len(captured.captured_queries) == few
+
+
+def test_a_flush_updates_the_daily_sums_in_one_order_whatever_the_order_of_its_requests(
+    batched, api_client_a, api_client_b, org_a, org_b
+):
+    """Two processes' flushes lock the same sums in the same order, so they wait for each other, never deadlock."""
+    for client in (api_client_a, api_client_b):
+        client.get("/api/v1/me")
+    api_request_logs_flush()  # the sums exist: the next flushes update them
+
+    def updated_organizations(clients) -> list[int]:
+        for client in clients:
+            client.get("/api/v1/me")
+        with CaptureQueriesContext(connection) as captured:
+            api_request_logs_flush()
+        updates = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+        return [int(re.search(r'"organization_id" = (\d+)', sql).group(1)) for sql in updates]
+
+    expected = sorted([org_a.pk, org_b.pk])
+    assert updated_organizations([api_client_b, api_client_a]) == expected
+    assert updated_organizations([api_client_a, api_client_b]) == expected
