@@ -68,6 +68,9 @@ def messages_store_charged(
         clauses.append(("clear AS (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM found))", []))
     else:
         clauses.append(("clear AS (SELECT 1)", []))
+    counted = daily_counts.messages_created_clause(messages, after="inserted")
+    if counted is None:
+        return False  # inside a `counts_collected` block: the usual way joins it
     charged, entries = charge_clauses(
         organization=organization,
         pricing=pricing,
@@ -78,9 +81,6 @@ def messages_store_charged(
         items="inserted",
     )
     inserted = inserted_clause(messages, only_if="charged")
-    counted = daily_counts.messages_created_clause(messages, after="inserted")
-    if counted is None:
-        return False  # inside a `counts_collected` block: the usual way joins it
     clauses += [charged, (inserted.sql, inserted.params), entries, counted]
     wanted_at_sql, wanted_at_params = wake_pending_clause(wake) if wake is not None else ("NULL", [])
     with db.cursor() as cursor:

@@ -414,7 +414,7 @@ def _audit_send(send: PreparedSend, messages: list[Message], *, queued: int) -> 
     )
 
 
-def _sends_store_grouped(sends: Sequence[PreparedSend]) -> list[list[Message]] | list[list[Message] | ItemFailed]:
+def _sends_store_grouped(sends: Sequence[PreparedSend]) -> Sequence[list[Message] | ItemFailed]:
     """`sends_store` for the grouped small sends (made outside any transaction). On PostgreSQL, one organization
     at a time, in id order: its API sends in one statement (`send_statement`); its other sends, or those that
     statement does not store (a suppressed number, a refused charge), each in a transaction of its own. Every
@@ -452,7 +452,14 @@ def _stored_in_one_statement(sends: list[PreparedSend]) -> list[list[Message]] |
     """One organization's sends stored and charged in one statement, or None when nothing was written: sends
     that are not all API sends priced alike, or what `messages_store_charged` does not store."""
     pricing = sends[0].pricing
-    if not all(send.pricing == pricing and send.channel == MessageChannel.API for send in sends):
+    # Priced alike: the same price and the same plan named by the account (which the charge checks). Not the plan
+    # objects' equality: the default plan may be an unsaved one, a copy of which each read from the cache is.
+    priced_as = (pricing.plan.price_per_segment, pricing.account_plan_id)
+    if not all(
+        (send.pricing.plan.price_per_segment, send.pricing.account_plan_id) == priced_as
+        and send.channel == MessageChannel.API
+        for send in sends
+    ):
         return None
     sent = [_messages_built(send) for send in sends]
     stored = messages_store_charged(

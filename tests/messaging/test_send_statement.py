@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.errors import InsufficientCredits
-from billing.models import CreditAccount, LedgerEntry
+from billing.models import CreditAccount, LedgerEntry, PricePlan
 from billing.selectors import balance_get
 from billing.services import credit_account_settings_update
 from messaging.contacts.services import opt_out_add
@@ -149,7 +149,17 @@ def test_grouped_sends_of_two_organizations_each_take_one_statement_and_keep_the
     assert [e.message_id for e in sorted(charges(org_a), key=lambda e: e.id)] == [first[0].pk, second[0].pk]
     nothing_written(org_b, balance=Decimal("0.50"), ledger_entries=1)
     statements = [q["sql"] for q in queries.captured_queries]
-    assert sum(sql.startswith("WITH found") for sql in statements) == 2  # org A's, then org B's (refused)
+    assert sum("inserted AS (" in sql for sql in statements) == 2  # org A's statement, then org B's (refused)
+
+
+@pytest.mark.postgres
+def test_sends_priced_by_the_default_plan_that_staff_have_not_created_share_one_statement(chain, funded_org_a):
+    PricePlan.objects.all().delete()  # the default plan is then built from the settings, unsaved, and cached
+    sends = [prepared(funded_org_a, numbers(1)), prepared(funded_org_a, numbers(1, start=1))]
+    with CaptureQueriesContext(connection) as queries:
+        first, second = sending._sends_store_grouped(sends)
+    assert len(queries.captured_queries) == 1
+    assert [e.message_id for e in sorted(charges(funded_org_a), key=lambda e: e.id)] == [first[0].pk, second[0].pk]
 
 
 @pytest.mark.postgres
