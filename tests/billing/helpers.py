@@ -6,11 +6,23 @@ from django.db.models import Sum
 
 from billing.models import CreditAccount, LedgerEntry
 from billing.selectors import billing_audit_differences
-from billing.services import credits_adjust
+from billing.services import credit_account_settings_update, credits_adjust
 
 
 def fund(organization, amount: str) -> None:
     credits_adjust(organization=organization, actor=None, amount=Decimal(amount), reason="test funding")
+
+
+def funded_with_low_balance_alert(organization, *, balance: str, threshold: str) -> None:
+    """`balance` credits on the default plan, without a monthly limit, alerting below `threshold`."""
+    fund(organization, balance)
+    credit_account_settings_update(
+        organization=organization,
+        actor=None,
+        price_plan=None,
+        monthly_segment_limit=None,
+        low_balance_threshold=Decimal(threshold),
+    )
 
 
 def assert_ledger_invariant(organization) -> None:

@@ -10,7 +10,7 @@ from billing.errors import InsufficientCredits, MonthlyLimitReached
 from billing.models import CreditAccount, LedgerEntry, LedgerEntryKind
 from billing.selectors import balance_get, monthly_usage
 from billing.services import credit_account_settings_update, message_charge
-from tests.billing.helpers import assert_ledger_invariant, fund
+from tests.billing.helpers import assert_ledger_invariant, fund, funded_with_low_balance_alert
 from tests.billing.test_postgres import run_in_threads
 
 pytestmark = pytest.mark.django_db
@@ -76,14 +76,7 @@ def test_the_charge_is_one_update_and_one_insert_with_a_chained_ledger(org_a):
 
 
 def test_crossing_the_low_balance_threshold_arms_the_alert_once(org_a, django_capture_on_commit_callbacks):
-    fund(org_a, "3.00")
-    credit_account_settings_update(
-        organization=org_a,
-        actor=None,
-        price_plan=None,
-        monthly_segment_limit=None,
-        low_balance_threshold=Decimal("1.50"),
-    )
+    funded_with_low_balance_alert(org_a, balance="3.00", threshold="1.50")
     with django_capture_on_commit_callbacks() as callbacks:
         message_charge(organization=org_a, message_ids_and_segments=[(1, 1)])  # 2.00: not below 1.50
         message_charge(organization=org_a, message_ids_and_segments=[(2, 1)])  # 1.00: below, alert armed

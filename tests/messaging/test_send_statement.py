@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from billing.errors import InsufficientCredits
 from billing.models import CreditAccount, LedgerEntry, PricePlan
 from billing.selectors import balance_get
-from billing.services import credit_account_settings_update
 from messaging.contacts.services import opt_out_add
 from messaging.models import Message, MessageStatus
 from messaging.models_stats import MessageDailyCount
@@ -19,7 +18,7 @@ from messaging.services import sending
 from messaging.services.send_statement import messages_store_charged
 from messaging.services.sending import send_prepare
 from portal.group_commit import ItemFailed
-from tests.billing.helpers import assert_ledger_invariant, fund
+from tests.billing.helpers import assert_ledger_invariant, fund, funded_with_low_balance_alert
 from tests.messaging.fixtures_engine import *  # noqa: F403 (fixtures)
 from tests.messaging.fixtures_engine import charges, numbers
 from tests.scale.test_daily_counts import counted, truth
@@ -121,14 +120,7 @@ def test_the_monthly_limit_reached_writes_nothing(chain, funded_org_a):
 
 @pytest.mark.postgres
 def test_crossing_the_low_balance_threshold_arms_the_alert_once(chain, org_a, django_capture_on_commit_callbacks):
-    fund(org_a, "3.00")
-    credit_account_settings_update(
-        organization=org_a,
-        actor=None,
-        price_plan=None,
-        monthly_segment_limit=None,
-        low_balance_threshold=Decimal("1.50"),
-    )
+    funded_with_low_balance_alert(org_a, balance="3.00", threshold="1.50")
     with django_capture_on_commit_callbacks() as callbacks:
         for start in range(3):  # 2.00 left: not below; 1.00: below, armed; 0.00: already armed
             assert store(org_a, [prepared(org_a, numbers(1, start=start))])[0] is True
