@@ -147,8 +147,11 @@ def suppression_statement(*, organization_id: int, numbers: Iterable[str]) -> tu
     of its own. It may find a number that `suppressed_numbers` would not (an answer's `narrow` is not applied):
     a caller that finds anything must ask `suppressed_numbers` before sending."""
     numbers = list(numbers)
-    lookups = [answer(organization_id=organization_id, numbers=numbers) for answer in send_suppressions.answers()]
-    return _union_statement(lookups) if numbers else None
+    if not numbers:
+        return None
+    return _union_statement(
+        [answer(organization_id=organization_id, numbers=numbers) for answer in send_suppressions.answers()]
+    )
 
 
 def _union_statement(lookups: list[SuppressionLookup | None]) -> tuple[str, list] | None:

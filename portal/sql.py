@@ -8,6 +8,7 @@ positional parameters before it is joined.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -17,8 +18,14 @@ _NAMED = re.compile(r"%\((\w+)\)s")
 def positional(sql: str, params: Mapping[str, object]) -> tuple[str, list]:
     """`sql` with each `%(name)s` replaced by `%s`, and the parameters in the order they now appear (a name used
     twice is passed twice). A name missing from `params` raises KeyError; `%%` stays as it is."""
-    ordered = [params[name] for name in _NAMED.findall(sql)]
-    return _NAMED.sub("%s", sql), ordered
+    converted, names = _converted(sql)
+    return converted, [params[name] for name in names]
+
+
+@functools.lru_cache(maxsize=64)
+def _converted(sql: str) -> tuple[str, tuple[str, ...]]:
+    # The parts are the same few texts on every send: converted once per process, not once per statement.
+    return _NAMED.sub("%s", sql), tuple(_NAMED.findall(sql))
 
 
 def with_statement(clauses: list[tuple[str, list]], final: tuple[str, list]) -> tuple[str, list]:
