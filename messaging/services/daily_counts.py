@@ -44,22 +44,23 @@ from portal.timezone import operator_tz
 CountKey = tuple[int, date, str, bool, str, str, int]
 
 _TABLE = MessageDailyCount._meta.db_table
-_UPSERT = (
-    f"INSERT INTO {_TABLE} (organization_id, day, status, receipts, network, channel, route, messages, credits) "  # noqa: S608 - values are parameters
-    f"VALUES {{values}} ON CONFLICT (organization_id, day, status, receipts, network, channel, route) "
+_COLUMNS = "(organization_id, day, status, receipts, network, channel, route, messages, credits)"
+# Adds to a count that exists already.
+_ON_CONFLICT_ADD = (
+    "ON CONFLICT (organization_id, day, status, receipts, network, channel, route) "
     f"DO UPDATE SET messages = {_TABLE}.messages + excluded.messages, credits = {_TABLE}.credits + excluded.credits"
 )
+_UPSERT = f"INSERT INTO {_TABLE} {_COLUMNS} VALUES {{values}} {_ON_CONFLICT_ADD}"  # noqa: S608 - values are parameters
 # The same upsert inside a caller's statement: the rows as one JSON array (in key order, the order rows are locked
 # in), written only when the caller's clause `{after}` has a row.
 _CREATED_AFTER = (
-    f"counted AS (INSERT INTO {_TABLE} "  # noqa: S608 - values are parameters
-    "(organization_id, day, status, receipts, network, channel, route, messages, credits) "
+    f"counted AS (INSERT INTO {_TABLE} {_COLUMNS} "  # noqa: S608 - values are parameters
     "SELECT (r->>0)::bigint, (r->>1)::date, r->>2, (r->>3)::boolean, r->>4, r->>5, (r->>6)::integer, "
     "(r->>7)::bigint, (r->>8)::numeric "
     "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS item(r, position) "
     "WHERE EXISTS (SELECT 1 FROM {after}) ORDER BY position "
-    "ON CONFLICT (organization_id, day, status, receipts, network, channel, route) "
-    f"DO UPDATE SET messages = {_TABLE}.messages + excluded.messages, credits = {_TABLE}.credits + excluded.credits)"
+    + _ON_CONFLICT_ADD  # no braces in it: safe for the `format` that fills in `after`
+    + ")"
 )
 # Statuses of a message no provider has accepted yet: it carries no provider then (see the module docstring).
 _WAITING = frozenset({MessageStatus.QUEUED, MessageStatus.SENDING})
