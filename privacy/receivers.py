@@ -7,12 +7,14 @@ from django.core.management import call_command
 
 from billing.services import credits_grant_demo
 from portal import hooks
+from portal.databases import postgresql_database_create_missing
 from privacy.checks import erasure_ledger_findings
 from privacy.data.objections import excepted_numbers, suppressed_lookup, user_objects_to
 from privacy.metrics import register_collectors
 from privacy.policy import privacy_seed_policy
 from privacy.policy_banner import policy_banner_cache_connect
 from privacy.requests.intake import privacy_operator_organization
+from privacy.routers import LEDGER_DATABASE
 
 OPERATOR_DEMO_CREDITS = Decimal("500")
 
@@ -52,8 +54,9 @@ def numbers_not_to_send_to(*, organization_id: int, numbers: list[str]) -> hooks
 
 def demo_policy_and_operator_seed(*, stdout) -> None:
     """Demo data: the privacy policy (version 1) and the operator organization, with credits for the one-time
-    codes that verify privacy requests by SMS. The erasure ledger's own database is migrated first, so that
-    `make run` (which migrates the main database) can erase."""
-    call_command("migrate", database="erasure_ledger", interactive=False, verbosity=0)
+    codes that verify privacy requests by SMS. The erasure ledger's own database is created when missing (on
+    PostgreSQL) and migrated first, so that `make run` (which migrates the main database) can erase."""
+    postgresql_database_create_missing(alias=LEDGER_DATABASE)
+    call_command("migrate", database=LEDGER_DATABASE, interactive=False, verbosity=0)
     privacy_seed_policy()
     credits_grant_demo(organization=privacy_operator_organization(), amount=OPERATOR_DEMO_CREDITS)
