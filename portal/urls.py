@@ -10,10 +10,14 @@ from messaging.sender_names_urls import api_urlpatterns as sender_names_api
 from messaging.sender_names_urls import page_urlpatterns as sender_names_pages
 from portal.monitoring import views as monitoring
 
+# IPROG's paths come before the native API's (with or without a trailing slash); then sending, which
+# integrations call most, so that its requests try few patterns.
 api_v1 = [
+    path("", include(iprog_urlpatterns)),
+    path("", include("messaging.api_urls")),
+    path("", include(sender_names_api)),
     path("", include("accounts.api_urls")),
     path("", include("billing.api_urls")),
-    path("", include("messaging.api_urls")),
     path("", include("privacy.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_docs"),
@@ -25,7 +29,11 @@ handler500 = "portal.error_pages.server_error"
 # Billing was part of the accounts app; staff bookmarks of its admin pages keep working.
 billing_admin_moved = RedirectView.as_view(url="/admin/billing/%(model)s/%(rest)s", query_string=True, permanent=True)
 
+# The API's prefixes first: an integration's request is resolved trying the fewest patterns. IPROG- and
+# Semaphore-compatible endpoints let a customer switch by changing only the base URL.
 urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/v4/", include(semaphore_urlpatterns)),
     path("healthz", monitoring.healthz, name="healthz"),
     path("readyz", monitoring.readyz, name="readyz"),
     path("metrics", monitoring.metrics, name="metrics"),
@@ -39,12 +47,6 @@ urlpatterns = [
     path("admin/password_change/", staff_access.admin_password_change, name="staff_admin_password_change"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    # IPROG- and Semaphore-compatible endpoints (a customer switches by changing only the base URL). IPROG's paths
-    # are matched before the native API's, with or without a trailing slash.
-    path("api/v1/", include(iprog_urlpatterns)),
-    path("api/v4/", include(semaphore_urlpatterns)),
-    path("api/v1/", include(sender_names_api)),
-    path("api/v1/", include(api_v1)),
     path("billing/", include("billing.urls")),
     path("dashboard/", DashboardView.as_view(), name="dashboard"),
     path("messages/", include("messaging.urls")),
