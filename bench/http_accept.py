@@ -31,6 +31,7 @@ from common import PYTHON, ROOT, Processes, child_env, database_name, free_port,
 
 WORKERS = 4
 THREADS = 2
+WITHOUT_SEND_CONFIG = Path(__file__).resolve().parent / "gunicorn_without_send.py"
 
 
 @dataclass
@@ -279,7 +280,12 @@ def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, f
 
 
 def gunicorn_start(
-    processes: Processes, log_dir: Path, *, workers: int = WORKERS, threads: int = THREADS
+    processes: Processes,
+    log_dir: Path,
+    *,
+    workers: int = WORKERS,
+    threads: int = THREADS,
+    config: Path | None = None,
 ) -> tuple[subprocess.Popen, str]:
     port = free_port()
     gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
@@ -301,6 +307,8 @@ def gunicorn_start(
         "--error-logfile",
         str(log_dir / "gunicorn.log"),
     ]
+    if config is not None:
+        args += ["--config", str(config)]
     process = processes.start("gunicorn", args, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"
     wait_http(f"{base_url}/bench/bare", process=process, timeout=60)
@@ -325,32 +333,32 @@ def run(
     connections: int = 16,
     server_workers: int = WORKERS,
     server_threads: int = THREADS,
+    without_send: bool = False,
 ) -> list[ScenarioResult]:
     """The bare, x1 and x100 scenarios with the first key (one organization); with more keys, one more x1
-    scenario that uses every key in turn (shows what one organization's serialized charges cost)."""
+    scenario that uses every key in turn (shows what one organization's serialized charges cost).
+
+    `without_send`: then, on a gunicorn whose send endpoint skips the send itself (bench/gunicorn_without_send.py),
+    the bare endpoint again and x1: what the request around the send costs. Its rows are the answered requests."""
     raw_key = raw_keys[0]
     wrk = wrk_path()
     if wrk is None:
         log("wrk is not available: using the threaded Python load generator (it competes for the 2 cores)")
-    server, base_url = gunicorn_start(processes, log_dir, workers=server_workers, threads=server_threads)
+    shape = {"workers": server_workers, "threads": server_threads}
+    load = {"wrk": wrk, "seconds": seconds, "warmup_seconds": warmup_seconds, "connections": connections}
+    server, base_url = gunicorn_start(processes, log_dir, **shape)
     log(
         f"gunicorn gthread {server_workers}x{server_threads} on {base_url}; "
         f"load: {wrk or 'python threads'}, {connections} connections"
     )
     api_headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+    x1_body = json.dumps({"to": recipients(1)[0], "body": "Bench message"})
     scenarios = [
-        (
-            "bare INSERT endpoint",
-            f"{base_url}/bench/bare",
-            json.dumps({"body": "Bench message"}),
-            {"Content-Type": "application/json"},
-            "SELECT count(*) FROM bench_bare",
-            None,
-        ),
+        _bare_scenario(base_url),
         (
             "POST /api/v1/messages x1",
             f"{base_url}/api/v1/messages",
-            json.dumps({"to": recipients(1)[0], "body": "Bench message"}),
+            x1_body,
             api_headers,
             "SELECT count(*) FROM messaging_message",
             None,
@@ -369,58 +377,95 @@ def run(
             (
                 f"POST /api/v1/messages x1, {len(raw_keys)} orgs",
                 f"{base_url}/api/v1/messages",
-                json.dumps({"to": recipients(1)[0], "body": "Bench message"}),
+                x1_body,
                 api_headers,
                 "SELECT count(*) FROM messaging_message",
                 raw_keys,
             )
         )
-    results = []
     try:
-        for name, url, body, headers, count_sql, keys in scenarios:
-
-            def load(duration: int, url=url, body=body, headers=headers, keys=keys) -> LoadResult:
-                if wrk:
-                    return run_wrk(
-                        wrk,
-                        url=url,
-                        body=body,
-                        headers=headers,
-                        seconds=duration,
-                        connections=connections,
-                        threads=2,
-                        keys=keys,
-                    )
-                return run_python_load(
-                    url=url, body=body, headers=headers, seconds=duration, connections=connections, keys=keys
-                )
-
-            warm = load(warmup_seconds)
-            if warm.requests == 0 or warm.non_2xx == warm.requests:
-                raise RuntimeError(f"{name}: warm-up got no successful answer ({warm}); see {log_dir}/gunicorn.log")
-            time.sleep(1)  # let the warm-up's last requests commit
-            before = _count(count_sql)
-            cpu_before = cpu_snapshot(server.pid, database_name())
-            result = load(seconds)
-            app_cpu, db_cpu = cpu_used(cpu_before, cpu_snapshot(server.pid, database_name()))
-            time.sleep(1)
-            rows = _count(count_sql) - before
-            scenario = ScenarioResult(
-                name=name,
-                load=result,
-                rows=rows,
-                app_cpu_s=app_cpu,
-                db_cpu_s=db_cpu,
-            )
-            results.append(scenario)
-            app_ms, db_ms = scenario.cpu_ms_per_request()
-            log(
-                f"{name}: {result.requests / result.duration_s:,.0f} req/s, "
-                f"{scenario.rows_per_second:,.0f} rows/s, "
-                f"non-2xx {result.non_2xx}, socket errors {result.socket_errors}, "
-                f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; CPU per request: "
-                f"gunicorn {app_ms:.1f} ms, postgres {db_ms:.1f} ms"
-            )
+        results = [_scenario_run(scenario, server=server, log_dir=log_dir, **load) for scenario in scenarios]
+    finally:
+        processes.stop(server)
+    if not without_send:
+        return results
+    server, base_url = gunicorn_start(processes, log_dir, config=WITHOUT_SEND_CONFIG, **shape)
+    log(f"gunicorn with the send skipped ({WITHOUT_SEND_CONFIG.name}) on {base_url}")
+    skipped = [
+        _bare_scenario(base_url, name="bare INSERT endpoint, beside the send skipped"),
+        (
+            "POST /api/v1/messages x1, send skipped",
+            f"{base_url}/api/v1/messages",
+            x1_body,
+            api_headers,
+            None,
+            None,
+        ),
+    ]
+    try:
+        results += [_scenario_run(scenario, server=server, log_dir=log_dir, **load) for scenario in skipped]
     finally:
         processes.stop(server)
     return results
+
+
+def _bare_scenario(base_url: str, *, name: str = "bare INSERT endpoint") -> tuple:
+    return (
+        name,
+        f"{base_url}/bench/bare",
+        json.dumps({"body": "Bench message"}),
+        {"Content-Type": "application/json"},
+        "SELECT count(*) FROM bench_bare",
+        None,
+    )
+
+
+def _scenario_run(
+    scenario: tuple,
+    *,
+    server: subprocess.Popen,
+    log_dir: Path,
+    wrk: str | None,
+    seconds: int,
+    warmup_seconds: int,
+    connections: int,
+) -> ScenarioResult:
+    """One scenario: warm-up, then `seconds` of load; rows counted by `count_sql`, or (None) the 2xx answers."""
+    name, url, body, headers, count_sql, keys = scenario
+
+    def load(duration: int) -> LoadResult:
+        if wrk:
+            return run_wrk(
+                wrk,
+                url=url,
+                body=body,
+                headers=headers,
+                seconds=duration,
+                connections=connections,
+                threads=2,
+                keys=keys,
+            )
+        return run_python_load(
+            url=url, body=body, headers=headers, seconds=duration, connections=connections, keys=keys
+        )
+
+    warm = load(warmup_seconds)
+    if warm.requests == 0 or warm.non_2xx == warm.requests:
+        raise RuntimeError(f"{name}: warm-up got no successful answer ({warm}); see {log_dir}/gunicorn.log")
+    time.sleep(1)  # let the warm-up's last requests commit
+    before = _count(count_sql) if count_sql else 0
+    cpu_before = cpu_snapshot(server.pid, database_name())
+    result = load(seconds)
+    app_cpu, db_cpu = cpu_used(cpu_before, cpu_snapshot(server.pid, database_name()))
+    time.sleep(1)
+    rows = _count(count_sql) - before if count_sql else result.requests - result.non_2xx
+    scenario_result = ScenarioResult(name=name, load=result, rows=rows, app_cpu_s=app_cpu, db_cpu_s=db_cpu)
+    app_ms, db_ms = scenario_result.cpu_ms_per_request()
+    log(
+        f"{name}: {result.requests / result.duration_s:,.0f} req/s, "
+        f"{scenario_result.rows_per_second:,.0f} rows/s, "
+        f"non-2xx {result.non_2xx}, socket errors {result.socket_errors}, "
+        f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; CPU per request: "
+        f"gunicorn {app_ms:.1f} ms, postgres {db_ms:.1f} ms"
+    )
+    return scenario_result

@@ -58,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         "--orgs", type=int, default=8, help="organizations of the extra x1 scenario (1: no extra scenario)"
     )
     parser.add_argument("--bulk-rows", type=int, default=100_000, help="recipients of the CSV upload (bulk)")
+    parser.add_argument(
+        "--without-send",
+        action="store_true",
+        help="also x1 on a gunicorn that skips the send itself (what the request around it costs)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the dispatch workers (slower)")
     parser.add_argument("--strict", action="store_true", help="exit 3 when a goal is missed")
     args = parser.parse_args(argv)
@@ -104,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                 connections=args.connections,
                 server_workers=args.server_workers,
                 server_threads=args.server_threads,
+                without_send=args.without_send,
             )
+            skipped = results[-2:] if args.without_send else []
+            results = results[: len(results) - len(skipped)]
             bare = results[0]
             goal = bare.rows_per_second * ACCEPT_GOAL_SHARE
             rows.append(
@@ -127,7 +135,19 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
 
-            for scenario in results:
+            if skipped:
+                skipped_bare, skipped_x1 = skipped
+                rows.append(
+                    (
+                        f"{skipped_x1.name} (diagnostic)",
+                        f"{skipped_x1.rows_per_second:,.0f} req/s, "
+                        f"{skipped_x1.rows_per_second / max(skipped_bare.rows_per_second, 1):.0%} of the bare "
+                        f"endpoint's {skipped_bare.rows_per_second:,.0f} beside it",
+                        "(reported)",
+                        "-",
+                    )
+                )
+            for scenario in [*results, *skipped]:
                 app_ms, db_ms = scenario.cpu_ms_per_request()
                 rows.append(
                     (
