@@ -42,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from messaging.numbers import is_valid_ph_number
 from messaging.simulator.api_settings import ApiSettings
 from messaging.simulator.iprog import IprogProtocol
 from messaging.simulator.protocol import Answer, ProviderProtocol, Reply, now
@@ -55,7 +56,10 @@ PROTOCOLS: dict[str, ProviderProtocol] = {
 }
 API_NAMES = tuple(PROTOCOLS)
 MAX_BODY_BYTES = 1_000_000
-_PH_NUMBER = re.compile(r"(?:63|0)(9[0-9]{9})")
+# A number as the providers' APIs take it: 63 or 0, then the ten digits of a national mobile number. Which of
+# those are mobile is the portal's own table (the 09 range, and the 08 range's mobile blocks such as DITO's 0895):
+# the networks behind the real providers deliver to all of them.
+_PH_NUMBER = re.compile(r"(?:63|0)([0-9]{10})")
 
 
 @dataclass
@@ -333,7 +337,7 @@ class ProviderSimulator:
         normalized = []
         for raw in raw_numbers:
             match = _PH_NUMBER.fullmatch(raw)
-            digits = f"63{match.group(1)}" if match else ""
+            digits = f"63{match.group(1)}" if match and is_valid_ph_number(f"+63{match.group(1)}") else ""
             if not digits or any(digits.startswith(prefix) for prefix in settings.reject_prefixes):
                 raise self._refuse(api, protocol.invalid_number(raw))
             normalized.append(digits)

@@ -109,6 +109,24 @@ def test_iprog_also_reads_query_string_parameters(provider_simulator):
     assert provider_simulator.sent[0]["message"] == "from the query"
 
 
+@pytest.mark.parametrize("number", ["639171234567", "09171234567", "639951234567", "08951234567", "638131234567"])
+def test_every_mobile_block_the_portal_accepts_is_sent(provider_simulator, number):
+    # The 08 range's mobile blocks (DITO's 0895, Smart's 0813) too: a first run sends to them like the real networks.
+    assert iprog_send(provider_simulator.base_url, number=number).json()["status"] == 200
+    assert semaphore_send(provider_simulator.base_url, numbers=number).status_code == 200
+    assert [sent["recipient"] for sent in provider_simulator.sent] == [f"+63{number[-10:]}"] * 2
+
+
+@pytest.mark.parametrize("number", ["63821234567", "0821234567", "+639171234567", "0917123456", "63917123456a"])
+def test_numbers_outside_the_mobile_blocks_are_refused(provider_simulator, number):
+    # 082 is Davao's landline area code: the 08 range is mobile only in its listed blocks.
+    assert iprog_send(provider_simulator.base_url, number=number).json()["status"] == 500
+    assert (
+        "number" in semaphore_send(provider_simulator.base_url, numbers=number).json()
+    )  # Semaphore: 200, field errors
+    assert provider_simulator.sent == []
+
+
 def test_iprog_single_send_takes_one_number(provider_simulator):
     answer = iprog_send(provider_simulator.base_url, number="639171234567,639181234567")
     assert answer.json()["status"] == 500
