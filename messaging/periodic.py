@@ -7,6 +7,8 @@ SCHEDULE = [
     ("messaging.tasks.reconcile_in_flight", 60),
     # Delivery status of messages sent through providers without callbacks.
     ("messaging.tasks.poll_delivery_status", 60),
+    # Confirmed campaigns whose background run was lost (an enqueue after the commit failed, a worker stopped).
+    ("messaging.campaigns.services.campaigns_resume", 60),
     # Customer webhook retries with backoff.
     ("messaging.tasks.retry_webhooks", 30),
     # Withdraw the "SMS Fallback Route" notice when the primary is back (new month, circuit closed).

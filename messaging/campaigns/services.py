@@ -3,10 +3,11 @@ in batches of up to 1,000), cancel before it starts (every queued message refund
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_tasks import task
 
@@ -33,6 +34,9 @@ from portal.errors import ApplicationError, Conflict, NotFound
 from portal.queues import TaskQueue
 
 CAMPAIGN_RUN_TASK = "messaging.campaigns.services.campaign_run"
+# A confirmed campaign that has created no message for this long has lost its background run (an enqueue that
+# failed after the confirmation committed, a worker that stopped mid-campaign). A batch takes seconds.
+CAMPAIGN_STALLED_AFTER = timedelta(minutes=5)
 
 
 # --- templates ---
@@ -277,6 +281,31 @@ def campaign_run(*, campaign_id: int) -> dict:
     """Background part of a campaign (enqueued after the confirmation commits)."""
     campaign = campaign_process(campaign_id=campaign_id)
     return {"status": campaign.status, "done": campaign.recipients_done}
+
+
+def campaigns_resume_stalled(*, now: datetime | None = None) -> int:
+    """Run again every confirmed campaign whose messages stopped being created (see CAMPAIGN_STALLED_AFTER); how
+    many. A run resumes after the last batch that committed and batches take the campaign's row lock, so a run
+    that was only slow and is still going costs a second one nothing but the wait. CSV campaigns are left to
+    their upload's own run (`messaging.csv_import`)."""
+    cutoff = (now or timezone.now()) - CAMPAIGN_STALLED_AFTER
+    # A maintenance job across every organization: the tenancy bypass is named.
+    recent_message = Message.objects.unscoped().filter(campaign=OuterRef("pk"), created_at__gte=cutoff)
+    stalled = list(
+        Campaign.objects.unscoped()
+        .filter(status=CampaignStatus.QUEUED, source=CampaignSource.GROUPS, confirmed_at__lt=cutoff)
+        .exclude(Exists(recent_message))
+        .values_list("pk", flat=True)
+    )
+    for campaign_id in stalled:
+        enqueue_on_commit(CAMPAIGN_RUN_TASK, campaign_id=campaign_id)
+    return len(stalled)
+
+
+@task(queue_name=TaskQueue.MAINTENANCE)
+def campaigns_resume() -> int:
+    """Periodic: confirmed campaigns whose background run was lost get another."""
+    return campaigns_resume_stalled()
 
 
 def campaign_can_cancel(campaign: Campaign, *, now: datetime | None = None) -> bool:
