@@ -285,9 +285,9 @@ def campaign_run(*, campaign_id: int) -> dict:
 
 def campaigns_resume_stalled(*, now: datetime | None = None) -> int:
     """Run again every confirmed campaign whose messages stopped being created (see CAMPAIGN_STALLED_AFTER); how
-    many. A run resumes after the last batch that committed and batches take the campaign's row lock, so a run
-    that was only slow and is still going costs a second one nothing but the wait. CSV campaigns are left to
-    their upload's own run (`messaging.csv_import`)."""
+    many. A run resumes after the last batch that committed, and each batch takes the campaign's row lock: beside
+    a run that was only slow and is still going, the two take the batches in turn, none twice. CSV campaigns are
+    left to their upload's own run (`messaging.csv_import`)."""
     cutoff = (now or timezone.now()) - CAMPAIGN_STALLED_AFTER
     # A maintenance job across every organization: the tenancy bypass is named.
     recent_message = Message.objects.unscoped().filter(campaign=OuterRef("pk"), created_at__gte=cutoff)
