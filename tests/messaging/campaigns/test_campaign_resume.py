@@ -1,11 +1,14 @@
 """A confirmed campaign whose background run was lost (the enqueue after the commit failed, a worker stopped) is
 run again by the periodic job, in every organization, and not while its messages are still being created."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
+from billing.selectors import balance_get
 from messaging.campaigns import selectors, services
 from messaging.campaigns.models import CampaignStatus
 from messaging.contacts import services as contact_services
@@ -59,3 +62,43 @@ def test_a_campaign_still_creating_messages_is_left_to_its_run(org_a, owner_a, c
 
     assert services.campaigns_resume_stalled(now=now) == 0
     assert services.campaigns_resume_stalled(now=now + services.CAMPAIGN_STALLED_AFTER) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_campaign_take_its_batches_in_turn(org_a, owner_a, funded, settings, monkeypatch):
+    # What a resumed campaign meets when its first run was only slow: both runs at once, on committed rows.
+    settings.SMS_MAX_RECIPIENTS_PER_REQUEST = 2
+    monkeypatch.setattr(services, "enqueue_on_commit", lambda *args, **kwargs: None)  # the runs start below
+    group = contact_services.group_create(organization=org_a, name="Everyone")
+    numbers = [f"0917{index:07d}" for index in range(10)]
+    for number in numbers:
+        contact = contact_services.contact_create(organization=org_a, phone_number=number)
+        contact_services.group_members_set(organization=org_a, group_id=group.pk, add=[contact.pk])
+    campaign = services.campaign_create(
+        organization=org_a, actor=owner_a, name="Sale", group_ids=[group.pk], body="Sale today"
+    )
+    services.campaign_confirm(organization=org_a, actor=owner_a, campaign_id=campaign.pk)
+    start = balance_get(organization=org_a)
+    errors = []
+
+    def run():
+        try:
+            services.campaign_process(campaign_id=campaign.pk)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(60)
+
+    assert errors == []
+    sent = Message.objects.for_organization(org_a).filter(campaign=campaign)
+    assert sorted(message.recipient for message in sent) == sorted(f"+63{number[1:]}" for number in numbers)
+    assert start - balance_get(organization=org_a) == sum(message.price for message in sent)
+    campaign = selectors.campaign_get(organization=org_a, campaign_id=campaign.pk)
+    assert campaign.status == CampaignStatus.SENDING and campaign.recipients_done == 10
