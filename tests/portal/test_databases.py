@@ -7,7 +7,7 @@ import pytest
 from django.db import connections
 from psycopg import sql
 
-from portal.databases import postgresql_database_create_missing
+from portal.databases import postgresql_connect_params, postgresql_database_create_missing
 
 
 @pytest.mark.django_db(databases=["default", "erasure_ledger"])
@@ -21,14 +21,13 @@ def test_a_missing_database_is_created_once(monkeypatch):
     ledger = connections["erasure_ledger"]
     name = f"portal_first_run_{uuid.uuid4().hex[:12]}"
     monkeypatch.setitem(ledger.settings_dict, "NAME", name)
-    params = {
-        key: value for key, value in ledger.get_connection_params().items() if key not in ("cursor_factory", "context")
-    }
     try:
         assert postgresql_database_create_missing(alias="erasure_ledger") is True
         assert postgresql_database_create_missing(alias="erasure_ledger") is False
-        with psycopg.connect(**params) as created:
+        with psycopg.connect(**postgresql_connect_params(alias="erasure_ledger")) as created:
             assert created.execute("SELECT current_database()").fetchone() == (name,)
     finally:
-        with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as server:
+        with psycopg.connect(
+            **postgresql_connect_params(alias="erasure_ledger", dbname="postgres"), autocommit=True
+        ) as server:
             server.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
