@@ -334,12 +334,13 @@ def run(
     server_workers: int = WORKERS,
     server_threads: int = THREADS,
     without_send: bool = False,
-) -> list[ScenarioResult]:
+) -> tuple[list[ScenarioResult], list[ScenarioResult]]:
     """The bare, x1 and x100 scenarios with the first key (one organization); with more keys, one more x1
     scenario that uses every key in turn (shows what one organization's serialized charges cost).
 
     `without_send`: then, on a gunicorn whose send endpoint skips the send itself (bench/gunicorn_without_send.py),
-    the bare endpoint again and x1: what the request around the send costs. Its rows are the answered requests."""
+    the bare endpoint again and x1: what the request around the send costs. Its rows are the answered requests.
+    Returns (the scenarios, those two: empty without `without_send`)."""
     raw_key = raw_keys[0]
     wrk = wrk_path()
     if wrk is None:
@@ -388,7 +389,7 @@ def run(
     finally:
         processes.stop(server)
     if not without_send:
-        return results
+        return results, []
     server, base_url = gunicorn_start(processes, log_dir, config=WITHOUT_SEND_CONFIG, **shape)
     log(f"gunicorn with the send skipped ({WITHOUT_SEND_CONFIG.name}) on {base_url}")
     skipped = [
@@ -403,10 +404,9 @@ def run(
         ),
     ]
     try:
-        results += [_scenario_run(scenario, server=server, log_dir=log_dir, **load) for scenario in skipped]
+        return results, [_scenario_run(scenario, server=server, log_dir=log_dir, **load) for scenario in skipped]
     finally:
         processes.stop(server)
-    return results
 
 
 def _bare_scenario(base_url: str, *, name: str = "bare INSERT endpoint") -> tuple:

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         common.log(f"logs in {log_dir}")
 
         if args.only in (None, "http"):
-            results = http_accept.run(
+            results, skipped = http_accept.run(
                 processes,
                 log_dir,
                 raw_keys=[o.raw_key for o in organizations],
@@ -111,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
                 server_threads=args.server_threads,
                 without_send=args.without_send,
             )
-            skipped = results[-2:] if args.without_send else []
-            results = results[: len(results) - len(skipped)]
             bare = results[0]
             goal = bare.rows_per_second * ACCEPT_GOAL_SHARE
             rows.append(
